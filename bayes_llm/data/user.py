@@ -1,0 +1,116 @@
+"""Load a researcher's own model table (CSV or Parquet) in the canonical schema."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_llm import constants as C
+from bayes_llm.data import schema as S
+from bayes_llm.data.grouping import major_developers, paper_developer_groups
+from bayes_llm.errors import DataValidationError
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error for a missing or empty file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(str(path), "file does not exist")
+    if path.stat().st_size == 0:
+        raise DataValidationError(str(path), "the file is empty")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in {".csv", ".txt"}:
+            return pd.read_csv(path)
+        if suffix in {".xlsx", ".xls"}:
+            return pd.read_excel(path)
+    except pd.errors.EmptyDataError as exc:
+        raise DataValidationError(str(path), "the file has no header or data rows") from exc
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(str(path), f"cannot parse the file: {exc}") from exc
+    raise DataValidationError(str(path), f"unsupported file type '{suffix}' (use .csv or .parquet)")
+
+
+def load_model_table(
+    path: str | os.PathLike,
+    *,
+    window: tuple[str, str] | None = (C.PAPER_FIRST_MONTH, C.PAPER_LAST_MONTH),
+) -> pd.DataFrame:
+    """Load a user's table with canonical column names, validated like the paper's data.
+
+    Required columns: ``model_id``, ``developer``, ``release_month`` (a date or ``YYYY-MM``),
+    ``mmlu_pro_acc`` (accuracy in (0.1, 1)), and compute, either as ``log10_flop`` or as
+    ``params_b`` and ``tokens_b`` (billions). Optional: ``hf_id``, ``math_lvl5_acc``,
+    ``tokens_total_b``, ``developer_group`` (else the paper's coding is computed),
+    ``compute_is_estimate``.
+
+    Parameters
+    ----------
+    path : path
+        A ``.csv`` or ``.parquet`` file.
+    window : (str, str) or None
+        Allowed release months (inclusive); ``None`` allows any month. Cohorts are defined
+        only inside the paper's window; quarters and months work for any date.
+
+    Returns
+    -------
+    DataFrame
+        The canonical table (see :mod:`bayes_llm.data.schema`).
+    """
+    raw = read_table(path)
+    table = S.RawTable(raw, str(path), {})
+    S.empty_check(table)
+    table.require(S.USER_REQUIRED)
+    if not any(all(table.has(c) for c in choice) for choice in S.USER_COMPUTE_CHOICES):
+        raise DataValidationError(
+            str(path), "missing compute: provide column 'log10_flop', or both 'params_b' and "
+            "'tokens_b' (billions)", column="log10_flop")
+    out = pd.DataFrame(index=table.frame.index)
+    out["model_id"] = table.text("model_id")
+    S.check_unique(table, out["model_id"], "model_id")
+    out["hf_id"] = table.text("hf_id", allow_missing=True) if table.has("hf_id") else pd.NA
+    out["developer"] = table.text("developer")
+    for name in ("params_b", "tokens_b", "tokens_total_b"):
+        out[name] = table.numeric(name, allow_missing=True) if table.has(name) else np.nan
+        S.check_positive(table, out[name], name)
+    out["tokens_base_b"] = out["tokens_b"]
+    out["has_full_token_count"] = out["tokens_total_b"].notna()
+    if table.has("log10_flop"):
+        out["log10_flop"] = table.numeric("log10_flop")
+    else:
+        out["params_b"] = table.numeric("params_b")
+        out["tokens_b"] = table.numeric("tokens_b")
+        out["log10_flop"] = S.log10_training_flop(out["params_b"], out["tokens_b"])
+    S.ensure_finite(table, out, "log10_flop")
+    huge = out["log10_flop"] > 40
+    if huge.any():
+        table.fail(f"training compute 1e{out['log10_flop'][huge.idxmax()]:.0f} FLOP is "
+                   "implausibly large (> 1e40)", index=huge.idxmax(), name="log10_flop")
+    out["release_month"] = table.months("release_month")
+    S.check_window(table, out["release_month"], "release_month", window)
+    out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc")
+    S.check_scores(table, out["mmlu_pro_acc"], "mmlu_pro_acc", C.MMLU_PRO_GUESS_RATE)
+    if table.has("math_lvl5_acc"):
+        out["math_lvl5_acc"] = table.numeric("math_lvl5_acc", allow_missing=True)
+        S.check_scores(table, out["math_lvl5_acc"], "math_lvl5_acc", C.MATH_GUESS_RATE)
+    out = S.derive_columns(out)
+    out["developer_label_in_file"] = pd.NA
+    if table.has("developer_group"):
+        out["developer_group"] = table.text("developer_group")
+    else:
+        out["developer_group"] = paper_developer_groups(out["developer"], out["ln_flop_1e18"])
+    out["is_major"] = out["developer"].isin(major_developers().keys())
+    out["on_hf_leaderboard"] = out["hf_id"].notna()
+    if table.has("compute_is_estimate"):
+        out["compute_is_estimate"] = table.frame["compute_is_estimate"].astype(bool)
+    else:
+        out["compute_is_estimate"] = False
+    out = out[list(S.COLUMN_NAMES)]
+    out.attrs["source_file"] = str(path)
+    out.attrs["derived_check"] = pd.DataFrame()
+    return out
