@@ -51,12 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors from click (typer may vendor its own copy, so match by shape).
+        if type(exc).__name__.endswith(("UsageError", "BadParameter", "NoSuchOption",
+                                         "MissingParameter", "ClickException")) and hasattr(
+                exc, "show"):
             exc.show()
-            return exc.exit_code
+            return int(getattr(exc, "exit_code", 2))
         raise
     return result if isinstance(result, int) else 0
 

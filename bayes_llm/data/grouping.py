@@ -54,5 +54,5 @@ def paper_developer_groups(
 
 
 def paper_group_order() -> list[str]:
-    """The 13 groups in a stable order: majors as listed, then Other Small/Med/Large."""
+    """Return the 13 groups in a stable order: majors as listed, then Other Small/Med/Large."""
     return [*major_developers().values(), C.OTHER_SMALL, C.OTHER_MED, C.OTHER_LARGE]

@@ -9,6 +9,7 @@ as written in the file.
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,13 @@ def logit(p: np.ndarray | pd.Series) -> np.ndarray:
 
 
 def log10_training_flop(params_b: np.ndarray, tokens_b: np.ndarray) -> np.ndarray:
-    """log10 of C = 6 N D with N and D in billions (so C in FLOP is 6 N D 1e18)."""
-    return np.log10(C.FLOP_PER_PARAM_TOKEN * np.asarray(params_b) * np.asarray(tokens_b)) + 18.0
+    """log10 of C = 6 N D with N and D in billions (so C in FLOP is 6 N D 1e18).
+
+    Computed as a sum of logs, so a huge N or D gives a large finite value (which the
+    loaders report as implausible) instead of overflowing to ``inf``.
+    """
+    return (np.log10(C.FLOP_PER_PARAM_TOKEN) + np.log10(np.asarray(params_b, dtype=float))
+            + np.log10(np.asarray(tokens_b, dtype=float)) + 18.0)
 
 
 def cohort_of(month: pd.Series) -> pd.Series:
@@ -89,6 +95,12 @@ def cohort_of(month: pd.Series) -> pd.Series:
         inside = (month >= pd.Timestamp(first)) & (month <= pd.Timestamp(last))
         labels[inside] = label
     return labels
+
+
+_BOOL_WORDS: dict[str, bool] = {
+    "true": True, "false": False, "yes": True, "no": False, "1": True, "0": False,
+    "1.0": True, "0.0": False,
+}
 
 
 def _suggest(missing: str, present: list[str]) -> str:
@@ -115,7 +127,7 @@ class RawTable:
         self.labels = labels
 
     def label(self, name: str) -> str:
-        """The file's label for a canonical column."""
+        """Return the file's label for a canonical column."""
         return self.labels.get(name, name)
 
     def has(self, name: str) -> bool:
@@ -167,12 +179,33 @@ class RawTable:
     def months(self, name: str) -> pd.Series:
         """Return column ``name`` as month-start Timestamps; fail on unparseable dates."""
         raw = self.frame[self.label(name)]
-        values = pd.to_datetime(raw, errors="coerce")
+        # ISO 8601 at any precision (2024-08, 2024-08-15, 2024-08-15 00:00:00), mixed within
+        # the column; else pandas' format inferred from the first value (e.g. 2024/08/15).
+        values = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+        if values.isna().any():
+            with warnings.catch_warnings():  # pandas warns when it cannot infer a format
+                warnings.simplefilter("ignore", UserWarning)
+                values = values.fillna(pd.to_datetime(raw, errors="coerce"))
         bad = values.isna()
         if bad.any():
             i = bad.idxmax()
+            if pd.isna(raw[i]) or str(raw[i]).strip() == "":
+                self.fail("value is missing (empty)", index=i, name=name)
             self.fail(f"value {raw[i]!r} is not a date (expected e.g. 2024-08)", index=i, name=name)
         return values.dt.to_period("M").dt.to_timestamp()
+
+    def boolean(self, name: str) -> pd.Series:
+        """Return column ``name`` as booleans (true/false, yes/no, 1/0; blank = false)."""
+        raw = self.frame[self.label(name)]
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype(bool)
+        words = raw.astype("string").str.strip().str.lower()
+        values = words.map(_BOOL_WORDS.get, na_action="ignore")
+        bad = words.notna() & (words != "") & values.isna()
+        if bad.any():
+            i = bad.idxmax()
+            self.fail(f"value {raw[i]!r} is not true/false", index=i, name=name)
+        return values.fillna(False).astype(bool)
 
 
 def check_positive(table: RawTable, values: pd.Series, name: str) -> None:
@@ -180,7 +213,7 @@ def check_positive(table: RawTable, values: pd.Series, name: str) -> None:
     bad = values.notna() & (values <= 0)
     if bad.any():
         i = bad.idxmax()
-        table.fail(f"value {values[i]!r} must be positive", index=i, name=name)
+        table.fail(f"value {float(values[i])!r} must be positive", index=i, name=name)
 
 
 def check_scores(table: RawTable, values: pd.Series, name: str, floor: float) -> None:
@@ -188,14 +221,15 @@ def check_scores(table: RawTable, values: pd.Series, name: str, floor: float) ->
     outside = values.notna() & ((values < 0) | (values >= 1))
     if outside.any():
         i = outside.idxmax()
-        table.fail(f"score {values[i]!r} is outside (0, 1); scores are accuracies, not percent",
+        table.fail(f"score {float(values[i])!r} is outside (0, 1); scores are accuracies, "
+                   "not percent",
                    index=i, name=name)
     if floor > 0:
         low = values.notna() & (values <= floor)
         if low.any():
             i = low.idxmax()
             table.fail(
-                f"score {values[i]!r} is at or below the {floor:g} guessing floor, so the "
+                f"score {float(values[i])!r} is at or below the {floor:g} guessing floor, so the "
                 f"normalised score is <= 0 and its logit is undefined", index=i, name=name)
 
 

@@ -50,7 +50,7 @@ class DatasetSummary:
     compute_ratio_95_5: dict[str, float]
 
     def to_text(self) -> str:
-        """A human-readable multi-line summary."""
+        """Render a human-readable multi-line summary."""
         lines = [
             f"models:               {self.n_models}",
             f"developer strings:    {self.n_developers}",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,23 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise DataValidationError(str(path), "the file has no header or data rows") from exc
     except pd.errors.ParserError as exc:
-        raise DataValidationError(str(path), f"cannot parse the file: {exc}") from exc
+        line = re.search(r"in line (\d+)", str(exc))  # pandas counts lines from 1 = header
+        raise DataValidationError(str(path), f"cannot parse the file: {_one_line(exc)}",
+                                  row=int(line.group(1)) if line else None) from exc
+    except ImportError as exc:
+        raise DataValidationError(
+            str(path), f"reading '{suffix}' files needs an optional package ({_one_line(exc)}); "
+            "install bayes_llm[parquet] or give a .csv file") from exc
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        # A corrupt or mislabelled file (e.g. a CSV named .parquet, bad UTF-8): one line,
+        # not a traceback.
+        raise DataValidationError(
+            str(path), f"cannot read the file as '{suffix}': {_one_line(exc)}") from exc
     raise DataValidationError(str(path), f"unsupported file type '{suffix}' (use .csv or .parquet)")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def load_model_table(
@@ -46,8 +63,9 @@ def load_model_table(
     Required columns: ``model_id``, ``developer``, ``release_month`` (a date or ``YYYY-MM``),
     ``mmlu_pro_acc`` (accuracy in (0.1, 1)), and compute, either as ``log10_flop`` or as
     ``params_b`` and ``tokens_b`` (billions). Optional: ``hf_id``, ``math_lvl5_acc``,
-    ``tokens_total_b``, ``developer_group`` (else the paper's coding is computed),
-    ``compute_is_estimate``.
+    ``tokens_total_b``, ``tokens_base_b`` (else ``tokens_b``), ``developer_group`` (else the
+    paper's coding is computed), ``developer_label_in_file``, ``compute_is_estimate``
+    (true/false, yes/no or 1/0; blank = false).
 
     Parameters
     ----------
@@ -78,7 +96,11 @@ def load_model_table(
     for name in ("params_b", "tokens_b", "tokens_total_b"):
         out[name] = table.numeric(name, allow_missing=True) if table.has(name) else np.nan
         S.check_positive(table, out[name], name)
-    out["tokens_base_b"] = out["tokens_b"]
+    if table.has("tokens_base_b"):
+        out["tokens_base_b"] = table.numeric("tokens_base_b", allow_missing=True)
+        S.check_positive(table, out["tokens_base_b"], "tokens_base_b")
+    else:
+        out["tokens_base_b"] = out["tokens_b"]
     out["has_full_token_count"] = out["tokens_total_b"].notna()
     if table.has("log10_flop"):
         out["log10_flop"] = table.numeric("log10_flop")
@@ -89,8 +111,16 @@ def load_model_table(
     S.ensure_finite(table, out, "log10_flop")
     huge = out["log10_flop"] > 40
     if huge.any():
-        table.fail(f"training compute 1e{out['log10_flop'][huge.idxmax()]:.0f} FLOP is "
-                   "implausibly large (> 1e40)", index=huge.idxmax(), name="log10_flop")
+        i = huge.idxmax()
+        # Name a column the file has: log10_flop if given, else the larger of N and D
+        # relative to a generous bound (10T parameters, 1 quadrillion tokens).
+        name, inputs = "log10_flop", ""
+        if not table.has("log10_flop"):
+            n, d = out["params_b"][i], out["tokens_b"][i]
+            name = "params_b" if n / 1e4 >= d / 1e6 else "tokens_b"
+            inputs = f" (params_b={n:g}, tokens_b={d:g})"
+        table.fail(f"training compute 1e{out['log10_flop'][i]:.0f} FLOP{inputs} is implausibly "
+                   "large (> 1e40)", index=i, name=name)
     out["release_month"] = table.months("release_month")
     S.check_window(table, out["release_month"], "release_month", window)
     out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc")
@@ -99,7 +129,9 @@ def load_model_table(
         out["math_lvl5_acc"] = table.numeric("math_lvl5_acc", allow_missing=True)
         S.check_scores(table, out["math_lvl5_acc"], "math_lvl5_acc", C.MATH_GUESS_RATE)
     out = S.derive_columns(out)
-    out["developer_label_in_file"] = pd.NA
+    out["developer_label_in_file"] = (
+        table.text("developer_label_in_file", allow_missing=True)
+        if table.has("developer_label_in_file") else pd.NA)
     if table.has("developer_group"):
         out["developer_group"] = table.text("developer_group")
     else:
@@ -107,7 +139,7 @@ def load_model_table(
     out["is_major"] = out["developer"].isin(major_developers().keys())
     out["on_hf_leaderboard"] = out["hf_id"].notna()
     if table.has("compute_is_estimate"):
-        out["compute_is_estimate"] = table.frame["compute_is_estimate"].astype(bool)
+        out["compute_is_estimate"] = table.boolean("compute_is_estimate")
     else:
         out["compute_is_estimate"] = False
     out = out[list(S.COLUMN_NAMES)]
