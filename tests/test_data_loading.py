@@ -19,7 +19,7 @@ from bayes_llm.data import (
     summarise,
 )
 from bayes_llm.data.grouping import major_developers
-from bayes_llm.data.paper import read_paper_frame
+from bayes_llm.data.paper import derived_check_table, read_paper_frame
 from bayes_llm.data.schema import COLUMN_NAMES
 from bayes_llm.data.sources import get_source
 from bayes_llm.errors import BayesLLMError
@@ -64,7 +64,7 @@ def test_quarters_match_the_file(paper_df, raw_paper):
 
 
 def test_every_recomputed_column_matches_the_file(paper_df):
-    check = paper_df.attrs["derived_check"]
+    check = derived_check_table(paper_df)
     assert set(check["column"]) == {"mmlu_pro_norm", "mmlu_pro_logit", "ln_flop_1e18",
                                     "log10_flop", "math_lvl5_logit", "cohort"}
     assert check["ok"].all(), check

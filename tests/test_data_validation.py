@@ -13,7 +13,7 @@ import pytest
 
 from bayes_llm.cli import main
 from bayes_llm.data import load_model_table, load_paper_dataset
-from bayes_llm.data.paper import PAPER_LABELS, read_paper_frame
+from bayes_llm.data.paper import PAPER_LABELS, derived_check_table, read_paper_frame
 from bayes_llm.data.sources import get_source
 from bayes_llm.errors import ChecksumError, DataValidationError
 
@@ -280,7 +280,7 @@ def test_unmodified_csv_export_loads_like_the_original(raw_paper, paper_df, tmp_
     path = _paper_copy(raw_paper, tmp_path)
     df = load_paper_dataset(path, verify_checksum=False)
     assert len(df) == 809
-    assert df.attrs["derived_check"]["ok"].all()
+    assert derived_check_table(df)["ok"].all()
     assert (df["developer_group"] == paper_df["developer_group"]).all()
     with pytest.raises(ChecksumError):
         load_paper_dataset(path)  # a copy is not the pinned file
@@ -360,7 +360,7 @@ def test_paper_derived_mismatch_is_flagged(raw_paper, tmp_path):
     path = _paper_copy(raw_paper, tmp_path, _set(40, "Log(FLOPs)", 30.0))
     with pytest.warns(UserWarning, match="log10_flop"):
         df = load_paper_dataset(path, verify_checksum=False)
-    check = df.attrs["derived_check"].set_index("column")
+    check = derived_check_table(df).set_index("column")
     assert not check.loc["log10_flop", "ok"]
     assert check.loc["log10_flop", "max_abs_diff"] > 1
     assert check.drop(index="log10_flop")["ok"].all()

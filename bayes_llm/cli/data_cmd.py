@@ -47,11 +47,12 @@ def summary(
 ) -> None:
     """Load and validate the dataset, then print counts, ranges and the compute spread."""
     from bayes_llm.data import summarise
+    from bayes_llm.data.paper import derived_check_table
 
     df = load_data(mirror, data)
     typer.echo(f"source: {df.attrs.get('source_file')}")
-    check = df.attrs.get("derived_check")
-    if check is not None and not check.empty:
+    check = derived_check_table(df)
+    if not check.empty:
         status = "all match" if check["ok"].all() else "MISMATCH: " + ", ".join(
             check.loc[~check["ok"], "column"])
         typer.echo(f"recomputed derived columns vs the file's own: {status} "

@@ -49,6 +49,14 @@ DERIVED_CHECKS: tuple[tuple[str, str, float], ...] = (
 )
 
 
+def derived_check_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Return the comparison of recomputed derived columns with the file's own as a DataFrame.
+
+    Kept in ``df.attrs`` as plain records so pandas operations on ``df`` stay cheap and safe.
+    """
+    return pd.DataFrame(df.attrs.get("derived_check", []))
+
+
 def compute_estimate_models() -> set[str]:
     """Model ids whose N and D are third-party estimates (``data/compute_provenance.csv``)."""
     table = pd.read_csv(project_data_dir() / "compute_provenance.csv")
@@ -87,7 +95,7 @@ def load_paper_dataset(
     -------
     DataFrame
         One row per model with the canonical columns of :mod:`bayes_llm.data.schema`.
-        ``df.attrs["derived_check"]`` holds the comparison of every recomputed column
+        ``df.attrs["derived_check"]`` (records; see :func:`derived_check_table`) holds the comparison of every recomputed column
         with the file's own (max absolute difference and whether it is within tolerance),
         and ``df.attrs["source_file"]`` the file read.
     """
@@ -139,7 +147,7 @@ def tidy_paper_frame(raw: pd.DataFrame, *, file: str,
     out["on_hf_leaderboard"] = out["hf_id"].notna()
     out["compute_is_estimate"] = out["model_id"].isin(compute_estimate_models())
     out = out[list(S.COLUMN_NAMES)]
-    out.attrs["derived_check"] = _check_derived(table, out)
+    out.attrs["derived_check"] = _check_derived(table, out).to_dict("records")
     out.attrs["source_file"] = file
     return out
 

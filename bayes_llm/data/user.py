@@ -144,5 +144,5 @@ def load_model_table(
         out["compute_is_estimate"] = False
     out = out[list(S.COLUMN_NAMES)]
     out.attrs["source_file"] = str(path)
-    out.attrs["derived_check"] = pd.DataFrame()
+    out.attrs["derived_check"] = []
     return out

@@ -1,0 +1,88 @@
+"""Run NUTS on a built model with one of the supported backends."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import warnings
+
+import pymc as pm
+import xarray as xr
+
+from bayes_llm.errors import BackendUnavailableError, BayesLLMError
+from bayes_llm.model.spec import SamplerSettings
+
+#: Backend name -> (module that must be importable, install hint).
+BACKENDS: dict[str, tuple[str, str]] = {
+    "nutpie": ("nutpie", "pip install nutpie"),
+    "pymc": ("pymc", "pip install pymc"),
+    "numpyro": ("numpyro", "pip install 'bayes_llm[numpyro]'  (numpyro and jax)"),
+}
+DEFAULT_BACKEND = "nutpie"
+
+
+def check_backend(backend: str) -> None:
+    """Fail clearly when ``backend`` is unknown or its package is missing."""
+    if backend not in BACKENDS:
+        raise BayesLLMError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    module, hint = BACKENDS[backend]
+    required = [module, "jax"] if backend == "numpyro" else [module]
+    missing = [m for m in required if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BackendUnavailableError(
+            f"backend '{backend}' needs {', '.join(missing)}, which is not installed; "
+            f"install it with: {hint}")
+
+
+def sample_posterior(
+    model: pm.Model,
+    settings: SamplerSettings,
+    *,
+    backend: str = DEFAULT_BACKEND,
+    progressbar: bool = True,
+    cores: int | None = None,
+) -> xr.DataTree:
+    """Sample the posterior and add the log-likelihood and log-prior groups.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model to sample.
+    settings : SamplerSettings
+        Draws, tuning steps, chains, target acceptance and seed.
+    backend : {"nutpie", "pymc", "numpyro"}
+        NUTS implementation. The same seed and backend give identical draws.
+    progressbar : bool
+        Show sampling progress.
+    cores : int, optional
+        Parallel chains (default: all cores, at most ``chains``).
+
+    Returns
+    -------
+    DataTree
+        Groups ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``,
+        ``log_likelihood`` and ``log_prior``.
+    """
+    check_backend(backend)
+    cores = cores or min(settings.chains, os.cpu_count() or 1)
+    kwargs = {}
+    if backend == "pymc":
+        kwargs["target_accept"] = settings.target_accept
+    elif backend == "nutpie":
+        kwargs["nuts_sampler_kwargs"] = {"target_accept": settings.target_accept}
+    else:
+        kwargs["nuts_sampler_kwargs"] = {"target_accept": settings.target_accept,
+                                         "chain_method": "sequential" if cores == 1
+                                         else "parallel"}
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
+        dt = pm.sample(
+            draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
+            random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
+            model=model, compute_convergence_checks=False, **kwargs)
+    observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
+    dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model, progressbar=False)
+    dt = pm.stats.compute_log_prior(dt, model=model, progressbar=False)
+    return dt

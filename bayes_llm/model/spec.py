@@ -1,0 +1,354 @@
+"""Declarative model specifications (TOML files in ``models/``) and their validation.
+
+A spec names every modelling choice: the outcome and sample, the likelihood, how periods
+and developers enter, optional extensions, priors and sampler settings. Any effect can be
+``pooled`` (a partially pooled random effect) or ``fixed`` (an unpooled effect with a wide
+prior, i.e. the paper's fixed effects). See ``models/README.md`` for every key.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bayes_llm.data.samples import SAMPLES
+from bayes_llm.errors import SpecError
+
+LIKELIHOODS = ("binomial", "logit_normal", "student_t")
+OUTCOMES = ("mmlu_pro", "math_lvl5")
+PERIODS = ("cohort", "quarter", "month")
+PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
+DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
+DEVELOPER_EFFECTS = ("pooled", "fixed")
+PARAMETERISATIONS = ("centred", "non_centred")
+
+#: Distribution name -> required parameters (all must be positive except ``mu``).
+PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
+    "Normal": ("mu", "sigma"),
+    "HalfNormal": ("sigma",),
+    "StudentT": ("nu", "mu", "sigma"),
+    "HalfStudentT": ("nu", "sigma"),
+    "Exponential": ("lam",),
+    "Gamma": ("alpha", "beta"),
+    "Cauchy": ("alpha", "beta"),
+    "HalfCauchy": ("beta",),
+}
+#: Parameters that may be negative.
+SIGNED_PARAMETERS = ("mu", "alpha")
+#: Priors that must live on the positive half-line (scales).
+SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
+                "sigma_slope", "sigma_interaction", "nu", "sigma_x")
+POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior: a PyMC distribution family and its parameters."""
+
+    dist: str
+    params: dict[str, float]
+
+    def describe(self) -> str:
+        """Render e.g. ``Normal(mu=0, sigma=1)``."""
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        return f"{self.dist}({inner})"
+
+
+#: Default priors, each with the one-line reason recorded in the docs.
+DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
+    "alpha": (Prior("Normal", {"mu": -1.0, "sigma": 1.5}),
+              "logit of normalised accuracy at the centring compute; -1 is ~27% above chance, "
+              "+-3 spans near-chance to near-perfect"),
+    "beta": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+             "logit change per 10x compute; scaling studies find 0.3-1, and 2 would already "
+             "be extreme"),
+    "sigma_period": (Prior("HalfNormal", {"sigma": 0.5}),
+                     "period effects beyond +-1.5 logits (a 20x compute equivalent) are unlikely"),
+    "period_drift": (Prior("Normal", {"mu": 0.0, "sigma": 0.5}),
+                     "average change per period of a random walk; sign left open"),
+    "period_fixed": (Prior("Normal", {"mu": 0.0, "sigma": 2.5}),
+                     "unpooled period contrasts: wide, lets the data speak as in OLS"),
+    "sigma_developer": (Prior("HalfNormal", {"sigma": 1.0}),
+                        "developer effects of +-2 logits are possible but rare"),
+    "sigma_group": (Prior("HalfNormal", {"sigma": 1.0}),
+                    "spread of the paper's 13 group means in the nested model"),
+    "developer_fixed": (Prior("Normal", {"mu": 0.0, "sigma": 2.5}),
+                        "unpooled developer contrasts: wide, mirrors fixed effects"),
+    "sigma_slope": (Prior("HalfNormal", {"sigma": 0.3}),
+                    "developer-specific slopes differ from the common slope by ~0.3 at most"),
+    "sigma_interaction": (Prior("HalfNormal", {"sigma": 0.3}),
+                          "period-specific slope deviations are small relative to beta"),
+    "sigma_model": (Prior("HalfNormal", {"sigma": 1.0}),
+                    "model-level efficiency deviations; the OLS residual SD is ~0.95"),
+    "sigma": (Prior("HalfNormal", {"sigma": 1.0}),
+              "residual SD on the logit scale; the OLS residual SD is ~0.95"),
+    "nu": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+           "Student-t degrees of freedom (Juarez & Steel 2010): mass on 2-50"),
+    "mu_x": (Prior("Normal", {"mu": 0.0, "sigma": 2.0}),
+             "mean of true centred log10 compute (errors-in-variables)"),
+    "sigma_x": (Prior("HalfNormal", {"sigma": 2.0}),
+                "spread of true log10 compute across models, in decades"),
+}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """MCMC settings: draws and tuning steps per chain, chains, target acceptance, seed."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.9
+    seed: int = 20260207
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A complete, validated model specification."""
+
+    name: str
+    description: str = ""
+    outcome: str = "mmlu_pro"
+    sample: str = "full"
+    likelihood: str = "binomial"
+    period: str = "cohort"
+    period_effect: str = "exchangeable"
+    developer: str = "developer"
+    developer_effect: str = "pooled"
+    #: "centred" (default: the data dominate each developer) or "non_centred" (few models
+    #: per unit, e.g. the paper's 13 groups with groups of 1-2 models).
+    developer_parameterisation: str = "centred"
+    developer_slopes: bool = False
+    compute_period_interaction: bool = False
+    compute_error: bool = False
+    #: SD (decades of compute) of the measurement error, for reported and estimated N, D.
+    compute_error_sd_reported: float = 0.05
+    compute_error_sd_estimate: float = 0.3
+    #: log10 FLOP subtracted from compute so alpha is the score at this compute.
+    compute_centre: float = 23.5
+    priors: dict[str, Prior] = field(default_factory=dict)
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    source: str = ""
+
+    def prior(self, name: str) -> Prior:
+        """The prior for ``name``: the spec's override, else the documented default."""
+        return self.priors.get(name, DEFAULT_PRIORS[name][0])
+
+    @property
+    def has_model_effect(self) -> bool:
+        """Whether the model-level random effect is separate from measurement noise."""
+        return self.likelihood == "binomial"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict, as written to TOML and hashed (``source`` excluded)."""
+        d = asdict(self)
+        d.pop("source")
+        d["priors"] = {k: {"dist": p.dist, **p.params} for k, p in sorted(self.priors.items())}
+        return d
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON of the spec (identifies a fit)."""
+        payload = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def with_changes(self, **changes: Any) -> ModelSpec:
+        """Return a validated copy with top-level fields changed (``sampler`` as a dict ok)."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            if key == "sampler" and isinstance(value, dict):
+                data["sampler"] = {**data["sampler"], **value}
+            elif key == "priors" and isinstance(value, dict):
+                data["priors"] = {**data["priors"], **{
+                    k: (v if isinstance(v, dict) else {"dist": v.dist, **v.params})
+                    for k, v in value.items()}}
+            else:
+                data[key] = value
+        return spec_from_dict(data, source=self.source)
+
+    def to_toml(self) -> str:
+        """Serialise to TOML text that :func:`load_spec` reads back to an equal spec."""
+        return dict_to_toml(self.to_dict())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def dict_to_toml(d: dict[str, Any]) -> str:
+    """Write a two-level dict (scalars, tables, tables of tables) as TOML."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
+    for key, value in d.items():
+        if not isinstance(value, dict):
+            continue
+        scalars = {k: v for k, v in value.items() if not isinstance(v, dict)}
+        if scalars or not value:
+            lines += ["", f"[{key}]", *(f"{k} = {_toml_value(v)}" for k, v in scalars.items())]
+        for sub, table in value.items():
+            if isinstance(table, dict):
+                lines += ["", f"[{key}.{sub}]",
+                          *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _choice(data: dict, key: str, allowed: tuple[str, ...], default: str, where: str) -> str:
+    value = data.get(key, default)
+    if value not in allowed:
+        raise SpecError(f"{where}: unknown {key} '{value}'; choose one of: {', '.join(allowed)}")
+    return value
+
+
+def _parse_prior(name: str, raw: Any, where: str) -> Prior:
+    if name not in DEFAULT_PRIORS:
+        raise SpecError(f"{where}: unknown prior '{name}'; known priors: "
+                        f"{', '.join(DEFAULT_PRIORS)}")
+    if not isinstance(raw, dict) or "dist" not in raw:
+        raise SpecError(f"{where}: prior '{name}' must be a table with 'dist' and parameters")
+    raw = dict(raw)
+    dist = raw.pop("dist")
+    if dist not in PRIOR_FAMILIES:
+        raise SpecError(f"{where}: prior '{name}' has unknown distribution '{dist}'; choose one "
+                        f"of: {', '.join(PRIOR_FAMILIES)}")
+    required = PRIOR_FAMILIES[dist]
+    if set(raw) != set(required):
+        raise SpecError(f"{where}: prior '{name}' ({dist}) needs parameters "
+                        f"{', '.join(required)}; got {', '.join(raw) or 'none'}")
+    params = {}
+    for key in required:
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecError(f"{where}: prior '{name}' parameter {key} must be a number")
+        if key not in SIGNED_PARAMETERS and value <= 0:
+            raise SpecError(f"{where}: prior '{name}' parameter {key} = {value} must be positive")
+        params[key] = float(value)
+    if name in SCALE_PRIORS and dist not in POSITIVE_FAMILIES:
+        raise SpecError(f"{where}: prior '{name}' is a scale and needs a positive distribution "
+                        f"({', '.join(POSITIVE_FAMILIES)}), not {dist}")
+    return Prior(dist, params)
+
+
+KNOWN_KEYS = {f.name for f in ModelSpec.__dataclass_fields__.values()} - {"source"}
+
+
+def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec:
+    """Validate a raw spec dict and build a :class:`ModelSpec`.
+
+    Raises
+    ------
+    SpecError
+        Naming the file and the offending key for every invalid choice.
+    """
+    data = copy.deepcopy(data)
+    where = source
+    unknown = set(data) - KNOWN_KEYS
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known keys: "
+                        f"{', '.join(sorted(KNOWN_KEYS))}")
+    if not data.get("name"):
+        raise SpecError(f"{where}: the spec needs a 'name'")
+    kwargs: dict[str, Any] = {"name": str(data["name"]),
+                              "description": str(data.get("description", ""))}
+    kwargs["outcome"] = _choice(data, "outcome", OUTCOMES, "mmlu_pro", where)
+    kwargs["sample"] = _choice(data, "sample", tuple(SAMPLES), "full", where)
+    kwargs["likelihood"] = _choice(data, "likelihood", LIKELIHOODS, "binomial", where)
+    kwargs["period"] = _choice(data, "period", PERIODS, "cohort", where)
+    kwargs["period_effect"] = _choice(data, "period_effect", PERIOD_EFFECTS, "exchangeable", where)
+    kwargs["developer"] = _choice(data, "developer", DEVELOPER_LEVELS, "developer", where)
+    kwargs["developer_effect"] = _choice(data, "developer_effect", DEVELOPER_EFFECTS, "pooled",
+                                         where)
+    kwargs["developer_parameterisation"] = _choice(data, "developer_parameterisation",
+                                                   PARAMETERISATIONS, "centred", where)
+    for flag in ("developer_slopes", "compute_period_interaction", "compute_error"):
+        value = data.get(flag, False)
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: '{flag}' must be true or false, not {value!r}")
+        kwargs[flag] = value
+    for key in ("compute_error_sd_reported", "compute_error_sd_estimate", "compute_centre"):
+        if key in data:
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SpecError(f"{where}: '{key}' must be a number, not {value!r}")
+            if key != "compute_centre" and value <= 0:
+                raise SpecError(f"{where}: '{key}' = {value} must be positive")
+            kwargs[key] = float(value)
+    if kwargs["developer_slopes"] and kwargs["developer"] == "none":
+        raise SpecError(f"{where}: developer_slopes needs a developer level (not 'none')")
+    if kwargs["developer"] == "nested" and kwargs["developer_effect"] == "fixed":
+        raise SpecError(f"{where}: a nested developer structure is pooled by construction; "
+                        "use developer_effect = 'pooled'")
+    raw_priors = data.get("priors", {})
+    if not isinstance(raw_priors, dict):
+        raise SpecError(f"{where}: [priors] must be a table")
+    kwargs["priors"] = {name: _parse_prior(name, raw, where) for name, raw in raw_priors.items()}
+    raw_sampler = data.get("sampler", {})
+    if not isinstance(raw_sampler, dict):
+        raise SpecError(f"{where}: [sampler] must be a table")
+    allowed = set(SamplerSettings.__dataclass_fields__)
+    bad = set(raw_sampler) - allowed
+    if bad:
+        raise SpecError(f"{where}: unknown [sampler] key(s) {', '.join(sorted(bad))}; known: "
+                        f"{', '.join(sorted(allowed))}")
+    for key in ("draws", "tune", "chains"):
+        if key in raw_sampler and (not isinstance(raw_sampler[key], int) or raw_sampler[key] < 1):
+            raise SpecError(f"{where}: [sampler] {key} must be a positive integer")
+    ta = raw_sampler.get("target_accept", 0.9)
+    if not isinstance(ta, int | float) or not 0 < ta < 1:
+        raise SpecError(f"{where}: [sampler] target_accept must be in (0, 1)")
+    kwargs["sampler"] = SamplerSettings(**raw_sampler)
+    return ModelSpec(**kwargs, source=source)
+
+
+def load_spec(path: str | os.PathLike) -> ModelSpec:
+    """Read and validate a TOML model spec.
+
+    Parameters
+    ----------
+    path : path
+        A ``.toml`` file, or the name of a bundled spec (e.g. ``"binomial_developers"``).
+    """
+    path = resolve_spec_path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    return spec_from_dict(data, source=str(path))
+
+
+def bundled_specs_dir() -> Path:
+    """The folder of bundled specs (``models/`` in a checkout, ``_models`` when installed)."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_models", here.parent / "models"):
+        if candidate.is_dir():
+            return candidate
+    raise SpecError("cannot find the bundled model specs folder 'models/'")
+
+
+def resolve_spec_path(path: str | os.PathLike) -> Path:
+    """Accept a file path or a bundled spec name; fail clearly when neither exists."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    bundled = bundled_specs_dir() / f"{Path(path).stem}.toml"
+    if bundled.is_file():
+        return bundled
+    names = sorted(p.stem for p in bundled_specs_dir().glob("*.toml"))
+    raise SpecError(f"{path}: no such spec file; bundled specs: {', '.join(names)}")
+
+
+def available_specs() -> list[str]:
+    """Names of the bundled model specs."""
+    return sorted(p.stem for p in bundled_specs_dir().glob("*.toml"))
+
+
+__all__ = ["DEFAULT_PRIORS", "ModelSpec", "Prior", "SamplerSettings", "available_specs",
+           "load_spec", "replace", "spec_from_dict"]
