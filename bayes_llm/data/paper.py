@@ -95,8 +95,9 @@ def load_paper_dataset(
     -------
     DataFrame
         One row per model with the canonical columns of :mod:`bayes_llm.data.schema`.
-        ``df.attrs["derived_check"]`` (records; see :func:`derived_check_table`) holds the comparison of every recomputed column
-        with the file's own (max absolute difference and whether it is within tolerance),
+        ``df.attrs["derived_check"]`` (records, see :func:`derived_check_table`) compares
+        every recomputed column with the file's own (max absolute difference and whether it
+        is within tolerance),
         and ``df.attrs["source_file"]`` the file read.
     """
     if path is None or verify_checksum:

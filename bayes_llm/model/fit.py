@@ -71,8 +71,9 @@ class Fit:
 
     def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
         """ArviZ summary at the project's interval (see :data:`bayes_llm.constants.HDI_PROB`)."""
-        from bayes_llm.constants import CI_KIND, HDI_PROB
         import arviz as az
+
+        from bayes_llm.constants import CI_KIND, HDI_PROB
 
         names = var_names or [v for v in self.posterior.data_vars
                               if self.posterior[v].ndim <= 3 and v not in ("eta",)

@@ -137,7 +137,7 @@ class ModelSpec:
     source: str = ""
 
     def prior(self, name: str) -> Prior:
-        """The prior for ``name``: the spec's override, else the documented default."""
+        """Return the prior for ``name``: the spec's override, else the documented default."""
         return self.priors.get(name, DEFAULT_PRIORS[name][0])
 
     @property
@@ -146,7 +146,7 @@ class ModelSpec:
         return self.likelihood == "binomial"
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict, as written to TOML and hashed (``source`` excluded)."""
+        """Return a plain dict, as written to TOML and hashed (``source`` excluded)."""
         d = asdict(self)
         d.pop("source")
         d["priors"] = {k: {"dist": p.dist, **p.params} for k, p in sorted(self.priors.items())}
@@ -325,7 +325,7 @@ def load_spec(path: str | os.PathLike) -> ModelSpec:
 
 
 def bundled_specs_dir() -> Path:
-    """The folder of bundled specs (``models/`` in a checkout, ``_models`` when installed)."""
+    """Return the folder of bundled specs (``models/`` in a checkout, ``_models`` when installed)."""
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "_models", here.parent / "models"):
         if candidate.is_dir():
