@@ -14,17 +14,17 @@ dominate each effect, and centred effects mix far better here: on the 809 models
 binomial model took ~100 s with a non-centred model effect (tree depth 9-10) and ~2 s
 centred (tree depth 4), with zero divergences (see ``benchmarks/``). Period effects that
 are exchangeable sum to zero (``ZeroSumNormal``) so they are not confounded with alpha;
-fixed and random-walk period effects set the first period to zero.
+unpooled ("fixed") effects are sum-to-zero with a fixed wide scale; random-walk period
+effects set the first period to zero.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_llm import constants as C
 from bayes_llm.model.design import ModelData
+from bayes_llm.errors import SpecError
 from bayes_llm.model.spec import ModelSpec
 
 #: Name of the observed outcome variable, by likelihood.
@@ -48,21 +48,13 @@ def _period_effects(spec: ModelSpec, n_periods: int):
         sigma = _prior(spec, "sigma_period")
         return pm.ZeroSumNormal("period_effect", sigma=sigma, dims="period")
     if spec.period_effect == "fixed":
-        raw = _prior(spec, "period_fixed", "period_fixed_effect", dims="period_contrast")
-        return _with_reference_zero("period_effect", raw, "period")
+        return _fixed_effects(spec, "period_fixed", "period_effect", "period")
     sigma = _prior(spec, "sigma_period")
     drift = _prior(spec, "period_drift")
     walk = pm.GaussianRandomWalk(
         "period_walk", mu=drift, sigma=sigma, init_dist=pm.Normal.dist(drift, sigma),
         steps=n_periods - 2, dims="period_contrast")
     return _with_reference_zero("period_effect", walk, "period")
-
-
-def _reference_developer(data: ModelData) -> int:
-    units = data.coords["developer"]
-    if C.PAPER_BASE_GROUP in units:
-        return units.index(C.PAPER_BASE_GROUP)
-    return int(np.bincount(data.developer_idx, minlength=len(units)).argmax())
 
 
 def _developer_effects(spec: ModelSpec, data: ModelData):
@@ -78,11 +70,22 @@ def _developer_effects(spec: ModelSpec, data: ModelData):
             z = pm.Normal("developer_z", 0.0, 1.0, dims="developer")
             return pm.Deterministic("developer_effect", sigma * z, dims="developer")
         return pm.Normal("developer_effect", 0.0, sigma, dims="developer")
-    ref = _reference_developer(data)
-    n_units = len(data.coords["developer"])
-    raw = _prior(spec, "developer_fixed", "developer_fixed_effect", shape=n_units - 1)
-    full = pt.concatenate([raw[:ref], pt.zeros(1), raw[ref:]])
-    return pm.Deterministic("developer_effect", full, dims="developer")
+    return _fixed_effects(spec, "developer_fixed", "developer_effect", "developer")
+
+
+def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
+    """Unpooled effects: sum-to-zero with a fixed wide scale (no learned between-unit SD).
+
+    Equivalent to fixed effects up to the (irrelevant) choice of reference level: every
+    contrast between two levels, which is all the derived quantities use, has the same
+    likelihood as in OLS, with a wide prior. Sum-to-zero coding decorrelates the effects
+    from ``alpha`` and mixes far better than reference coding with a small reference level.
+    """
+    prior = spec.prior(prior_name)
+    if prior.dist != "Normal" or prior.params.get("mu", 0.0) != 0.0:
+        raise SpecError(f"{spec.source}: prior '{prior_name}' must be Normal(mu=0, sigma=...) "
+                        "(unpooled effects are coded sum-to-zero)")
+    return pm.ZeroSumNormal(name, sigma=prior.params["sigma"], dims=dims)
 
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:

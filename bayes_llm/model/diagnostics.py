@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import arviz as az
@@ -75,9 +76,12 @@ def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnost
     """
     post = dt["posterior"].to_dataset()
     names = var_names or [v for v in post.data_vars]
-    rhat = az.rhat(post[names])
-    ess_bulk = az.ess(post[names], method="bulk")
-    ess_tail = az.ess(post[names], method="tail")
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # Constant elements (e.g. a reference level fixed at 0) have undefined R-hat/ESS.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post[names])
+        ess_bulk = az.ess(post[names], method="bulk")
+        ess_tail = az.ess(post[names], method="tail")
     rows = []
     for name in names:
         r = np.asarray(rhat[name]).ravel()

@@ -63,6 +63,11 @@ class Fit:
     def __post_init__(self) -> None:
         if self.diagnostics is None:
             self.diagnostics = diagnose(self.dt)
+        self.metadata.setdefault("diagnostics", {
+            "ok": self.diagnostics.ok,
+            "failures": list(self.diagnostics.failures),
+            "sampler": self.diagnostics.sampler,
+        })
 
     @property
     def posterior(self) -> xr.Dataset:

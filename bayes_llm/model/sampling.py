@@ -66,22 +66,18 @@ def sample_posterior(
     """
     check_backend(backend)
     cores = cores or min(settings.chains, os.cpu_count() or 1)
-    kwargs = {}
-    if backend == "pymc":
-        kwargs["target_accept"] = settings.target_accept
-    elif backend == "nutpie":
-        kwargs["nuts_sampler_kwargs"] = {"target_accept": settings.target_accept}
-    else:
-        kwargs["nuts_sampler_kwargs"] = {"target_accept": settings.target_accept,
-                                         "chain_method": "sequential" if cores == 1
-                                         else "parallel"}
+    nuts: dict = {"target_accept": settings.target_accept}
+    if backend == "nutpie" and settings.mass_matrix == "low_rank":
+        nuts["low_rank_modified_mass_matrix"] = True
+    if backend == "numpyro":
+        nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     logging.getLogger("pymc").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
-            model=model, compute_convergence_checks=False, **kwargs)
+            model=model, compute_convergence_checks=False, nuts=nuts)
     observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
     dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model, progressbar=False)
     dt = pm.stats.compute_log_prior(dt, model=model, progressbar=False)

@@ -27,6 +27,7 @@ PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
 DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred")
+MASS_MATRICES = ("diag", "low_rank")
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
 PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -106,6 +107,10 @@ class SamplerSettings:
     chains: int = 4
     target_accept: float = 0.9
     seed: int = 20260207
+    #: "diag" or "low_rank" (nutpie only): low-rank mass-matrix adaptation copes with
+    #: correlated posteriors; ~5x more ESS/s on the small logit-normal models here, but
+    #: slower per draw on the binomial model with one latent effect per model.
+    mass_matrix: str = "diag"
 
 
 @dataclass(frozen=True)
@@ -303,6 +308,8 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
     ta = raw_sampler.get("target_accept", 0.9)
     if not isinstance(ta, int | float) or not 0 < ta < 1:
         raise SpecError(f"{where}: [sampler] target_accept must be in (0, 1)")
+    if raw_sampler.get("mass_matrix", "diag") not in MASS_MATRICES:
+        raise SpecError(f"{where}: [sampler] mass_matrix must be one of {', '.join(MASS_MATRICES)}")
     kwargs["sampler"] = SamplerSettings(**raw_sampler)
     return ModelSpec(**kwargs, source=source)
 
