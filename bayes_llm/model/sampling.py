@@ -68,7 +68,7 @@ def sample_posterior(
     cores = cores or min(settings.chains, os.cpu_count() or 1)
     nuts: dict = {"target_accept": settings.target_accept}
     if backend == "nutpie" and settings.mass_matrix == "low_rank":
-        nuts["low_rank_modified_mass_matrix"] = True
+        nuts["adaptation"] = "low_rank"
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     logging.getLogger("pymc").setLevel(logging.WARNING)

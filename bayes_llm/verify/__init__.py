@@ -1,0 +1,29 @@
+"""Verification of the Bayesian model: simulation, parameter recovery and calibration.
+
+* :mod:`bayes_llm.verify.simulate` — simulate canonical model tables from a spec, a design
+  (developers, periods, compute) and parameter values (fixed, or drawn from the prior);
+  reduced and synthetic designs.
+* :mod:`bayes_llm.verify.sbc` — simulation-based calibration (Talts et al. 2018): ranks of
+  the true values among posterior draws, rank-uniformity tests, and the command
+  ``python -m bayes_llm.verify.sbc``.
+* :mod:`bayes_llm.verify.plots` — the ECDF-difference plot of SBC ranks with simultaneous
+  confidence bands (Säilynoja, Bürkner & Vehtari 2022).
+"""
+
+from bayes_llm.verify.simulate import (
+    Simulation,
+    headline_quantities,
+    reduced_design,
+    simulate,
+    simulate_prior,
+    synthetic_design,
+)
+
+__all__ = [
+    "Simulation",
+    "headline_quantities",
+    "reduced_design",
+    "simulate",
+    "simulate_prior",
+    "synthetic_design",
+]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up, then run the test suite (fast tests + a few small real MCMC fits + notebooks).
+# Slow checks (full SBC, full-size backend agreement): scripts/test.sh -m slow
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ -z "${BAYES_LLM_DATA_MIRROR:-}" ] && [ -d ../shared/data ]; then
+  export BAYES_LLM_DATA_MIRROR=$(cd ../shared/data && pwd)
+fi
+export PYTENSOR_FLAGS=${PYTENSOR_FLAGS:-base_compiledir=$PWD/.cache/pytensor}
+export MPLBACKEND=Agg
+.venv/bin/ruff check bayes_llm tests benchmarks notebooks
+exec .venv/bin/python -m pytest "$@"
