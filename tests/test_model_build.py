@@ -115,7 +115,8 @@ def _fake_tree(eta=None, y=None):
                                  for k, v in posterior.items()}),
         "constant_data": xr.Dataset({"log10_flop_centred": ("model", [-2.0, 0.0, 2.0]),
                                      "period_idx": ("model", [0, 1, 1]),
-                                     "developer_idx": ("model", [0, 0, 1])}),
+                                     "developer_idx": ("model", [0, 0, 1])},
+                                    coords={"model": ["m1", "m2", "m3"]}),
     }
     if y is not None:
         tree["observed_data"] = xr.Dataset({"y": ("model", y)})
@@ -130,12 +131,13 @@ def test_components_hand_computed_case():
     np.testing.assert_allclose(comp["compute"].values.ravel(), [-1.0, 0.0, 1.0])
     np.testing.assert_allclose(comp["period"].values.ravel(), [0.0, 0.4, 0.4])
     np.testing.assert_allclose(comp["developer"].values.ravel(), [-0.2, -0.2, 0.3])
-    np.testing.assert_allclose(comp["model"].values.ravel(), [0.1, -0.3, 0.05])
-    total = comp["intercept"] + comp["compute"] + comp["period"] + comp["developer"] + comp["model"]
+    np.testing.assert_allclose(comp["model_effect"].values.ravel(), [0.1, -0.3, 0.05])
+    total = (comp["intercept"] + comp["compute"] + comp["period"] + comp["developer"]
+             + comp["model_effect"])
     np.testing.assert_allclose(total.values.ravel(), eta)
     # logit-normal: the model part is the residual y - mu
     comp_y = linear_components(_fake_tree(y=[0.0, 1.0, 3.0]))
-    np.testing.assert_allclose(comp_y["model"].values.ravel(), [0.2, -0.2, 0.3])
+    np.testing.assert_allclose(comp_y["model_effect"].values.ravel(), [0.2, -0.2, 0.3])
 
 
 def test_diagnostics_flag_divergences_and_poor_mixing():

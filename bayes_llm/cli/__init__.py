@@ -23,7 +23,7 @@ def _register() -> None:
 
     app.add_typer(data_cmd.app, name="data")
     for module_name in ("baseline_cmd", "fit_cmd", "headline_cmd", "sensitivity_cmd",
-                        "run_cmd"):
+                        "run_cmd", "report_cmd"):
         try:
             module = __import__(f"bayes_llm.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

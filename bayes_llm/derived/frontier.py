@@ -1,9 +1,10 @@
 """Frontier compute share: how much of frontier progress is due to scaling, per draw.
 
-Three documented definitions, each computed draw by draw from
-:func:`bayes_llm.model.linear_components` (``latent score = intercept + compute + period +
-developer + model``; the latent score is the binomial ``eta`` or, for logit-normal and
-Student-t fits, the observed logit ``y``):
+Three documented definitions, each computed draw by draw from the components of
+:mod:`bayes_llm.model.components` (``latent score = intercept + compute + period +
+developer + model``, see :func:`bayes_llm.derived.summary.stacked_components`; the
+latent score is the binomial ``eta`` or, for logit-normal and Student-t fits, the
+observed logit ``y``):
 
 (a) **Pairwise progress** for models A -> B (the paper's Table 1 method). The change in
     latent score ``d_eta = eta_B - eta_A`` splits exactly into ``d compute`` (scaling:
@@ -43,35 +44,14 @@ from bayes_llm.derived.summary import (
     check_models,
     period_levels,
     score_columns,
+    stacked_components,
     summarise_draws,
 )
 from bayes_llm.errors import BayesLLMError
-from bayes_llm.model.components import COMPONENTS, linear_components
+from bayes_llm.model.components import COMPONENTS
 
 #: The components that a fit's mean structure explains (definition (b) leaves ``model`` out).
 EXPLAINED_COMPONENTS: tuple[str, ...] = ("compute", "period", "developer")
-
-
-def stacked_components(fit: FitLike, components: xr.Dataset | None = None) -> xr.DataArray:
-    """The four components per draw and model, stacked along a ``component`` dim.
-
-    Parameters
-    ----------
-    fit : FitLike
-        A fit.
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components` of ``fit.dt`` (reused by
-        :func:`bayes_llm.derived.headline.headline_draws`).
-
-    Returns
-    -------
-    DataArray
-        Dims ``(chain, draw, model, component)``.
-    """
-    comps = linear_components(fit.dt) if components is None else components
-    stacked = xr.concat([comps[c] for c in COMPONENTS],
-                        dim=pd.Index(list(COMPONENTS), name="component"))
-    return stacked.transpose("chain", "draw", "model", "component")
 
 
 def shares_of(values: xr.DataArray) -> xr.Dataset:
@@ -121,12 +101,12 @@ def default_frontier_pair(fit: FitLike) -> tuple[str, str]:
 
 
 def pair_label(model_a: str, model_b: str) -> str:
-    """The label of a pair, as in the baseline's pairwise table: ``"A -> B"``."""
+    """Return the label of a pair, as in the baseline's pairwise table: ``"A -> B"``."""
     return f"{model_a} -> {model_b}"
 
 
 def pair_decomposition(fit: FitLike, pairs: Sequence[tuple[str, str]] | None = None, *,
-                       components: xr.Dataset | None = None) -> xr.Dataset:
+                       components: xr.DataArray | None = None) -> xr.Dataset:
     """Definitions (a) and (b): decompose the latent-score change of model pairs, per draw.
 
     Parameters
@@ -135,8 +115,8 @@ def pair_decomposition(fit: FitLike, pairs: Sequence[tuple[str, str]] | None = N
         A fit.
     pairs : sequence of (model_id, model_id), optional
         Pairs A -> B; default ``[default_frontier_pair(fit)]``.
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------
@@ -214,7 +194,7 @@ def _reference_developer(post: xr.Dataset, reference: str) -> xr.DataArray | flo
 
 def reference_parts(fit: FitLike, reference_log10_flop: float, *,
                     reference_developer: str = "mean") -> xr.DataArray:
-    """The reference model's compute, period, developer and model parts per draw.
+    """Return the reference model's compute, period, developer and model parts per draw.
 
     Returns
     -------
@@ -241,7 +221,7 @@ def reference_parts(fit: FitLike, reference_log10_flop: float, *,
 def reference_decomposition(fit: FitLike, models: Sequence[str] | None = None, *,
                             reference_log10_flop: float | None = None,
                             reference_developer: str = "mean",
-                            components: xr.Dataset | None = None) -> xr.Dataset:
+                            components: xr.DataArray | None = None) -> xr.Dataset:
     """Definition (c): each frontier model's gain over a reference model, per draw.
 
     Parameters
@@ -254,8 +234,8 @@ def reference_decomposition(fit: FitLike, models: Sequence[str] | None = None, *
         The reference model's log10 FLOP; default :func:`default_reference_compute`.
     reference_developer : str
         ``"mean"`` (the unweighted average developer effect, default) or a developer unit.
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------
@@ -282,7 +262,7 @@ def reference_decomposition(fit: FitLike, models: Sequence[str] | None = None, *
 def reference_sensitivity(fit: FitLike, reference_grid: Sequence[float] | None = None, *,
                           model: str | None = None, reference_developer: str = "mean",
                           prob: float = HDI_PROB, kind: str = CI_KIND,
-                          components: xr.Dataset | None = None) -> pd.DataFrame:
+                          components: xr.DataArray | None = None) -> pd.DataFrame:
     """How definition (c) depends on the reference model's compute.
 
     Parameters
@@ -298,8 +278,8 @@ def reference_sensitivity(fit: FitLike, reference_grid: Sequence[float] | None =
         As in :func:`reference_decomposition`.
     prob, kind
         Interval setting (default the project's 94% HDI).
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------
@@ -313,7 +293,7 @@ def reference_sensitivity(fit: FitLike, reference_grid: Sequence[float] | None =
     if reference_grid is None:
         x = fit.models["log10_flop"].astype(float)
         reference_grid = np.round(np.linspace(x.min(), x.max(), 9), 2)
-    comps = linear_components(fit.dt) if components is None else components
+    comps = stacked_components(fit, components)
     rows = []
     for ref in reference_grid:
         dec = reference_decomposition(fit, [model], reference_log10_flop=float(ref),
@@ -331,4 +311,4 @@ def reference_sensitivity(fit: FitLike, reference_grid: Sequence[float] | None =
 
 __all__ = ["EXPLAINED_COMPONENTS", "default_frontier_pair", "default_reference_compute",
            "frontier_models", "pair_decomposition", "pair_label", "reference_decomposition",
-           "reference_parts", "reference_sensitivity", "shares_of", "stacked_components"]
+           "reference_parts", "reference_sensitivity", "shares_of"]

@@ -33,13 +33,12 @@ import xarray as xr
 from bayes_llm import constants as C
 from bayes_llm.baseline.multipliers import SPREAD_PERCENTILE_METHOD, SPREAD_PERCENTILES
 from bayes_llm.data.grouping import paper_group_order
-from bayes_llm.derived.summary import FitLike, period_levels
+from bayes_llm.derived.summary import FitLike, period_levels, stacked_components
 from bayes_llm.errors import BayesLLMError
-from bayes_llm.model.components import linear_components
 
 
 def compute_equivalent(shift: xr.DataArray, beta: xr.DataArray) -> xr.DataArray:
-    """The compute factor ``10 ** (shift / beta)`` worth a logit shift."""
+    """Return the compute factor ``10 ** (shift / beta)`` worth a logit shift."""
     return 10.0 ** (shift / beta)
 
 
@@ -75,12 +74,12 @@ def period_multipliers(fit: FitLike) -> xr.DataArray:
     return compute_equivalent(shift, post["beta"]).rename("period_multiplier")
 
 
-def _developer_component(fit: FitLike, components: xr.Dataset | None) -> xr.DataArray:
-    comps = linear_components(fit.dt) if components is None else components
-    return comps["developer"]
+def _developer_component(fit: FitLike, components: xr.DataArray | None) -> xr.DataArray:
+    comps = stacked_components(fit, components)
+    return comps.sel(component="developer", drop=True)
 
 
-def _group_means(fit: FitLike, components: xr.Dataset | None) -> xr.DataArray:
+def _group_means(fit: FitLike, components: xr.DataArray | None) -> xr.DataArray:
     """Model-weighted mean developer effect of each paper group present, per draw."""
     dev = _developer_component(fit, components)
     groups = fit.models["developer_group"].astype(str).to_numpy()
@@ -98,8 +97,8 @@ def _default_group_reference(groups: list[str]) -> str:
 
 
 def developer_reference(fit: FitLike, reference: str | None = None, *,
-                        components: xr.Dataset | None = None) -> tuple[xr.DataArray, str]:
-    """The reference developer effect per draw and a description of it.
+                        components: xr.DataArray | None = None) -> tuple[xr.DataArray, str]:
+    """Return the reference developer effect per draw and a description of it.
 
     See the module docstring for the rule when ``reference`` is ``None``. Otherwise
     ``"mean"`` (unweighted mean over units), a developer unit, or a paper group (the
@@ -129,7 +128,7 @@ def developer_reference(fit: FitLike, reference: str | None = None, *,
 
 
 def developer_multipliers(fit: FitLike, reference: str | None = None, *,
-                          components: xr.Dataset | None = None) -> xr.DataArray:
+                          components: xr.DataArray | None = None) -> xr.DataArray:
     """Each developer unit's efficiency factor ``10 ** ((u_j - u_ref) / beta)`` per draw.
 
     Returns
@@ -145,7 +144,7 @@ def developer_multipliers(fit: FitLike, reference: str | None = None, *,
 
 
 def group_multipliers(fit: FitLike, reference: str | None = None, *,
-                      components: xr.Dataset | None = None) -> xr.DataArray:
+                      components: xr.DataArray | None = None) -> xr.DataArray:
     """Each paper group's efficiency factor against ``reference`` per draw.
 
     A group's effect is the model-weighted mean developer effect of its models, which is
@@ -158,8 +157,8 @@ def group_multipliers(fit: FitLike, reference: str | None = None, *,
         A fit.
     reference : str, optional
         A paper group; default "Other, Small" (the first group present without it).
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------
@@ -182,7 +181,7 @@ def group_multipliers(fit: FitLike, reference: str | None = None, *,
 def within_spread(fit: FitLike, mask: np.ndarray | None = None, *,
                   percentiles: tuple[float, float] = SPREAD_PERCENTILES,
                   method: str = SPREAD_PERCENTILE_METHOD,
-                  components: xr.Dataset | None = None) -> xr.DataArray:
+                  components: xr.DataArray | None = None) -> xr.DataArray:
     """Within-developer efficiency spread ``10 ** ((q_hi - q_lo) / beta)`` per draw.
 
     Parameters
@@ -196,8 +195,8 @@ def within_spread(fit: FitLike, mask: np.ndarray | None = None, *,
         Percentiles of the model-level effects (default p10 and p90, as the paper).
     method : str
         NumPy percentile method (default ``"linear"``, the baseline's definition).
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------
@@ -210,8 +209,8 @@ def within_spread(fit: FitLike, mask: np.ndarray | None = None, *,
     if mask.sum() < 2:
         raise BayesLLMError(f"the within-developer spread needs at least two models; "
                             f"{int(mask.sum())} selected")
-    comps = linear_components(fit.dt) if components is None else components
-    model = comps["model"].isel(model=np.flatnonzero(mask))
+    comps = stacked_components(fit, components)
+    model = comps.sel(component="model", drop=True).isel(model=np.flatnonzero(mask))
     lo, hi = (p / 100.0 for p in percentiles)
     q = model.quantile([lo, hi], dim="model", method=method)
     delta = q.sel(quantile=hi, drop=True) - q.sel(quantile=lo, drop=True)

@@ -18,6 +18,7 @@ import xarray as xr
 
 from bayes_llm.constants import CI_KIND, HDI_PROB
 from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.components import COMPONENT_VARIABLES, COMPONENTS, linear_components
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.spec import ModelSpec
 
@@ -46,7 +47,7 @@ def score_columns(spec: ModelSpec) -> tuple[str, str]:
 
 
 def period_levels(fit: FitLike) -> list[str]:
-    """The fit's period labels, in order (the first is the reference period)."""
+    """Return the fit's period labels, in order (the first is the reference period)."""
     return [str(p) for p in fit.dt["posterior"]["period_effect"].coords["period"].values]
 
 
@@ -57,6 +58,37 @@ def check_models(fit: FitLike, model_ids: list[str] | tuple[str, ...]) -> None:
     if missing:
         raise BayesLLMError(f"model(s) {', '.join(missing)} not in the fit "
                             f"'{fit.spec.name}' ({len(known)} models)")
+
+
+def stacked_components(fit: FitLike,
+                       components: xr.DataArray | None = None) -> xr.DataArray:
+    """Stack the four components per draw and model along a ``component`` dim.
+
+    The ``model`` component is computed here as ``latent score - intercept - compute -
+    period - developer`` (the definition of :mod:`bayes_llm.model.components`), so the
+    four add up to the latent score less the intercept exactly, draw by draw.
+
+    Parameters
+    ----------
+    fit : FitLike
+        A fit.
+    components : DataArray, optional
+        An already stacked result of this function (returned unchanged); lets callers
+        compute it once and share it.
+
+    Returns
+    -------
+    DataArray
+        Dims ``(chain, draw, model, component)`` over
+        :data:`bayes_llm.model.components.COMPONENTS`.
+    """
+    if components is not None:
+        return components
+    comps = linear_components(fit.dt)
+    stacked = xr.concat([comps[COMPONENT_VARIABLES[c]].reset_coords(drop=True)
+                         for c in COMPONENTS],
+                        dim=pd.Index(list(COMPONENTS), name="component"))
+    return stacked.transpose(*SAMPLE_DIMS, "model", "component")
 
 
 def interval(da: xr.DataArray, *, prob: float = HDI_PROB, kind: str = CI_KIND,
@@ -126,11 +158,11 @@ def probability(event: xr.DataArray) -> float:
 
 
 def broadcast_like_draws(value: float | np.ndarray, like: xr.DataArray) -> xr.DataArray:
-    """A constant (or ``(chain, draw)`` array) as a DataArray on ``like``'s sample dims."""
+    """Return a constant (or ``(chain, draw)`` array) on ``like``'s sample dims."""
     template = like.isel({d: 0 for d in like.dims if d not in SAMPLE_DIMS}, drop=True)
     return xr.zeros_like(template, dtype=float) + value
 
 
 __all__ = ["SAMPLE_DIMS", "FitLike", "broadcast_like_draws", "check_models", "interval",
-           "period_levels", "probability", "score_columns", "summarise_draws",
-           "summary_frame"]
+           "period_levels", "probability", "score_columns", "stacked_components",
+           "summarise_draws", "summary_frame"]

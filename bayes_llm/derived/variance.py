@@ -1,7 +1,7 @@
 """The hierarchical model's own variance partition of the latent score, per draw.
 
 For each draw, with ``T_i = compute_i + period_i + developer_i + model_i`` the latent
-logit score of model i less the intercept (:func:`bayes_llm.model.linear_components`), the
+logit score of model i less the intercept (:func:`bayes_llm.derived.summary.stacked_components`), the
 share of component k is
 
     share_k = Cov(c_k, T) / Var(T),
@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import xarray as xr
 
-from bayes_llm.derived.frontier import stacked_components
-from bayes_llm.derived.summary import FitLike
+from bayes_llm.derived.summary import FitLike, stacked_components
 
 
-def variance_partition(fit: FitLike, *, components: xr.Dataset | None = None) -> xr.Dataset:
+def variance_partition(fit: FitLike, *, components: xr.DataArray | None = None) -> xr.Dataset:
     """Share of the variance of the latent score due to each component, per draw.
 
     Parameters
     ----------
     fit : FitLike
         A fit.
-    components : Dataset, optional
-        Precomputed :func:`bayes_llm.model.linear_components`.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
 
     Returns
     -------

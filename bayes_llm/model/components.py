@@ -6,11 +6,11 @@ For every posterior draw and model i:
   period-specific slope deviations included when the spec has them);
 * ``period``    = gamma_t(i) — shared algorithmic progress;
 * ``developer`` = u_j(i) — the developer's "secret sauce";
-* ``model``     = eta_i - mu_i (binomial: the model-level efficiency effect) or y_i - mu_i
+* ``model_effect`` = eta_i - mu_i (binomial: the model-level efficiency effect) or y_i - mu_i
   (logit-normal / Student-t: the residual, as in the paper);
 * ``intercept`` = alpha.
 
-``intercept + compute + period + developer + model`` equals the model's latent logit score
+``intercept + compute + period + developer + model_effect`` equals the model's latent logit score
 (binomial ``eta``, otherwise the observed ``y``) exactly, draw by draw.
 """
 
@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import xarray as xr
 
+#: Component labels (used as coordinate values by the derived quantities).
 COMPONENTS = ("compute", "period", "developer", "model")
+#: Variable holding each component in :func:`linear_components` (the model-level part
+#: cannot be called ``model``: that is the name of the model dimension).
+COMPONENT_VARIABLES = {"compute": "compute", "period": "period", "developer": "developer",
+                       "model": "model_effect"}
 
 
 def _index(values: xr.DataArray, idx: xr.DataArray, dim: str) -> xr.DataArray:
@@ -43,7 +48,7 @@ def compute_x(dt: xr.DataTree) -> xr.DataArray:
 
 
 def linear_components(dt: xr.DataTree) -> xr.Dataset:
-    """Return ``compute``, ``period``, ``developer``, ``model`` and ``intercept`` per draw.
+    """Return ``compute``, ``period``, ``developer``, ``model_effect`` and ``intercept`` per draw.
 
     Parameters
     ----------
@@ -74,4 +79,4 @@ def linear_components(dt: xr.DataTree) -> xr.Dataset:
     mu = post["alpha"] + compute + period + developer
     model = latent_score(dt) - mu
     return xr.Dataset({"compute": compute, "period": period, "developer": developer,
-                       "model": model, "intercept": post["alpha"]})
+                       "model_effect": model, "intercept": post["alpha"]})

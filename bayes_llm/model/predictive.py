@@ -33,7 +33,7 @@ from arviz_stats.base import array_stats
 from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.build import OBSERVED_NAME, build_model
-from bayes_llm.model.design import OUTCOMES, ModelData, prepare_data
+from bayes_llm.model.design import ModelData, prepare_data
 from bayes_llm.model.spec import ModelSpec
 
 #: Default number of prior predictive draws.
@@ -140,7 +140,8 @@ def prior_predictive(spec: ModelSpec, df: pd.DataFrame, draws: int = PRIOR_DRAWS
 
 
 def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
-                         new_models: bool = True, draws: int | None = None) -> xr.DataTree:
+                         new_models: bool = True, draws: int | None = None,
+                         check_data: bool = True) -> xr.DataTree:
     """Replicate the outcomes from the posterior of ``fit``.
 
     Parameters
@@ -157,6 +158,10 @@ def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
         developer); ``False`` keeps the fitted ``eta`` and replicates binomial noise only.
     draws : int, optional
         Use an evenly thinned subset of about this many posterior draws (all by default).
+    check_data : bool
+        Check that ``df`` gives the data the fit was made on (its data hash); turn off
+        only for a table rebuilt from the fit's own ``models`` (which lacks some hashed
+        columns).
 
     Returns
     -------
@@ -172,9 +177,15 @@ def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
     spec = fit.spec
     data = prepare_data(df, spec)
     expected = fit.metadata.get("data_hash")
-    if expected and data.data_hash != expected:
+    if check_data and expected and data.data_hash != expected:
         raise BayesLLMError(f"fit '{spec.name}': the data given differ from the data it was "
                             "fitted to (data hash mismatch); pass the same table")
+    if "constant_data" in fit.dt and "model" in fit.dt["constant_data"].coords:
+        fitted = [str(m) for m in fit.dt["constant_data"]["model"].values]
+        if fitted != data.coords["model"]:
+            raise BayesLLMError(f"fit '{spec.name}': the table gives other models than the fit "
+                                f"({len(data.coords['model'])} vs {len(fitted)}, or in another "
+                                "order); pass the data the fit was made on")
     model = build_model(data, spec)
     posterior = fit.dt["posterior"].to_dataset()
     if draws is not None:
@@ -261,9 +272,10 @@ def predictive_summary(pred: xr.DataTree) -> pd.DataFrame:
     DataFrame
         One row per statistic of :data:`STATISTICS`: ``statistic``, ``description``,
         ``observed``, predictive ``median``, ``hdi_lower`` / ``hdi_upper`` (the project's
-        interval, :data:`bayes_llm.constants.HDI_PROB`) and ``p_greater``, the
-        predictive probability that the replicated statistic is at least the observed one
-        (values near 0 or 1 flag a misfit).
+        interval, :data:`bayes_llm.constants.HDI_PROB`), ``p_greater`` and ``p_less``, the
+        predictive probabilities that the replicated statistic is at least / at most the
+        observed one (either near 0 flags a misfit; both near 1 means ties, as for a share
+        that is 0 in the data and almost always 0 in replications).
     """
     group = _group(pred)
     acc, obs, x = predictive_draws(pred)
@@ -276,7 +288,8 @@ def predictive_summary(pred: xr.DataTree) -> pd.DataFrame:
         rows.append({"check": group, "statistic": name, "description": description,
                      "observed": float(real[name][0]), "median": float(np.median(sim[name])),
                      "hdi_lower": float(lo), "hdi_upper": float(hi),
-                     "p_greater": float(np.mean(sim[name] >= real[name][0]))})
+                     "p_greater": float(np.mean(sim[name] >= real[name][0])),
+                     "p_less": float(np.mean(sim[name] <= real[name][0]))})
     return pd.DataFrame(rows)
 
 

@@ -6,19 +6,12 @@ import io
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-# Plots are written to files and embedded in reports: never require a display.
-if not os.environ.get("MPLBACKEND") and "ipykernel" not in str(matplotlib.get_backend()):
-    matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bayes_llm import constants as C  # noqa: E402
-from bayes_llm.atomic import write_bytes_atomic  # noqa: E402
+from bayes_llm import constants as C
+from bayes_llm.atomic import write_bytes_atomic
 
 #: Colours of the ten major developer groups (in :func:`paper_group_order` order) and
 #: greys for the three pooled "Other" groups, so that the majors stand out.
@@ -29,12 +22,12 @@ MAJOR_PALETTE: tuple[str, ...] = (
 OTHER_COLOURS: dict[str, str] = {C.OTHER_SMALL: "#c7c7c7", C.OTHER_MED: "#9a9a9a",
                                  C.OTHER_LARGE: "#555555"}
 #: Line styles and colours of periods (first, second, third, ... cycling).
-PERIOD_COLOURS: tuple[str, ...] = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
-                                   "#937860", "#da8bc3", "#8c8c8c")
+PERIOD_COLOURS: tuple[str, ...] = ("#1b1b6e", "#8b0000", "#00695c", "#6a1b9a", "#e65100",
+                                   "#3e2723", "#880e4f", "#263238")
 #: Colours of the decomposition components.
 COMPONENT_COLOURS: dict[str, str] = {"compute": "#4c72b0", "period": "#55a868",
                                      "developer": "#dd8452", "model": "#8c8c8c",
-                                     "residual": "#c7c7c7"}
+                                     "residual": "#a8a8a8"}
 #: Colour of the paper's (frequentist) point values.
 PAPER_COLOUR: str = "#c0392b"
 #: Resolution of PNG exports.
@@ -96,8 +89,18 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = DPI) -> Path
     return write_bytes_atomic(path, figure_png(fig, dpi=dpi))
 
 
+def new_figure(figsize: tuple[float, float], **kwargs) -> Figure:
+    """Create a figure not registered with pyplot (no display needed, nothing to close).
+
+    In a notebook it is shown once, when it is the value of a cell.
+    """
+    return Figure(figsize=figsize, layout="constrained", **kwargs)
+
+
 def close(fig: Figure) -> None:
-    """Release a figure's memory (pyplot keeps a reference otherwise)."""
+    """Release a figure made through pyplot (e.g. by ArviZ); a no-op for others."""
+    import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 
@@ -117,12 +120,12 @@ def multiplier_ticks(ax, axis: str = "x") -> None:
 
 
 def empty_figure(message: str, *, figsize=(6, 2)) -> Figure:
-    """A figure that states why there is nothing to show."""
-    fig = plt.figure(figsize=figsize)
+    """Create a figure that states why there is nothing to show."""
+    fig = new_figure(figsize)
     fig.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
     return fig
 
 
 def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    """A DataFrame with the given columns even when ``rows`` is empty."""
+    """Return a DataFrame with the given columns even when ``rows`` is empty."""
     return pd.DataFrame(rows, columns=columns)

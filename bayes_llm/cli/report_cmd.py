@@ -1,0 +1,65 @@
+"""``bayes-llm report``: a self-contained HTML report and a Markdown summary of a fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_llm.cli.options import DataOption, MirrorOption
+from bayes_llm.constants import DEFAULT_SEED
+
+HELP = (
+    "Write the report of a saved fit: data, model and priors (with a prior predictive "
+    "check), MCMC diagnostics, posterior predictive checks, the headline table, the "
+    "figures, and a plain-language verdict on each of the paper's headline claims. "
+    "Writes report.html (self-contained), report.md, figures/*.png and the tables as CSV."
+)
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(
+        metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
+        "holding one).", show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="DIR", help="Report folder to write (replaced if it is a previous "
+        "report; default RUN_DIR/report).", show_default=False)] = None,
+    prior_draws: Annotated[int, typer.Option(
+        "--prior-draws", help="Draws of the prior predictive check.")] = 200,
+    ppc_draws: Annotated[int, typer.Option(
+        "--ppc-draws", help="Posterior draws used by the posterior predictive check.")] = 500,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the predictive checks and the Shapley bootstrap.")]
+    = DEFAULT_SEED,
+    mirror: MirrorOption = None,
+    data: DataOption = None,
+) -> int:
+    """Build the report of RUN_DIR and write it (see :data:`HELP`).
+
+    Without ``--mirror``/``--data`` the paper's dataset is used when it matches the fit,
+    else the models saved with the fit. Exits 1 when part of the report could not be made.
+    """
+    from bayes_llm.errors import BayesLLMError
+    from bayes_llm.report import write_report
+
+    if prior_draws < 1 or ppc_draws < 1:
+        raise BayesLLMError("--prior-draws and --ppc-draws must be positive")
+    df = None
+    if mirror is not None or data is not None:
+        from bayes_llm.cli.options import load_data
+
+        df = load_data(mirror, data)
+    result, files = write_report(run_dir, out, df=df, prior_draws=prior_draws,
+                                 ppc_draws=ppc_draws, seed=seed)
+    folder = files[0].parent
+    typer.echo(f"wrote {folder / 'report.html'} and {folder / 'report.md'} "
+               f"({len(result.figures)} figures, {len(files)} files)")
+    for problem in result.problems:
+        typer.secho(f"warning: {problem}", fg=typer.colors.YELLOW, err=True)
+    return 1 if result.problems else 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command to the CLI."""
+    app.command(name="report", help=HELP)(report)

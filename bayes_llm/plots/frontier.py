@@ -1,0 +1,182 @@
+"""Frontier decomposition: how much of the progress from model A to model B is scaling.
+
+For each pair A -> B the change in latent logit score splits exactly into compute
+(scaling), period (shared algorithmic progress), developer and model-level parts
+(:func:`bayes_llm.derived.frontier.pair_decomposition`, the paper's Table 1). The plot
+stacks the posterior mean shares (which sum to 100% draw by draw, hence also on average)
+and, beside it, shows each share's posterior median and interval with the paper's OLS
+value marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
+from bayes_llm.constants import HDI_PROB
+from bayes_llm.derived.frontier import default_frontier_pair, pair_decomposition, pair_label
+from bayes_llm.derived.summary import summarise_draws
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.components import COMPONENTS
+from bayes_llm.plots._paper import paper_point_fit
+from bayes_llm.plots._style import COMPONENT_COLOURS, PAPER_COLOUR, new_figure
+
+COLUMNS = ["pair", "model_a", "model_b", "definition", "component", "mean", "median",
+           "lower", "upper", "paper_ols"]
+#: Plain names of the components.
+COMPONENT_LABELS: dict[str, str] = {"compute": "compute (scaling)",
+                                    "period": "period (shared progress)",
+                                    "developer": "developer", "model": "model-level"}
+
+
+def default_pairs(fit) -> list[tuple[str, str]]:
+    """Return the headline table's frontier pair plus the paper's Table 1 pairs in the fit."""
+    known = set(fit.models["model_id"].astype(str))
+    pairs = [default_frontier_pair(fit), *DEFAULT_PAIRS]
+    out: list[tuple[str, str]] = []
+    for pair in pairs:
+        pair = (str(pair[0]), str(pair[1]))
+        if set(pair) <= known and pair not in out:
+            out.append(pair)
+    return out
+
+
+def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
+                                baseline=None, df: pd.DataFrame | None = None,
+                                explained: bool = False, paper: bool = True) -> pd.DataFrame:
+    """Shares of each pair's progress by component, behind :func:`plot_frontier_decomposition`.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model.
+    pairs : sequence of (model_id, model_id), optional
+        Pairs A -> B; default :func:`default_pairs`.
+    baseline : BaselineResults or OLSFit, optional
+        The paper's OLS for the ``paper_ols`` column (default: run with the fit's coding).
+    df : DataFrame, optional
+        Full canonical table for that OLS run.
+    explained : bool
+        Definition (b): shares of the explained part only (compute, period, developer).
+    paper : bool
+        Compute the paper's OLS values.
+
+    Returns
+    -------
+    DataFrame
+        One row per pair and component: posterior ``mean`` (sums to one over components),
+        ``median``, ``lower`` / ``upper`` (the project's interval), and ``paper_ols``.
+    """
+    pairs = default_pairs(fit) if pairs is None else [tuple(p) for p in pairs]
+    if not pairs:
+        raise BayesLLMError("no model pair to decompose (the default pairs are not in the fit)")
+    var = "explained_share" if explained else "share"
+    comps = [c for c in COMPONENTS if not (explained and c == "model")]
+    dec = pair_decomposition(fit, pairs)
+    point = paper_point_fit(fit, baseline, df) if paper else None
+    pdec = None
+    if point is not None:
+        known = set(point.models["model_id"].astype(str))
+        ok = [p for p in pairs if set(p) <= known]
+        pdec = pair_decomposition(point, ok) if ok else None
+    rows = []
+    for a, b in pairs:
+        label = pair_label(a, b)
+        for comp in comps:
+            draws = dec[var].sel(pair=label, component=comp)
+            summary = summarise_draws(draws)
+            paper_value = np.nan
+            if pdec is not None and label in pdec["pair"].values:
+                paper_value = float(pdec[var].sel(pair=label, component=comp).values.ravel()[0])
+            rows.append({"pair": label, "model_a": a, "model_b": b,
+                         "definition": "explained" if explained else "all", "component": comp,
+                         "mean": float(draws.mean()), **summary, "paper_ols": paper_value})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _short(model_id: str, width: int = 28) -> str:
+    name = model_id.split("__", 1)[-1]
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
+                                baseline=None, df: pd.DataFrame | None = None,
+                                explained: bool = False, paper: bool = True) -> Figure:
+    """Stacked shares of progress per pair, and each share with its interval.
+
+    Left: one horizontal bar per pair, stacked from the posterior mean share of each
+    component (negative shares stack to the left of zero; the total is 100%). Right: the
+    posterior median and :data:`~bayes_llm.constants.HDI_PROB` interval of every share,
+    the paper's OLS values as red crosses.
+
+    Parameters
+    ----------
+    fit, pairs, baseline, df, explained, paper
+        See :func:`frontier_decomposition_data`.
+
+    Returns
+    -------
+    Figure
+    """
+    data = frontier_decomposition_data(fit=fit, pairs=pairs, baseline=baseline, df=df,
+                                       explained=explained, paper=paper)
+    labels = list(dict.fromkeys(data["pair"]))
+    comps = list(dict.fromkeys(data["component"]))
+    n = len(labels)
+    fig = new_figure((12, 0.9 + 1.9 * n))
+    axes = fig.subplots(n, 2, width_ratios=[1, 1.2], squeeze=False)
+    offsets = np.linspace(0.3, -0.3, len(comps))
+    for i, label in enumerate(labels):
+        ax1, ax2 = axes[i]
+        sub = data[data["pair"] == label].set_index("component")
+        a, b = sub["model_a"].iloc[0], sub["model_b"].iloc[0]
+        pos, neg = 0.0, 0.0
+        for comp in comps:
+            v = 100 * float(sub.loc[comp, "mean"])
+            left = pos if v >= 0 else neg + v
+            ax1.barh(0, abs(v), left=left, height=0.6, color=COMPONENT_COLOURS[comp],
+                     edgecolor="white", label=COMPONENT_LABELS[comp])
+            if abs(v) >= 0.08 * max(100.0, pos - neg + abs(v)):
+                ax1.text(left + abs(v) / 2, 0, f"{v:.0f}%", ha="center", va="center",
+                         fontsize=8, color="white")
+            if v >= 0:
+                pos += v
+            else:
+                neg += v
+        ax1.axvline(0, color="black", lw=0.8)
+        ax1.axvline(100, color="black", lw=0.8, ls=":")
+        ax1.set_yticks([0], [f"{_short(a)} →\n{_short(b)}"], fontsize=8)
+        ax1.set_ylim(-0.6, 0.6)
+        ax1.grid(axis="x", alpha=0.3)
+        for off, comp in zip(offsets, comps, strict=True):
+            row = sub.loc[comp]
+            colour = COMPONENT_COLOURS[comp]
+            ax2.plot([100 * row["lower"], 100 * row["upper"]], [off] * 2, color=colour, lw=2.2)
+            ax2.plot(100 * row["median"], off, "o", color=colour, ms=5, mec="black", mew=0.4)
+            if np.isfinite(row["paper_ols"]):
+                ax2.plot(100 * row["paper_ols"], off, "x", color=PAPER_COLOUR, ms=6, mew=1.8,
+                         zorder=5)
+        ax2.axvline(0, color="black", lw=0.8)
+        ax2.axvline(100, color="black", lw=0.8, ls=":")
+        ax2.set_yticks(offsets, [COMPONENT_LABELS[c] for c in comps], fontsize=7)
+        ax2.set_ylim(-0.5, 0.5)
+        ax2.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("posterior mean share of the change in latent score (%)")
+    axes[-1, 1].set_xlabel(f"share (%): posterior median and {HDI_PROB:.0%} HDI")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=7, loc="outside lower center", ncol=len(comps) + 1)
+    if data["paper_ols"].notna().any():
+        axes[0, 1].plot([], [], "x", color=PAPER_COLOUR, mew=1.8, label="paper OLS")
+        axes[0, 1].legend(fontsize=7, loc="best")
+    what = "explained part only" if explained else "all four components"
+    fig.suptitle(f"'{fit.spec.name}': decomposition of progress between model pairs ({what})",
+                 fontsize=11)
+    return fig
+
+
+__all__ = ["COMPONENT_LABELS", "default_pairs", "frontier_decomposition_data",
+           "plot_frontier_decomposition"]

@@ -1,0 +1,690 @@
+"""Build the report of a saved fit: data, model, diagnostics, checks, headline, plots.
+
+:func:`build_report` gathers everything into a :class:`Report` (sections of paragraphs,
+tables, preformatted text and figures); :meth:`Report.to_html` renders one
+self-contained HTML file (figures embedded as base64 PNG, styles inline, no external
+assets), :meth:`Report.to_markdown` a Markdown summary that links the PNG files, and
+:meth:`Report.write` writes both with the figures and the tables behind them into a folder,
+atomically (:func:`bayes_llm.atomic.atomic_directory`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_llm.atomic import atomic_directory
+from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.fit import RESULT_FILES
+
+#: File names inside the report folder.
+REPORT_HTML: str = "report.html"
+REPORT_MARKDOWN: str = "report.md"
+FIGURES_DIR: str = "figures"
+#: Section ids and titles, in report order.
+SECTIONS: dict[str, str] = {
+    "summary": "What the posterior says about the paper's claims",
+    "data": "Data",
+    "model": "Model, priors and prior predictive check",
+    "diagnostics": "MCMC diagnostics",
+    "predictive": "Posterior predictive checks",
+    "headline": "Headline figures",
+    "results": "Results figures",
+    "provenance": "Provenance",
+}
+#: Figure keys, the section each belongs to, and its title.
+FIGURES: dict[str, tuple[str, str]] = {
+    "data_overview": ("data", "MMLU-Pro score vs training compute, by period"),
+    "prior_predictive": ("model", "Prior predictive check on the accuracy scale"),
+    "trace": ("diagnostics", "Traces and marginal posteriors by chain"),
+    "rank": ("diagnostics", "Rank plots by chain"),
+    "posterior_predictive": ("predictive", "Posterior predictive check (new models)"),
+    "ppc_dist": ("predictive", "Posterior predictive density of accuracy (ArviZ)"),
+    "score_vs_compute": ("results", "Score vs compute: posterior curves by period"),
+    "developer_effects": ("results", "Developer efficiency factors (secret sauce)"),
+    "frontier_decomposition": ("results", "Decomposition of progress between model pairs"),
+    "variance_shares": ("results", "Shares of performance variance"),
+}
+#: Boolean sample-filter columns absent from a fit's saved ``models.csv`` (all models in
+#: the fit passed the filter, so they are ``True`` there).
+_FILTER_COLUMNS = ("on_hf_leaderboard", "has_full_token_count")
+
+
+@dataclass
+class ReportFigure:
+    """A rendered figure: key, title, caption and PNG bytes."""
+
+    key: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def file_name(self) -> str:
+        """File name of the PNG in the report folder."""
+        return f"{self.key}.png"
+
+
+@dataclass
+class Section:
+    """A report section: an id, a title and blocks in order.
+
+    Blocks are ``("p", text)``, ``("pre", text)``, ``("table", caption, DataFrame)`` and
+    ``("figure", ReportFigure)``.
+    """
+
+    id: str
+    title: str
+    blocks: list[tuple] = field(default_factory=list)
+
+    def p(self, text: str) -> None:
+        """Add a paragraph."""
+        self.blocks.append(("p", text))
+
+    def pre(self, text: str) -> None:
+        """Add preformatted text."""
+        self.blocks.append(("pre", text))
+
+    def table(self, caption: str, frame: pd.DataFrame) -> None:
+        """Add a table."""
+        self.blocks.append(("table", caption, frame))
+
+    def figure(self, fig: ReportFigure) -> None:
+        """Add a figure."""
+        self.blocks.append(("figure", fig))
+
+
+@dataclass
+class Report:
+    """A built report: sections, the tables to export, and any problems met.
+
+    Attributes
+    ----------
+    title : str
+        Report title.
+    sections : list of Section
+        In :data:`SECTIONS` order.
+    tables : dict of str to DataFrame
+        Tables written as CSV next to the report (``headline``, predictive summaries...).
+    problems : list of str
+        Parts that could not be produced (each also stated in the report).
+    """
+
+    title: str
+    sections: list[Section]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def figures(self) -> list[ReportFigure]:
+        """Every figure, in order."""
+        return [b[1] for s in self.sections for b in s.blocks if b[0] == "figure"]
+
+    def section(self, section_id: str) -> Section:
+        """Return the section with id ``section_id``."""
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        raise KeyError(section_id)
+
+    # ------------------------------------------------------------------ HTML
+    def to_html(self) -> str:
+        """Render a self-contained HTML document (inline CSS, base64 PNG figures)."""
+        out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+               f"<title>{html.escape(self.title)}</title>", f"<style>{_CSS}</style>",
+               "</head>", "<body>", f"<h1>{html.escape(self.title)}</h1>", '<nav><ul>']
+        out += [f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in self.sections]
+        out.append("</ul></nav>")
+        for s in self.sections:
+            out.append(f'<section id="{s.id}">')
+            out.append(f"<h2>{html.escape(s.title)}</h2>")
+            for block in s.blocks:
+                out.append(_html_block(block))
+            out.append("</section>")
+        out += ["</body>", "</html>"]
+        return "\n".join(out) + "\n"
+
+    # -------------------------------------------------------------- Markdown
+    def to_markdown(self) -> str:
+        """Render a Markdown summary; figures link ``figures/<key>.png``."""
+        out = [f"# {self.title}", ""]
+        for s in self.sections:
+            out += [f"## {s.title}", ""]
+            for block in s.blocks:
+                kind = block[0]
+                if kind == "p":
+                    out += [block[1], ""]
+                elif kind == "pre":
+                    out += ["```", block[1].rstrip("\n"), "```", ""]
+                elif kind == "table":
+                    out += [f"**{block[1]}**", "", _markdown_table(block[2]), ""]
+                else:
+                    fig = block[1]
+                    out += [f"![{fig.title}]({FIGURES_DIR}/{fig.file_name})", "",
+                            f"*{fig.title}.* {fig.caption}", ""]
+        return "\n".join(out)
+
+    # ----------------------------------------------------------------- write
+    def write(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write the report folder atomically and return the files written.
+
+        The folder holds ``report.html``, ``report.md``, ``figures/*.png`` and one CSV per
+        table of :attr:`tables`. An existing report folder is replaced; an existing
+        non-empty folder that is not a report is refused.
+
+        Raises
+        ------
+        BayesLLMError
+            ``out_dir`` is a non-empty folder without a ``report.html``.
+        """
+        out_dir = Path(out_dir)
+        if out_dir.exists() and (not out_dir.is_dir() or (
+                any(out_dir.iterdir()) and not (out_dir / REPORT_HTML).is_file())):
+            raise BayesLLMError(f"{out_dir}: exists and is not a report folder; refusing to "
+                                "replace it (choose another --out)")
+        names = []
+        with atomic_directory(out_dir) as tmp:
+            (tmp / REPORT_HTML).write_text(self.to_html(), encoding="utf-8")
+            (tmp / REPORT_MARKDOWN).write_text(self.to_markdown(), encoding="utf-8")
+            names += [REPORT_HTML, REPORT_MARKDOWN]
+            (tmp / FIGURES_DIR).mkdir()
+            for fig in self.figures:
+                (tmp / FIGURES_DIR / fig.file_name).write_bytes(fig.png)
+                names.append(f"{FIGURES_DIR}/{fig.file_name}")
+            for name, frame in self.tables.items():
+                frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g",
+                             lineterminator="\n")
+                names.append(f"{name}.csv")
+        return [out_dir / n for n in names]
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1150px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
+nav ul{columns:2;font-size:.95em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0 1.2em}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f0f0f0}caption{caption-side:top;text-align:left;font-weight:bold;
+padding:4px 0}pre{background:#f7f7f7;border:1px solid #ddd;padding:.6em;overflow-x:auto;
+font-size:.8em}figure{margin:1em 0 2em}figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444}.problem{color:#a00}
+"""
+
+
+def _html_block(block: tuple) -> str:
+    kind = block[0]
+    if kind == "p":
+        return f"<p>{html.escape(block[1])}</p>"
+    if kind == "pre":
+        return f"<pre>{html.escape(block[1])}</pre>"
+    if kind == "table":
+        frame = block[2].copy()
+        body = frame.to_html(index=False, border=0, escape=True, na_rep="",
+                             float_format=lambda v: f"{v:.4g}")
+        body = body.replace('<table class="dataframe">',
+                            f"<table><caption>{html.escape(block[1])}</caption>", 1)
+        return body
+    fig: ReportFigure = block[1]
+    data = base64.b64encode(fig.png).decode("ascii")
+    return (f'<figure id="fig-{fig.key}"><img alt="{html.escape(fig.title)}" '
+            f'src="data:image/png;base64,{data}"><figcaption><b>{html.escape(fig.title)}.'
+            f"</b> {html.escape(fig.caption)}</figcaption></figure>")
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return "" if math.isnan(v) else f"{v:.4g}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------- inputs
+def find_fit_dir(run_dir: str | os.PathLike) -> Path:
+    """Locate the saved fit in ``run_dir``.
+
+    ``run_dir`` may be a fit folder itself (written by ``bayes-llm fit``), or a run
+    folder holding one in a ``fit/`` sub-folder or in exactly one sub-folder.
+
+    Raises
+    ------
+    BayesLLMError
+        No fit folder, or several candidates.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BayesLLMError(f"{run_dir}: no such run folder")
+
+    def is_fit(p: Path) -> bool:
+        return (p / RESULT_FILES[0]).is_file() and (p / "spec.toml").is_file()
+
+    if is_fit(run_dir):
+        return run_dir
+    if is_fit(run_dir / "fit"):
+        return run_dir / "fit"
+    found = sorted(p for p in run_dir.iterdir() if p.is_dir() and is_fit(p))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise BayesLLMError(f"{run_dir}: no saved fit found (a folder with {RESULT_FILES[0]} "
+                            "and spec.toml, as written by 'bayes-llm fit')")
+    raise BayesLLMError(f"{run_dir}: several saved fits ({', '.join(p.name for p in found)}); "
+                        "pass one of them")
+
+
+def models_frame(fit) -> pd.DataFrame:
+    """Rebuild a canonical-enough table from a fit's saved models (for the checks).
+
+    Sample-filter columns missing from ``models.csv`` are set ``True`` (every saved model
+    passed the fit's filter).
+    """
+    frame = fit.models.copy()
+    for col in _FILTER_COLUMNS:
+        if col not in frame:
+            frame[col] = True
+    for col in ("is_major", "compute_is_estimate"):
+        if col in frame:
+            frame[col] = frame[col].astype(bool)
+    return frame
+
+
+def _load(fit_dir: Path, df: pd.DataFrame | None):
+    """Load the fit against ``df`` when given; otherwise try the paper's data."""
+    from bayes_llm.model import load_fit
+
+    if df is not None:
+        return load_fit(fit_dir, df=df), df, "the data given (checked against the fit's hash)"
+    fit = load_fit(fit_dir)
+    try:
+        from bayes_llm.data import load_paper_dataset
+        from bayes_llm.model.design import data_hash, prepare_data
+
+        paper = load_paper_dataset()
+        if data_hash(prepare_data(paper, fit.spec).frame) == fit.metadata.get("data_hash"):
+            return fit, paper, "the paper's dataset (matches the fit's data hash)"
+    except Exception:  # noqa: BLE001 - any failure: fall back to the saved models
+        pass
+    return fit, None, ("the models saved with the fit (the full dataset was not available "
+                       "or differs from the fit's data)")
+
+
+# ---------------------------------------------------------------------- build
+def _figure(report: Report, key: str, caption: str, make: Callable) -> ReportFigure | None:
+    from bayes_llm.plots._style import close, figure_png
+
+    section_id, title = FIGURES[key]
+    try:
+        fig = make()
+        png = figure_png(fig)
+        close(fig)
+    except Exception as exc:  # noqa: BLE001 - a figure that fails is reported, not fatal
+        msg = f"figure '{key}' could not be drawn: {type(exc).__name__}: {exc}"
+        report.problems.append(msg)
+        report.section(section_id).p("Problem: " + msg)
+        return None
+    fig = ReportFigure(key, title, caption, png)
+    report.section(section_id).figure(fig)
+    return fig
+
+
+def priors_used(spec) -> list[str]:
+    """Names of the priors (:data:`bayes_llm.model.spec.DEFAULT_PRIORS`) a spec's model uses."""
+    names = ["alpha", "beta"]
+    if spec.compute_error:
+        names += ["mu_x", "sigma_x"]
+    names += {"exchangeable": ["sigma_period"], "fixed": ["period_fixed"],
+              "random_walk": ["sigma_period", "period_drift"]}[spec.period_effect]
+    if spec.compute_period_interaction:
+        names.append("sigma_interaction")
+    if spec.developer == "nested":
+        names += ["sigma_group", "sigma_developer"]
+    elif spec.developer != "none":
+        names.append("sigma_developer" if spec.developer_effect == "pooled"
+                     else "developer_fixed")
+    if spec.developer_slopes:
+        names.append("sigma_slope")
+    names += {"binomial": ["sigma_model"], "logit_normal": ["sigma"],
+              "student_t": ["sigma", "nu"]}[spec.likelihood]
+    return names
+
+
+def _prior_table(spec) -> pd.DataFrame:
+    from bayes_llm.model.spec import DEFAULT_PRIORS
+
+    rows = []
+    for name in priors_used(spec):
+        prior = spec.prior(name)
+        rows.append({"parameter": name, "prior": prior.describe(),
+                     "set by": "spec" if name in spec.priors else "default",
+                     "reason (default)": DEFAULT_PRIORS[name][1]})
+    return pd.DataFrame(rows)
+
+
+def _spec_lines(spec) -> list[str]:
+    dev = {"group": "the paper's 13 developer groups", "developer": "every developer string",
+           "nested": "developers nested in the paper's 13 groups", "none": "none"}
+    lik = {"binomial": ("binomial on the number of correct answers, with the guessing floor "
+                        "and a model-level latent effect"),
+           "logit_normal": "normal on the logit of the guess-corrected score (as the paper)",
+           "student_t": "Student-t on the logit of the guess-corrected score"}
+    return [
+        f"Spec '{spec.name}': {spec.description}",
+        f"Likelihood: {lik[spec.likelihood]}. Outcome: {spec.outcome}; sample: {spec.sample}.",
+        f"Periods: {spec.period} ({spec.period_effect} effects). Developer units: "
+        f"{dev[spec.developer]} ({spec.developer_effect}, "
+        f"{spec.developer_parameterisation}).",
+        f"Compute enters as log10 FLOP minus {spec.compute_centre:g}"
+        + ("; developer-specific slopes" if spec.developer_slopes else "")
+        + ("; period-specific slopes" if spec.compute_period_interaction else "")
+        + ("; with measurement error in compute" if spec.compute_error else "") + ".",
+        f"Sampler: {spec.sampler.chains} chains x {spec.sampler.draws} draws after "
+        f"{spec.sampler.tune} tuning steps, target acceptance {spec.sampler.target_accept}, "
+        f"seed {spec.sampler.seed}.",
+    ]
+
+
+def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> None:
+    from bayes_llm.plots.scaling import plot_data_overview
+
+    s = report.section("data")
+    m = fit.models
+    s.p(f"The fit uses {len(m)} models from {m['developer'].nunique()} developers in "
+        f"{m['developer_group'].nunique()} of the paper's developer groups; training compute "
+        f"spans 10^{m['log10_flop'].min():.1f} to 10^{m['log10_flop'].max():.1f} FLOP. "
+        f"Data for the checks below: {source}.")
+    sample_report = fit.metadata.get("sample_report")
+    if sample_report:
+        s.p(f"Sample: {sample_report}.")
+    counts = (m.groupby("period").agg(models=("model_id", "size"),
+                                      developers=("developer", "nunique"),
+                                      median_log10_flop=("log10_flop", "median"))
+              .reset_index())
+    s.table("Models by period", counts)
+    groups = (m.groupby("developer_group").agg(models=("model_id", "size"),
+                                               developers=("developer", "nunique"))
+              .sort_values("models", ascending=False).reset_index())
+    s.table("Models by developer group", groups)
+    if df is not None:
+        try:
+            from bayes_llm.data import summarise
+
+            s.pre(summarise(df).to_text())
+        except Exception:  # noqa: BLE001 - the summary is optional
+            pass
+    frame = df if df is not None else models_frame(fit)
+    _figure(report, "data_overview",
+            "Each point is a model; normalised accuracy removes the 10% guessing floor "
+            "(0 = chance); majors are outlined, the three 'Other' groups are grey.",
+            lambda: plot_data_overview(df=frame, outcome=fit.spec.outcome))
+
+
+def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int,
+                   seed: int) -> None:
+    from bayes_llm.model.predictive import predictive_summary, prior_predictive
+    from bayes_llm.plots.predictive import plot_predictive_check
+
+    s = report.section("model")
+    for line in _spec_lines(fit.spec):
+        s.p(line)
+    s.table("Priors (the model's parameters and their priors)", _prior_table(fit.spec))
+    s.pre(fit.spec.to_toml())
+    try:
+        prior = prior_predictive(fit.spec, frame, prior_draws, seed)
+    except Exception as exc:  # noqa: BLE001
+        msg = f"prior predictive check failed: {type(exc).__name__}: {exc}"
+        report.problems.append(msg)
+        s.p("Problem: " + msg)
+        return
+    summary = predictive_summary(prior)
+    report.tables["prior_predictive_summary"] = summary
+    floor = summary.set_index("statistic").loc["share_near_floor"]
+    ceil = summary.set_index("statistic").loc["share_near_ceiling"]
+    slope = summary.set_index("statistic").loc["slope"]
+    s.p(f"Prior predictive check ({prior_draws} draws from the priors alone, on the accuracy "
+        f"scale): the median replicated data set has {floor['median']:.0%} of models within "
+        f"2 points of the guessing floor and {ceil['median']:.0%} above 95% accuracy "
+        f"({HDI_PROB:.0%} interval {ceil['hdi_lower']:.0%} to {ceil['hdi_upper']:.0%}); the "
+        f"replicated slope of accuracy on log10 compute ranges {slope['hdi_lower']:+.2f} to "
+        f"{slope['hdi_upper']:+.2f} per decade around the observed {slope['observed']:+.2f}. "
+        + _prior_verdict(summary))
+    s.table("Prior predictive statistics (accuracy scale)", _rounded(summary))
+    _figure(report, "prior_predictive",
+            "Left: prior predictive median, 50% and 94% intervals of a model's accuracy by "
+            "compute bin, with the observed models. Right: observed histogram of accuracy "
+            "against the prior predictive histograms.",
+            lambda: plot_predictive_check(pred=prior))
+
+
+def _prior_verdict(summary: pd.DataFrame) -> str:
+    """Say which observed statistics fall outside the prior predictive interval."""
+    outside = summary[(summary["observed"] < summary["hdi_lower"])
+                      | (summary["observed"] > summary["hdi_upper"])]
+    if outside.empty:
+        return (f"Every observed statistic lies inside its prior predictive {HDI_PROB:.0%} "
+                "interval: the priors allow data like these without forcing them.")
+    names = ", ".join(outside["description"])
+    return (f"Outside the prior predictive {HDI_PROB:.0%} interval: {names}; the priors "
+            "make data like these unlikely, so check them.")
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(4)
+    return out
+
+
+def _diagnostics_section(report: Report, fit) -> None:
+    from bayes_llm.plots.diagnostics import plot_rank, plot_trace
+
+    s = report.section("diagnostics")
+    d = fit.diagnostics
+    sampler = d.sampler
+    verdict = ("All checks passed" if d.ok else
+               f"{len(d.failures)} check(s) failed: " + "; ".join(d.failures))
+    s.p(f"{sampler['chains']} chains x {sampler['draws']} draws; {sampler['divergences']} "
+        f"divergent transitions; {sampler['treedepth_saturated']} draws at the maximum tree "
+        f"depth; E-BFMI per chain: "
+        + (", ".join(f"{v:.2f}" for v in sampler["ebfmi"]) or "n/a") + f". {verdict}.")
+    table = d.table.reset_index()
+    s.table("Convergence by variable (worst element)", _rounded(table))
+    _figure(report, "trace", "Each chain's trace (right) and marginal density (left); chains "
+            "should overlap and look like stationary noise.", lambda: plot_trace(fit=fit))
+    _figure(report, "rank", "ECDF difference of each chain's fractional ranks; well-mixed "
+            "chains stay inside the envelope.", lambda: plot_rank(fit=fit))
+
+
+def _predictive_section(report: Report, fit, frame: pd.DataFrame, *, seed: int,
+                        check_data: bool, ppc_draws: int | None) -> None:
+    from bayes_llm.model.predictive import posterior_predictive, predictive_summary
+    from bayes_llm.plots.predictive import plot_ppc_dist, plot_predictive_check
+
+    s = report.section("predictive")
+    try:
+        pred = posterior_predictive(fit, frame, seed, draws=ppc_draws, check_data=check_data)
+    except Exception as exc:  # noqa: BLE001
+        msg = f"posterior predictive check failed: {type(exc).__name__}: {exc}"
+        report.problems.append(msg)
+        s.p("Problem: " + msg)
+        return
+    summary = predictive_summary(pred)
+    report.tables["posterior_predictive_summary"] = summary
+    extreme = summary[summary[["p_greater", "p_less"]].min(axis=1) < 0.025]
+    what = ("new models with the same compute, period and developer (latent ability "
+            "redrawn)" if pred.attrs.get("new_models") else "the fitted models")
+    if extreme.empty:
+        s.p(f"Replicating {what}: every test statistic's observed value is within the "
+            "central 95% of its posterior predictive distribution.")
+    else:
+        parts = [f"{r.description} (observed {r.observed:.3g}, predicted {r.median:.3g}, "
+                 f"P(replicated >= observed) = {r.p_greater:.2f})" for r in extreme.itertuples()]
+        s.p(f"Replicating {what}, these statistics are in the tails of their posterior "
+            f"predictive distribution: " + "; ".join(parts) + ".")
+    s.table("Posterior predictive statistics (accuracy scale)", _rounded(summary))
+    _figure(report, "posterior_predictive",
+            "As the prior check, with posterior predictive draws.",
+            lambda: plot_predictive_check(pred=pred))
+    _figure(report, "ppc_dist", "Density of accuracy across models: replicated data sets "
+            "(blue) and the data (black).", lambda: plot_ppc_dist(pred=pred))
+
+
+def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
+    from bayes_llm.derived.headline import display_frame
+
+    s = report.section("headline")
+    a = table.attrs
+    s.p(f"Every figure is summarised by its posterior median and {HDI_PROB:.0%} "
+        f"{CI_KIND.upper()} (multipliers' intervals on the log scale). 'paper' is the "
+        f"paper's OLS estimator of the same figure with this fit's coding; 'claim' is the "
+        f"range the paper quotes and P(claim) its posterior probability.")
+    context = [f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
+               f"frontier model vs reference: {a.get('frontier_model', '')} vs a model of "
+               f"10^{a.get('reference_log10_flop', float('nan')):.2f} FLOP",
+               f"Shapley band: {a.get('shapley_method', '')}", a.get("paper_note", "")]
+    s.pre("\n".join(c for c in context if c))
+    s.table("Headline table", display_frame(table))
+    s.table("Definitions", table[["figure", "label", "definition", "note"]])
+
+
+def _results_section(report: Report, fit, baseline, df) -> None:
+    from bayes_llm.plots.developers import plot_developer_effects
+    from bayes_llm.plots.frontier import plot_frontier_decomposition
+    from bayes_llm.plots.scaling import plot_score_vs_compute
+    from bayes_llm.plots.variance import plot_variance_shares
+
+    _figure(report, "score_vs_compute",
+            f"Posterior mean curve of a typical model per period with its {HDI_PROB:.0%} "
+            "HDI, other periods' curves dashed; the vertical gap between curves is shared "
+            "progress.", lambda: plot_score_vs_compute(fit=fit))
+    if "developer_effect" in fit.dt["posterior"]:
+        _figure(report, "developer_effects",
+                "Compute multiplier each developer group's effect is worth relative to "
+                "'Other, Small' (log scale): median and 94% HDI; red crosses: the paper's "
+                "OLS values.",
+                lambda: plot_developer_effects(fit=fit, baseline=baseline, df=df))
+    _figure(report, "frontier_decomposition",
+            "Left: posterior mean shares of each pair's gain in latent score (sum to 100%; "
+            "shares can be negative or exceed 100%). Right: each share's median and 94% HDI, "
+            "the paper's OLS value as a red cross.",
+            lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
+    _figure(report, "variance_shares",
+            "Shares of the variance of performance: the paper's Shapley statistic with a "
+            "Bayesian-bootstrap band, and the hierarchical model's variance partition; the "
+            "paper's quoted 14-18% company share is shaded.",
+            lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df))
+
+
+def _provenance_section(report: Report, fit, fit_dir: Path) -> None:
+    from bayes_llm import __version__
+
+    s = report.section("provenance")
+    meta = dict(fit.metadata)
+    s.p(f"Fit folder: {fit_dir}. Report made {_dt.datetime.now().isoformat(timespec='seconds')}"
+        f" with bayes_llm {__version__}.")
+    s.pre(json.dumps(meta, indent=2, sort_keys=True, default=str))
+
+
+def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
+                 prior_draws: int = 200, ppc_draws: int | None = 500,
+                 seed: int = DEFAULT_SEED) -> Report:
+    """Build the report of a saved fit.
+
+    Parameters
+    ----------
+    run_dir : path
+        A fit folder written by ``bayes-llm fit`` (or a run folder holding one, see
+        :func:`find_fit_dir`).
+    df : DataFrame, optional
+        The canonical data the fit was made on (checked against its data hash). Default:
+        the paper's dataset if it matches the fit, else the models saved with the fit.
+    prior_draws : int
+        Draws of the prior predictive check.
+    ppc_draws : int, optional
+        Posterior draws used by the posterior predictive check (thinned; all when None).
+    seed : int
+        Seed of the predictive checks and the Shapley bootstrap.
+
+    Returns
+    -------
+    Report
+    """
+    from bayes_llm.derived import headline_draws, headline_table
+    from bayes_llm.derived.paper import paper_ols
+    from bayes_llm.report.claims import claim_verdicts
+
+    fit_dir = find_fit_dir(run_dir)
+    fit, df, source = _load(fit_dir, df)
+    frame = df if df is not None else models_frame(fit)
+    report = Report(title=f"Bayesian re-analysis of 'Is there secret sauce in LLM "
+                          f"development?': fit '{fit.spec.name}'",
+                    sections=[Section(k, v) for k, v in SECTIONS.items()])
+    baseline = None
+    try:
+        baseline = paper_ols(fit, None, df=df)
+    except Exception as exc:  # noqa: BLE001
+        report.problems.append(f"the paper's OLS could not be run: {exc}")
+    draws = headline_draws(fit, seed=seed)
+    table = headline_table(fit, baseline=baseline, df=df, draws=draws,
+                           paper=baseline is not None)
+    report.tables["headline"] = table
+    summary = report.section("summary")
+    verdicts = claim_verdicts(table, draws, developer_coding=fit.spec.developer)
+    summary.p(f"Fit '{fit.spec.name}' ({fit.spec.likelihood} likelihood, {fit.models.shape[0]} "
+              f"models). MCMC diagnostics: "
+              + ("all passed." if fit.diagnostics.ok else
+                 "FAILED (" + "; ".join(fit.diagnostics.failures[:4])
+                 + ("; ..." if len(fit.diagnostics.failures) > 4 else "")
+                 + "): treat the numbers below as provisional."))
+    for v in verdicts:
+        summary.p(f"{v.title} — {v.verdict}. {v.text}")
+    summary.table("Verdicts", pd.DataFrame([{"claim": v.title, "verdict": v.verdict,
+                                             "probability": v.probability} for v in verdicts]))
+    _data_section(report, fit, df, source)
+    _model_section(report, fit, frame, prior_draws=prior_draws, seed=seed)
+    _diagnostics_section(report, fit)
+    _predictive_section(report, fit, frame, seed=seed, check_data=df is not None,
+                        ppc_draws=ppc_draws)
+    _headline_section(report, fit, table)
+    _results_section(report, fit, baseline, df)
+    _provenance_section(report, fit, fit_dir)
+    if report.problems:
+        summary.p("Problems while building this report: " + "; ".join(report.problems))
+    return report
+
+
+def write_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
+                 **kwargs) -> tuple[Report, list[Path]]:
+    """Build the report of ``run_dir`` and write it to ``out`` (default ``RUN_DIR/report``).
+
+    Keyword arguments go to :func:`build_report`.
+
+    Returns
+    -------
+    (Report, list of Path)
+        The report and the files written.
+    """
+    out = Path(out) if out is not None else Path(run_dir) / "report"
+    report = build_report(run_dir, **kwargs)
+    return report, report.write(out)
+
+
+__all__ = ["FIGURES", "REPORT_HTML", "REPORT_MARKDOWN", "SECTIONS", "Report", "ReportFigure",
+           "Section", "build_report", "find_fit_dir", "models_frame", "priors_used",
+           "write_report"]

@@ -1,0 +1,207 @@
+"""The fit cache of a sensitivity study: one folder per fit, named by a hash prefix.
+
+A variant's cache key is the SHA-256 of its *model* (the spec without its name and
+description, see :func:`bayes_llm.sensitivity.study.model_hash`), the hash of the data
+the spec actually uses (after its sample filter and outcome), the sampling backend and a
+cache format version. The folder ``fits/<key[:12]>/`` holds a saved
+:class:`~bayes_llm.model.Fit` (written atomically, so an interrupted run never leaves a
+half-written fit) plus the post-processed results, each tagged with what it depends on:
+
+``headline.csv`` + ``headline.json``
+    The headline table, valid while the headline options and the fingerprint of the
+    derived code are unchanged (recomputed from the saved fit otherwise: no refit).
+``loo.json`` + ``loo_pointwise.csv``
+    PSIS-LOO on the logit-score scale and its pointwise values and Pareto k.
+
+A changed spec or changed data gives a new key, so exactly the affected variants refit;
+the others stay cache hits. Folders of keys no longer used are left alone (delete them by
+hand, or with :func:`FitCache.prune`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayes_llm.atomic import atomic_directory, write_text_atomic
+from bayes_llm.errors import ResultsError
+from bayes_llm.model.fit import RESULT_FILES, Fit, load_fit
+from bayes_llm.model.spec import ModelSpec
+from bayes_llm.sensitivity.study import model_hash
+
+#: Bump when the cached layout or its meaning changes (invalidates every cached fit).
+CACHE_VERSION = 1
+#: Length of the hash prefix that names a cache folder.
+PREFIX = 12
+
+
+def cache_key(spec: ModelSpec, data_hash: str, *, backend: str) -> str:
+    """Return the cache key of a fit: model, data, backend and cache version.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The variant's spec (name and description do not matter).
+    data_hash : str
+        :func:`bayes_llm.model.design.data_hash` of the data the spec uses.
+    backend : str
+        The NUTS backend.
+    """
+    payload = json.dumps({"model": model_hash(spec), "data": data_hash, "backend": backend,
+                          "version": CACHE_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass
+class CacheEntry:
+    """What the cache holds for one key."""
+
+    key: str
+    path: Path
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether the saved fit is complete and made for this key."""
+        if not all((self.path / f).is_file() for f in RESULT_FILES):
+            return False
+        try:
+            meta = json.loads((self.path / "metadata.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return False
+        return meta.get("sensitivity_cache_key") == self.key
+
+    def metadata(self) -> dict[str, Any]:
+        """Return the saved fit's ``metadata.json``."""
+        return json.loads((self.path / "metadata.json").read_text(encoding="utf-8"))
+
+    def load(self) -> Fit:
+        """Load the saved fit (verified by :func:`bayes_llm.model.load_fit`)."""
+        return load_fit(self.path)
+
+    # -------------------------------------------------------------- extras
+    def read_extra(self, name: str, tag: dict[str, Any]) -> pd.DataFrame | None:
+        """Return the cached table ``name`` if its tag equals ``tag``, else ``None``."""
+        csv, meta = self.path / f"{name}.csv", self.path / f"{name}.json"
+        if not csv.is_file() or not meta.is_file():
+            return None
+        try:
+            saved = json.loads(meta.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return None
+        if saved.get("tag") != json.loads(json.dumps(tag, default=str)):
+            return None
+        return pd.read_csv(csv, keep_default_na=True)
+
+    def read_extra_meta(self, name: str) -> dict[str, Any]:
+        """Return the ``extra`` dict saved with table ``name`` (empty if none)."""
+        meta = self.path / f"{name}.json"
+        if not meta.is_file():
+            return {}
+        return json.loads(meta.read_text(encoding="utf-8")).get("extra", {})
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        """Return ``<name>.json`` written by :meth:`write_json` (empty if missing or corrupt)."""
+        path = self.path / f"{name}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def write_json(self, name: str, data: dict[str, Any]) -> None:
+        """Write ``<name>.json`` atomically."""
+        write_text_atomic(self.path / f"{name}.json",
+                          json.dumps(data, indent=2, sort_keys=True, default=str))
+
+    def write_extra(self, name: str, table: pd.DataFrame, tag: dict[str, Any],
+                    extra: dict[str, Any] | None = None) -> None:
+        """Write table ``name`` with its tag (and an ``extra`` dict), each file atomically."""
+        write_text_atomic(self.path / f"{name}.csv", table.to_csv(index=False))
+        write_text_atomic(self.path / f"{name}.json",
+                          json.dumps({"tag": tag, "extra": extra or {}}, indent=2,
+                                     sort_keys=True, default=str))
+
+
+class FitCache:
+    """The ``fits/`` folder of a study's output.
+
+    Parameters
+    ----------
+    root : path
+        The folder holding one sub-folder per cached fit.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def entry(self, key: str) -> CacheEntry:
+        """Return the entry for ``key`` (which may not exist yet)."""
+        return CacheEntry(key=key, path=self.root / key[:PREFIX])
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        """Return the entry if a complete fit for ``key`` is cached, else ``None``."""
+        entry = self.entry(key)
+        return entry if entry.complete else None
+
+    def store(self, key: str, files: dict[str, bytes]) -> CacheEntry:
+        """Write a fit's result files for ``key`` atomically (replacing a stale folder).
+
+        Parameters
+        ----------
+        key : str
+            The cache key; recorded in ``metadata.json`` as ``sensitivity_cache_key``.
+        files : dict
+            File name -> content, as produced by :meth:`bayes_llm.model.Fit.save`.
+        """
+        missing = [f for f in RESULT_FILES if f not in files]
+        if missing:
+            raise ResultsError(f"cannot cache fit {key[:PREFIX]}: missing {', '.join(missing)}")
+        meta = json.loads(files["metadata.json"])
+        meta["sensitivity_cache_key"] = key
+        entry = self.entry(key)
+        with atomic_directory(entry.path) as tmp:
+            for name, content in files.items():
+                if name == "metadata.json":
+                    content = json.dumps(meta, indent=2, sort_keys=True).encode()
+                (tmp / name).write_bytes(content)
+        return entry
+
+    def keys(self) -> list[str]:
+        """Return the full keys of every complete cached fit."""
+        out = []
+        for folder in sorted(self.root.glob("*")):
+            meta = folder / "metadata.json"
+            if folder.is_dir() and meta.is_file():
+                try:
+                    key = json.loads(meta.read_text(encoding="utf-8")).get(
+                        "sensitivity_cache_key")
+                except json.JSONDecodeError:
+                    continue
+                if key and self.entry(key).complete:
+                    out.append(key)
+        return out
+
+    def prune(self, keep: set[str]) -> list[Path]:
+        """Delete cached folders whose key is not in ``keep``; return what was deleted."""
+        prefixes = {k[:PREFIX] for k in keep}
+        removed = []
+        for folder in sorted(self.root.glob("*")):
+            if folder.is_dir() and not folder.name.startswith(".") and \
+                    folder.name not in prefixes:
+                shutil.rmtree(folder)
+                removed.append(folder)
+        return removed
+
+
+def fit_files(fit: Fit, tmpdir: str | Path) -> dict[str, bytes]:
+    """Save ``fit`` under ``tmpdir`` and return its result files as bytes."""
+    folder = fit.save(Path(tmpdir) / "fit")
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+__all__ = ["CACHE_VERSION", "CacheEntry", "FitCache", "cache_key", "fit_files"]

@@ -1,0 +1,725 @@
+"""Run a sensitivity study: fit every variant (cached, in parallel), tabulate headline figures.
+
+:func:`run_study` expands the study, computes each variant's cache key (model + data it
+uses + backend), and fits only the variants without a complete cached fit. Fits run
+
+* in this process (``workers=1``),
+* in a local process pool (``workers=N``, the default is the number of CPU cores), or
+* on an existing Dask cluster (``scheduler="tcp://host:port"``),
+
+each fit with one core and its variant's fixed seed, so results do not depend on where or
+in which order the variants ran. Workers return the fit's files and the post-processed
+results; only this process writes to the output folder, each fit atomically, so an
+interrupted run resumes where it stopped.
+
+Output folder layout::
+
+    sensitivity.csv    tidy: variant x headline figure -> median, interval, status
+    variants.csv       one row per variant: status, diagnostics, error, cache key, timing
+    study.toml         the study file as run
+    fits/<key12>/      cached fits (see bayes_llm.sensitivity.cache)
+    logs/<variant>.log per-variant logs (spec, sampler messages, diagnostics, errors)
+    psense.csv, psense_by_prior.csv, loo.csv, compare.csv, kfold/   (see run_study)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayes_llm.atomic import write_text_atomic
+from bayes_llm.errors import BayesLLMError, SpecError
+from bayes_llm.model.design import prepare_data
+from bayes_llm.model.sampling import DEFAULT_BACKEND
+from bayes_llm.model.spec import ModelSpec
+from bayes_llm.sensitivity.cache import PREFIX, CacheEntry, FitCache, cache_key, fit_files
+from bayes_llm.sensitivity.headline import (
+    HEADLINE_COLUMNS,
+    check_headline_options,
+    compute_headline,
+    derived_fingerprint,
+    headline_figures,
+)
+from bayes_llm.sensitivity.study import BASE_VARIANT, Study, Variant
+
+#: Columns of the tidy study table, in order (probability columns go after ``upper``).
+TABLE_COLUMNS = ["study", "variant", "axis", "level", "variant_label", *HEADLINE_COLUMNS,
+                 "status", "diagnostics", "error", "cached", "seconds", "n_models",
+                 "cache_key"]
+VARIANT_COLUMNS = ["variant", "axis", "level", "variant_label", "status", "diagnostics",
+                   "error", "cached", "seconds", "n_models", "cache_key", "spec_hash",
+                   "data_hash", "likelihood", "sample", "outcome", "log"]
+STATUSES = ("ok", "warnings", "failed")
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- worker side
+@dataclass
+class VariantTask:
+    """Everything a worker needs to fit one variant (picklable)."""
+
+    variant: str
+    key: str
+    spec: ModelSpec
+    df: pd.DataFrame
+    backend: str = DEFAULT_BACKEND
+    headline: dict[str, Any] = field(default_factory=dict)
+    headline_tag: dict[str, Any] = field(default_factory=dict)
+    loo: bool = True
+
+
+@dataclass
+class VariantOutcome:
+    """What a worker returns: status, the fit's files, post-processed results, the log."""
+
+    variant: str
+    key: str
+    status: str
+    failures: list[str] = field(default_factory=list)
+    error: str = ""
+    files: dict[str, bytes] | None = None
+    headline: pd.DataFrame | None = None
+    loo: dict[str, Any] | None = None
+    loo_pointwise: pd.DataFrame | None = None
+    log: str = ""
+    seconds: float = 0.0
+    n_models: int = 0
+    sampler: dict[str, Any] = field(default_factory=dict)
+
+
+class _LogCapture:
+    """Collect log records and warnings of one task into a string."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.handler = logging.StreamHandler(self.buffer)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                                    "%(message)s"))
+        self._warnings = warnings.catch_warnings(record=True)
+        self.caught: list = []
+
+    def __enter__(self) -> _LogCapture:
+        logging.getLogger().addHandler(self.handler)
+        self.caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._warnings.__exit__(*exc)
+        logging.getLogger().removeHandler(self.handler)
+        seen = set()
+        for w in self.caught:
+            text = f"{w.category.__name__}: {w.message}"
+            if text not in seen:
+                seen.add(text)
+                self.buffer.write(f"warning: {text}\n")
+
+    def write(self, text: str) -> None:
+        self.buffer.write(text.rstrip("\n") + "\n")
+
+    @property
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+
+def _status_of(diagnostics) -> str:
+    return "ok" if diagnostics.ok else "warnings"
+
+
+def postprocess_fit(fit, *, headline: dict[str, Any], loo: bool,
+                    log: _LogCapture | None = None) -> tuple[pd.DataFrame | None, Any, str]:
+    """Headline table and PSIS-LOO of a fit; returns ``(headline, loo_result, error)``.
+
+    A headline failure is an error of the variant; a LOO failure is only logged.
+    """
+    from bayes_llm.sensitivity.crossval import loo_variant
+
+    table, loo_result, error = None, None, ""
+    t0 = time.perf_counter()
+    try:
+        table = compute_headline(fit, headline)
+        if log:
+            log.write(f"headline figures computed in {time.perf_counter() - t0:.1f} s")
+    except Exception as exc:  # noqa: BLE001 - reported as the variant's error
+        error = f"headline: {type(exc).__name__}: {exc}"
+        if log:
+            log.write(traceback.format_exc())
+    if loo:
+        t0 = time.perf_counter()
+        try:
+            loo_result = loo_variant(fit)
+            if log:
+                log.write(f"PSIS-LOO (logit-score scale): elpd {loo_result.elpd:.1f} "
+                          f"(SE {loo_result.se:.1f}), {loo_result.n_high_k} Pareto k > "
+                          f"{loo_result.good_k:.2f}, in {time.perf_counter() - t0:.1f} s")
+        except Exception:  # noqa: BLE001 - LOO is optional
+            if log:
+                log.write("PSIS-LOO failed:\n" + traceback.format_exc())
+    return table, loo_result, error
+
+
+def run_variant(task: VariantTask) -> VariantOutcome:
+    """Fit one variant and post-process it; never raises (errors become a failed outcome).
+
+    Parameters
+    ----------
+    task : VariantTask
+        The variant's spec, data and options.
+
+    Returns
+    -------
+    VariantOutcome
+    """
+    from bayes_llm.model.fit import fit_model
+
+    t0 = time.perf_counter()
+    out = VariantOutcome(variant=task.variant, key=task.key, status="failed")
+    with _LogCapture() as log:
+        log.write(f"host {socket.gethostname()} pid {os.getpid()}; fitting variant "
+                  f"'{task.variant}' (cache key {task.key[:PREFIX]}), seed "
+                  f"{task.spec.sampler.seed}, backend {task.backend}")
+        try:
+            fit = fit_model(task.spec, task.df, backend=task.backend, progressbar=False, cores=1)
+        except Exception as exc:  # noqa: BLE001 - a failing variant is reported, not raised
+            out.error = f"fit: {type(exc).__name__}: {exc}"
+            log.write(traceback.format_exc())
+        else:
+            out.n_models = int(fit.metadata.get("n_models", len(fit.models)))
+            out.failures = list(fit.diagnostics.failures)
+            out.sampler = dict(fit.diagnostics.sampler)
+            out.status = _status_of(fit.diagnostics)
+            log.write(f"sampled in {fit.metadata['timing_seconds']['sample']:.1f} s; "
+                      f"{fit.metadata.get('sample_report', '')}")
+            log.write(fit.diagnostics.to_text())
+            fit.metadata["sensitivity_variant"] = task.variant
+            with tempfile.TemporaryDirectory(prefix="bayes_llm_variant_") as tmp:
+                out.files = fit_files(fit, tmp)
+            table, loo_result, error = postprocess_fit(fit, headline=task.headline,
+                                                       loo=task.loo, log=log)
+            out.headline = table
+            if loo_result is not None:
+                out.loo = loo_result.to_dict()
+                out.loo_pointwise = loo_result.pointwise
+            if error:
+                out.status, out.error = "failed", error
+    out.log = log.text
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+# --------------------------------------------------------------------------- executors
+def execute(fn: Callable, tasks: list, *, workers: int = 1,
+            scheduler: str | None = None) -> Iterator[tuple[Any, Any, BaseException | None]]:
+    """Run ``fn`` on every task; yield ``(task, result, exception)`` as each finishes.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function of one task.
+    tasks : list
+        The tasks.
+    workers : int
+        1: run here, one after another; more: a local process pool (spawned processes).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:port``); overrides ``workers``.
+    """
+    if not tasks:
+        return
+    if scheduler:
+        yield from _execute_dask(fn, tasks, scheduler)
+        return
+    if workers <= 1 or len(tasks) == 1:
+        for task in tasks:
+            try:
+                yield task, fn(task), None
+            except Exception as exc:  # noqa: BLE001 - reported per task
+                yield task, None, exc
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                               mp_context=mp.get_context("spawn"))
+    try:
+        futures = {pool.submit(fn, task): task for task in tasks}
+        for future in as_completed(futures):
+            exc = future.exception()
+            yield futures[future], (None if exc else future.result()), exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_dask(fn: Callable, tasks: list, scheduler: str):
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+        raise BayesLLMError("--scheduler needs dask.distributed: pip install "
+                            "'dask[distributed]'") from exc
+    try:
+        client = Client(scheduler, set_as_default=False, timeout="20s")
+    except OSError as exc:
+        raise BayesLLMError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") \
+            from exc
+    try:
+        futures = {client.submit(fn, task, pure=False): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result(), None
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
+                yield futures[future], None, exc
+    finally:
+        client.close()
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class StudyResult:
+    """Everything a study run produced.
+
+    Attributes
+    ----------
+    study : Study
+        The study.
+    out : Path
+        The output folder.
+    table : DataFrame
+        Tidy: one row per variant and headline figure (:data:`TABLE_COLUMNS`).
+    variants : DataFrame
+        One row per variant (:data:`VARIANT_COLUMNS`).
+    fitted, cached : list of str
+        Variants fitted in this run, and those taken from the cache.
+    seconds : float
+        Wall time of the run.
+    psense : PsenseResult or None
+        Power-scaling sensitivity of the base variant (when requested).
+    crossval : CrossvalResult or None
+        PSIS-LOO / K-fold comparison (when requested).
+    """
+
+    study: Study
+    out: Path
+    table: pd.DataFrame
+    variants: pd.DataFrame
+    fitted: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    psense: Any = None
+    crossval: Any = None
+
+    @property
+    def failed(self) -> list[str]:
+        """Return the variants whose fit or headline computation failed."""
+        return self.variants.loc[self.variants["status"] == "failed", "variant"].tolist()
+
+    def fit_path(self, variant: str = BASE_VARIANT) -> Path:
+        """Return the cache folder of a variant's fit."""
+        key = self.variants.set_index("variant").loc[variant, "cache_key"]
+        return self.out / "fits" / str(key)[:PREFIX]
+
+    def load_fit(self, variant: str = BASE_VARIANT):
+        """Load a variant's cached fit."""
+        from bayes_llm.model.fit import load_fit
+
+        return load_fit(self.fit_path(variant))
+
+    def to_text(self, *, figures: list[str] | None = None) -> str:
+        """Render a readable summary: per variant, each figure's median and interval, and status."""
+        return format_table(self.table, figures=figures)
+
+
+def format_table(table: pd.DataFrame, *, figures: list[str] | None = None) -> str:
+    """Render a study table as text: one block per figure, one line per variant.
+
+    Each line gives the posterior median and interval, the paper's estimator on that
+    variant's data, and the variant's status (``ok``, ``warnings`` with the number of
+    failed diagnostics, or ``failed`` with its error).
+    """
+    if table.empty:
+        return "(no variants)\n"
+    figs = figures or list(dict.fromkeys(table["figure"]))
+    width = max(len(str(v)) for v in table["variant"])
+    lines = []
+    for fig in figs:
+        sub = table[table["figure"] == fig]
+        if sub.empty:
+            continue
+        label = sub["figure_label"].dropna().astype(str)
+        claim = ""
+        if "paper_claim" in sub and sub["paper_claim"].notna().any():
+            text = str(sub["paper_claim"].dropna().iloc[0])
+            claim = f"  (paper's claim: {text})" if text and text != "nan" else ""
+        lines.append(f"{fig}: {label.iloc[0] if len(label) else ''}{claim}")
+        lines.append(f"  {'variant':<{width}}  {'median':>9}  {'94% HDI':<21}  {'paper':>8}  "
+                     "status")
+        for row in sub.itertuples(index=False):
+            if pd.notna(row.median):
+                lo = f"{row.lower:.3g}" if pd.notna(row.lower) else "?"
+                hi = f"{row.upper:.3g}" if pd.notna(row.upper) else "?"
+                med, hdi = f"{row.median:.3g}", f"[{lo}, {hi}]"
+            else:
+                med, hdi = "-", ""
+            paper = f"{row.paper_value:.3g}" if pd.notna(row.paper_value) else ""
+            status = str(row.status) + (" (cached)" if bool(row.cached) else "")
+            if row.status == "failed":
+                status += f": {row.error}"
+            elif row.status == "warnings":
+                n = len([d for d in str(row.diagnostics).split("; ") if d])
+                status += f" ({n} diagnostic failure{'s' if n != 1 else ''})"
+            lines.append(f"  {row.variant:<{width}}  {med:>9}  {hdi:<21}  {paper:>8}  {status}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the run
+@dataclass
+class _Plan:
+    variant: Variant
+    key: str = ""
+    data_hash: str = ""
+    n_models: int = 0
+    error: str = ""
+
+
+def _status_record(outcome: VariantOutcome) -> dict[str, Any]:
+    """Return the fit's own status (diagnostics); headline errors are not cached with it."""
+    return {"status": "warnings" if outcome.failures else "ok", "failures": outcome.failures,
+            "sampler": outcome.sampler, "seconds": outcome.seconds,
+            "n_models": outcome.n_models}
+
+
+def _write_log(path: Path, header: str, body: str, *, append: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if append and path.is_file():
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(body.rstrip("\n") + "\n")
+    else:
+        write_text_atomic(path, header.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_study(
+    study: Study,
+    df: pd.DataFrame,
+    out: str | os.PathLike,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    sampler: dict[str, Any] | None = None,
+    backend: str = DEFAULT_BACKEND,
+    loo: bool = True,
+    crossval: str | None = None,
+    folds: int | None = None,
+    psense: bool = False,
+    only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Fit (or reuse) every variant of ``study`` and write the study table.
+
+    Parameters
+    ----------
+    study : Study
+        From :func:`bayes_llm.sensitivity.load_study`.
+    df : DataFrame
+        The canonical model table (e.g. the paper's 809 models).
+    out : path
+        Output folder (created; a previous run's cache inside it is reused).
+    workers : int, optional
+        Local parallel workers (default: the number of CPU cores); 1 runs here.
+    scheduler : str, optional
+        A Dask scheduler address; the variants then run on that cluster.
+    sampler : dict, optional
+        Sampler overrides for every variant (``draws``, ``tune``, ``chains``,
+        ``target_accept``); part of each variant's spec, so part of its cache key.
+    backend : str
+        NUTS backend.
+    loo : bool
+        Compute PSIS-LOO per variant (cheap; needed for ``crossval``).
+    crossval : {"auto", "loo", "kfold", "none"}, optional
+        Compare variants by cross-validation (default the study's ``[crossval]`` method):
+        ``loo`` PSIS-LOO; ``kfold`` leave-developers-out K-fold (refits K times per
+        variant); ``auto`` PSIS-LOO where every Pareto k is good, K-fold otherwise.
+    folds : int, optional
+        K of the K-fold (default the study's).
+    psense : bool
+        Power-scaling sensitivity of the base variant's headline figures.
+    only : iterable of str, optional
+        Run only these variants (the table lists only them).
+    progress : callable, optional
+        Called with one line of text per event (e.g. ``print``).
+
+    Returns
+    -------
+    StudyResult
+    """
+    t_start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = FitCache(out / "fits")
+    logs = out / "logs"
+    variants = study.variants(sampler=sampler)
+    if only is not None:
+        wanted = list(only)
+        known = {v.name for v in variants}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise SpecError(f"{study.source}: unknown variant(s) {', '.join(unknown)}; "
+                            f"variants: {', '.join(sorted(known))}")
+        variants = [v for v in variants if v.name in wanted]
+    for v in variants:
+        check_headline_options(v.headline, where=f"{study.source}: variant '{v.name}' headline")
+    fingerprint = derived_fingerprint()
+    source = Path(study.source)
+    if source.is_file() and source.resolve() != (out / "study.toml").resolve():
+        write_text_atomic(out / "study.toml", source.read_text(encoding="utf-8"))
+
+    # ---- plan: keys, cache hits, and variants that fail before fitting
+    plans: dict[str, _Plan] = {}
+    for v in variants:
+        plan = _Plan(variant=v)
+        try:
+            data = prepare_data(df, v.spec)
+        except BayesLLMError as exc:
+            plan.error = f"data: {exc}"
+        else:
+            plan.data_hash = data.data_hash
+            plan.n_models = data.n_models
+            plan.key = cache_key(v.spec, data.data_hash, backend=backend)
+        plans[v.name] = plan
+    headline_tags = {v.name: {"options": v.headline, "derived": fingerprint} for v in variants}
+    by_key: dict[str, list[str]] = {}
+    for name, plan in plans.items():
+        if plan.key:
+            by_key.setdefault(plan.key, []).append(name)
+    todo, hits = [], []
+    for key, names in by_key.items():
+        (hits if cache.lookup(key) else todo).append((key, names))
+    n = len(variants)
+    say(f"study '{study.name}': {n} variants, {sum(len(nm) for _, nm in hits)} cached, "
+        f"{sum(len(nm) for _, nm in todo)} to fit"
+        + (f", {sum(1 for p in plans.values() if p.error)} failing before fitting"
+           if any(p.error for p in plans.values()) else "")
+        + (f" on {scheduler}" if scheduler else f" with {workers or os.cpu_count() or 1} "
+           "local worker(s)"))
+
+    outcomes: dict[str, dict[str, Any]] = {}
+    done = 0
+
+    def record(name: str, info: dict[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        outcomes[name] = info
+        extra = f": {info['error']}" if info.get("error") else ""
+        if info["status"] == "warnings":
+            extra = f" ({len(info['failures'])} diagnostic failure(s))"
+        say(f"[{done:>{len(str(n))}}/{n}] {name}: {info['status']}"
+            f"{' (cached)' if info['cached'] else f' in {info['seconds']:.1f} s'}{extra}")
+
+    for name, plan in plans.items():
+        if plan.error:
+            header = f"variant '{name}' of study '{study.name}'\n{_now()}"
+            _write_log(logs / f"{name}.log", header, f"failed before fitting: {plan.error}\n\n"
+                       + plan.variant.spec.to_toml())
+            record(name, {"status": "failed", "failures": [], "error": plan.error,
+                          "cached": False, "seconds": 0.0, "headline": None})
+
+    # ---- cache hits: reuse the fit; recompute headline / LOO only when stale or missing
+    for key, names in hits:
+        entry = cache.entry(key)
+        for name in names:
+            info = _from_cache(entry, plans[name], headline_tags[name], loo=loo)
+            _write_log(logs / f"{name}.log", "", f"{_now()} cache hit: fits/{key[:PREFIX]} "
+                       f"(status {info['status']}); not refitted", append=True)
+            record(name, info)
+
+    # ---- fit the rest
+    tasks = [VariantTask(variant=names[0], key=key, spec=plans[names[0]].variant.spec, df=df,
+                         backend=backend, headline=plans[names[0]].variant.headline,
+                         headline_tag=headline_tags[names[0]], loo=loo)
+             for key, names in todo]
+    fitted: list[str] = []
+    for task, outcome, exc in execute(run_variant, tasks, workers=workers or os.cpu_count() or 1,
+                                      scheduler=scheduler):
+        if exc is not None:
+            outcome = VariantOutcome(variant=task.variant, key=task.key, status="failed",
+                                     error=f"worker: {type(exc).__name__}: {exc}",
+                                     log="".join(traceback.format_exception(exc)))
+        names = by_key[task.key]
+        entry = None
+        if outcome.files is not None:
+            entry = cache.store(task.key, outcome.files)
+            entry.write_json("status", _status_record(outcome))
+            if outcome.headline is not None:
+                entry.write_extra("headline", outcome.headline, headline_tags[task.variant])
+            if outcome.loo is not None:
+                entry.write_extra("loo_pointwise", outcome.loo_pointwise, {"key": task.key},
+                                  extra=outcome.loo)
+        for name in names:
+            spec = plans[name].variant.spec
+            header = (f"variant '{name}' of study '{study.name}' - {plans[name].variant.label}\n"
+                      f"{_now()}  cache key {task.key[:PREFIX]}\n\n{spec.to_toml()}")
+            body = outcome.log + f"\nstatus: {outcome.status}" + (
+                f"\nerror: {outcome.error}" if outcome.error else "")
+            if name != task.variant:
+                body = f"same model as variant '{task.variant}' (one fit)\n" + body
+            _write_log(logs / f"{name}.log", header, body)
+            info = {"status": outcome.status, "failures": outcome.failures,
+                    "error": outcome.error, "cached": False, "seconds": outcome.seconds,
+                    "headline": outcome.headline}
+            if name != task.variant and entry is not None:
+                # Same model, maybe other headline options.
+                info = _from_cache(entry, plans[name], headline_tags[name], loo=False)
+                info["cached"] = False
+            record(name, info)
+            fitted.append(name)
+
+    table, variant_table = _assemble(study, variants, plans, outcomes, logs)
+    write_text_atomic(out / "sensitivity.csv", table.to_csv(index=False))
+    write_text_atomic(out / "variants.csv", variant_table.to_csv(index=False))
+    result = StudyResult(study=study, out=out, table=table, variants=variant_table,
+                         fitted=fitted, cached=[n for n in outcomes if n not in fitted
+                                                and outcomes[n]["cached"]])
+    if psense:
+        result.psense = _run_psense(result, plans, say)
+    method = crossval or study.crossval.method
+    if method != "none":
+        from bayes_llm.sensitivity.crossval import run_crossval
+
+        result.crossval = run_crossval(result, plans=plans, df=df, method=method,
+                                       folds=folds or study.crossval.folds,
+                                       workers=workers or os.cpu_count() or 1,
+                                       scheduler=scheduler, backend=backend, progress=say)
+    result.seconds = round(time.perf_counter() - t_start, 1)
+    say(f"study '{study.name}' done in {result.seconds:.1f} s: {len(result.fitted)} fitted, "
+        f"{len(result.cached)} cached, {len(result.failed)} failed; table: "
+        f"{out / 'sensitivity.csv'}")
+    return result
+
+
+def _from_cache(entry: CacheEntry, plan: _Plan, tag: dict[str, Any], *,
+                loo: bool) -> dict[str, Any]:
+    """Status and headline of a cached fit, recomputing stale post-processing (no refit)."""
+    status = entry.read_json("status")
+    headline = entry.read_extra("headline", tag)
+    need_loo = loo and entry.read_extra("loo_pointwise", {"key": entry.key}) is None
+    fit = None
+    error = ""
+    if not status or headline is None or need_loo:
+        try:
+            fit = entry.load()
+        except Exception as exc:  # noqa: BLE001 - a corrupt cache entry fails the variant
+            return {"status": "failed", "failures": [], "cached": True, "seconds": 0.0,
+                    "error": f"cache: {type(exc).__name__}: {exc}", "headline": None}
+    if not status:
+        status = {"status": _status_of(fit.diagnostics), "failures": fit.diagnostics.failures,
+                  "sampler": fit.diagnostics.sampler, "seconds": 0.0,
+                  "n_models": len(fit.models)}
+        entry.write_json("status", status)
+    if headline is None or need_loo:
+        table, loo_result, error = postprocess_fit(fit, headline=tag["options"],
+                                                   loo=need_loo)
+        if table is not None:
+            entry.write_extra("headline", table, tag)
+            headline = table
+        if loo_result is not None:
+            entry.write_extra("loo_pointwise", loo_result.pointwise, {"key": entry.key},
+                              extra=loo_result.to_dict())
+    return {"status": "failed" if error else status["status"], "failures": status["failures"],
+            "error": error, "cached": True, "seconds": float(status.get("seconds", 0.0)),
+            "headline": headline}
+
+
+def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
+              outcomes: dict[str, dict[str, Any]], logs: Path
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the tidy table and the per-variant table; failed variants keep their rows."""
+    figures = headline_figures()
+    labels: dict[str, str] = {}
+    paper: dict[str, float] = {}
+    for info in outcomes.values():
+        h = info.get("headline")
+        if h is not None and not h.empty:
+            for row in h.itertuples(index=False):
+                labels.setdefault(row.figure, row.figure_label)
+                if pd.notna(row.paper_value):
+                    paper.setdefault(row.figure, row.paper_value)
+            figures = list(dict.fromkeys([*h["figure"].astype(str), *figures]))
+            break
+    rows, vrows = [], []
+    for v in variants:
+        plan, info = plans[v.name], outcomes[v.name]
+        diag = "; ".join(info.get("failures") or [])
+        common = {"study": study.name, "variant": v.name, "axis": v.axis, "level": v.level,
+                  "variant_label": v.label, "status": info["status"], "diagnostics": diag,
+                  "error": info.get("error", ""), "cached": bool(info["cached"]),
+                  "seconds": info.get("seconds", 0.0), "n_models": plan.n_models,
+                  "cache_key": plan.key[:PREFIX]}
+        vrows.append({**common, "spec_hash": v.spec.hash()[:PREFIX],
+                      "data_hash": plan.data_hash[:PREFIX], "likelihood": v.spec.likelihood,
+                      "sample": v.spec.sample, "outcome": v.spec.outcome,
+                      "log": str(logs / f"{v.name}.log")})
+        headline = info.get("headline")
+        if headline is None or headline.empty:
+            for fig in figures:
+                rows.append({**common, "figure": fig, "figure_label": labels.get(fig, ""),
+                             "paper_value": paper.get(fig, np.nan), "median": np.nan,
+                             "lower": np.nan, "upper": np.nan})
+            continue
+        for rec in headline.to_dict("records"):
+            rec.pop("source", None)
+            rows.append({**common, **rec})
+    table = pd.DataFrame(rows)
+    extra = [c for c in table.columns if c not in TABLE_COLUMNS]
+    table = table.reindex(columns=[*TABLE_COLUMNS[:11], *extra, *TABLE_COLUMNS[11:]])
+    return table, pd.DataFrame(vrows, columns=VARIANT_COLUMNS)
+
+
+def _run_psense(result: StudyResult, plans: dict[str, _Plan], say: Progress):
+    """Power-scaling sensitivity of the base (or first successful) variant."""
+    from bayes_llm.sensitivity.psense import psense_headline
+
+    ok = result.variants[result.variants["status"] != "failed"]["variant"].tolist()
+    if not ok:
+        say("psense: no successful variant to analyse")
+        return None
+    name = BASE_VARIANT if BASE_VARIANT in ok else ok[0]
+    say(f"psense: power-scaling the priors and likelihood of variant '{name}' (no refit)")
+    fit = result.load_fit(name)
+    res = psense_headline(fit, options=plans[name].variant.headline)
+    res.variant = name
+    write_text_atomic(result.out / "psense.csv", res.summary.to_csv(index=False))
+    write_text_atomic(result.out / "psense_by_prior.csv", res.by_prior.to_csv(index=False))
+    return res
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def stderr_progress(message: str) -> None:
+    """Progress callback printing to stderr with a timestamp."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+__all__ = ["STATUSES", "TABLE_COLUMNS", "VARIANT_COLUMNS", "StudyResult", "VariantOutcome",
+           "VariantTask", "execute", "format_table", "postprocess_fit", "run_study",
+           "run_variant", "stderr_progress"]

@@ -1,0 +1,155 @@
+"""Parameter recovery: simulate from the model on the real design, refit, find the truth.
+
+The simulator (bayes_llm.verify.simulate) keeps the paper's design (developers, cohorts,
+compute) and draws the outcome from the model with the scalar parameters fixed at
+plausible values (PLAUSIBLE_TRUTH; cohort effects rising by 1.4 logits). The refit must
+put every true scalar (alpha, beta, sigma_*, period contrasts) and the derived
+quantities inside their 94% intervals (HDI_PROB).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_llm.constants import HDI_PROB
+from bayes_llm.model import fit_model, load_spec, prepare_data
+from bayes_llm.verify.simulate import (
+    PLAUSIBLE_TRUTH,
+    SimulationError,
+    headline_quantities,
+    recovery_table,
+    reduced_design,
+    simulate,
+    simulate_prior,
+    synthetic_design,
+)
+
+RECOVERY_SPECS = ("logit_normal_groups", "binomial_developers")
+
+
+@pytest.fixture(scope="module")
+def design(paper_df):
+    return reduced_design(paper_df, 200, seed=0)
+
+
+def test_reduced_design_keeps_structure(paper_df, design):
+    assert 195 <= len(design) <= 205
+    assert set(design["cohort"]) == set(paper_df["cohort"])
+    assert design["cohort"].value_counts().min() >= 8
+    assert design["log10_flop"].min() == paper_df["log10_flop"].min()
+    assert design["log10_flop"].max() == paper_df["log10_flop"].max()
+    sizes = design["developer"].value_counts()
+    assert sizes.max() >= 5 and (sizes == 1).sum() > len(sizes) / 2  # still skewed
+    assert design["model_id"].is_unique
+
+
+@pytest.mark.parametrize("spec_name", RECOVERY_SPECS)
+def test_simulation_is_consistent_with_the_model(design, spec_name):
+    spec = load_spec(spec_name)
+    sim = simulate(spec, design, seed=1)
+    df = sim.df
+    assert list(df["model_id"]) == list(prepare_data(design, spec).frame["model_id"])
+    for name, value in PLAUSIBLE_TRUTH.items():
+        if name in sim.truth:
+            assert sim.truth[name] == pytest.approx(value)
+    # sum-to-zero cohort effects: the linear rise is centred, contrasts are as asked
+    assert sim.truth["period_effect"].sum() == pytest.approx(0.0, abs=1e-12)
+    assert np.diff(sim.truth["period_effect"]) == pytest.approx([0.7, 0.7])
+    data = prepare_data(df, spec)
+    if spec.likelihood == "binomial":
+        np.testing.assert_array_equal(data.k, sim.observed["correct"])
+        assert df["mmlu_pro_acc"].between(0, 1).all()
+    else:
+        np.testing.assert_allclose(data.y, sim.observed["y"])
+        assert df["mmlu_pro_acc"].between(0.1, 1).all()
+    # same seed, same data; other seed, other data
+    again = simulate(spec, design, seed=1)
+    pd.testing.assert_frame_equal(again.df, df)
+    assert not simulate(spec, design, seed=2).df["mmlu_pro_acc"].equals(df["mmlu_pro_acc"])
+    # the truth agrees with the headline quantities computed by hand
+    q = sim.quantities()
+    assert q["shared_progress"] == pytest.approx(1.4 / 0.6)
+    resid = 0.35 if spec.likelihood == "binomial" else 0.45
+    assert q["developer_share"] == pytest.approx(0.25 / (0.25 + resid**2))
+
+
+def test_simulate_rejects_unknown_or_misshapen_parameters(design):
+    spec = load_spec("binomial_developers")
+    with pytest.raises(SimulationError, match="has no variable 'gamma'"):
+        simulate(spec, design, {"gamma": 1.0})
+    with pytest.raises(SimulationError, match="has shape"):
+        simulate(spec, design, {"period_effect": [0.0, 1.0]})
+
+
+def test_prior_draws_differ_and_quantities_are_finite(design):
+    sims = simulate_prior(load_spec("binomial_developers"), design, 3, seed=5)
+    alphas = {float(s.truth["alpha"]) for s in sims}
+    assert len(alphas) == 3
+    for sim in sims:
+        q = sim.quantities()
+        assert np.isfinite(q.to_numpy()).all()
+        assert sim.truth["period_effect"].sum() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_synthetic_design_shape(paper_df):
+    syn = synthetic_design(paper_df, 5000, n_developers=500, seed=1)
+    assert len(syn) == 5000 and syn["developer"].nunique() == 500
+    assert syn["model_id"].is_unique
+    sizes = syn["developer"].value_counts()
+    assert sizes.max() > 20 * sizes.median()  # skewed
+    assert set(syn["cohort"]) == set(paper_df["cohort"])
+    sim = simulate(load_spec("logit_normal_groups"), syn, seed=0)
+    assert len(sim.df) == 5000
+
+
+def _recover(spec_name: str, design: pd.DataFrame, *, seed: int, draws: int) -> pd.DataFrame:
+    spec = load_spec(spec_name)
+    sim = simulate(spec, design, seed=seed)
+    fit = fit_model(spec, sim.df, draws=draws, tune=draws, chains=2, seed=seed,
+                    progressbar=False)
+    assert fit.diagnostics.sampler["divergences"] == 0
+    return recovery_table(fit.posterior, sim)
+
+
+def _assert_recovered(table: pd.DataFrame) -> None:
+    fixed = table[table["fixed"]]
+    assert {"alpha", "beta", "sigma_developer"} <= set(fixed.index)
+    assert fixed.index.str.startswith("period_contrast").sum() == 2
+    outside = table[~table["inside"]]
+    assert outside.empty, f"true values outside their {HDI_PROB:.0%} HDI:\n{outside}"
+
+
+@pytest.mark.mcmc
+@pytest.mark.parametrize("spec_name", RECOVERY_SPECS)
+def test_recovery_on_reduced_design(design, spec_name):
+    table = _recover(spec_name, design, seed=0, draws=500)
+    _assert_recovered(table)
+    assert table.loc["beta", "sd"] < 0.1  # informative, not just a wide posterior
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+@pytest.mark.parametrize("spec_name", RECOVERY_SPECS)
+def test_recovery_on_full_design(paper_df, spec_name):
+    table = _recover(spec_name, paper_df, seed=3, draws=1000)
+    _assert_recovered(table)
+
+
+def test_headline_quantities_of_a_posterior_like_dataset():
+    import xarray as xr
+
+    post = xr.Dataset({
+        "alpha": (("chain", "draw"), np.zeros((1, 2))),
+        "beta": (("chain", "draw"), np.full((1, 2), 0.5)),
+        "sigma_developer": (("chain", "draw"), np.ones((1, 2))),
+        "sigma": (("chain", "draw"), np.ones((1, 2))),
+        "period_effect": (("chain", "draw", "period"), np.array([[[-1, 0, 1], [0, 0, 0]]])),
+    }, coords={"period": ["a", "b", "c"]})
+    q = headline_quantities(post)
+    assert list(q.data_vars) == ["alpha", "beta", "sigma_developer", "sigma",
+                                 "period_contrast[b]", "period_contrast[c]", "shared_progress",
+                                 "developer_share"]
+    np.testing.assert_allclose(q["shared_progress"].values, [[4.0, 0.0]])
+    np.testing.assert_allclose(q["developer_share"].values, [[0.5, 0.5]])
