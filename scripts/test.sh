@@ -9,5 +9,8 @@ if [ -z "${BAYES_LLM_DATA_MIRROR:-}" ] && [ -d ../shared/data ]; then
 fi
 export PYTENSOR_FLAGS=${PYTENSOR_FLAGS:-base_compiledir=$PWD/.cache/pytensor}
 export MPLBACKEND=Agg
+# One BLAS thread per process: the tests run MCMC chains in parallel threads already, and
+# oversubscribed BLAS made the per-developer OLS 100x slower on 2 cores.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 .venv/bin/ruff check bayes_llm tests benchmarks notebooks
 exec .venv/bin/python -m pytest "$@"

@@ -153,3 +153,28 @@ def test_headline_quantities_of_a_posterior_like_dataset():
                                  "developer_share"]
     np.testing.assert_allclose(q["shared_progress"].values, [[4.0, 0.0]])
     np.testing.assert_allclose(q["developer_share"].values, [[0.5, 0.5]])
+
+
+def test_linear_components_thinning_keeps_every_thin_th_draw():
+    import xarray as xr
+
+    from bayes_llm.model import linear_components
+
+    rng = np.random.default_rng(0)
+    sd = ("chain", "draw")
+    post = xr.Dataset({
+        "alpha": (sd, rng.normal(size=(2, 20))), "beta": (sd, rng.normal(size=(2, 20))),
+        "period_effect": ((*sd, "period"), rng.normal(size=(2, 20, 3))),
+        "developer_effect": ((*sd, "developer"), rng.normal(size=(2, 20, 4))),
+        "eta": ((*sd, "model"), rng.normal(size=(2, 20, 6))),
+    }, coords={"chain": [0, 1], "draw": np.arange(20)})
+    const = xr.Dataset({"log10_flop_centred": ("model", rng.normal(size=6)),
+                        "period_idx": ("model", [0, 1, 2, 0, 1, 2]),
+                        "developer_idx": ("model", [0, 1, 2, 3, 0, 1])})
+    dt = xr.DataTree.from_dict({"posterior": post, "constant_data": const})
+    full = linear_components(dt)
+    thinned = linear_components(dt, thin=5)
+    assert thinned.sizes["draw"] == 4
+    xr.testing.assert_allclose(thinned, full.isel(draw=slice(None, None, 5)))
+    with pytest.raises(ValueError, match="positive integer"):
+        linear_components(dt, thin=0)

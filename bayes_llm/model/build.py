@@ -23,8 +23,8 @@ from __future__ import annotations
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_llm.model.design import ModelData
 from bayes_llm.errors import SpecError
+from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 
 #: Name of the observed outcome variable, by likelihood.
@@ -60,7 +60,7 @@ def _period_effects(spec: ModelSpec, n_periods: int):
 def _developer_effects(spec: ModelSpec, data: ModelData):
     if spec.developer == "nested":
         sigma_group = _prior(spec, "sigma_group")
-        group = pm.Normal("group_effect", 0.0, sigma_group, dims="developer_group")
+        group = pm.ZeroSumNormal("group_effect", sigma=sigma_group, dims="developer_group")
         sigma = _prior(spec, "sigma_developer")
         gidx = pm.Data("group_of_developer", data.group_of_developer, dims="developer")
         return pm.Normal("developer_effect", group[gidx], sigma, dims="developer")
@@ -69,7 +69,7 @@ def _developer_effects(spec: ModelSpec, data: ModelData):
         if spec.developer_parameterisation == "non_centred":
             z = pm.Normal("developer_z", 0.0, 1.0, dims="developer")
             return pm.Deterministic("developer_effect", sigma * z, dims="developer")
-        return pm.Normal("developer_effect", 0.0, sigma, dims="developer")
+        return pm.ZeroSumNormal("developer_effect", sigma=sigma, dims="developer")
     return _fixed_effects(spec, "developer_fixed", "developer_effect", "developer")
 
 

@@ -47,22 +47,31 @@ def compute_x(dt: xr.DataTree) -> xr.DataArray:
     return dt["constant_data"]["log10_flop_centred"]
 
 
-def linear_components(dt: xr.DataTree) -> xr.Dataset:
+def linear_components(dt: xr.DataTree, *, thin: int = 1) -> xr.Dataset:
     """Return ``compute``, ``period``, ``developer``, ``model_effect`` and ``intercept`` per draw.
 
     Parameters
     ----------
     dt : DataTree
         A fit's result with ``posterior`` and ``constant_data`` groups.
+    thin : int
+        Keep every ``thin``-th draw of each chain (default 1: all draws). The result holds
+        four float64 arrays of shape (chain, draw, model), and computing it needs about as
+        much again in temporaries: at 100,000 models and 1,000 draws that is several GB
+        (see ``benchmarks/bench_scaling.py --components``); ``thin=10`` divides it by 10.
 
     Returns
     -------
     Dataset
         Variables with dims (chain, draw, model); ``intercept`` with dims (chain, draw).
     """
+    if isinstance(thin, bool) or not isinstance(thin, int) or thin < 1:
+        raise ValueError(f"thin must be a positive integer, not {thin!r}")
     post = dt["posterior"].to_dataset()
+    if thin > 1:
+        post = post.isel(draw=slice(None, None, thin))
     const = dt["constant_data"].to_dataset()
-    x = compute_x(dt)
+    x = post["log10_flop_true"] if "log10_flop_true" in post else compute_x(dt)
     pidx = const["period_idx"]
     didx = const["developer_idx"]
     slope = post["beta"]
@@ -77,6 +86,7 @@ def linear_components(dt: xr.DataTree) -> xr.Dataset:
     else:
         developer = xr.zeros_like(period)
     mu = post["alpha"] + compute + period + developer
-    model = latent_score(dt) - mu
+    latent = post["eta"] if "eta" in post else latent_score(dt)
+    model = latent - mu
     return xr.Dataset({"compute": compute, "period": period, "developer": developer,
                        "model_effect": model, "intercept": post["alpha"]})

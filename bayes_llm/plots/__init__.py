@@ -3,19 +3,19 @@
 Every plot function is keyword-only, returns its :class:`matplotlib.figure.Figure`, and
 has a companion ``*_data`` function returning the numbers it draws as a DataFrame:
 
-==============================  ===================================  ======================
-plot                            data                                 shows
-==============================  ===================================  ======================
-:func:`plot_data_overview`      :func:`data_overview_data`           score vs compute, raw
-:func:`plot_score_vs_compute`   :func:`score_vs_compute_data`        posterior curves/period
-:func:`plot_developer_effects`  :func:`developer_effects_data`       efficiency forest plot
-:func:`plot_frontier_decomposition` :func:`frontier_decomposition_data` progress by component
-:func:`plot_variance_shares`    :func:`variance_shares_data`         Shapley / variance shares
-:func:`plot_predictive_check`   :func:`predictive_check_data`        prior/posterior checks
-:func:`plot_ppc_dist`           :func:`ppc_dist_data`                ArviZ density overlay
-:func:`plot_trace`              :func:`trace_data`                   traces and marginals
-:func:`plot_rank`               :func:`rank_data`                    rank plots
-==============================  ===================================  ======================
+* :func:`plot_data_overview` / :func:`data_overview_data`: score vs compute, raw data;
+* :func:`plot_score_vs_compute` / :func:`score_vs_compute_data`: posterior scaling curves
+  with HDI bands per period, points by developer group;
+* :func:`plot_developer_effects` / :func:`developer_effects_data`: efficiency factors as a
+  forest plot (log scale), majors highlighted, the paper's OLS values marked;
+* :func:`plot_frontier_decomposition` / :func:`frontier_decomposition_data`: progress
+  between model pairs split into compute, period, developer and model parts;
+* :func:`plot_variance_shares` / :func:`variance_shares_data`: Shapley and variance
+  shares with intervals, the paper's values marked;
+* :func:`plot_predictive_check` / :func:`predictive_check_data` and :func:`plot_ppc_dist`
+  / :func:`ppc_dist_data`: prior and posterior predictive checks on the accuracy scale;
+* :func:`plot_trace` / :func:`trace_data` and :func:`plot_rank` / :func:`rank_data`:
+  MCMC diagnostics (ArviZ).
 
 Intervals are the project's one setting, :data:`bayes_llm.constants.HDI_PROB` (94% HDI).
 Figures are not registered with pyplot (except ArviZ's), so nothing needs closing; save

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from bayes_llm import constants as C
@@ -117,15 +116,3 @@ def multiplier_ticks(ax, axis: str = "x") -> None:
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_formatter(FuncFormatter(fmt))
-
-
-def empty_figure(message: str, *, figsize=(6, 2)) -> Figure:
-    """Create a figure that states why there is nothing to show."""
-    fig = new_figure(figsize)
-    fig.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
-    return fig
-
-
-def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    """Return a DataFrame with the given columns even when ``rows`` is empty."""
-    return pd.DataFrame(rows, columns=columns)

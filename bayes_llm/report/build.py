@@ -194,6 +194,9 @@ class Report:
                                 "replace it (choose another --out)")
         names = []
         with atomic_directory(out_dir) as tmp:
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # a temporary folder is private; a report is not
             (tmp / REPORT_HTML).write_text(self.to_html(), encoding="utf-8")
             (tmp / REPORT_MARKDOWN).write_text(self.to_markdown(), encoding="utf-8")
             names += [REPORT_HTML, REPORT_MARKDOWN]

@@ -522,7 +522,7 @@ def _fold_cache_dir(out, key: str, assignment: dict[str, int], k: int):
     return out / "kfold" / f"{key[:12]}-k{k}-{digest}"
 
 
-def run_crossval(result, *, plans: dict, df: pd.DataFrame, method: str, folds: int,
+def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
                  workers: int = 1, scheduler: str | None = None, backend: str = "nutpie",
                  progress=None) -> CrossvalResult:
     """Cross-validate a study's variants and compare those fitted to the same observations.
@@ -530,9 +530,7 @@ def run_crossval(result, *, plans: dict, df: pd.DataFrame, method: str, folds: i
     Parameters
     ----------
     result : StudyResult
-        The study run (variants, cache).
-    plans : dict
-        Variant name -> plan (spec, cache key, data hash) from :func:`run_study`.
+        The study run (variants, their plans, the cache).
     df : DataFrame
         The canonical model table.
     method : {"auto", "loo", "kfold"}
@@ -555,6 +553,7 @@ def run_crossval(result, *, plans: dict, df: pd.DataFrame, method: str, folds: i
     from bayes_llm.sensitivity.runner import execute
 
     say = progress or (lambda _m: None)
+    plans = result.plans
     out = result.out
     study = result.study
     cache = FitCache(out / "fits")

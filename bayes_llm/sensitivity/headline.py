@@ -45,8 +45,10 @@ def _fallback_draws(fit) -> xr.Dataset:
     from bayes_llm.model.components import linear_components
 
     comps = linear_components(fit.dt)
-    variances = {name: comps[name].var("model") for name in ("compute", "period", "developer",
-                                                             "model")}
+    model = "model_effect" if "model_effect" in comps else "model"
+    variances = {name: comps[var].var("model") for name, var in (
+        ("compute", "compute"), ("period", "period"), ("developer", "developer"),
+        ("model", model))}
     total = sum(variances.values())
     out = {"beta": fit.dt["posterior"]["beta"]}
     for name, var in variances.items():

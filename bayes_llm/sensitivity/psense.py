@@ -39,14 +39,18 @@ from bayes_llm.sensitivity.study import used_priors
 
 #: psense threshold (ArviZ's default): sensitivity at or above it counts.
 THRESHOLD = 0.05
-#: Spec prior name -> the free variable of the model that carries it.
-PRIOR_VARIABLES: dict[str, str] = {
-    "alpha": "alpha", "beta": "beta", "sigma_period": "sigma_period",
-    "period_drift": "period_drift", "period_fixed": "period_fixed_effect",
-    "sigma_developer": "sigma_developer", "sigma_group": "sigma_group",
-    "developer_fixed": "developer_fixed_effect", "sigma_slope": "sigma_slope",
-    "sigma_interaction": "sigma_interaction", "sigma_model": "sigma_model", "sigma": "sigma",
-    "nu": "nu", "mu_x": "mu_x", "sigma_x": "sigma_x",
+#: Spec prior name -> the free variable(s) of the model that carry it (first present wins;
+#: unpooled effects are sum-to-zero ``period_effect`` / ``developer_effect`` with a fixed
+#: scale, older fits name them ``*_fixed_effect``).
+PRIOR_VARIABLES: dict[str, tuple[str, ...]] = {
+    "alpha": ("alpha",), "beta": ("beta",), "sigma_period": ("sigma_period",),
+    "period_drift": ("period_drift",),
+    "period_fixed": ("period_fixed_effect", "period_effect"),
+    "sigma_developer": ("sigma_developer",), "sigma_group": ("sigma_group",),
+    "developer_fixed": ("developer_fixed_effect", "developer_effect"),
+    "sigma_slope": ("sigma_slope",), "sigma_interaction": ("sigma_interaction",),
+    "sigma_model": ("sigma_model",), "sigma": ("sigma",), "nu": ("nu",), "mu_x": ("mu_x",),
+    "sigma_x": ("sigma_x",),
 }
 VERDICTS = {
     "prior-data conflict": "prior and data pull this figure in different directions; "
@@ -83,7 +87,12 @@ def top_level_priors(fit) -> list[str]:
     """
     names = set(fit.dt["log_prior"].to_dataset().data_vars)
     used = set(used_priors(fit.spec))
-    return [var for prior, var in PRIOR_VARIABLES.items() if prior in used and var in names]
+    out = []
+    for prior, candidates in PRIOR_VARIABLES.items():
+        present = [v for v in candidates if v in names]
+        if prior in used and present:
+            out.append(present[0])
+    return out
 
 
 @dataclass
@@ -142,15 +151,20 @@ def _tree_with(fit, extra: xr.Dataset, params: list[str]) -> xr.DataTree:
 
 
 def _scalar_figures(draws: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
-    """Keep figures that are one number per draw; report the others."""
-    keep, dropped = {}, []
+    """Keep figures that are one finite number per draw; explain the others."""
+    keep, notes = {}, []
     for name, da in draws.data_vars.items():
         extra_dims = [d for d in da.dims if d not in ("chain", "draw")]
         if extra_dims and da.squeeze(drop=True).ndim > 2:
-            dropped.append(str(name))
+            notes.append(f"figure '{name}' has more than one value per draw; not power-scaled")
             continue
-        keep[str(name)] = da.squeeze(drop=True) if extra_dims else da
-    return xr.Dataset(keep), dropped
+        da = da.squeeze(drop=True) if extra_dims else da
+        if not np.all(np.isfinite(da.to_numpy())):
+            why = da.attrs.get("note", "it has non-finite draws")
+            notes.append(f"figure '{name}' is not computable for this fit ({why}); skipped")
+            continue
+        keep[str(name)] = da
+    return xr.Dataset(keep), notes
 
 
 def psense_headline(fit, *, options: dict[str, Any] | None = None,
@@ -181,7 +195,7 @@ def psense_headline(fit, *, options: dict[str, Any] | None = None,
     priors = top_level_priors(fit)
     if draws is None:
         draws = compute_headline_draws(fit, options)
-    draws, dropped = _scalar_figures(draws)
+    draws, notes = _scalar_figures(draws)
     figures = list(draws.data_vars)
     params = [p for p in priors if fit.dt["posterior"][p].ndim == 2]
     tree = _tree_with(fit, draws, params)
@@ -216,7 +230,6 @@ def psense_headline(fit, *, options: dict[str, Any] | None = None,
     by_prior = pd.DataFrame(per_prior, columns=["quantity", "kind", "prior",
                                                 "prior_sensitivity"])
     by_prior["sensitive"] = by_prior["prior_sensitivity"] >= threshold
-    notes = [f"figure '{d}' has more than one value per draw; not power-scaled" for d in dropped]
     return PsenseResult(summary=pd.DataFrame(rows), by_prior=by_prior, priors=priors,
                         threshold=threshold, notes=notes)
 

@@ -309,6 +309,8 @@ class StudyResult:
         Power-scaling sensitivity of the base variant (when requested).
     crossval : CrossvalResult or None
         PSIS-LOO / K-fold comparison (when requested).
+    plans : dict
+        Variant name -> its spec, cache key, data hash and number of models.
     """
 
     study: Study
@@ -320,6 +322,7 @@ class StudyResult:
     seconds: float = 0.0
     psense: Any = None
     crossval: Any = None
+    plans: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def failed(self) -> list[str]:
@@ -596,14 +599,14 @@ def run_study(
     write_text_atomic(out / "variants.csv", variant_table.to_csv(index=False))
     result = StudyResult(study=study, out=out, table=table, variants=variant_table,
                          fitted=fitted, cached=[n for n in outcomes if n not in fitted
-                                                and outcomes[n]["cached"]])
+                                                and outcomes[n]["cached"]], plans=plans)
     if psense:
-        result.psense = _run_psense(result, plans, say)
+        result.psense = _run_psense(result, say)
     method = crossval or study.crossval.method
     if method != "none":
         from bayes_llm.sensitivity.crossval import run_crossval
 
-        result.crossval = run_crossval(result, plans=plans, df=df, method=method,
+        result.crossval = run_crossval(result, df=df, method=method,
                                        folds=folds or study.crossval.folds,
                                        workers=workers or os.cpu_count() or 1,
                                        scheduler=scheduler, backend=backend, progress=say)
@@ -692,7 +695,7 @@ def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
     return table, pd.DataFrame(vrows, columns=VARIANT_COLUMNS)
 
 
-def _run_psense(result: StudyResult, plans: dict[str, _Plan], say: Progress):
+def _run_psense(result: StudyResult, say: Progress):
     """Power-scaling sensitivity of the base (or first successful) variant."""
     from bayes_llm.sensitivity.psense import psense_headline
 
@@ -703,7 +706,7 @@ def _run_psense(result: StudyResult, plans: dict[str, _Plan], say: Progress):
     name = BASE_VARIANT if BASE_VARIANT in ok else ok[0]
     say(f"psense: power-scaling the priors and likelihood of variant '{name}' (no refit)")
     fit = result.load_fit(name)
-    res = psense_headline(fit, options=plans[name].variant.headline)
+    res = psense_headline(fit, options=result.plans[name].variant.headline)
     res.variant = name
     write_text_atomic(result.out / "psense.csv", res.summary.to_csv(index=False))
     write_text_atomic(result.out / "psense_by_prior.csv", res.by_prior.to_csv(index=False))

@@ -1,0 +1,182 @@
+"""The report: CLI, self-contained HTML with every section and figure, Markdown, verdicts."""
+
+from __future__ import annotations
+
+import base64
+import math
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from bayes_llm.cli import main
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model import load_spec
+from bayes_llm.report import (
+    FIGURES,
+    SECTIONS,
+    Report,
+    Section,
+    claim_verdicts,
+    find_fit_dir,
+    priors_used,
+)
+from bayes_llm.report.claims import verdict_word
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _Collector(HTMLParser):
+    """Collect section ids, figure ids, image sources and external references."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections: list[str] = []
+        self.figures: list[str] = []
+        self.images: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.append(a.get("id", ""))
+        if tag == "figure":
+            self.figures.append(a.get("id", ""))
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for key in ("src", "href"):
+            value = a.get(key) or ""
+            if value and not value.startswith(("#", "data:")):
+                self.external.append(value)
+        if tag == "link":
+            self.external.append(str(a))
+
+
+@pytest.fixture(scope="module")
+def report_dir(paper_mirror_fit, tmp_path_factory):
+    """A saved paper-mirror fit and its report written through the CLI."""
+    root = tmp_path_factory.mktemp("report")
+    fit_dir = paper_mirror_fit.save(root / "fit")
+    out = root / "report"
+    rc = main(["report", str(root), "--out", str(out), "--prior-draws", "40",
+               "--ppc-draws", "100"])
+    assert rc == 0
+    return fit_dir, out
+
+
+def test_html_is_self_contained_with_every_section_and_figure(report_dir):
+    _, out = report_dir
+    html = (out / "report.html").read_text(encoding="utf-8")
+    parsed = _Collector()
+    parsed.feed(html)
+    assert parsed.sections == list(SECTIONS)
+    assert sorted(parsed.figures) == sorted(f"fig-{k}" for k in FIGURES)
+    assert parsed.external == []
+    assert len(parsed.images) == len(FIGURES)
+    for src in parsed.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_SIGNATURE)
+    for title in SECTIONS.values():
+        assert title.replace("'", "&#x27;") in html
+
+
+def test_markdown_summary_and_exports(report_dir, paper_mirror_fit):
+    _, out = report_dir
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for title in SECTIONS.values():
+        assert f"## {title}" in md
+    for key in FIGURES:
+        assert f"(figures/{key}.png)" in md
+        assert (out / "figures" / f"{key}.png").read_bytes().startswith(PNG_SIGNATURE)
+    headline = pd.read_csv(out / "headline.csv")
+    assert "shared_progress_multiplier" in set(headline["figure"])
+    prior = pd.read_csv(out / "prior_predictive_summary.csv")
+    assert set(prior["check"]) == {"prior_predictive"}
+    # the plain-language verdicts quote the numbers of the headline table
+    row = headline.set_index("figure").loc["shared_progress_multiplier"]
+    median = row["posterior_median"]
+    text = f"{median:.1f}x" if median >= 10 else f"{median:.2f}x"
+    assert f"worth {text} (94% HDI" in md
+    spread = headline.set_index("figure").loc["within_spread_multiplier"]
+    assert f"P(more than 40x) = {spread['probability']:.2f}" in md
+    # the spec and its priors are in the model section
+    assert "paper_mirror" in md and "developer_fixed" in md
+
+
+def test_report_write_replaces_a_report_but_not_other_folders(report_dir, tmp_path):
+    _, out = report_dir
+    small = Report(title="t", sections=[Section("summary", "S", [("p", "hello")])],
+                   tables={"numbers": pd.DataFrame({"a": [1.5]})})
+    target = tmp_path / "rep"
+    small.write(target)
+    (target / "stale.txt").write_text("old", encoding="utf-8")
+    files = small.write(target)
+    assert not (target / "stale.txt").exists()
+    assert sorted(p.name for p in files) == ["numbers.csv", "report.html", "report.md"]
+    assert "<p>hello</p>" in (target / "report.html").read_text(encoding="utf-8")
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(BayesLLMError, match="refusing"):
+        small.write(other)
+    assert (other / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in other.iterdir()) == ["keep.txt"]
+    assert (out / "report.html").is_file()
+
+
+def test_report_errors_are_one_line(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    with pytest.raises(BayesLLMError, match="no saved fit"):
+        find_fit_dir(tmp_path)
+
+
+def test_find_fit_dir_accepts_fit_and_run_folders(report_dir):
+    fit_dir, _ = report_dir
+    assert find_fit_dir(fit_dir) == fit_dir
+    assert find_fit_dir(fit_dir.parent) == fit_dir
+
+
+def test_priors_used_follow_the_spec():
+    assert priors_used(load_spec("paper_mirror")) == ["alpha", "beta", "period_fixed",
+                                                      "developer_fixed", "sigma"]
+    binomial = load_spec("binomial_developers")
+    assert priors_used(binomial) == ["alpha", "beta", "period_fixed", "sigma_developer",
+                                     "sigma_model"]
+    nested = binomial.with_changes(developer="nested", period_effect="random_walk")
+    assert priors_used(nested) == ["alpha", "beta", "sigma_period", "period_drift",
+                                   "sigma_group", "sigma_developer", "sigma_model"]
+    robust = load_spec("student_t_developers")
+    assert priors_used(robust)[-2:] == ["sigma", "nu"]
+
+
+def test_claim_verdicts_follow_the_numbers():
+    assert verdict_word(0.95) == "supported"
+    assert verdict_word(0.6) == "more likely than not"
+    assert verdict_word(0.2) == "doubtful"
+    assert verdict_word(0.01) == "not supported"
+    assert verdict_word(math.nan) == "not assessable"
+
+    def row(fid, unit, median, lo, hi, p_claim=math.nan, prob=math.nan, paper=math.nan):
+        return {"figure": fid, "unit": unit, "posterior_median": median, "hdi_lower": lo,
+                "hdi_upper": hi, "p_claim": p_claim, "probability": prob,
+                "paper_value": paper}
+
+    table = pd.DataFrame([
+        row("frontier_pair_compute_share", "share", 0.85, 0.81, 0.89, p_claim=0.97),
+        row("frontier_pair_period_share", "share", 0.1, 0.05, 0.2),
+        row("shapley_developer_share", "share", 0.40, 0.35, 0.45, p_claim=0.0),
+        row("within_spread_multiplier", "multiplier", 12.0, 8.0, 20.0, prob=0.01),
+    ])
+    table.attrs["frontier_pair"] = "A -> B"
+    verdicts = {v.key: v for v in claim_verdicts(table, developer_coding="group")}
+    assert set(verdicts) == {"frontier_compute_share", "company_share", "within_spread"}
+    frontier = verdicts["frontier_compute_share"]
+    assert frontier.verdict.startswith("supported")
+    assert "inside the claimed range" in frontier.text and "85%" in frontier.text
+    company = verdicts["company_share"]
+    assert company.verdict == "not supported"
+    assert "lies above 18%" in company.text and "13 developer groups" in company.text
+    assert verdicts["within_spread"].verdict == "not supported"
+    assert "12.0x" in verdicts["within_spread"].text
+
