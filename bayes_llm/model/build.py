@@ -12,8 +12,9 @@ variable, e.g. ``eta ~ Normal(mu, sigma_model)`` rather than ``mu + sigma_model 
 With 12,032 questions per model and dozens of models per period and developer the data
 dominate each effect, and centred effects mix far better here: on the 809 models the
 binomial model took ~100 s with a non-centred model effect (tree depth 9-10) and ~2 s
-centred (tree depth 4), with zero divergences (see ``benchmarks/``). Period effects that
-are exchangeable sum to zero (``ZeroSumNormal``) so they are not confounded with alpha;
+centred (tree depth 4), with zero divergences (see ``benchmarks/``). Exchangeable period
+effects and pooled developer and group effects sum to zero (``ZeroSumNormal``, the same
+prior up to a factor 1 - 1/n on the variance) so they are not confounded with alpha;
 unpooled ("fixed") effects are sum-to-zero with a fixed wide scale; random-walk period
 effects set the first period to zero.
 """
