@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -149,14 +150,19 @@ def run_components(args: argparse.Namespace) -> list[dict]:
 
 def _child(argv: list[str], timeout: float) -> tuple[list[dict], str]:
     cmd = [sys.executable, "-W", "ignore", str(Path(__file__).resolve()), *argv]
+    # A session of its own, so a timeout kills the child *and* its workers (PyMC chains).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return [], f"timeout > {timeout:.0f} s"
-    rows = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
+    rows = [json.loads(line[len("RESULT "):]) for line in stdout.splitlines()
             if line.startswith("RESULT ")]
     if proc.returncode != 0 or not rows:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
         return rows, f"failed (exit {proc.returncode}): {tail[:120]}"
     return rows, "ok"
 

@@ -65,14 +65,16 @@ def main() -> None:
     print(f"variants: {len(variants)}; status: "
           + ", ".join(f"{k} {v}" for k, v in variants["status"].value_counts().items()))
     fitted = variants[~variants["cached"]]
-    print(f"first run:  {first:7.1f} s wall (exit {rc1}); {len(fitted)} variants fitted, "
-          f"sum of per-variant times {fitted['seconds'].sum():.1f} s on {args.workers} "
-          f"worker(s), {args.draws}/{args.tune} x {args.chains} chains")
+    fits = fitted.drop_duplicates("cache_key")  # headline-only variants share a fit
+    print(f"first run:  {first:7.1f} s wall (exit {rc1}); {len(fitted)} variants fitted "
+          f"({len(fits)} distinct fits), sum of per-fit times {fits['seconds'].sum():.1f} s "
+          f"on {args.workers} worker(s), {args.draws}/{args.tune} x {args.chains} chains")
     print(f"second run: {second:7.1f} s wall (exit {rc2}); "
           f"{int((~again['cached']).sum())} variants refitted (must be 0)")
-    print("\nper-variant fit time (s) and status:")
+    print("\nper-variant fit time (s), worst R-hat, smallest bulk ESS, divergences, status:")
     for row in variants.itertuples(index=False):
-        print(f"  {row.variant:<30} {row.seconds:7.1f}  {row.status}"
+        print(f"  {row.variant:<30} {row.seconds:7.1f}  {row.r_hat_max:6.3f}  "
+              f"{row.ess_bulk_min:6.0f}  {row.divergences:4.0f}  {row.status}"
               + (f": {row.error}" if row.status == "failed" else ""))
     if (~again["cached"]).any():
         raise SystemExit("the second run refitted variants: the cache does not work")

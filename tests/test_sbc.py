@@ -113,20 +113,26 @@ def test_short_sbc_is_not_grossly_miscalibrated(small_design, spec_name, tmp_pat
 
 
 @pytest.mark.mcmc
-def test_resume_after_an_interruption_fits_only_the_missing_replication(small_design, tmp_path):
+def test_resume_extends_a_saved_run_without_refitting(small_design, tmp_path):
     spec = load_spec("logit_normal_groups")
-    kwargs = {"replications": 2, "draws": 60, "tune": 100, "chains": 2, "seed": 3,
-              "out": tmp_path / "r", "progress": False}
-    full = sbc.run_sbc(spec, small_design, **kwargs)
-    # simulate an interruption after the first replication
-    records = full.records[full.records["replication"] == 0]
-    (tmp_path / "r" / "records.csv").write_text(records.to_csv(index=False))
-    (tmp_path / "r" / "fits.csv").write_text(full.fits.iloc[:1].to_csv(index=False))
+    kwargs = {"draws": 60, "tune": 100, "chains": 2, "seed": 3, "out": tmp_path / "r"}
+    first = sbc.run_sbc(spec, small_design, replications=1, progress=False, **kwargs)
     lines: list[str] = []
-    resumed = sbc.run_sbc(spec, small_design, resume=True, log=lines.append,
-                          **{**kwargs, "progress": True})
+    extended = sbc.run_sbc(spec, small_design, replications=2, resume=True,
+                           log=lines.append, **kwargs)
     assert lines[0].endswith("resuming: 1 of 2 replications done") and len(lines) == 2
-    pd.testing.assert_frame_equal(resumed.ranks(), full.ranks())
+    assert extended.n_replications == 2 and len(extended.fits) == 2
+    pd.testing.assert_frame_equal(extended.records[extended.records["replication"] == 0],
+                                  first.records)
+    with pytest.raises(BayesLLMError, match="already holds 2 replications"):
+        sbc.run_sbc(spec, small_design, replications=1, resume=True, **kwargs)
+    # a run whose saved truths differ from the prior draws is not continued
+    records = (tmp_path / "r" / "records.csv")
+    table = pd.read_csv(records)
+    table.loc[0, "truth"] += 1.0
+    records.write_text(table.to_csv(index=False))
+    with pytest.raises(BayesLLMError, match="prior draws no longer match"):
+        sbc.run_sbc(spec, small_design, replications=3, resume=True, **kwargs)
 
 
 def test_cli_rejects_an_unknown_spec(tmp_path, capsys):

@@ -108,6 +108,19 @@ def test_second_run_refits_nothing(first, tmp_path, paper_df, monkeypatch):
     assert "cache hit" in (out / "logs" / "base.log").read_text()
 
 
+def test_an_interrupted_run_resumes_without_refitting_finished_variants(first, tmp_path,
+                                                                       paper_df):
+    out = _copy(first, tmp_path)
+    key = first[1].variants.set_index("variant").loc["priors-wide", "cache_key"]
+    shutil.rmtree(out / "fits" / key)  # never finished ...
+    (out / "fits" / f".{key}.x.partial").mkdir()  # ... and left a half-written folder
+    (out / "fits" / f".{key}.x.partial" / "posterior.nc").write_bytes(b"truncated")
+    resumed = _run(_study(first[0]), paper_df, out)
+    assert resumed.fitted == ["priors-wide"]
+    assert sorted(resumed.cached) == ["base", "sample-majors"]
+    assert (out / "fits" / key / "posterior.nc").stat().st_size > 1000
+
+
 def test_a_spec_change_refits_exactly_that_variant(first, tmp_path, paper_df):
     out = _copy(first, tmp_path)
     changed = _run(_study(tmp_path, scale=3.0), paper_df, out)

@@ -162,6 +162,8 @@ def test_sampler_overrides_apply_to_every_variant_and_change_seeds(tmp_path):
     ('name = "x"\nbase = "logit_normal_groups"\n[crossval]\nmethod = "waic"\n',
      r"crossval\.method: unknown method 'waic'"),
     ('name = "bad name"\nbase = "logit_normal_groups"\n', r"study name 'bad name'"),
+    ('name = "x"\nbase = "logit_normal_groups"\n[axes.priors.too-wide]\nscale_priors = 3.0\n',
+     r"axes\.priors: level name 'too-wide' must be"),
     ('name = "x"\nbase = "logit_normal_groups"\n[axes.s.a\n', r"study\.toml: not valid TOML"),
 ])
 def test_invalid_studies_fail_naming_file_and_key(tmp_path, text, match):
@@ -202,3 +204,12 @@ def test_cache_key_ignores_names_but_not_model_data_or_backend():
     assert cache_key(spec.with_changes(sample="majors"), "d" * 64, backend="nutpie") != key
     assert cache_key(spec, "e" * 64, backend="nutpie") != key
     assert cache_key(spec, "d" * 64, backend="pymc") != key
+
+
+def test_running_an_unknown_variant_is_refused_before_any_fit(tmp_path, paper_df):
+    from bayes_llm.sensitivity import run_study
+
+    study = load_study("default")
+    with pytest.raises(SpecError, match=r"unknown variant\(s\) nope"):
+        run_study(study, paper_df, tmp_path / "out", only=["nope"])
+    assert not (tmp_path / "out" / "fits").exists()

@@ -117,6 +117,8 @@ def sensitivity(
     if result.crossval is not None:
         written += ["loo.csv", "compare.csv"]
     typer.echo(f"wrote {', '.join(written)} and logs/ to {out}")
+    for note in result.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if result.failed:
         typer.secho(f"failed variants: {', '.join(result.failed)} (see {out / 'logs'})",
                     fg=typer.colors.RED, err=True)
@@ -132,6 +134,7 @@ def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None
 
     cache = FitCache(out / "fits")
     typer.echo(f"study '{study.name}' ({study.design}), base spec '{study.base.name}':")
+    first_with: dict[str, str] = {}
     for v in study.variants(sampler=sampler):
         if only and v.name not in only:
             continue
@@ -141,8 +144,14 @@ def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None
             state = f"will fail: {exc}"
         else:
             key = cache_key(v.spec, data.data_hash, backend=backend)
-            state = (f"cached fits/{key[:12]}" if cache.lookup(key) else "to fit") + \
-                f", {data.n_models} models"
+            if cache.lookup(key):
+                state = f"cached fits/{key[:12]}"
+            elif key in first_with:
+                state = f"same fit as {first_with[key]}"
+            else:
+                state = "to fit"
+            first_with.setdefault(key, v.name)
+            state += f", {data.n_models} models"
         typer.echo(f"  {v.name:<32} {state}  ({v.label})")
 
 

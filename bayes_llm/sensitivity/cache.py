@@ -7,11 +7,13 @@ cache format version. The folder ``fits/<key[:12]>/`` holds a saved
 :class:`~bayes_llm.model.Fit` (written atomically, so an interrupted run never leaves a
 half-written fit) plus the post-processed results, each tagged with what it depends on:
 
-``headline.csv`` + ``headline.json``
+``headline.csv`` + ``headline.json`` (``headline-<options hash>.*`` with headline options)
     The headline table, valid while the headline options and the fingerprint of the
     derived code are unchanged (recomputed from the saved fit otherwise: no refit).
-``loo.json`` + ``loo_pointwise.csv``
-    PSIS-LOO on the logit-score scale and its pointwise values and Pareto k.
+``loo_pointwise.csv`` + ``loo_pointwise.json``
+    PSIS-LOO on the logit-score scale: pointwise values and Pareto k, and the totals.
+``status.json``
+    The fit's diagnostics status, failures, worst R-hat / ESS and fit time.
 
 A changed spec or changed data gives a new key, so exactly the affected variants refit;
 the others stay cache hits. Folders of keys no longer used are left alone (delete them by

@@ -132,16 +132,28 @@ def _draws(post: xr.Dataset, name: str) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
 
 
+def logit_scale_defined(k: np.ndarray, n: np.ndarray, guess: float) -> bool:
+    """Tell whether every count has a finite logit score (strictly inside the guess floor and 1).
+
+    When not (e.g. MATH scores of 0), binomial variants are scored on the count scale:
+    comparable among themselves but not with logit-score likelihoods, which cannot be fitted
+    to the same observations anyway.
+    """
+    return bool(np.all(np.isfinite(logit_score_jacobian(k, n, guess))))
+
+
 def pointwise_loglik(fit) -> xr.DataArray:
     """Pointwise log-likelihood on the logit-score scale, ``(chain, draw, model)``.
 
     Binomial fits: integrated over the model effect ``eta`` plus the Jacobian (see the
-    module docstring); logit-normal and Student-t fits: the ``log_likelihood`` group.
+    module docstring), or on the count scale when some score has no logit (the result's
+    ``scale`` attribute says which); logit-normal and Student-t fits: the
+    ``log_likelihood`` group.
     """
     spec: ModelSpec = fit.spec
     ll = fit.dt["log_likelihood"].to_dataset()
     if spec.likelihood != "binomial":
-        return ll["y"]
+        return ll["y"].assign_attrs(scale="logit_score")
     from bayes_llm.model.components import linear_components
 
     comps = linear_components(fit.dt)
@@ -153,9 +165,12 @@ def pointwise_loglik(fit) -> xr.DataArray:
     nc, nd, nm = mu.shape
     sigma = fit.dt["posterior"]["sigma_model"].to_numpy().reshape(nc * nd, 1)
     values = binomial_marginal_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), sigma)
-    values = values + logit_score_jacobian(k, n, guess)[None, :]
+    scale = "logit_score" if logit_scale_defined(k, n, guess) else "count"
+    if scale == "logit_score":
+        values = values + logit_score_jacobian(k, n, guess)[None, :]
     return xr.DataArray(values.reshape(nc, nd, nm), dims=("chain", "draw", "model"),
-                        coords={"model": mu.coords["model"].values}, name="score")
+                        coords={"model": mu.coords["model"].values}, name="score",
+                        attrs={"scale": scale})
 
 
 # --------------------------------------------------------------------------- PSIS-LOO
@@ -173,6 +188,7 @@ class LooResult:
     max_k: float
     pointwise: pd.DataFrame = field(repr=False)
     warning: bool = False
+    scale: str = "logit_score"
 
     @property
     def reliable(self) -> bool:
@@ -184,7 +200,7 @@ class LooResult:
         return {"elpd": self.elpd, "se": self.se, "p": self.p,
                 "n_data_points": self.n_data_points, "n_samples": self.n_samples,
                 "good_k": self.good_k, "n_high_k": self.n_high_k, "max_k": self.max_k,
-                "warning": self.warning}
+                "warning": self.warning, "scale": self.scale}
 
     @classmethod
     def from_parts(cls, scalars: dict[str, Any], pointwise: pd.DataFrame) -> LooResult:
@@ -237,7 +253,7 @@ def loo_variant(fit) -> LooResult:
                      n_data_points=int(res.n_data_points), n_samples=int(res.n_samples),
                      good_k=good_k, n_high_k=int(np.sum(k > good_k)),
                      max_k=float(np.nanmax(k)), pointwise=pointwise,
-                     warning=bool(res.warning))
+                     warning=bool(res.warning), scale=ll.attrs.get("scale", "logit_score"))
 
 
 # --------------------------------------------------------------------------- K-fold
@@ -279,7 +295,7 @@ def _known_or_nearest(label: str, known: list[str]) -> str:
     return earlier[-1] if earlier else known[0]
 
 
-def heldout_loglik(fit, test: pd.DataFrame) -> np.ndarray:
+def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndarray:
     """Log predictive density of held-out models per draw, on the logit-score scale.
 
     Parameters
@@ -289,6 +305,8 @@ def heldout_loglik(fit, test: pd.DataFrame) -> np.ndarray:
     test : DataFrame
         The held-out models as prepared by :func:`bayes_llm.model.prepare_data` (the
         ``frame`` of the full sample) for the same spec.
+    jacobian : bool
+        Put a binomial variant on the logit-score scale (default).
 
     Returns
     -------
@@ -298,7 +316,8 @@ def heldout_loglik(fit, test: pd.DataFrame) -> np.ndarray:
         group's effect, or the group population when the group is new too; unpooled
         effects: their prior). A period not in the training fit takes the nearest earlier
         period's effect (random walk, fixed) or the exchangeable population. Under
-        ``compute_error`` the observed compute is used.
+        ``compute_error`` the observed compute is used. ``jacobian=False`` leaves a binomial
+    variant on the count scale (see :func:`logit_scale_defined`).
     """
     spec: ModelSpec = fit.spec
     post = fit.dt["posterior"].to_dataset()
@@ -355,8 +374,8 @@ def heldout_loglik(fit, test: pd.DataFrame) -> np.ndarray:
         k = np.rint(test[acc_col].to_numpy(float) * n_q)
         n = np.full(M, float(n_q))
         sd = np.sqrt(var + _draws(post, "sigma_model")[:, None] ** 2)
-        return (binomial_marginal_loglik(k, n, guess, mean, sd)
-                + logit_score_jacobian(k, n, guess)[None, :])
+        out = binomial_marginal_loglik(k, n, guess, mean, sd)
+        return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]
     if spec.likelihood == "logit_normal":
@@ -401,7 +420,10 @@ def run_fold(task: FoldTask) -> pd.DataFrame:
     test = full[full["developer"].astype(str).isin(held)].reset_index(drop=True)
     train = task.df[~task.df["developer"].astype(str).isin(held)]
     fit = fit_model(task.spec, train, backend=task.backend, progressbar=False, cores=1)
-    values = lpd(heldout_loglik(fit, test))
+    acc_col, _, guess, n_q = OUTCOMES[task.spec.outcome]
+    k_all = np.rint(full[acc_col].to_numpy(float) * n_q)
+    jacobian = logit_scale_defined(k_all, np.full(len(k_all), float(n_q)), guess)
+    values = lpd(heldout_loglik(fit, test, jacobian=jacobian))
     status = "ok" if fit.diagnostics.ok else "warnings: " + "; ".join(fit.diagnostics.failures)
     return pd.DataFrame({"model_id": test["model_id"].astype(str), "developer":
                          test["developer"].astype(str), "fold": task.fold, "elpd_i": values,
@@ -561,13 +583,18 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
     status = result.variants.set_index("variant")
     notes: list[str] = []
     loo_rows, loo_results, errors = [], {}, {}
+    seen: dict[str, str] = {}
     for name in wanted:
         if name not in status.index:
             continue
         plan = plans[name]
-        if status.loc[name, "status"] == "failed" or not plan.key:
+        if not plan.key or cache.lookup(plan.key) is None:
             errors[name] = f"variant failed: {status.loc[name, 'error']}"
             continue
+        if plan.key in seen:  # same model and data (e.g. headline-only variants): one fit
+            notes.append(f"{name} is the same fit as {seen[plan.key]}; compared once")
+            continue
+        seen[plan.key] = name
         entry = cache.entry(plan.key)
         pointwise = entry.read_extra("loo_pointwise", {"key": plan.key})
         scalars = entry.read_extra_meta("loo_pointwise")
@@ -652,6 +679,7 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
         if results:
             table = compare_elpd(results, method=label)
             table.insert(0, "group", gi + 1)
+            table.insert(3, "scale", loo_results[names[0]].scale)
             compare_frames.append(table)
     for name, error in errors.items():
         compare_frames.append(pd.DataFrame([{"group": 0, "variant": name, "method": "",
@@ -670,6 +698,5 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
 
 __all__ = ["CrossvalResult", "FoldTask", "LooResult", "binomial_marginal_loglik", "compare_elpd",
            "comparison_groups", "developer_folds", "heldout_loglik", "kfold_result",
-           "logit_score_jacobian", "loo_variant", "lpd", "pointwise_loglik", "run_crossval",
-           "run_fold",
-           "student_t_marginal_loglik"]
+           "logit_scale_defined", "logit_score_jacobian", "loo_variant", "lpd",
+           "pointwise_loglik", "run_crossval", "run_fold", "student_t_marginal_loglik"]

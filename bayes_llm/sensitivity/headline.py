@@ -37,6 +37,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "lower": ("hdi_lower", "lower", "ci_lower", "hdi_low", "low"),
     "upper": ("hdi_upper", "upper", "ci_upper", "hdi_high", "high"),
 }
+#: Version of the normalised headline table layout (part of the headline cache tag).
+HEADLINE_FORMAT_VERSION = 1
 FALLBACK_SOURCE = "bayes_llm.sensitivity (fallback: bayes_llm.derived has no headline_table)"
 
 
@@ -125,12 +127,13 @@ def headline_figures() -> list[str]:
 
 
 def derived_fingerprint() -> str:
-    """SHA-256 (prefix) of the source of :mod:`bayes_llm.derived` and this module.
+    """Return a SHA-256 prefix of the source of :mod:`bayes_llm.derived` and the table format.
 
-    A cached headline table is reused only while this fingerprint is unchanged.
+    A cached headline table is reused only while this fingerprint is unchanged (bump
+    :data:`HEADLINE_FORMAT_VERSION` when :func:`normalise_headline` changes).
     """
-    digest = hashlib.sha256()
-    files = [Path(__file__)]
+    digest = hashlib.sha256(f"format {HEADLINE_FORMAT_VERSION}".encode())
+    files: list[Path] = []
     try:
         from bayes_llm import derived
 

@@ -143,9 +143,10 @@ def forest_plot(*, table: pd.DataFrame, figures: list[str] | None = None, ncols:
         log = sub["unit"].iloc[0] == "multiplier"
         if np.isfinite(sub["claim_lower"].iloc[0]):
             hi = sub["claim_upper"].iloc[0]
-            ax.axvspan(sub["claim_lower"].iloc[0], hi if np.isfinite(hi) else
-                       np.nanmax([sub["upper"].max(), sub["claim_lower"].iloc[0] * 10]),
-                       color="#e8e8e8", zorder=0, label="paper's claimed range")
+            if not np.isfinite(hi):  # open-ended claim ("more than 40x"): to the data's edge
+                hi = np.nanmax([sub["upper"].max() * 1.2, sub["claim_lower"].iloc[0] * 1.5])
+            ax.axvspan(sub["claim_lower"].iloc[0], hi, color="#e8e8e8", zorder=0,
+                       label="paper's claimed range")
         ref = sub["paper_reference"].iloc[0]
         if np.isfinite(ref):
             ax.axvline(ref, color="black", ls="--", lw=1, zorder=1, label="paper's value")
@@ -193,7 +194,7 @@ def forest_plot(*, table: pd.DataFrame, figures: list[str] | None = None, ncols:
     return fig
 
 
-def _wrap(text: str, width: int = 60) -> str:
+def _wrap(text: str, width: int = 52) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
@@ -207,7 +208,7 @@ def _log_axis(ax) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _pad_limits(ax, values, *, log: bool, pad: float = 0.3) -> None:
+def _pad_limits(ax, values, *, log: bool, pad: float = 0.45) -> None:
     """Set x limits around ``values`` with room for the level labels at the bar ends."""
     v = np.asarray([x for x in values if np.isfinite(x) and (not log or x > 0)], float)
     if not len(v):

@@ -25,7 +25,6 @@ Output folder layout::
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import socket
@@ -62,9 +61,12 @@ TABLE_COLUMNS = ["study", "variant", "axis", "level", "variant_label", *HEADLINE
                  "status", "diagnostics", "error", "cached", "seconds", "n_models",
                  "cache_key"]
 VARIANT_COLUMNS = ["variant", "axis", "level", "variant_label", "status", "diagnostics",
-                   "error", "cached", "seconds", "n_models", "cache_key", "spec_hash",
-                   "data_hash", "likelihood", "sample", "outcome", "log"]
+                   "error", "r_hat_max", "ess_bulk_min", "divergences", "cached", "seconds",
+                   "n_models", "cache_key", "spec_hash", "data_hash", "likelihood", "sample",
+                   "outcome", "log"]
 STATUSES = ("ok", "warnings", "failed")
+#: How long to wait for a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT = "20s"
 Progress = Callable[[str], None]
 
 
@@ -79,7 +81,6 @@ class VariantTask:
     df: pd.DataFrame
     backend: str = DEFAULT_BACKEND
     headline: dict[str, Any] = field(default_factory=dict)
-    headline_tag: dict[str, Any] = field(default_factory=dict)
     loo: bool = True
 
 
@@ -100,6 +101,7 @@ class VariantOutcome:
     seconds: float = 0.0
     n_models: int = 0
     sampler: dict[str, Any] = field(default_factory=dict)
+    worst: dict[str, float] = field(default_factory=dict)
 
 
 class _LogCapture:
@@ -139,6 +141,15 @@ class _LogCapture:
 
 def _status_of(diagnostics) -> str:
     return "ok" if diagnostics.ok else "warnings"
+
+
+def _worst(diagnostics) -> dict[str, float]:
+    """Worst R-hat and smallest bulk ESS over the checked variables, and divergences."""
+    table = diagnostics.table
+    checked = table[table["checked"]] if "checked" in table else table
+    return {"r_hat_max": float(checked["r_hat_max"].max()),
+            "ess_bulk_min": float(checked["ess_bulk_min"].min()),
+            "divergences": int(diagnostics.sampler.get("divergences", 0))}
 
 
 def postprocess_fit(fit, *, headline: dict[str, Any], loo: bool,
@@ -202,6 +213,7 @@ def run_variant(task: VariantTask) -> VariantOutcome:
             out.n_models = int(fit.metadata.get("n_models", len(fit.models)))
             out.failures = list(fit.diagnostics.failures)
             out.sampler = dict(fit.diagnostics.sampler)
+            out.worst = _worst(fit.diagnostics)
             out.status = _status_of(fit.diagnostics)
             log.write(f"sampled in {fit.metadata['timing_seconds']['sample']:.1f} s; "
                       f"{fit.metadata.get('sample_report', '')}")
@@ -260,8 +272,14 @@ def execute(fn: Callable, tasks: list, *, workers: int = 1,
         for future in as_completed(futures):
             exc = future.exception()
             yield futures[future], (None if exc else future.result()), exc
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # Interrupted (Ctrl-C, or the caller stopped iterating): stop the running fits
+        # now. Finished variants are already in the cache; a re-run resumes from there.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _execute_dask(fn: Callable, tasks: list, scheduler: str):
@@ -271,13 +289,13 @@ def _execute_dask(fn: Callable, tasks: list, scheduler: str):
         raise BayesLLMError("--scheduler needs dask.distributed: pip install "
                             "'dask[distributed]'") from exc
     try:
-        client = Client(scheduler, set_as_default=False, timeout="20s")
+        client = Client(scheduler, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT)
     except OSError as exc:
         raise BayesLLMError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") \
             from exc
     try:
         futures = {client.submit(fn, task, pure=False): task for task in tasks}
-        for future in as_completed(futures):
+        for future in as_completed(list(futures), loop=client.loop):
             try:
                 yield futures[future], future.result(), None
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
@@ -302,7 +320,8 @@ class StudyResult:
     variants : DataFrame
         One row per variant (:data:`VARIANT_COLUMNS`).
     fitted, cached : list of str
-        Variants fitted in this run, and those taken from the cache.
+        Variants fitted (or attempted: see ``failed``) in this run, and those whose fit
+        came from the cache.
     seconds : float
         Wall time of the run.
     psense : PsenseResult or None
@@ -311,6 +330,8 @@ class StudyResult:
         PSIS-LOO / K-fold comparison (when requested).
     plans : dict
         Variant name -> its spec, cache key, data hash and number of models.
+    notes : list of str
+        Problems of the optional steps (psense, cross-validation) that did not stop the run.
     """
 
     study: Study
@@ -323,6 +344,7 @@ class StudyResult:
     psense: Any = None
     crossval: Any = None
     plans: dict[str, Any] = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[str]:
@@ -402,7 +424,7 @@ def _status_record(outcome: VariantOutcome) -> dict[str, Any]:
     """Return the fit's own status (diagnostics); headline errors are not cached with it."""
     return {"status": "warnings" if outcome.failures else "ok", "failures": outcome.failures,
             "sampler": outcome.sampler, "seconds": outcome.seconds,
-            "n_models": outcome.n_models}
+            "n_models": outcome.n_models, **outcome.worst}
 
 
 def _write_log(path: Path, header: str, body: str, *, append: bool = False) -> None:
@@ -555,8 +577,7 @@ def run_study(
 
     # ---- fit the rest
     tasks = [VariantTask(variant=names[0], key=key, spec=plans[names[0]].variant.spec, df=df,
-                         backend=backend, headline=plans[names[0]].variant.headline,
-                         headline_tag=headline_tags[names[0]], loo=loo)
+                         backend=backend, headline=plans[names[0]].variant.headline, loo=loo)
              for key, names in todo]
     fitted: list[str] = []
     for task, outcome, exc in execute(run_variant, tasks, workers=workers or os.cpu_count() or 1,
@@ -571,7 +592,8 @@ def run_study(
             entry = cache.store(task.key, outcome.files)
             entry.write_json("status", _status_record(outcome))
             if outcome.headline is not None:
-                entry.write_extra("headline", outcome.headline, headline_tags[task.variant])
+                entry.write_extra(_headline_name(plans[task.variant].variant), outcome.headline,
+                                  headline_tags[task.variant])
             if outcome.loo is not None:
                 entry.write_extra("loo_pointwise", outcome.loo_pointwise, {"key": task.key},
                                   extra=outcome.loo)
@@ -586,7 +608,7 @@ def run_study(
             _write_log(logs / f"{name}.log", header, body)
             info = {"status": outcome.status, "failures": outcome.failures,
                     "error": outcome.error, "cached": False, "seconds": outcome.seconds,
-                    "headline": outcome.headline}
+                    "headline": outcome.headline, **outcome.worst}
             if name != task.variant and entry is not None:
                 # Same model, maybe other headline options.
                 info = _from_cache(entry, plans[name], headline_tags[name], loo=False)
@@ -601,15 +623,25 @@ def run_study(
                          fitted=fitted, cached=[n for n in outcomes if n not in fitted
                                                 and outcomes[n]["cached"]], plans=plans)
     if psense:
-        result.psense = _run_psense(result, say)
+        try:
+            result.psense = _run_psense(result, say)
+        except Exception as exc:  # noqa: BLE001 - the study table stands without it
+            result.notes.append(f"psense failed: {type(exc).__name__}: {exc}")
+            _write_log(logs / "psense.log", f"psense {_now()}", traceback.format_exc())
+            say(result.notes[-1])
     method = crossval or study.crossval.method
     if method != "none":
         from bayes_llm.sensitivity.crossval import run_crossval
 
-        result.crossval = run_crossval(result, df=df, method=method,
-                                       folds=folds or study.crossval.folds,
-                                       workers=workers or os.cpu_count() or 1,
-                                       scheduler=scheduler, backend=backend, progress=say)
+        try:
+            result.crossval = run_crossval(result, df=df, method=method,
+                                           folds=folds or study.crossval.folds,
+                                           workers=workers or os.cpu_count() or 1,
+                                           scheduler=scheduler, backend=backend,
+                                           progress=say)
+        except BayesLLMError as exc:
+            result.notes.append(f"cross-validation failed: {exc}")
+            say(result.notes[-1])
     result.seconds = round(time.perf_counter() - t_start, 1)
     say(f"study '{study.name}' done in {result.seconds:.1f} s: {len(result.fitted)} fitted, "
         f"{len(result.cached)} cached, {len(result.failed)} failed; table: "
@@ -617,37 +649,46 @@ def run_study(
     return result
 
 
+def _headline_name(variant: Variant) -> str:
+    """File stem of a variant's cached headline table (one per set of headline options)."""
+    return f"headline-{variant.headline_key()}" if variant.headline else "headline"
+
+
 def _from_cache(entry: CacheEntry, plan: _Plan, tag: dict[str, Any], *,
                 loo: bool) -> dict[str, Any]:
     """Status and headline of a cached fit, recomputing stale post-processing (no refit)."""
     status = entry.read_json("status")
-    headline = entry.read_extra("headline", tag)
+    name = _headline_name(plan.variant)
+    headline = entry.read_extra(name, tag)
     need_loo = loo and entry.read_extra("loo_pointwise", {"key": entry.key}) is None
     fit = None
     error = ""
-    if not status or headline is None or need_loo:
+    stale_status = not status or "r_hat_max" not in status
+    if stale_status or headline is None or need_loo:
         try:
             fit = entry.load()
         except Exception as exc:  # noqa: BLE001 - a corrupt cache entry fails the variant
             return {"status": "failed", "failures": [], "cached": True, "seconds": 0.0,
                     "error": f"cache: {type(exc).__name__}: {exc}", "headline": None}
-    if not status:
+    if stale_status:
         status = {"status": _status_of(fit.diagnostics), "failures": fit.diagnostics.failures,
-                  "sampler": fit.diagnostics.sampler, "seconds": 0.0,
-                  "n_models": len(fit.models)}
+                  "sampler": fit.diagnostics.sampler,
+                  "seconds": float((status or {}).get("seconds", 0.0)),
+                  "n_models": len(fit.models), **_worst(fit.diagnostics)}
         entry.write_json("status", status)
     if headline is None or need_loo:
         table, loo_result, error = postprocess_fit(fit, headline=tag["options"],
                                                    loo=need_loo)
         if table is not None:
-            entry.write_extra("headline", table, tag)
+            entry.write_extra(name, table, tag)
             headline = table
         if loo_result is not None:
             entry.write_extra("loo_pointwise", loo_result.pointwise, {"key": entry.key},
                               extra=loo_result.to_dict())
     return {"status": "failed" if error else status["status"], "failures": status["failures"],
             "error": error, "cached": True, "seconds": float(status.get("seconds", 0.0)),
-            "headline": headline}
+            "headline": headline, **{k: status.get(k, np.nan) for k in
+                                     ("r_hat_max", "ess_bulk_min", "divergences")}}
 
 
 def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
@@ -675,7 +716,9 @@ def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
                   "error": info.get("error", ""), "cached": bool(info["cached"]),
                   "seconds": info.get("seconds", 0.0), "n_models": plan.n_models,
                   "cache_key": plan.key[:PREFIX]}
-        vrows.append({**common, "spec_hash": v.spec.hash()[:PREFIX],
+        vrows.append({**common, **{k: info.get(k, np.nan) for k in
+                                   ("r_hat_max", "ess_bulk_min", "divergences")},
+                      "spec_hash": v.spec.hash()[:PREFIX],
                       "data_hash": plan.data_hash[:PREFIX], "likelihood": v.spec.likelihood,
                       "sample": v.spec.sample, "outcome": v.spec.outcome,
                       "log": str(logs / f"{v.name}.log")})
@@ -711,11 +754,6 @@ def _run_psense(result: StudyResult, say: Progress):
     write_text_atomic(result.out / "psense.csv", res.summary.to_csv(index=False))
     write_text_atomic(result.out / "psense_by_prior.csv", res.by_prior.to_csv(index=False))
     return res
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def stderr_progress(message: str) -> None:

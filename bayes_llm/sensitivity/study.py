@@ -91,7 +91,7 @@ CROSSVAL_METHODS = ("auto", "loo", "kfold", "none")
 BASE_VARIANT = "base"
 #: Families a scale prior can be switched to by ``prior_family``.
 SWAP_FAMILIES = ("HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
 #: Default cap on the number of variants a grid may expand to.
 DEFAULT_MAX_VARIANTS = 200
 
@@ -408,8 +408,8 @@ def expand(study: Study, *, sampler: dict[str, Any] | None = None) -> list[Varia
 # --------------------------------------------------------------------------- parsing
 def _check_name(value: Any, where: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise SpecError(f"{where}: {what} {value!r} must be letters, digits, '_', '.' or '+' "
-                        "(it names files and folders)")
+        raise SpecError(f"{where}: {what} {value!r} must be letters, digits, '_' or '.' "
+                        "('-' joins axis and level in variant names; names become file names)")
     return value
 
 

@@ -311,7 +311,9 @@ def run_sbc(
     out : path, optional
         Save the partial result after every replication (and the final one) here.
     resume : bool
-        With ``out``: continue a run saved there with the same settings.
+        With ``out``: continue a run saved there with the same settings, or extend it to
+        more ``replications`` (the prior draws are made with the same seed, so the first
+        ones are the same; this is checked against the saved true values).
     log : callable, optional
         Where progress lines go (default: stderr).
 
@@ -331,14 +333,20 @@ def run_sbc(
     done: set[int] = set()
     if out is not None and resume and (Path(out) / "settings.json").is_file():
         previous = SBCResult.load(out)
-        if previous.settings != settings:
+        same = {k: v for k, v in previous.settings.items() if k != "replications"}
+        if same != {k: v for k, v in settings.items() if k != "replications"}:
             raise BayesLLMError(f"{out}: holds an SBC run with other settings; use another "
                                 "--out or drop --resume")
         records = [previous.records] if len(previous.records) else []
         fit_rows = previous.fits.to_dict("records") if len(previous.fits) else []
         done = {int(r["replication"]) for r in fit_rows}
+        if done and max(done) >= replications:
+            raise BayesLLMError(f"{out}: already holds {len(done)} replications; ask for "
+                                f"more than {max(done)} to extend it")
         emit(f"[sbc {spec.name}] resuming: {len(done)} of {replications} replications done")
     sims = simulate_prior(spec, design, replications, seed=seed)
+    if records:
+        _check_same_draws(records[0], sims, out)
     todo = [i for i in range(replications) if i not in done]
     start = time.perf_counter()
     result = _result(records, fit_rows, settings)
@@ -377,6 +385,17 @@ def run_sbc(
     return result
 
 
+def _check_same_draws(previous: pd.DataFrame, sims: list, out) -> None:
+    """Refuse to resume when the prior draws differ from those of the saved replications."""
+    for i, group in previous.groupby("replication"):
+        truth = sims[int(i)].quantities()
+        saved = group.set_index("quantity")["truth"]
+        if not np.allclose(truth[saved.index].to_numpy(float), saved.to_numpy(float),
+                           rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise BayesLLMError(f"{out}: the prior draws no longer match the saved run "
+                                f"(replication {i}); start a new run")
+
+
 def _result(records: list[pd.DataFrame], fit_rows: list[dict], settings: dict) -> SBCResult:
     table = (pd.concat(records, ignore_index=True) if records
              else pd.DataFrame(columns=["replication", "quantity", "u"]))
@@ -411,7 +430,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--thin", default="ess", help="'ess' or an integer")
     p.add_argument("--bins", type=int, default=None, help="chi-square bins")
     p.add_argument("--out", type=Path, required=True, help="result folder")
-    p.add_argument("--resume", action="store_true", help="continue a run saved in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue (or extend to more replications) a run saved in --out")
     p.add_argument("--mirror", type=Path, default=None, help="local data mirror folder")
     p.add_argument("--data", type=Path, default=None,
                    help="your own model table for the design instead of the paper's")
