@@ -89,8 +89,6 @@ def test_load_spec_raises_spec_error(case: SpecCase):
     assert case.fragment in message
 
 
-@pytest.mark.xfail(strict=True, reason="spec_from_dict accepts booleans as integers "
-                   "(isinstance(True, int)): draws = true becomes 1 draw")
 def test_boolean_draws_are_rejected():
     with pytest.raises(SpecError, match="draws must be a positive integer"):
         spec_from_dict({"name": "x", "sampler": {"draws": True}})

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_llm.errors import ResultsError, SpecError
+from bayes_llm.errors import ResultsError
 from bayes_llm.model import Fit, fit_model, load_fit, load_spec
 from bayes_llm.model.fit import RESULT_FILES
 from bayes_llm.verify.simulate import reduced_design
@@ -148,10 +148,6 @@ def test_corrupted_posterior(copy, where):
 
 
 @pytest.mark.mcmc
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="load_fit does not verify a checksum of posterior.nc: "
-                   "a flipped byte inside a data chunk loads silently with wrong draws "
-                   "(Fit.save should record SHA-256s of the files in metadata.json)")
 def test_corrupted_data_chunk_is_detected(copy, tiny_fit):
     nc = copy / "posterior.nc"
     data = bytearray(nc.read_bytes())
@@ -200,9 +196,6 @@ def test_corrupt_metadata(copy):
 
 
 @pytest.mark.mcmc
-@pytest.mark.xfail(strict=True, raises=SpecError,
-                   reason="load_fit lets the SpecError of a garbled spec.toml "
-                   "through instead of a ResultsError")
 def test_garbled_spec_is_a_results_error(copy):
     (copy / "spec.toml").write_text("name = [unclosed")
     with pytest.raises(ResultsError, match="spec.toml"):
@@ -210,9 +203,6 @@ def test_garbled_spec_is_a_results_error(copy):
 
 
 @pytest.mark.mcmc
-@pytest.mark.xfail(strict=True, raises=pd.errors.EmptyDataError,
-                   reason="load_fit lets pandas' EmptyDataError of an empty "
-                   "models.csv through instead of a ResultsError")
 def test_empty_models_table_is_a_results_error(copy):
     (copy / "models.csv").write_text("")
     with pytest.raises(ResultsError, match="models.csv"):

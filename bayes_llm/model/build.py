@@ -16,7 +16,7 @@ centred (tree depth 4), with zero divergences (see ``benchmarks/``). Exchangeabl
 effects and pooled developer and group effects sum to zero (``ZeroSumNormal``, the same
 prior up to a factor 1 - 1/n on the variance) so they are not confounded with alpha;
 unpooled ("fixed") effects are sum-to-zero with a fixed wide scale; random-walk period
-effects set the first period to zero.
+levels are sampled directly, with alpha their mean.
 """
 
 from __future__ import annotations
@@ -37,9 +37,23 @@ def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
     return getattr(pm, prior.dist)(rv_name or name, **prior.params, **kwargs)
 
 
-def _with_reference_zero(name: str, raw, dims: str):
-    """Prepend a zero (the reference level) to a vector of contrasts."""
-    return pm.Deterministic(name, pt.concatenate([pt.zeros(1), raw]), dims=dims)
+def _random_walk_level(spec: ModelSpec):
+    """Random-walk period levels; returns ``(alpha, period_effect)`` as deterministics.
+
+    The sampled variable is the walk of *levels* (centred: each period's level is pinned
+    by its own models), started from the ``alpha`` prior. ``alpha`` is their mean and
+    ``period_effect`` the deviations, so ``alpha + period_effect`` is each period's level,
+    as for the other period codings. Anchoring the walk at zero in the first period instead
+    ties every level to that period's few models (one in 2022Q4): bulk ESS fell to ~15.
+    """
+    sigma = _prior(spec, "sigma_period")
+    drift = _prior(spec, "period_drift")
+    start = spec.prior("alpha")
+    walk = pm.GaussianRandomWalk(
+        "period_walk", mu=drift, sigma=sigma,
+        init_dist=getattr(pm, start.dist).dist(**start.params), dims="period")
+    alpha = pm.Deterministic("alpha", walk.mean())
+    return alpha, pm.Deterministic("period_effect", walk - walk.mean(), dims="period")
 
 
 def _period_effects(spec: ModelSpec, n_periods: int):
@@ -48,14 +62,7 @@ def _period_effects(spec: ModelSpec, n_periods: int):
     if spec.period_effect == "exchangeable":
         sigma = _prior(spec, "sigma_period")
         return pm.ZeroSumNormal("period_effect", sigma=sigma, dims="period")
-    if spec.period_effect == "fixed":
-        return _fixed_effects(spec, "period_fixed", "period_effect", "period")
-    sigma = _prior(spec, "sigma_period")
-    drift = _prior(spec, "period_drift")
-    walk = pm.GaussianRandomWalk(
-        "period_walk", mu=drift, sigma=sigma, init_dist=pm.Normal.dist(drift, sigma),
-        steps=n_periods - 2, dims="period_contrast")
-    return _with_reference_zero("period_effect", walk, "period")
+    return _fixed_effects(spec, "period_fixed", "period_effect", "period")
 
 
 def _developer_effects(spec: ModelSpec, data: ModelData):
@@ -91,9 +98,7 @@ def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
     """Coordinates of the PyMC model (including contrast dims where used)."""
-    coords = dict(data.coords)
-    coords["period_contrast"] = coords["period"][1:]
-    return coords
+    return dict(data.coords)
 
 
 def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
@@ -117,7 +122,9 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         x_obs = pm.Data("log10_flop_centred", data.x, dims="model")
         period_idx = pm.Data("period_idx", data.period_idx, dims="model")
         developer_idx = pm.Data("developer_idx", data.developer_idx, dims="model")
-        alpha = _prior(spec, "alpha")
+        n_periods = len(data.coords["period"])
+        walk = spec.period_effect == "random_walk" and n_periods > 1
+        alpha, gamma = _random_walk_level(spec) if walk else (_prior(spec, "alpha"), None)
         beta = _prior(spec, "beta")
         x = x_obs
         if spec.compute_error:
@@ -126,7 +133,8 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
             x = pm.Normal("log10_flop_true", mu_x, sigma_x, dims="model")
             pm.Normal("log10_flop_obs", x, data.compute_error_sd, observed=data.x, dims="model")
         mu = alpha + beta * x
-        gamma = _period_effects(spec, len(data.coords["period"]))
+        if gamma is None:
+            gamma = _period_effects(spec, n_periods)
         mu = mu + gamma[period_idx]
         if spec.compute_period_interaction and len(data.coords["period"]) > 1:
             sigma_i = _prior(spec, "sigma_interaction")

@@ -25,7 +25,8 @@ import pandas as pd
 import xarray as xr
 
 from bayes_llm.atomic import atomic_directory
-from bayes_llm.errors import ResultsError
+from bayes_llm.data.sources import sha256_of
+from bayes_llm.errors import ResultsError, SpecError
 from bayes_llm.model.build import build_model
 from bayes_llm.model.design import ModelData, data_hash, prepare_data
 from bayes_llm.model.diagnostics import Diagnostics, diagnose
@@ -33,9 +34,11 @@ from bayes_llm.model.sampling import DEFAULT_BACKEND, sample_posterior
 from bayes_llm.model.spec import ModelSpec, load_spec, spec_from_dict
 
 RESULT_FILES = ("posterior.nc", "spec.toml", "metadata.json", "diagnostics.csv", "models.csv")
+#: Files whose SHA-256 is recorded in metadata.json and verified on load.
+CHECKSUMMED = ("posterior.nc", "spec.toml", "diagnostics.csv", "models.csv")
 MODEL_COLUMNS = ("model_id", "developer", "developer_group", "is_major", "cohort", "quarter",
                  "month", "log10_flop", "mmlu_pro_acc", "mmlu_pro_norm", "mmlu_pro_logit",
-                 "math_lvl5_acc", "compute_is_estimate")
+                 "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard")
 
 
 def _versions() -> dict[str, str]:
@@ -86,15 +89,21 @@ class Fit:
         return az.summary(self.dt, var_names=names, ci_prob=HDI_PROB, ci_kind=CI_KIND)
 
     def save(self, out: str | os.PathLike) -> Path:
-        """Write the result folder atomically and return its path."""
+        """Write the result folder atomically and return its path.
+
+        ``metadata.json`` records the SHA-256 of every other file, so :func:`load_fit`
+        detects a corrupted or replaced file, even one that still parses.
+        """
         out = Path(out)
         with atomic_directory(out) as tmp:
             self.dt.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
             (tmp / "spec.toml").write_text(self.spec.to_toml(), encoding="utf-8")
-            (tmp / "metadata.json").write_text(json.dumps(self.metadata, indent=2, sort_keys=True),
-                                               encoding="utf-8")
             self.diagnostics.table.to_csv(tmp / "diagnostics.csv")
             self.models.to_csv(tmp / "models.csv", index=False)
+            metadata = dict(self.metadata)
+            metadata["file_sha256"] = {name: sha256_of(tmp / name) for name in CHECKSUMMED}
+            (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True),
+                                               encoding="utf-8")
         return out
 
 
@@ -195,7 +204,14 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
         metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path / 'metadata.json'}: corrupt ({exc})") from exc
-    saved_spec = load_spec(path / "spec.toml")
+    for name, expected in metadata.get("file_sha256", {}).items():
+        if name != "spec.toml" and sha256_of(path / name) != expected:
+            raise ResultsError(f"{path / name}: cannot be read, the file is corrupt or truncated "
+                               "(its SHA-256 differs from the one recorded in metadata.json)")
+    try:
+        saved_spec = load_spec(path / "spec.toml")
+    except SpecError as exc:
+        raise ResultsError(f"{path / 'spec.toml'}: corrupt or invalid ({exc})") from exc
     if saved_spec.hash() != metadata.get("spec_hash"):
         raise ResultsError(f"{path}: spec.toml does not match the spec hash recorded in "
                            "metadata.json (edited or corrupt)")
@@ -215,7 +231,13 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
             raise ResultsError(f"{path}: the data changed since this fit was made "
                                f"(data hash {current[:12]} != {metadata.get('data_hash', '')[:12]})"
                                "; refit it")
-    models = pd.read_csv(path / "models.csv")
+    try:
+        models = pd.read_csv(path / "models.csv")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise ResultsError(f"{path / 'models.csv'}: corrupt or empty ({exc})") from exc
+    if len(models) != dt["posterior"].sizes.get("model", len(models)):
+        raise ResultsError(f"{path / 'models.csv'}: {len(models)} rows but the posterior has "
+                           f"{dt['posterior'].sizes['model']} models")
     return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata)
 
 

@@ -303,10 +303,12 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
         raise SpecError(f"{where}: unknown [sampler] key(s) {', '.join(sorted(bad))}; known: "
                         f"{', '.join(sorted(allowed))}")
     for key in ("draws", "tune", "chains"):
-        if key in raw_sampler and (not isinstance(raw_sampler[key], int) or raw_sampler[key] < 1):
+        value = raw_sampler.get(key)
+        if key in raw_sampler and (isinstance(value, bool) or not isinstance(value, int)
+                                   or value < 1):
             raise SpecError(f"{where}: [sampler] {key} must be a positive integer")
     ta = raw_sampler.get("target_accept", 0.9)
-    if not isinstance(ta, int | float) or not 0 < ta < 1:
+    if isinstance(ta, bool) or not isinstance(ta, int | float) or not 0 < ta < 1:
         raise SpecError(f"{where}: [sampler] target_accept must be in (0, 1)")
     if raw_sampler.get("mass_matrix", "diag") not in MASS_MATRICES:
         raise SpecError(f"{where}: [sampler] mass_matrix must be one of {', '.join(MASS_MATRICES)}")
