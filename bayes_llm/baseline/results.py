@@ -12,6 +12,7 @@ import pandas as pd
 from bayes_llm.atomic import write_text_atomic
 from bayes_llm.baseline.ols import CONFIDENCE_LEVEL, OUTCOMES, BaselineSpec, OLSFit
 from bayes_llm.data.samples import SampleReport
+from bayes_llm.formatting import fmt_multiplier, markdown_table
 
 #: Files written by :meth:`BaselineResults.export` (table attribute -> file name).
 EXPORT_TABLES: dict[str, str] = {
@@ -31,12 +32,7 @@ def _num(value: float, digits: int = 3) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _mult(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if value >= 100:
-        return f"{value:,.0f}x"
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
 
 
 def _pct(value: float, digits: int = 1) -> str:
@@ -48,13 +44,7 @@ def _scope_words(scope: str) -> str:
         scope, f"among {scope}")
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    """Render a frame of strings as a GitHub pipe table."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
-    return "\n".join(lines)
+
 
 
 def _text_table(frame: pd.DataFrame) -> str:
@@ -171,23 +161,23 @@ class BaselineResults:
             row = shared.iloc[0]
             parts.append(
                 f"Shared algorithmic progress ({row['label']}) is worth "
-                f"{_mult(row['multiplier'])} training compute ({self.level:.0%} CI "
-                f"{_mult(row['ci_low'])} to {_mult(row['ci_high'])}).")
+                f"{fmt_multiplier(row['multiplier'])} training compute ({self.level:.0%} CI "
+                f"{fmt_multiplier(row['ci_low'])} to {fmt_multiplier(row['ci_high'])}).")
         devs = self.multipliers[self.multipliers["kind"] == "developer"]
         if not devs.empty:
             best = devs.sort_values(["multiplier", "label"], ascending=[False, True]).iloc[0]
             parts.append(
                 f"Relative to {best['reference']}, the largest developer advantage is "
-                f"{best['label']}'s, worth {_mult(best['multiplier'])} compute "
-                f"(CI {_mult(best['ci_low'])} to {_mult(best['ci_high'])}).")
+                f"{best['label']}'s, worth {fmt_multiplier(best['multiplier'])} compute "
+                f"(CI {fmt_multiplier(best['ci_low'])} to {fmt_multiplier(best['ci_high'])}).")
         spread = self.multipliers[self.multipliers["kind"] == "within_spread"]
         if not spread.empty and math.isfinite(spread["multiplier"].iloc[0]):
             parts.append(
                 f"Among the major developers' models, a model at the 90th percentile of "
-                f"efficiency needs {_mult(spread['multiplier'].iloc[0])} less compute than "
+                f"efficiency needs {fmt_multiplier(spread['multiplier'].iloc[0])} less compute than "
                 f"one at the 10th for the same score.")
         for threshold, rows in self.thresholds.groupby("threshold", sort=True):
-            bits = [f"{_mult(r.decline)} {_scope_words(r.scope)} (since {r.first_month})"
+            bits = [f"{fmt_multiplier(r.decline)} {_scope_words(r.scope)} (since {r.first_month})"
                     for r in rows.itertuples() if math.isfinite(r.decline)]
             if bits:
                 parts.append(
@@ -218,8 +208,8 @@ class BaselineResults:
             "label": self.multipliers["label"],
             "vs": self.multipliers["reference"],
             "n": self.multipliers["n_models"].astype(int).astype(str),
-            "multiplier": self.multipliers["multiplier"].map(_mult),
-            f"{level} CI": [f"[{_mult(lo)}, {_mult(hi)}]" for lo, hi in
+            "multiplier": self.multipliers["multiplier"].map(fmt_multiplier),
+            f"{level} CI": [f"[{fmt_multiplier(lo)}, {fmt_multiplier(hi)}]" for lo, hi in
                             zip(self.multipliers["ci_low"], self.multipliers["ci_high"],
                                 strict=True)],
         })
@@ -240,7 +230,7 @@ class BaselineResults:
             "first min log10 C": self.thresholds["first_log10_flop"].map(_num),
             "end month": self.thresholds["end_month"],
             "end min log10 C": self.thresholds["end_log10_flop"].map(_num),
-            "decline": self.thresholds["decline"].map(_mult),
+            "decline": self.thresholds["decline"].map(fmt_multiplier),
             "cheapest model at end": self.thresholds["end_model"],
         })
         return [
@@ -292,7 +282,7 @@ class BaselineResults:
                "## Summary", "", self.summary(), ""]
         for title, table in self._display_tables():
             out += [f"## {title}", "",
-                    _markdown_table(table) if not table.empty else "(none)", ""]
+                    markdown_table(table) if not table.empty else "(none)", ""]
         if self.notes:
             out += ["## Notes", "", *(f"- {n}" for n in self.notes), ""]
         return "\n".join(out)

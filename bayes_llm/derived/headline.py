@@ -55,6 +55,7 @@ from bayes_llm.derived.summary import (
 )
 from bayes_llm.derived.variance import variance_partition
 from bayes_llm.errors import BayesLLMError
+from bayes_llm.formatting import markdown_table
 
 
 @dataclass(frozen=True)
@@ -500,12 +501,7 @@ def _text_table(frame: pd.DataFrame) -> str:
                       *(fmt(r).rstrip() for r in rows)])
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
-    return "\n".join(lines)
+
 
 
 def _context_lines(table: pd.DataFrame) -> list[str]:
@@ -541,7 +537,7 @@ def headline_text(table: pd.DataFrame) -> str:
 def headline_markdown(table: pd.DataFrame) -> str:
     """Markdown rendering: context, the formatted table, and every figure's definition."""
     out = ["# Headline figures", "", *(f"- {line}" for line in _context_lines(table)), "",
-           _markdown_table(display_frame(table)), "", "## Definitions", ""]
+           markdown_table(display_frame(table)), "", "## Definitions", ""]
     for row in table.itertuples(index=False):
         out.append(f"- `{row.figure}`: {row.label}. {row.definition}."
                    + (f" Note: {row.note}." if row.note else ""))

@@ -14,7 +14,6 @@ import base64
 import datetime as _dt
 import html
 import json
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pandas as pd
 from bayes_llm.atomic import atomic_directory
 from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
 from bayes_llm.errors import BayesLLMError
+from bayes_llm.formatting import markdown_table
 from bayes_llm.model.fit import RESULT_FILES
 
 #: File names inside the report folder.
@@ -167,7 +167,7 @@ class Report:
                 elif kind == "pre":
                     out += ["```", block[1].rstrip("\n"), "```", ""]
                 elif kind == "table":
-                    out += [f"**{block[1]}**", "", _markdown_table(block[2]), ""]
+                    out += [f"**{block[1]}**", "", markdown_table(block[2]), ""]
                 else:
                     fig = block[1]
                     out += [f"![{fig.title}]({FIGURES_DIR}/{fig.file_name})", "",
@@ -245,17 +245,7 @@ def _html_block(block: tuple) -> str:
             f"</b> {html.escape(fig.caption)}</figcaption></figure>")
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def cell(v) -> str:
-        if isinstance(v, float):
-            return "" if math.isnan(v) else f"{v:.4g}"
-        return str(v).replace("|", "\\|").replace("\n", " ")
 
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------- inputs

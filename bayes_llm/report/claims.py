@@ -18,6 +18,7 @@ import xarray as xr
 
 from bayes_llm.constants import CI_KIND, HDI_PROB
 from bayes_llm.derived.paper import PAPER_CLAIMS
+from bayes_llm.formatting import fmt_multiplier
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,7 @@ def _pct(v: float) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.0f}%"
 
 
-def _mult(v: float) -> str:
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    if v >= 100:
-        return f"{v:,.0f}x"
-    return f"{v:.1f}x" if v >= 10 else f"{v:.2f}x"
+
 
 
 def _p(v: float) -> str:
@@ -213,7 +209,8 @@ def _shared(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | Non
     p_pos = row["probability"]
     inside = row["hdi_lower"] <= q.value <= row["hdi_upper"]
     text = (f"Shared algorithmic progress from the first to the last period is worth "
-            f"{_interval(row, _mult)} training compute{_paper(row, _mult)}. The paper's {q.text} "
+            f"{_interval(row, fmt_multiplier)} training compute"
+            f"{_paper(row, fmt_multiplier)}. The paper's {q.text} "
             f"is {'inside' if inside else 'outside'} the interval; P(at least {q.text}) = "
             f"{_p(p_at_least)} and P(any progress, > 1x) = {_p(p_pos)}.")
     verdict = (verdict_word(p_pos) + " that progress is shared" if math.isfinite(p_pos)
@@ -240,10 +237,10 @@ def _developer(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | 
         if np.all(np.isfinite(stacked)):
             p_max = float(np.mean(stacked.max(axis=0) >= q.value))
     n_above = int((rows["probability"] >= 0.9).sum())
-    text = (f"The most efficient developer group is {name}, worth {_interval(best, _mult)} "
-            f"the compute of the reference group{_paper(best, _mult)}")
+    text = (f"The most efficient developer group is {name}, worth {_interval(best, fmt_multiplier)} "
+            f"the compute of the reference group{_paper(best, fmt_multiplier)}")
     if paper_name != name and math.isfinite(paper_best["paper_value"]):
-        text += f" (the paper's OLS ranks {paper_name} first, at {_mult(paper_best['paper_value'])})"
+        text += f" (the paper's OLS ranks {paper_name} first, at {fmt_multiplier(paper_best['paper_value'])})"
     text += (f". The posterior probability that any group's factor reaches {q.text.replace('up to ', '')} "
              f"is {_p(p_max)}; {n_above} of {len(rows)} groups are better than the reference "
              f"with probability at least 0.9.")
@@ -258,8 +255,8 @@ def _within(table: pd.DataFrame) -> ClaimVerdict | None:
         return None
     p = row["probability"]
     text = (f"Within the major developers, a model at the 90th percentile of efficiency "
-            f"needs {_interval(row, _mult)} less compute than one at the 10th for the same "
-            f"score{_paper(row, _mult)}; P(more than 40x) = {_p(p)}.")
+            f"needs {_interval(row, fmt_multiplier)} less compute than one at the 10th for the same "
+            f"score{_paper(row, fmt_multiplier)}; P(more than 40x) = {_p(p)}.")
     return ClaimVerdict("within_spread", CLAIM_TITLES["within_spread"], verdict_word(p), text, p)
 
 
