@@ -84,10 +84,15 @@ def test_agreement_flags_a_shifted_posterior():
 
 @pytest.mark.slow
 @pytest.mark.mcmc
+@pytest.mark.parametrize("other", ["pymc", "numpyro"])
 @pytest.mark.parametrize("spec_name", ["binomial_developers", "paper_mirror"])
-def test_backends_agree_on_the_809_models(paper_df, spec_name):
+def test_backends_agree_on_the_809_models(paper_df, spec_name, other):
+    try:
+        check_backend(other)
+    except BackendUnavailableError as exc:
+        pytest.skip(f"{other} backend not installed: {exc}")
     nut = _fit(spec_name, paper_df, "nutpie", 1000)
-    pym = _fit(spec_name, paper_df, "pymc", 1000)
-    table = agreement(nut.posterior, pym.posterior)
-    print(f"\n{spec_name}: nutpie vs pymc on {len(paper_df)} models\n{table}")
+    alt = _fit(spec_name, paper_df, other, 1000)
+    table = agreement(nut.posterior, alt.posterior)
+    print(f"\n{spec_name}: nutpie vs {other} on {len(paper_df)} models\n{table}")
     assert (table["max_z"] < TOLERANCE_SE).all(), f"backends disagree:\n{table}"

@@ -2,9 +2,10 @@
 
 * An interrupted ``Fit.save`` leaves neither the result folder nor a temporary folder, and
   an older result at the same place survives intact.
-* ``load_fit`` raises ``ResultsError`` with a message naming the file for a truncated or
-  corrupted ``posterior.nc``, an edited ``spec.toml``, a corrupt ``metadata.json``, any
-  missing file, and a changed dataset.
+* ``load_fit`` raises ``ResultsError`` with a message naming the file for a truncated,
+  corrupted or replaced ``posterior.nc`` (checked against the SHA-256s recorded in
+  ``metadata.json``), an edited or garbled ``spec.toml``, an edited or empty table, a
+  corrupt ``metadata.json``, any missing file, and a changed dataset.
 * Saves from several threads into different folders do not interfere.
 """
 
@@ -156,7 +157,27 @@ def test_corrupted_data_chunk_is_detected(copy, tiny_fit):
     assert at > 0, "alpha draws not found uncompressed in the file"
     data[at:at + 8] = b"\x00\x00\x00\x00\x00\x00\xf0\x7f"  # one draw becomes +inf
     nc.write_bytes(bytes(data))
-    with pytest.raises(ResultsError):
+    with pytest.raises(ResultsError, match=r"posterior\.nc: .*SHA-256 differs"):
+        load_fit(copy)
+
+
+@pytest.mark.mcmc
+def test_replaced_but_valid_posterior_is_detected(copy):
+    nc = copy / "posterior.nc"
+    dt = xr.open_datatree(nc, engine="h5netcdf").load()
+    dt["posterior"]["alpha"] = dt["posterior"]["alpha"] + 1.0
+    nc.unlink()
+    dt.to_netcdf(nc, engine="h5netcdf")  # a readable file with other draws
+    with pytest.raises(ResultsError, match=r"posterior\.nc: .*SHA-256 differs"):
+        load_fit(copy)
+
+
+@pytest.mark.mcmc
+@pytest.mark.parametrize("name", ["models.csv", "diagnostics.csv"])
+def test_edited_table_is_detected(copy, name):
+    table = copy / name
+    table.write_text(table.read_text().replace("\n", "\n ", 1))
+    with pytest.raises(ResultsError, match=rf"{name}: .*SHA-256 differs"):
         load_fit(copy)
 
 

@@ -51,8 +51,11 @@ def test_dask_cluster_and_process_pool_agree(study, paper_df, tmp_path):
     b = local.table.set_index(["variant", "figure"])["median"]
     finite = np.isfinite(a.to_numpy())
     assert finite.sum() > 20
-    # same per-variant seeds: identical draws whichever way the variants ran
-    np.testing.assert_array_equal(a.to_numpy()[finite], b.reindex(a.index).to_numpy()[finite])
+    # Same per-variant seeds: the same draws whichever way the variants ran. Different seeds
+    # would differ in the first or second digit; compiled code running in a worker thread
+    # rather than a process can differ in the last few bits (seen: 2e-9 relative).
+    np.testing.assert_allclose(a.to_numpy()[finite], b.reindex(a.index).to_numpy()[finite],
+                               rtol=1e-7, atol=1e-12)
     for name in only:
         assert (tmp_path / "dask" / "logs" / f"{name}.log").is_file()
 
