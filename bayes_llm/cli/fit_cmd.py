@@ -17,10 +17,10 @@ def fit(
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")],
     backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKENDS)}.")]
     = DEFAULT_BACKEND,
-    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: spec).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default: spec).")]
+    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
+    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps per chain (default: spec).")]
     = None,
-    chains: Annotated[int | None, typer.Option(help="Chains (default: spec).")] = None,
+    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: spec).")] = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when diagnostics fail.")] = False,

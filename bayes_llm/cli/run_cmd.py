@@ -36,9 +36,9 @@ def run(
     = DEFAULT_MODEL,
     backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKENDS)}.")]
     = DEFAULT_BACKEND,
-    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: spec).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps (default: spec).")] = None,
-    chains: Annotated[int | None, typer.Option(help="Chains (default: spec).")] = None,
+    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
+    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps (default: spec).")] = None,
+    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: spec).")] = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when MCMC diagnostics fail.")] = False,
