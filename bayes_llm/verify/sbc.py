@@ -256,7 +256,7 @@ class SBCResult:
         except pd.errors.EmptyDataError:
             fits = pd.DataFrame()
         if "error" in fits:
-            fits["error"] = fits["error"].fillna("").astype(str)
+            fits["error"] = fits["error"].astype(object).fillna("").astype(str)
         settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
         return cls(records=records, fits=fits, settings=settings)
 
