@@ -22,6 +22,7 @@ hand, or with :func:`FitCache.prune`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -43,8 +44,23 @@ CACHE_VERSION = 1
 PREFIX = 12
 
 
+@functools.cache
+def model_code_hash() -> str:
+    """SHA-256 of the code that turns a spec and data into a posterior.
+
+    Part of every cache key, so a change to the model's construction or sampling (a new
+    parameterisation, say) refits instead of silently reusing fits of the old model.
+    """
+    from bayes_llm.model import build, design, sampling
+
+    digest = hashlib.sha256()
+    for module in (build, design, sampling):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(spec: ModelSpec, data_hash: str, *, backend: str) -> str:
-    """Return the cache key of a fit: model, data, backend and cache version.
+    """Return the cache key of a fit: model, data, backend, model code and cache version.
 
     Parameters
     ----------
@@ -56,7 +72,7 @@ def cache_key(spec: ModelSpec, data_hash: str, *, backend: str) -> str:
         The NUTS backend.
     """
     payload = json.dumps({"model": model_hash(spec), "data": data_hash, "backend": backend,
-                          "version": CACHE_VERSION}, sort_keys=True)
+                          "code": model_code_hash(), "version": CACHE_VERSION}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
