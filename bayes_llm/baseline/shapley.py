@@ -47,12 +47,21 @@ def subset_r2(y: np.ndarray, blocks: Mapping[str, np.ndarray], *,
 
     """
     y = np.asarray(y, dtype=float).reshape(-1)
-    if weights is not None:
-        return _weighted_subset_r2(y, blocks, _check_weights(weights, len(y)))
-    yc = _centred(y)
+    if weights is None:
+        centre, qualifier = _centred, ""
+    else:
+        w = _check_weights(weights, len(y))
+        sw = np.sqrt(w)
+
+        def centre(a: np.ndarray) -> np.ndarray:
+            # Weighted centring, then sqrt(w) scaling: OLS on the result is WLS.
+            return (a - w @ a) * (sw if a.ndim == 1 else sw[:, None])
+
+        qualifier = " (under the weights)"
+    yc = centre(y)
     tss = float(yc @ yc)
     if not np.isfinite(tss) or tss <= 0:
-        raise ValueError("y must be finite and not constant")
+        raise ValueError(f"y must be finite and not constant{qualifier}")
     names = list(blocks)
     arrays = {}
     for name in names:
@@ -63,39 +72,7 @@ def subset_r2(y: np.ndarray, blocks: Mapping[str, np.ndarray], *,
             raise ValueError(f"block '{name}' must be 1- or 2-dimensional")
         if arr.shape[0] != len(yc):
             raise ValueError(f"block '{name}' has {arr.shape[0]} rows, y has {len(yc)}")
-        arrays[name] = _centred(arr)
-    out: dict[frozenset[str], float] = {frozenset(): 0.0}
-    for size in range(1, len(names) + 1):
-        for subset in combinations(names, size):
-            X = np.concatenate([arrays[n] for n in subset], axis=1)
-            if X.shape[1] == 0:
-                out[frozenset(subset)] = 0.0
-                continue
-            coef, *_ = np.linalg.lstsq(X, yc, rcond=None)
-            resid = yc - X @ coef
-            out[frozenset(subset)] = 1.0 - float(resid @ resid) / tss
-    return out
-
-
-def _weighted_subset_r2(y: np.ndarray, blocks: Mapping[str, np.ndarray],
-                        w: np.ndarray) -> dict[frozenset[str], float]:
-    """Weighted-least-squares version of :func:`subset_r2` (``w`` sums to one)."""
-    sw = np.sqrt(w)
-    yc = (y - w @ y) * sw
-    tss = float(yc @ yc)
-    if not np.isfinite(tss) or tss <= 0:
-        raise ValueError("y must be finite and not constant (under the weights)")
-    names = list(blocks)
-    arrays = {}
-    for name in names:
-        arr = np.asarray(blocks[name], dtype=float)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise ValueError(f"block '{name}' must be 1- or 2-dimensional")
-        if arr.shape[0] != len(yc):
-            raise ValueError(f"block '{name}' has {arr.shape[0]} rows, y has {len(yc)}")
-        arrays[name] = (arr - w @ arr) * sw[:, None]
+        arrays[name] = centre(arr)
     out: dict[frozenset[str], float] = {frozenset(): 0.0}
     for size in range(1, len(names) + 1):
         for subset in combinations(names, size):
