@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from bayes_llm.atomic import atomic_path
+from bayes_llm.bundled import bundled_folder
 from bayes_llm.errors import ChecksumError, DataSourceError
 
 MIRROR_ENV = "BAYES_LLM_DATA_MIRROR"
@@ -36,11 +37,10 @@ def project_data_dir() -> Path:
     In a source checkout this is the repository's ``data/``; in an installed wheel it is
     the copy packaged as ``bayes_llm/_data``.
     """
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_data", here.parent / "data"):
-        if (candidate / "sources.toml").is_file():
-            return candidate
-    raise DataSourceError("cannot find the source manifest data/sources.toml")
+    folder = bundled_folder("data", error=DataSourceError)
+    if not (folder / "sources.toml").is_file():
+        raise DataSourceError(f"cannot find the source manifest {folder / 'sources.toml'}")
+    return folder
 
 
 @dataclass(frozen=True)

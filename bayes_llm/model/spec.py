@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bayes_llm.bundled import bundled_folder
 from bayes_llm.data.samples import SAMPLES
 from bayes_llm.errors import SpecError
 
@@ -335,11 +336,7 @@ def load_spec(path: str | os.PathLike) -> ModelSpec:
 
 def bundled_specs_dir() -> Path:
     """Return the folder of bundled specs (``models/`` in a checkout, ``_models`` when installed)."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_models", here.parent / "models"):
-        if candidate.is_dir():
-            return candidate
-    raise SpecError("cannot find the bundled model specs folder 'models/'")
+    return bundled_folder("models", error=SpecError)
 
 
 def resolve_spec_path(path: str | os.PathLike) -> Path:

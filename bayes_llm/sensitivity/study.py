@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayes_llm.bundled import bundled_folder
 from bayes_llm.errors import SpecError
 from bayes_llm.model.spec import (
     DEFAULT_PRIORS,
@@ -601,11 +602,7 @@ def study_from_dict(data: dict[str, Any], *, source: str = "<dict>",
 
 def bundled_studies_dir() -> Path:
     """Return the folder of bundled studies (``studies/`` in a checkout)."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_studies", here.parent / "studies"):
-        if candidate.is_dir():
-            return candidate
-    raise SpecError("cannot find the bundled studies folder 'studies/'")
+    return bundled_folder("studies", error=SpecError)
 
 
 def resolve_study_path(path: str | os.PathLike) -> Path:
