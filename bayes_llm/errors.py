@@ -55,6 +55,16 @@ class ResultsError(BayesLLMError):
     """A saved result is missing, corrupt or does not match the current spec or data."""
 
 
+class OutputError(BayesLLMError, OSError):
+    """An output cannot be written where asked: not ours to replace, not writable, no room.
+
+    Also an :class:`OSError`, so code that handles I/O failures still catches it.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class BackendUnavailableError(BayesLLMError):
     """An optional sampling backend is not installed."""
 

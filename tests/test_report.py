@@ -109,9 +109,11 @@ def test_report_write_replaces_a_report_but_not_other_folders(report_dir, tmp_pa
                    tables={"numbers": pd.DataFrame({"a": [1.5]})})
     target = tmp_path / "rep"
     small.write(target)
+    files = small.write(target)  # a report of ours is replaced
     (target / "stale.txt").write_text("old", encoding="utf-8")
-    files = small.write(target)
-    assert not (target / "stale.txt").exists()
+    with pytest.raises(BayesLLMError, match="stale.txt"):  # but not a file we did not write
+        small.write(target)
+    assert (target / "stale.txt").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in files) == ["numbers.csv", "report.html", "report.md"]
     assert "<p>hello</p>" in (target / "report.html").read_text(encoding="utf-8")
     other = tmp_path / "notes"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.atomic import atomic_directory
+from bayes_llm.atomic import atomic_directory, check_destination
 from bayes_llm.data.sources import sha256_of
 from bayes_llm.errors import ResultsError, SpecError
 from bayes_llm.model.build import build_model
@@ -36,6 +36,21 @@ from bayes_llm.model.spec import ModelSpec, load_spec, spec_from_dict
 RESULT_FILES = ("posterior.nc", "spec.toml", "metadata.json", "diagnostics.csv", "models.csv")
 #: Files whose SHA-256 is recorded in metadata.json and verified on load.
 CHECKSUMMED = ("posterior.nc", "spec.toml", "diagnostics.csv", "models.csv")
+#: Metadata fields every saved fit has, and their JSON types.
+METADATA_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "spec_name": str, "spec_hash": str, "data_hash": str, "source_file": str, "backend": str,
+    "seed": int, "versions": dict, "n_models": int, "sample_report": str,
+    "timing_seconds": dict, "created": str, "file_sha256": dict,
+}
+#: Optional metadata fields and their JSON types (checked when present).
+OPTIONAL_METADATA_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "diagnostics": dict, "structure": dict, "sensitivity_cache_key": str,
+    "sensitivity_variant": str,
+}
+#: Columns models.csv must have (the rest of MODEL_COLUMNS depend on the data).
+REQUIRED_MODEL_COLUMNS = ("model_id", "developer", "period", "developer_unit")
+#: Groups every saved posterior file has.
+REQUIRED_GROUPS = ("posterior", "sample_stats")
 MODEL_COLUMNS = ("model_id", "developer", "developer_group", "is_major", "cohort", "quarter",
                  "month", "log10_flop", "mmlu_pro_acc", "mmlu_pro_norm", "mmlu_pro_logit",
                  "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard")
@@ -95,16 +110,71 @@ class Fit:
         detects a corrupted or replaced file, even one that still parses.
         """
         out = Path(out)
-        with atomic_directory(out) as tmp:
+        with atomic_directory(out, kind=None) as tmp:  # metadata.json marks it
             self.dt.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
             (tmp / "spec.toml").write_text(self.spec.to_toml(), encoding="utf-8")
             self.diagnostics.table.to_csv(tmp / "diagnostics.csv")
             self.models.to_csv(tmp / "models.csv", index=False)
             metadata = dict(self.metadata)
+            # The structure as read back (netCDF changes some dtypes, e.g. object -> float).
+            saved = xr.open_datatree(tmp / "posterior.nc", engine="h5netcdf")
+            try:
+                metadata["structure"] = posterior_structure(saved)
+            finally:
+                saved.close()
             metadata["file_sha256"] = {name: sha256_of(tmp / name) for name in CHECKSUMMED}
             (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True),
                                                encoding="utf-8")
         return out
+
+
+def posterior_structure(dt: xr.DataTree) -> dict[str, dict[str, dict]]:
+    """Record every group's variables with their dimensions, shape and dtype.
+
+    Saved in ``metadata.json`` so :func:`load_fit` detects a renamed, dropped, reshaped or
+    retyped variable even in a file that still parses.
+    """
+    out: dict[str, dict[str, dict]] = {}
+    for group in sorted(dt.children):
+        ds = dt[group].to_dataset()
+        out[group] = {str(name): {"dims": [str(d) for d in var.dims],
+                                  "shape": [int(n) for n in var.shape],
+                                  "dtype": str(var.dtype)}
+                      for name, var in sorted(ds.data_vars.items())}
+    return out
+
+
+def estimate_result_bytes(spec: ModelSpec, n_models: int, *, draws: int | None = None,
+                          chains: int | None = None) -> int:
+    """Estimate the size of a saved fit, to check the destination has room before sampling.
+
+    Per draw and chain: the model-level arrays (latent effect, linear predictor, pointwise
+    log-likelihood, and the true compute under errors-in-variables) plus ~200 scalars and
+    per-group effects; 8 bytes each, stored uncompressed; plus the tables.
+    """
+    draws = draws or spec.sampler.draws
+    chains = chains or spec.sampler.chains
+    per_draw = 8 * ((4 if spec.compute_error else 3) * n_models + 200)
+    return int(draws * chains * per_draw + 2_000 * n_models + 1_000_000)
+
+
+def check_output(out: str | os.PathLike, spec: ModelSpec, n_models: int, *,
+                 draws: int | None = None, chains: int | None = None) -> str:
+    """Check a fit's destination before sampling (see :func:`bayes_llm.atomic.check_destination`).
+
+    Returns
+    -------
+    str
+        ``"new"``, or ``"replace"`` when ``out`` is an earlier bayes_llm result that will be
+        replaced.
+
+    Raises
+    ------
+    OutputError
+        One line naming ``out`` and the problem; nothing is created.
+    """
+    return check_destination(out, size_bytes=estimate_result_bytes(
+        spec, n_models, draws=draws, chains=chains))
 
 
 def fit_model(
@@ -176,9 +246,134 @@ def _models_table(data: ModelData, spec: ModelSpec) -> pd.DataFrame:
     return table
 
 
+def _read_metadata(path: Path) -> dict:
+    meta_path = path / "metadata.json"
+    try:
+        text = meta_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{meta_path}: corrupt (not UTF-8 text: {exc.reason} at byte "
+                           f"{exc.start})") from exc
+    except OSError as exc:
+        raise ResultsError(f"{meta_path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        metadata = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{meta_path}: corrupt ({exc})") from exc
+    if not isinstance(metadata, dict):
+        raise ResultsError(f"{meta_path}: corrupt (a JSON {type(metadata).__name__}, not an "
+                           "object)")
+    for name, kind in {**METADATA_FIELDS, **OPTIONAL_METADATA_FIELDS}.items():
+        if name not in metadata:
+            if name == "file_sha256":
+                raise ResultsError(f"{meta_path}: has no checksum table ('file_sha256'), so "
+                                   "the result cannot be verified; refusing to use it (refit)")
+            if name in METADATA_FIELDS:
+                raise ResultsError(f"{meta_path}: corrupt (field '{name}' is missing)")
+            continue
+        value = metadata[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            raise ResultsError(f"{meta_path}: corrupt (field '{name}' is "
+                               f"{type(value).__name__} {_short(value)}, not "
+                               f"{' or '.join(k.__name__ for k in kinds)})")
+    sums = metadata["file_sha256"]
+    if set(sums) != set(CHECKSUMMED):
+        raise ResultsError(f"{meta_path}: corrupt (the checksum table lists "
+                           f"{', '.join(sorted(map(str, sums))) or 'no files'}; expected "
+                           f"{', '.join(CHECKSUMMED)})")
+    for name, value in sums.items():
+        if not isinstance(value, str) or len(value) != 64 or \
+                any(c not in "0123456789abcdef" for c in value):
+            raise ResultsError(f"{meta_path}: corrupt (checksum of {name} is "
+                               f"{_short(value)}, not a SHA-256 hex digest)")
+    return metadata
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def verify_checksums(path: str | os.PathLike, metadata: dict | None = None) -> None:
+    """Check every checksummed file of a result against ``metadata.json``.
+
+    Raises
+    ------
+    ResultsError
+        A missing checksum table, or a file whose SHA-256 differs.
+    """
+    path = Path(path)
+    metadata = metadata if metadata is not None else _read_metadata(path)
+    for name in CHECKSUMMED:
+        try:
+            actual = sha256_of(path / name)
+        except OSError as exc:
+            raise ResultsError(f"{path / name}: cannot be read ({exc.strerror or exc})") from exc
+        if name != "spec.toml" and actual != metadata["file_sha256"][name]:
+            raise ResultsError(f"{path / name}: cannot be read, the file is corrupt or truncated "
+                               "(its SHA-256 differs from the one recorded in metadata.json)")
+
+
+def _check_structure(path: Path, dt: xr.DataTree, metadata: dict, spec: ModelSpec,
+                     n_rows: int) -> None:
+    """Check groups, variables, dimensions, sizes and dtypes of the posterior file."""
+    where = path / "posterior.nc"
+    missing = [g for g in REQUIRED_GROUPS if g not in dt.children]
+    if missing:
+        raise ResultsError(f"{where}: has no {', '.join(missing)} group")
+    expected = metadata.get("structure")
+    if expected is not None:
+        actual = posterior_structure(dt)
+        for group in sorted(set(expected) | set(actual)):
+            if group not in actual:
+                raise ResultsError(f"{where}: group '{group}' is missing")
+            if group not in expected:
+                raise ResultsError(f"{where}: unexpected group '{group}'")
+            want, got = expected[group], actual[group]
+            if not isinstance(want, dict):
+                raise ResultsError(f"{path / 'metadata.json'}: corrupt (structure of group "
+                                   f"'{group}' is not an object)")
+            lost, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+            if lost or extra:
+                raise ResultsError(
+                    f"{where}: group '{group}' does not hold the variables recorded at save "
+                    f"time (missing: {', '.join(lost) or 'none'}; unexpected: "
+                    f"{', '.join(extra) or 'none'})")
+            for name, info in want.items():
+                if info != got[name]:
+                    raise ResultsError(
+                        f"{where}: variable '{group}/{name}' has dims {got[name]['dims']}, "
+                        f"shape {got[name]['shape']}, {got[name]['dtype']}; recorded "
+                        f"{_short(info)}")
+    post = dt["posterior"]
+    if not {"chain", "draw"} <= set(post.sizes) or not post.data_vars:
+        raise ResultsError(f"{where}: the posterior group has no (chain, draw) variables")
+    sizes = {"chain": spec.sampler.chains, "draw": spec.sampler.draws}
+    for dim, want in sizes.items():
+        if post.sizes[dim] != want:
+            raise ResultsError(f"{where}: {post.sizes[dim]} {dim}s, but spec.toml asks for "
+                               f"{want}")
+    if "model" in post.sizes and post.sizes["model"] != metadata["n_models"]:
+        raise ResultsError(f"{where}: {post.sizes['model']} models, but metadata.json records "
+                           f"{metadata['n_models']}")
+    if post.sizes.get("model", n_rows) != n_rows:
+        raise ResultsError(f"{path / 'models.csv'}: {n_rows} rows but the posterior has "
+                           f"{post.sizes['model']} models")
+    for name, var in post.data_vars.items():
+        if var.dtype.kind not in "fiub":
+            raise ResultsError(f"{where}: posterior variable '{name}' has type {var.dtype}, "
+                               "not numeric")
+
+
 def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
              spec: ModelSpec | None = None) -> Fit:
     """Load a saved fit; check it is complete and, if given, matches data and spec.
+
+    Checks, in order: every file is present; ``metadata.json`` is a UTF-8 JSON object with
+    every field of the right type and a checksum table; every file matches its SHA-256;
+    the spec parses and matches its hash; the posterior file reads and holds the groups,
+    variables, dimensions, sizes and types recorded at save time; ``models.csv`` has its
+    columns and one row per model.
 
     Parameters
     ----------
@@ -192,7 +387,8 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
     Raises
     ------
     ResultsError
-        Missing, truncated or corrupt files, or a spec/data mismatch.
+        One line for every problem: missing, truncated, corrupt or tampered files, or a
+        spec/data mismatch.
     """
     path = Path(path)
     if not path.is_dir():
@@ -200,19 +396,14 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
     missing = [f for f in RESULT_FILES if not (path / f).is_file()]
     if missing:
         raise ResultsError(f"{path}: incomplete result, missing {', '.join(missing)}")
-    try:
-        metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path / 'metadata.json'}: corrupt ({exc})") from exc
-    for name, expected in metadata.get("file_sha256", {}).items():
-        if name != "spec.toml" and sha256_of(path / name) != expected:
-            raise ResultsError(f"{path / name}: cannot be read, the file is corrupt or truncated "
-                               "(its SHA-256 differs from the one recorded in metadata.json)")
+    metadata = _read_metadata(path)
+    verify_checksums(path, metadata)
     try:
         saved_spec = load_spec(path / "spec.toml")
-    except SpecError as exc:
-        raise ResultsError(f"{path / 'spec.toml'}: corrupt or invalid ({exc})") from exc
-    if saved_spec.hash() != metadata.get("spec_hash"):
+    except (SpecError, UnicodeDecodeError, OSError) as exc:
+        raise ResultsError(f"{path / 'spec.toml'}: corrupt or invalid "
+                           f"({' '.join(str(exc).split())})") from exc
+    if saved_spec.hash() != metadata["spec_hash"]:
         raise ResultsError(f"{path}: spec.toml does not match the spec hash recorded in "
                            "metadata.json (edited or corrupt)")
     try:
@@ -220,25 +411,27 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
     except Exception as exc:  # noqa: BLE001 - any read failure means a corrupt file
         raise ResultsError(f"{path / 'posterior.nc'}: cannot be read, the file is corrupt or "
                            f"truncated ({type(exc).__name__}: {exc})") from exc
-    if "posterior" not in dt:
-        raise ResultsError(f"{path / 'posterior.nc'}: has no posterior group")
     if spec is not None and spec.hash() != saved_spec.hash():
         raise ResultsError(f"{path}: the saved fit was made with a different spec than "
                            f"'{spec.name}' now is; refit it")
-    if df is not None:
-        current = data_hash(prepare_data(df, saved_spec).frame)
-        if current != metadata.get("data_hash"):
-            raise ResultsError(f"{path}: the data changed since this fit was made "
-                               f"(data hash {current[:12]} != {metadata.get('data_hash', '')[:12]})"
-                               "; refit it")
     try:
         models = pd.read_csv(path / "models.csv")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise ResultsError(f"{path / 'models.csv'}: corrupt or empty ({exc})") from exc
-    if len(models) != dt["posterior"].sizes.get("model", len(models)):
-        raise ResultsError(f"{path / 'models.csv'}: {len(models)} rows but the posterior has "
-                           f"{dt['posterior'].sizes['model']} models")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path / 'models.csv'}: corrupt or empty "
+                           f"({' '.join(str(exc).split())})") from exc
+    lacking = [c for c in REQUIRED_MODEL_COLUMNS if c not in models.columns]
+    if lacking:
+        raise ResultsError(f"{path / 'models.csv'}: corrupt (missing column(s) "
+                           f"{', '.join(lacking)})")
+    _check_structure(path, dt, metadata, saved_spec, len(models))
+    if df is not None:
+        current = data_hash(prepare_data(df, saved_spec).frame)
+        if current != metadata["data_hash"]:
+            raise ResultsError(f"{path}: the data changed since this fit was made "
+                               f"(data hash {current[:12]} != {metadata['data_hash'][:12]})"
+                               "; refit it")
     return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata)
 
 
-__all__ = ["Fit", "fit_model", "load_fit", "spec_from_dict"]
+__all__ = ["Fit", "check_output", "estimate_result_bytes", "fit_model", "load_fit",
+           "posterior_structure", "spec_from_dict", "verify_checksums"]

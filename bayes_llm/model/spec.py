@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
@@ -213,6 +214,68 @@ def _choice(data: dict, key: str, allowed: tuple[str, ...], default: str, where:
     return value
 
 
+#: Largest seed + 1: NumPy and nutpie seed with an unsigned 32-bit integer.
+SEED_LIMIT = 2**32
+#: Upper bounds of the sampler's sizes; beyond them the draws alone would not fit in memory.
+SAMPLER_LIMITS = {"draws": 100_000, "tune": 100_000, "chains": 64}
+#: Values stored per draw and chain for the paper's table (809 models: model effects,
+#: linear predictor, pointwise log-likelihood), used to state the memory a setting needs.
+TYPICAL_VALUES_PER_DRAW = 3 * 809
+
+
+def _number(value: Any, where: str, what: str) -> float | int:
+    """Return ``value`` if it is a finite number, else raise :class:`SpecError`.
+
+    Booleans are not numbers here (TOML ``true`` is not 1), and ``nan``/``inf`` (valid
+    TOML floats) are refused, so no non-finite value reaches PyMC or the sampler.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"{where}: {what} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise SpecError(f"{where}: {what} = {value} must be finite")
+    return value
+
+
+def _memory_gb(raw: dict[str, Any], key: str, value: int) -> float:
+    """Memory (GB) the stored draws would need with ``key = value`` (others as given)."""
+    sizes = {k: raw.get(k, getattr(SamplerSettings, k)) for k in ("draws", "chains")}
+    sizes = {k: v if isinstance(v, int) and 0 < v <= SAMPLER_LIMITS[k] else
+             getattr(SamplerSettings, k) for k, v in sizes.items()}
+    sizes[key if key != "tune" else "draws"] = value
+    return 8 * TYPICAL_VALUES_PER_DRAW * sizes["draws"] * sizes["chains"] / 1e9
+
+
+def _check_sampler_numbers(raw: dict[str, Any], where: str) -> None:
+    """Validate the numbers of a ``[sampler]`` table: types, ranges, memory bounds, seed."""
+    for key in ("draws", "tune", "chains"):
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"{where}: [sampler] {key} must be a positive integer, "
+                            f"not {value!r}")
+        if value > SAMPLER_LIMITS[key]:
+            what = "the same number of draws" if key == "tune" else "the draws"
+            raise SpecError(
+                f"{where}: [sampler] {key} = {value} is above the limit of "
+                f"{SAMPLER_LIMITS[key]}: {what} "
+                f"would need about {_memory_gb(raw, key, value):,.1f} GB of memory "
+                f"({8 * TYPICAL_VALUES_PER_DRAW:,} bytes per draw and chain for the paper's "
+                "809 models)")
+    if "seed" in raw:
+        seed = raw["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+            raise SpecError(f"{where}: [sampler] seed must be an integer in [0, 2**32), "
+                            f"not {seed!r}")
+    ta = raw.get("target_accept", 0.9)
+    if isinstance(ta, bool) or not isinstance(ta, int | float) or not 0 < ta < 1:
+        raise SpecError(f"{where}: [sampler] target_accept must be in (0, 1)")
+    mm = raw.get("mass_matrix", "diag")
+    if not isinstance(mm, str) or mm not in MASS_MATRICES:
+        raise SpecError(f"{where}: [sampler] mass_matrix must be one of "
+                        f"{', '.join(MASS_MATRICES)}")
+
+
 def _parse_prior(name: str, raw: Any, where: str) -> Prior:
     if name not in DEFAULT_PRIORS:
         raise SpecError(f"{where}: unknown prior '{name}'; known priors: "
@@ -230,9 +293,7 @@ def _parse_prior(name: str, raw: Any, where: str) -> Prior:
                         f"{', '.join(required)}; got {', '.join(raw) or 'none'}")
     params = {}
     for key in required:
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(f"{where}: prior '{name}' parameter {key} must be a number")
+        value = _number(raw[key], where, f"prior '{name}' parameter {key}")
         if key not in SIGNED_PARAMETERS and value <= 0:
             raise SpecError(f"{where}: prior '{name}' parameter {key} = {value} must be positive")
         params[key] = float(value)
@@ -261,6 +322,9 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
                         f"{', '.join(sorted(KNOWN_KEYS))}")
     if not data.get("name"):
         raise SpecError(f"{where}: the spec needs a 'name'")
+    for key in ("name", "description"):
+        if not isinstance(data.get(key, ""), str):
+            raise SpecError(f"{where}: '{key}' must be a string, not {data[key]!r}")
     kwargs: dict[str, Any] = {"name": str(data["name"]),
                               "description": str(data.get("description", ""))}
     kwargs["outcome"] = _choice(data, "outcome", OUTCOMES, "mmlu_pro", where)
@@ -280,9 +344,7 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
         kwargs[flag] = value
     for key in ("compute_error_sd_reported", "compute_error_sd_estimate", "compute_centre"):
         if key in data:
-            value = data[key]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise SpecError(f"{where}: '{key}' must be a number, not {value!r}")
+            value = _number(data[key], where, f"'{key}'")
             if key != "compute_centre" and value <= 0:
                 raise SpecError(f"{where}: '{key}' = {value} must be positive")
             kwargs[key] = float(value)
@@ -303,16 +365,7 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
     if bad:
         raise SpecError(f"{where}: unknown [sampler] key(s) {', '.join(sorted(bad))}; known: "
                         f"{', '.join(sorted(allowed))}")
-    for key in ("draws", "tune", "chains"):
-        value = raw_sampler.get(key)
-        if key in raw_sampler and (isinstance(value, bool) or not isinstance(value, int)
-                                   or value < 1):
-            raise SpecError(f"{where}: [sampler] {key} must be a positive integer")
-    ta = raw_sampler.get("target_accept", 0.9)
-    if isinstance(ta, bool) or not isinstance(ta, int | float) or not 0 < ta < 1:
-        raise SpecError(f"{where}: [sampler] target_accept must be in (0, 1)")
-    if raw_sampler.get("mass_matrix", "diag") not in MASS_MATRICES:
-        raise SpecError(f"{where}: [sampler] mass_matrix must be one of {', '.join(MASS_MATRICES)}")
+    _check_sampler_numbers(raw_sampler, where)
     kwargs["sampler"] = SamplerSettings(**raw_sampler)
     return ModelSpec(**kwargs, source=source)
 
