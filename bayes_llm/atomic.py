@@ -121,7 +121,8 @@ def foreign_entries(folder: Path) -> list[str]:
     marker = read_marker(folder)
     if marker is not None:
         known, patterns = set(marker.get("entries", [])) | {MARKER}, CACHE_EXTRAS
-    elif "metadata.json" in names and _is_fit_metadata(folder / "metadata.json"):
+    elif "metadata.json" in names and (_is_fit_metadata(folder / "metadata.json") or (
+            {"posterior.nc", "spec.toml"} <= set(names))):  # a fit, maybe a damaged one
         known, patterns = set(), FIT_ENTRIES
     elif "report.html" in names:
         known, patterns = set(), LEGACY_REPORT_ENTRIES
@@ -217,7 +218,24 @@ def check_destination(target: str | os.PathLike, *, size_bytes: int = 0,
         if kind and kind != "a file":
             raise _fail(target, f"exists and is {kind}; refusing to replace it")
         exists = bool(kind)
-    base = _existing_ancestor(target)
+    check_room(target, size_bytes)
+    return "replace" if exists else "new"
+
+
+def check_room(target: str | os.PathLike, size_bytes: int = 0) -> None:
+    """Check that ``target`` (existing or not) can be written, with room for ``size_bytes``.
+
+    The nearest existing ancestor must be a folder in which a probe folder can be created
+    (this catches permissions and read-only file systems, also as root) and whose file
+    system has :data:`SPACE_MARGIN` times ``size_bytes`` free.
+
+    Raises
+    ------
+    OutputError
+        One line naming ``target`` and the problem. Nothing is left behind.
+    """
+    target = Path(target)
+    base = target if _kind_of(target) == "a folder" else _existing_ancestor(target)
     try:  # a real probe: permissions, read-only file systems (also as root)
         probe = tempfile.mkdtemp(prefix=".bayes_llm-probe-", dir=base)
         os.rmdir(probe)
@@ -230,7 +248,52 @@ def check_destination(target: str | os.PathLike, *, size_bytes: int = 0,
             raise _fail(target, f"not enough room on the file system of {base}: the result "
                         f"needs about {_size(size_bytes)} (with margin {_size(need)}), "
                         f"{_size(free)} free")
-    return "replace" if exists else "new"
+
+
+def prepare_folder(target: str | os.PathLike, kind: str,
+                   legacy: tuple[str, ...] = ()) -> Path:
+    """Create (or reuse) a folder that bayes_llm writes *into*, such as a study's output.
+
+    An existing folder is reused only if it is empty, carries our marker of the same
+    ``kind``, or (written before the marker existed) holds one of the ``legacy`` entries.
+    Anything else (a file, a device, a folder of someone else's files, the current folder)
+    is refused before anything is written. The marker is added when missing.
+
+    Raises
+    ------
+    OutputError
+        One line naming ``target`` and the problem.
+    """
+    target = Path(target)
+    _check_not_cwd(target)
+    kind_at = _kind_of(target)
+    if kind_at and kind_at != "a folder":
+        raise _fail(target, f"exists and is {kind_at}, not a folder; refusing to replace it")
+    if kind_at:
+        try:
+            names = sorted(p.name for p in target.iterdir())
+        except OSError as exc:
+            raise _fail(target, "cannot list the folder", exc) from exc
+        marker = read_marker(target)
+        ours = (not names or (marker is not None and marker.get("bayes_llm") == kind)
+                or (marker is None and any(n in names for n in legacy)))
+        if not ours:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more"
+                                            if len(names) > 5 else "")
+            what = (f"a bayes_llm {marker.get('bayes_llm')} folder" if marker
+                    else f"files bayes_llm did not write ({shown})")
+            raise _fail(target, f"exists and holds {what}, not a {kind} folder; refusing to "
+                        "write into it (choose another --out)")
+    check_room(target)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if read_marker(target) is None:
+            write_text_atomic(target / MARKER, json.dumps(
+                {"bayes_llm": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+                indent=1))
+    except OSError as exc:
+        raise _fail(target, "cannot create the folder", exc) from exc
+    return target
 
 
 def _size(n: float) -> str:

@@ -29,6 +29,7 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 from bayes_llm import constants as C
 from bayes_llm.data.grouping import paper_group_order
 from bayes_llm.data.samples import SAMPLES, SampleReport, select_sample
+from bayes_llm.data.schema import check_ols_size
 from bayes_llm.errors import SpecError
 
 #: Outcome name -> (logit column regressed on, score column on the accuracy scale used for
@@ -214,6 +215,8 @@ def build_design(df: pd.DataFrame, spec: BaselineSpec) -> Design:
         order = sorted(dev_present)
     base = reference_developer(order, spec.developers, developer.value_counts())
     developer_levels = [base, *(lvl for lvl in order if lvl != base)]
+    check_ols_size(str(df.attrs.get("source_file") or "the model table"), len(data),
+                   2 + len(period_levels) + len(developer_levels))  # before allocating
     compute = pd.DataFrame({COMPUTE_TERM: data["log10_flop"].to_numpy(float)})
     periods = _dummies(period, period_levels, period_term)
     devs = _dummies(developer, developer_levels, developer_term)

@@ -40,6 +40,11 @@ def fit(
     spec = load_spec(model)
     check_backend(backend)
     df = load_data(mirror, data)
+    from bayes_llm.model.fit import check_output  # the destination, before sampling
+
+    if check_output(out, spec, len(df), draws=draws, tune=tune, chains=chains,
+                    seed=seed) == "replace":
+        typer.echo(f"will replace the earlier bayes_llm result in {out}", err=True)
     typer.echo(f"fitting '{spec.name}' ({spec.likelihood}, developer={spec.developer}, "
                f"period={spec.period}) with {backend}", err=True)
     result = fit_model(spec, df, backend=backend, draws=draws, tune=tune, chains=chains,

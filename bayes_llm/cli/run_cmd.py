@@ -58,6 +58,11 @@ def run(
     n = 5
     t = _step(1, n, "data: resolve, verify, load and validate")
     df = load_data(mirror, data)
+    from bayes_llm.atomic import check_destination  # the destinations, before any work
+    from bayes_llm.model.fit import check_output
+
+    check_output(out / "fit", spec, len(df), draws=draws, tune=tune, chains=chains, seed=seed)
+    check_destination(out / "report")
     summary = summarise(df).to_text()
     write_text_atomic(out / "data_summary.txt", summary + "\n")
     typer.echo(summary)

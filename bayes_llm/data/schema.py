@@ -8,8 +8,9 @@ as written in the file.
 
 from __future__ import annotations
 
+import datetime
 import difflib
-import warnings
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,22 @@ def cohort_of(month: pd.Series) -> pd.Series:
     return labels
 
 
+#: Unambiguous date text: YYYY-MM or YYYY-MM-DD, optionally with a time of day.
+ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?$")
+#: Characters refused in names and ids: C0/C1 control characters (tabs, newlines, NUL,
+#: escape sequences...), which corrupt tables, logs and file names.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Plausibility bounds of training compute, in log10 FLOP. Below 1e15 FLOP (a million
+#: parameters on a few hundred million tokens) nothing is a language model; above 1e30
+#: is ~2000x the largest reported training runs (~5e26 FLOP in 2025).
+FLOP_BOUNDS = (15.0, 30.0)
+#: log10_flop given together with params_b and tokens_b must agree with log10(6 N D)
+#: within this many decades (a factor of ~3: MoE or reported rounding, not a typo).
+FLOP_AGREEMENT_DECADES = 0.5
+#: The paper's dummy-variable OLS holds an n x k design matrix in memory (plus copies for
+#: the Shapley decomposition); larger tables are refused with a clear message.
+OLS_MAX_MATRIX_BYTES = 2_000_000_000
+
 _BOOL_WORDS: dict[str, bool] = {
     "true": True, "false": False, "yes": True, "no": False, "1": True, "0": False,
     "1.0": True, "0.0": False,
@@ -174,18 +191,43 @@ class RawTable:
         blank = values.isna() | (values == "")
         if not allow_missing and blank.any():
             self.fail("value is missing (empty)", index=blank.idxmax(), name=name)
+        control = values.str.contains(CONTROL_CHARACTERS, na=False)
+        if control.any():
+            i = control.idxmax()
+            char = CONTROL_CHARACTERS.search(str(values[i])).group()
+            self.fail(f"value {str(values[i])!r} contains a control character "
+                      f"(U+{ord(char):04X}); names must be printable text", index=i, name=name)
         return values.mask(blank, pd.NA)
 
     def months(self, name: str) -> pd.Series:
-        """Return column ``name`` as month-start Timestamps; fail on unparseable dates."""
+        """Return column ``name`` as month-start Timestamps.
+
+        Only unambiguous forms are accepted: real date cells (a datetime column, as in a
+        spreadsheet or Parquet file) and ISO text ``YYYY-MM`` or ``YYYY-MM-DD`` (optionally
+        with a time). Anything else (``15/08/2024``, ``08/15/2024``, an Excel serial number,
+        ``202408``) is an error naming the cell: day/month order is never guessed.
+        """
         raw = self.frame[self.label(name)]
-        # ISO 8601 at any precision (2024-08, 2024-08-15, 2024-08-15 00:00:00), mixed within
-        # the column; else pandas' format inferred from the first value (e.g. 2024/08/15).
-        values = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-        if values.isna().any():
-            with warnings.catch_warnings():  # pandas warns when it cannot infer a format
-                warnings.simplefilter("ignore", UserWarning)
-                values = values.fillna(pd.to_datetime(raw, errors="coerce"))
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            values = pd.to_datetime(raw)
+        else:
+            for i, value in raw.items():
+                if isinstance(value, datetime.date | np.datetime64) and not pd.isna(value):
+                    continue  # a real date cell in a mixed column
+                if pd.isna(value) or str(value).strip() == "":
+                    self.fail("value is missing (empty)", index=i, name=name)
+                text = str(value).strip()
+                if isinstance(value, int | float | np.number) or text.isdigit():
+                    self.fail(f"value {value!r} is a number, not a date (an Excel serial "
+                              "number or YYYYMM?); write the month as YYYY-MM", index=i,
+                              name=name)
+                if not ISO_DATE.match(text):
+                    self.fail(f"value {value!r} is not a date in an unambiguous form; write "
+                              "YYYY-MM or YYYY-MM-DD (day/month order is never guessed)",
+                              index=i, name=name)
+            values = pd.to_datetime(raw.map(lambda v: v if isinstance(
+                v, datetime.date | np.datetime64) else str(v).strip()), errors="coerce",
+                format="ISO8601")
         bad = values.isna()
         if bad.any():
             i = bad.idxmax()
@@ -287,3 +329,47 @@ def empty_check(table: RawTable) -> None:
     """Fail on a table without data rows."""
     if table.frame.empty:
         raise DataValidationError(table.file, "the file has no data rows")
+
+
+def check_flop_bounds(table: RawTable, out: pd.DataFrame) -> None:
+    """Fail on training compute outside :data:`FLOP_BOUNDS`, naming a column the file has."""
+    lo, hi = FLOP_BOUNDS
+    for bad, word, bound in ((out["log10_flop"] > hi, "large", f"> 1e{hi:.0f}"),
+                             (out["log10_flop"] < lo, "small", f"< 1e{lo:.0f}")):
+        if not bad.any():
+            continue
+        i = bad.idxmax()
+        name, inputs = "log10_flop", ""
+        if not table.has("log10_flop"):
+            n, d = out["params_b"][i], out["tokens_b"][i]
+            # Blame the input further from a typical model (10B parameters, 1T tokens).
+            name = "params_b" if abs(np.log10(n / 1e1)) >= abs(np.log10(d / 1e3)) else "tokens_b"
+            inputs = f" (params_b={n:g}, tokens_b={d:g})"
+        table.fail(f"training compute 1e{out['log10_flop'][i]:.0f} FLOP{inputs} is implausibly "
+                   f"{word} ({bound}; plausible training compute is 1e{lo:.0f} to "
+                   f"1e{hi:.0f} FLOP)", index=i, name=name)
+
+
+def check_flop_agreement(table: RawTable, out: pd.DataFrame) -> None:
+    """Fail when log10_flop contradicts params_b x tokens_b by more than the tolerance."""
+    given = out["log10_flop"]
+    implied = log10_training_flop(out["params_b"], out["tokens_b"])
+    gap = (given - implied).abs()
+    bad = gap.notna() & (gap > FLOP_AGREEMENT_DECADES)
+    if bad.any():
+        i = bad.idxmax()
+        table.fail(f"log10_flop {given[i]:.2f} contradicts params_b x tokens_b: 6 N D = "
+                   f"1e{implied[i]:.2f} FLOP, {gap[i]:.2f} decades apart (tolerance "
+                   f"{FLOP_AGREEMENT_DECADES:g}); fix one of them or leave log10_flop blank",
+                   index=i, name="log10_flop")
+
+
+def check_ols_size(file: str, n_rows: int, n_columns: int) -> None:
+    """Fail when the dummy-variable OLS design matrix would not fit in memory."""
+    need = 8 * n_rows * n_columns
+    if need > OLS_MAX_MATRIX_BYTES:
+        raise DataValidationError(
+            file, f"the table is too large for the paper's dummy-variable OLS: {n_rows:,} "
+            f"models x {n_columns:,} dummy columns is a {need / 1e9:.1f} GB design matrix "
+            f"(limit {OLS_MAX_MATRIX_BYTES / 1e9:.0f} GB); use the 13-group coding "
+            "(--developers groups) or a smaller sample; the Bayesian fit has no such limit")

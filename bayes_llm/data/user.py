@@ -28,8 +28,12 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in {".csv", ".txt"}:
+            _check_header(path, pd.read_csv(path, header=None, nrows=1, dtype=str))
             return pd.read_csv(path)
         if suffix in {".xlsx", ".xls"}:
+            if suffix == ".xlsx":
+                check_spreadsheet_size(path)
+            _check_header(path, pd.read_excel(path, header=None, nrows=1, dtype=str))
             return pd.read_excel(path)
     except pd.errors.EmptyDataError as exc:
         raise DataValidationError(str(path), "the file has no header or data rows") from exc
@@ -47,6 +51,43 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DataValidationError(
             str(path), f"cannot read the file as '{suffix}': {_one_line(exc)}") from exc
     raise DataValidationError(str(path), f"unsupported file type '{suffix}' (use .csv or .parquet)")
+
+
+#: Largest uncompressed size of a spreadsheet's parts (an .xlsx is a zip archive): checked
+#: before inflating anything, so a small file that inflates to gigabytes is refused at once.
+MAX_SPREADSHEET_BYTES = 100_000_000
+
+
+def check_spreadsheet_size(path: Path, limit: int = MAX_SPREADSHEET_BYTES) -> None:
+    """Refuse an .xlsx whose zip members would inflate beyond ``limit`` bytes.
+
+    Reads only the zip's central directory (the declared sizes); nothing is decompressed.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise DataValidationError(str(path), f"cannot read the file as '.xlsx': "
+                                  f"{_one_line(exc)}") from exc
+    if total > limit:
+        raise DataValidationError(
+            str(path), f"the spreadsheet inflates to {total / 1e6:,.0f} MB (from "
+            f"{path.stat().st_size / 1e6:,.1f} MB on disk), above the limit of "
+            f"{limit / 1e6:,.0f} MB; export the table as CSV")
+
+
+def _check_header(path: Path, header: pd.DataFrame) -> None:
+    """Fail on a duplicated column name (pandas would silently rename it ``name.1``)."""
+    if header.empty:
+        return
+    names = [str(v).strip() for v in header.iloc[0].tolist() if not pd.isna(v)]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataValidationError(
+                str(path), f"duplicate column header '{name}' (columns {seen[name]} and "
+                f"{position}); every column needs its own name", column=name)
+        seen[name] = position
 
 
 def _one_line(exc: BaseException) -> str:
@@ -109,18 +150,9 @@ def load_model_table(
         out["tokens_b"] = table.numeric("tokens_b")
         out["log10_flop"] = S.log10_training_flop(out["params_b"], out["tokens_b"])
     S.ensure_finite(table, out, "log10_flop")
-    huge = out["log10_flop"] > 40
-    if huge.any():
-        i = huge.idxmax()
-        # Name a column the file has: log10_flop if given, else the larger of N and D
-        # relative to a generous bound (10T parameters, 1 quadrillion tokens).
-        name, inputs = "log10_flop", ""
-        if not table.has("log10_flop"):
-            n, d = out["params_b"][i], out["tokens_b"][i]
-            name = "params_b" if n / 1e4 >= d / 1e6 else "tokens_b"
-            inputs = f" (params_b={n:g}, tokens_b={d:g})"
-        table.fail(f"training compute 1e{out['log10_flop'][i]:.0f} FLOP{inputs} is implausibly "
-                   "large (> 1e40)", index=i, name=name)
+    S.check_flop_bounds(table, out)
+    if table.has("log10_flop"):
+        S.check_flop_agreement(table, out)
     out["release_month"] = table.months("release_month")
     S.check_window(table, out["release_month"], "release_month", window)
     out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc")

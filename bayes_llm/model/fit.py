@@ -159,8 +159,13 @@ def estimate_result_bytes(spec: ModelSpec, n_models: int, *, draws: int | None =
 
 
 def check_output(out: str | os.PathLike, spec: ModelSpec, n_models: int, *,
-                 draws: int | None = None, chains: int | None = None) -> str:
+                 draws: int | None = None, tune: int | None = None,
+                 chains: int | None = None, seed: int | None = None) -> str:
     """Check a fit's destination before sampling (see :func:`bayes_llm.atomic.check_destination`).
+
+    The sampler overrides are validated first (so a draws count beyond the limit is
+    reported with the memory it would need), then the destination: a folder we may create
+    or replace, writable, with room for the estimated size of the result.
 
     Returns
     -------
@@ -173,8 +178,11 @@ def check_output(out: str | os.PathLike, spec: ModelSpec, n_models: int, *,
     OutputError
         One line naming ``out`` and the problem; nothing is created.
     """
-    return check_destination(out, size_bytes=estimate_result_bytes(
-        spec, n_models, draws=draws, chains=chains))
+    overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains,
+                                   "seed": seed}.items() if v is not None}
+    if overrides:
+        spec = spec.with_changes(sampler=overrides)
+    return check_destination(out, size_bytes=estimate_result_bytes(spec, n_models))
 
 
 def fit_model(

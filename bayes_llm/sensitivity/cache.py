@@ -34,7 +34,7 @@ import pandas as pd
 
 from bayes_llm.atomic import atomic_directory, write_text_atomic
 from bayes_llm.errors import ResultsError
-from bayes_llm.model.fit import RESULT_FILES, Fit, load_fit
+from bayes_llm.model.fit import RESULT_FILES, Fit, load_fit, verify_checksums
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.sensitivity.study import model_hash
 
@@ -97,6 +97,21 @@ class CacheEntry:
     def metadata(self) -> dict[str, Any]:
         """Return the saved fit's ``metadata.json``."""
         return json.loads((self.path / "metadata.json").read_text(encoding="utf-8"))
+
+    def verify(self) -> str:
+        """Check the saved fit against the checksums in its ``metadata.json``.
+
+        Returns
+        -------
+        str
+            ``""`` when every file matches; else the problem, in one line (a truncated or
+            edited file, a missing checksum table, corrupt metadata).
+        """
+        try:
+            verify_checksums(self.path)
+        except ResultsError as exc:
+            return str(exc)
+        return ""
 
     def load(self) -> Fit:
         """Load the saved fit (verified by :func:`bayes_llm.model.load_fit`)."""
@@ -162,7 +177,11 @@ class FitCache:
         return CacheEntry(key=key, path=self.root / key[:PREFIX])
 
     def lookup(self, key: str) -> CacheEntry | None:
-        """Return the entry if a complete fit for ``key`` is cached, else ``None``."""
+        """Return the entry if a complete fit for ``key`` is cached, else ``None``.
+
+        Completeness only (files present, key recorded); call :meth:`CacheEntry.verify`
+        before reusing it.
+        """
         entry = self.entry(key)
         return entry if entry.complete else None
 
@@ -182,7 +201,7 @@ class FitCache:
         meta = json.loads(files["metadata.json"])
         meta["sensitivity_cache_key"] = key
         entry = self.entry(key)
-        with atomic_directory(entry.path) as tmp:
+        with atomic_directory(entry.path, kind="cached fit") as tmp:
             for name, content in files.items():
                 if name == "metadata.json":
                     content = json.dumps(meta, indent=2, sort_keys=True).encode()

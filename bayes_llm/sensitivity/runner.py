@@ -41,9 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_llm.atomic import write_text_atomic
+from bayes_llm.atomic import check_room, prepare_folder, write_text_atomic
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import prepare_data
+from bayes_llm.model.fit import estimate_result_bytes
 from bayes_llm.model.sampling import DEFAULT_BACKEND
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.sensitivity.cache import PREFIX, CacheEntry, FitCache, cache_key, fit_files
@@ -65,6 +66,10 @@ VARIANT_COLUMNS = ["variant", "axis", "level", "variant_label", "status", "diagn
                    "n_models", "cache_key", "spec_hash", "data_hash", "likelihood", "sample",
                    "outcome", "log"]
 STATUSES = ("ok", "warnings", "failed")
+#: Entries that identify a study folder written before the marker file existed.
+STUDY_ENTRIES = ("fits", "variants.csv", "sensitivity.csv", "study.toml")
+#: How often a pool worker checks that the study's process is still alive (seconds).
+PARENT_POLL_SECONDS = 1.0
 #: How long to wait for a Dask scheduler before giving up.
 DASK_CONNECT_TIMEOUT = "20s"
 Progress = Callable[[str], None]
@@ -266,7 +271,8 @@ def execute(fn: Callable, tasks: list, *, workers: int = 1,
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                               mp_context=mp.get_context("spawn"))
+                               mp_context=mp.get_context("spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         futures = {pool.submit(fn, task): task for task in tasks}
         for future in as_completed(futures):
@@ -280,6 +286,37 @@ def execute(fn: Callable, tasks: list, *, workers: int = 1,
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the study's process dies.
+
+    Even a ``kill -9`` of the parent leaves no orphaned worker sampling on: on Linux the
+    kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere, a
+    daemon thread checks every :data:`PARENT_POLL_SECONDS` that the parent is still the
+    parent (an orphan is re-parented) and exits otherwise.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - the poll below still works
+            pass
+    if os.getppid() != parent:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    import threading
+
+    threading.Thread(target=watch, name="bayes_llm-parent-watch", daemon=True).start()
 
 
 def _execute_dask(fn: Callable, tasks: list, scheduler: str):
@@ -496,8 +533,7 @@ def run_study(
     """
     t_start = time.perf_counter()
     say = progress or (lambda _msg: None)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(out, "study", legacy=STUDY_ENTRIES)
     cache = FitCache(out / "fits")
     logs = out / "logs"
     variants = study.variants(sampler=sampler)
@@ -535,8 +571,18 @@ def run_study(
         if plan.key:
             by_key.setdefault(plan.key, []).append(name)
     todo, hits = [], []
+    corrupt: dict[str, str] = {}
     for key, names in by_key.items():
-        (hits if cache.lookup(key) else todo).append((key, names))
+        entry = cache.lookup(key)
+        problem = entry.verify() if entry else ""
+        if problem:  # never reuse a fit that fails its checksums: refit it
+            corrupt[key] = problem
+            say(f"cached fit fits/{key[:PREFIX]} of {', '.join(names)} is corrupt ({problem}); "
+                "refitting")
+        (hits if entry and not problem else todo).append((key, names))
+    check_room(out, sum(estimate_result_bytes(plans[names[0]].variant.spec,
+                                              plans[names[0]].n_models)
+                        for _, names in todo))
     n = len(variants)
     say(f"study '{study.name}': {n} variants, {sum(len(nm) for _, nm in hits)} cached, "
         f"{sum(len(nm) for _, nm in todo)} to fit"
@@ -555,8 +601,9 @@ def run_study(
         extra = f": {info['error']}" if info.get("error") else ""
         if info["status"] == "warnings":
             extra = f" ({len(info['failures'])} diagnostic failure(s))"
+        note = f" ({info['note']})" if info.get("note") else ""
         say(f"[{done:>{len(str(n))}}/{n}] {name}: {info['status']}"
-            f"{' (cached)' if info['cached'] else f' in {info['seconds']:.1f} s'}{extra}")
+            f"{' (cached)' if info['cached'] else f' in {info['seconds']:.1f} s'}{note}{extra}")
 
     for name, plan in plans.items():
         if plan.error:
@@ -603,12 +650,16 @@ def run_study(
                       f"{_now()}  cache key {task.key[:PREFIX]}\n\n{spec.to_toml()}")
             body = outcome.log + f"\nstatus: {outcome.status}" + (
                 f"\nerror: {outcome.error}" if outcome.error else "")
+            if task.key in corrupt:
+                body = f"refitted: the cached fit was corrupt ({corrupt[task.key]})\n" + body
             if name != task.variant:
                 body = f"same model as variant '{task.variant}' (one fit)\n" + body
             _write_log(logs / f"{name}.log", header, body)
             info = {"status": outcome.status, "failures": outcome.failures,
                     "error": outcome.error, "cached": False, "seconds": outcome.seconds,
                     "headline": outcome.headline, **outcome.worst}
+            if task.key in corrupt:
+                info["note"] = "refitted: the cached fit was corrupt"
             if name != task.variant and entry is not None:
                 # Same model, maybe other headline options.
                 info = _from_cache(entry, plans[name], headline_tags[name], loo=False)
@@ -762,5 +813,5 @@ def stderr_progress(message: str) -> None:
 
 
 __all__ = ["STATUSES", "TABLE_COLUMNS", "VARIANT_COLUMNS", "StudyResult", "VariantOutcome",
-           "VariantTask", "execute", "format_table", "postprocess_fit", "run_study",
+           "VariantTask", "die_with_parent", "execute", "format_table", "postprocess_fit", "run_study",
            "run_variant", "stderr_progress"]
