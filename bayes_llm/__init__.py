@@ -5,8 +5,11 @@ Data flows one way: data -> spec -> model -> fit -> derived quantities -> tables
 
 from importlib.metadata import PackageNotFoundError, version
 
+from bayes_llm.compiledir import ensure_compile_dir
 from bayes_llm.constants import HDI_PROB
 from bayes_llm.data import load_model_table, load_paper_dataset, select_sample, summarise
+
+ensure_compile_dir()  # before anything imports PyTensor: an unwritable HOME falls back
 
 try:
     __version__ = version("bayes_llm")

@@ -38,6 +38,11 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
+    from bayes_llm.compiledir import compile_dir_problem
+
+    if compile_dir_problem():
+        print(f"error: {compile_dir_problem()}", file=sys.stderr)
+        return 2
     try:
         result = app(args=argv, standalone_mode=False)
     except BayesLLMError as exc:

@@ -359,8 +359,8 @@ def check_flop_agreement(table: RawTable, out: pd.DataFrame) -> None:
     if bad.any():
         i = bad.idxmax()
         table.fail(f"log10_flop {given[i]:.2f} contradicts params_b x tokens_b: 6 N D = "
-                   f"1e{implied[i]:.2f} FLOP, {gap[i]:.2f} decades apart (tolerance "
-                   f"{FLOP_AGREEMENT_DECADES:g}); fix one of them or leave log10_flop blank",
+                   f"10^{implied[i]:.2f} FLOP, {gap[i]:.2f} decades apart (tolerance "
+                   f"{FLOP_AGREEMENT_DECADES:g} decades); fix one of them",
                    index=i, name="log10_flop")
 
 
