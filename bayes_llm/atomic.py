@@ -64,7 +64,7 @@ def _kind_of(path: Path) -> str:
     """Describe what is at ``path`` (for error messages); '' if nothing."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent (or a parent is a file)
         return ""
     except OSError as exc:
         raise _fail(path, "cannot inspect the destination", exc) from exc

@@ -63,7 +63,7 @@ def test_dask_cluster_and_process_pool_agree(study, paper_df, tmp_path):
 def test_unreachable_scheduler_is_a_clear_error(study, paper_df, tmp_path, monkeypatch):
     from bayes_llm.errors import BayesLLMError
 
-    monkeypatch.setattr("bayes_llm.sensitivity.runner.DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("bayes_llm.processes.DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(BayesLLMError, match="cannot connect to the Dask scheduler"):
         run_study(study, paper_df, tmp_path / "x", scheduler="tcp://127.0.0.1:9",
                   backend="pymc", crossval="none", only=["base-majors"])

@@ -53,6 +53,9 @@ def fit_notes(fit: OLSFit) -> list[str]:
             f"columns): some {fit.spec.period} and developer effects are not separately "
             f"identified, so their coefficients and multipliers are arbitrary "
             f"(minimum-norm solution)")
+    if fit.n_clusters < 2:
+        notes.append("one developer cluster: clustered standard errors and intervals are "
+                     "undefined (CR1 divides by clusters - 1)")
     periods = fit.design.data[fit.spec.period_column].astype(str)
     n_base = int((periods == fit.design.base_period).sum())
     if n_base < SMALL_REFERENCE_N:

@@ -332,8 +332,14 @@ def fit_design(design: Design, spec: BaselineSpec,
     with warnings.catch_warnings():
         # Rank deficiency is recorded in OLSFit.rank and reported as a note instead.
         warnings.simplefilter("ignore", category=SingularMatrixWarning)
-        result = model.fit(cov_type="cluster", cov_kwds={"groups": design.clusters},
-                           use_t=True)
+        if len(np.unique(design.clusters)) < 2:
+            # One cluster: the CR1 covariance divides by (clusters - 1), so clustered
+            # standard errors are undefined; keep the estimates, report NaN errors.
+            result = model.fit(use_t=True)
+            result.cov_params_default = np.full((exog.shape[1],) * 2, np.nan)
+        else:
+            result = model.fit(cov_type="cluster", cov_kwds={"groups": design.clusters},
+                               use_t=True)
     return OLSFit(spec=spec, design=design, result=result, sample_report=sample_report,
                   rank=int(model.rank))
 

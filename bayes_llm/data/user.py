@@ -58,11 +58,13 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 MAX_SPREADSHEET_BYTES = 100_000_000
 
 
-def check_spreadsheet_size(path: Path, limit: int = MAX_SPREADSHEET_BYTES) -> None:
+def check_spreadsheet_size(path: Path, limit: int | None = None) -> None:
     """Refuse an .xlsx whose zip members would inflate beyond ``limit`` bytes.
 
     Reads only the zip's central directory (the declared sizes); nothing is decompressed.
+    ``limit`` defaults to :data:`MAX_SPREADSHEET_BYTES`.
     """
+    limit = MAX_SPREADSHEET_BYTES if limit is None else limit
     try:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
