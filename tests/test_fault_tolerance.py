@@ -7,12 +7,17 @@
   ``metadata.json``), an edited or garbled ``spec.toml``, an edited or empty table, a
   corrupt ``metadata.json``, any missing file, and a changed dataset.
 * Saves from several threads into different folders do not interfere.
+* Issue 13: a tampered result (renamed variable, wrong metadata types, no checksum table,
+  non-UTF-8 files) is one ``ResultsError`` line, in the API and the CLI; a save replaces
+  only our own results; a corrupt cached fit of a study is refitted, never reused.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -21,9 +26,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_llm.errors import ResultsError
+from bayes_llm.cli import main
+from bayes_llm.data.sources import sha256_of
+from bayes_llm.errors import OutputError, ResultsError
 from bayes_llm.model import Fit, fit_model, load_fit, load_spec
-from bayes_llm.model.fit import RESULT_FILES
+from bayes_llm.model.fit import RESULT_FILES, check_output
 from bayes_llm.verify.simulate import reduced_design
 
 
@@ -282,3 +289,170 @@ def test_concurrent_saves_into_different_folders(tiny_fit, design, tmp_path):
         assert _same_posterior(loaded, tiny_fit)
         assert sorted(p.name for p in (tmp_path / f"run{i}").iterdir()) == sorted(RESULT_FILES)
         assert len((tmp_path / f"run{i}" / "posterior.nc").read_bytes()) == len(reference)
+
+
+# -- tampered results: every problem is one ResultsError line (issue 13) --------------------
+
+
+def _rewrite_metadata(folder: Path, edit) -> None:
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    edit(meta)
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _rename_variable(folder: Path) -> None:
+    """Rename a posterior variable and re-record the checksum, as a careful tamperer would."""
+    nc = folder / "posterior.nc"
+    dt = xr.open_datatree(nc, engine="h5netcdf").load()
+    dt["posterior"] = xr.DataTree(dt["posterior"].to_dataset().rename(
+        {"sigma_developer": "sigma_dev"}))
+    nc.unlink()
+    dt.to_netcdf(nc, engine="h5netcdf")
+    _rewrite_metadata(folder, lambda m: m["file_sha256"].update(
+        {"posterior.nc": sha256_of(nc)}))
+
+
+def _drop_draws(folder: Path) -> None:
+    nc = folder / "posterior.nc"
+    dt = xr.open_datatree(nc, engine="h5netcdf").load()
+    short = dt.isel(draw=slice(0, 10))
+    nc.unlink()
+    short.to_netcdf(nc, engine="h5netcdf")
+    _rewrite_metadata(folder, lambda m: (m.pop("structure"), m["file_sha256"].update(
+        {"posterior.nc": sha256_of(nc)})))
+
+
+TAMPERING = {
+    "renamed_variable": (_rename_variable, r"does not hold the variables recorded at save time "
+                         r"\(missing: sigma_developer; unexpected: sigma_dev\)"),
+    "fewer_draws_no_structure": (_drop_draws, "10 draws, but spec.toml asks for 50"),
+    "metadata_is_a_list": (lambda f: (f / "metadata.json").write_text("[1, 2]"),
+                           r"metadata\.json: corrupt \(a JSON list, not an object\)"),
+    "metadata_not_utf8": (lambda f: (f / "metadata.json").write_bytes(b'{"spec_hash": "\xff"}'),
+                          r"metadata\.json: corrupt \(not UTF-8 text"),
+    "no_checksum_table": (lambda f: _rewrite_metadata(f, lambda m: m.pop("file_sha256")),
+                          r"has no checksum table \('file_sha256'\)"),
+    "checksum_table_wrong_type": (
+        lambda f: _rewrite_metadata(f, lambda m: m.update(file_sha256="abc")),
+        r"field 'file_sha256' is str 'abc', not dict"),
+    "checksum_wrong_type": (
+        lambda f: _rewrite_metadata(f, lambda m: m["file_sha256"].update({"models.csv": 5})),
+        r"checksum of models\.csv is 5, not a SHA-256 hex digest"),
+    "n_models_as_text": (lambda f: _rewrite_metadata(f, lambda m: m.update(n_models="40")),
+                         r"field 'n_models' is str '40', not int"),
+    "seed_as_boolean": (lambda f: _rewrite_metadata(f, lambda m: m.update(seed=True)),
+                        r"field 'seed' is bool True, not int"),
+    "models_not_utf8": (lambda f: (
+        (f / "models.csv").write_bytes(b"model_id\n\xff\xfe\n"),
+        _rewrite_metadata(f, lambda m: m["file_sha256"].update(
+            {"models.csv": sha256_of(f / "models.csv")}))),
+        r"models\.csv: corrupt or empty"),
+}
+
+
+@pytest.mark.mcmc
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_tampered_result_is_one_results_error(copy, case, capsys):
+    tamper, pattern = TAMPERING[case]
+    tamper(copy)
+    with pytest.raises(ResultsError, match=pattern) as info:
+        load_fit(copy)
+    assert "\n" not in str(info.value)
+    for command in (["headline", str(copy)], ["report", str(copy)]):  # and in the CLI
+        assert main(command) == 2
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        assert [ln for ln in err.splitlines() if ln.startswith("error: ")], err
+
+
+@pytest.mark.mcmc
+def test_saved_result_records_its_structure(copy, tiny_fit):
+    meta = json.loads((copy / "metadata.json").read_text(encoding="utf-8"))
+    alpha = meta["structure"]["posterior"]["alpha"]
+    assert alpha["dims"] == ["chain", "draw"] and alpha["shape"] == [2, 50]
+    assert set(meta["structure"]) >= {"posterior", "sample_stats", "log_likelihood"}
+
+
+# -- destinations of a saved fit -------------------------------------------------------------
+
+
+@pytest.mark.mcmc
+def test_save_replaces_only_our_results(tiny_fit, copy, tmp_path):
+    assert check_output(copy, tiny_fit.spec, 40) == "replace"
+    tiny_fit.save(copy)  # ours: replaced
+    (copy / "my_notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"holds files bayes_llm did not write "
+                       r"\(my_notes\.txt\)"):
+        tiny_fit.save(copy)
+    assert (copy / "my_notes.txt").read_text(encoding="utf-8") == "mine"
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep", encoding="utf-8")
+    with pytest.raises(OutputError, match="exists and is a file"):
+        tiny_fit.save(precious)
+    assert precious.read_text(encoding="utf-8") == "keep"
+    assert _leftovers(tmp_path) == []
+
+
+# -- the sensitivity cache: a corrupt cached fit is refitted, never reused -------------------
+
+
+STUDY = """
+name = "tiny"
+base = "logit_normal_groups"
+design = "one_at_a_time"
+include_base = true
+[crossval]
+method = "none"
+"""
+
+
+@pytest.mark.mcmc
+def test_corrupt_cached_fit_is_refitted(tiny_fit, design, tmp_path, monkeypatch):
+    from bayes_llm.sensitivity import load_study, run_study, runner
+    from bayes_llm.sensitivity.cache import fit_files
+
+    calls: list[str] = []
+
+    def fake_fit(task):  # the saved tiny fit stands in for sampling
+        calls.append(task.variant)
+        with tempfile.TemporaryDirectory() as tmp:
+            files = fit_files(tiny_fit, tmp)
+        return runner.VariantOutcome(variant=task.variant, key=task.key, status="ok",
+                                     files=files)
+
+    monkeypatch.setattr(runner, "run_variant", fake_fit)
+    monkeypatch.setattr(runner, "postprocess_fit", lambda fit, **kw: (None, None, ""))
+    study_file = tmp_path / "tiny.toml"
+    study_file.write_text(STUDY, encoding="utf-8")
+    study = load_study(study_file)
+    out = tmp_path / "study"
+    messages: list[str] = []
+    run_study(study, design, out, workers=1, loo=False, progress=messages.append)
+    assert calls == ["base"]
+    run_study(study, design, out, workers=1, loo=False, progress=messages.append)
+    assert calls == ["base"]  # an intact cached fit is reused
+    (nc,) = (out / "fits").glob("*/posterior.nc")
+    os.truncate(nc, nc.stat().st_size // 2)
+    messages.clear()
+    result = run_study(study, design, out, workers=1, loo=False, progress=messages.append)
+    assert calls == ["base", "base"]  # refitted, not reported "ok (cached)"
+    assert any("is corrupt" in m and "SHA-256 differs" in m and "refitting" in m
+               for m in messages), messages
+    assert any("refitted: the cached fit was corrupt" in m for m in messages), messages
+    assert result.cached == []
+    assert load_fit(nc.parent)  # the refitted entry verifies
+    assert _leftovers(out / "fits") == []
+
+
+def test_study_refuses_a_foreign_output_folder(design, tmp_path):
+    from bayes_llm.sensitivity import load_study, run_study
+
+    study_file = tmp_path / "tiny.toml"
+    study_file.write_text(STUDY, encoding="utf-8")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"holds files bayes_llm did not write "
+                       r"\(thesis\.tex\), not a study folder"):
+        run_study(load_study(study_file), design, folder, workers=1)
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
