@@ -456,3 +456,33 @@ def test_study_refuses_a_foreign_output_folder(design, tmp_path):
                        r"\(thesis\.tex\), not a study folder"):
         run_study(load_study(study_file), design, folder, workers=1)
     assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+# -- figures a data set cannot define ---------------------------------------------------------
+
+
+def test_one_developer_ols_has_undefined_standard_errors(paper_df):
+    from bayes_llm.baseline import fit_notes
+    from bayes_llm.baseline.ols import fit_baseline_ols
+
+    one = paper_df[paper_df["developer"] == "Qwen"]
+    ols = fit_baseline_ols(one)  # was: ZeroDivisionError in the CR1 correction
+    assert np.isfinite(ols.beta) and np.isnan(ols.beta_se)
+    assert any("one developer cluster" in n for n in fit_notes(ols))
+
+
+@pytest.mark.mcmc
+def test_one_developer_shares_are_undefined_with_a_reason(tiny_fit):
+    from bayes_llm.derived import headline_table
+
+    models = tiny_fit.models.copy()
+    models["developer_unit"] = models["developer_unit"].iloc[0]
+    one = Fit(spec=tiny_fit.spec, dt=tiny_fit.dt, models=models,
+              metadata=dict(tiny_fit.metadata), diagnostics=tiny_fit.diagnostics)
+    table = headline_table(one).set_index("figure")
+    for fid in ("shapley_developer_share", "variance_developer_share"):
+        assert np.isnan(table.loc[fid, "posterior_median"])
+        assert np.isnan(table.loc[fid, "paper_value"])
+        assert table.loc[fid, "note"].startswith("undefined: the data have one developer")
+    assert np.isfinite(headline_table(tiny_fit).set_index("figure").loc[
+        "variance_developer_share", "posterior_median"])

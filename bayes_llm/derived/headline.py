@@ -307,6 +307,12 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
     var = variance_partition(fit, components=comps)
     for part in var["component"].values:
         figures[f"variance_{part}_share"] = var["share"].sel(component=part, drop=True)
+    units = fit.models.get("developer_unit")
+    if units is not None and units.nunique() < 2:
+        for fid in ("shapley_developer_share", "variance_developer_share"):  # issue 13
+            figures[fid] = _nan_like(template)
+            notes[fid] = ("undefined: the data have one developer, so there is no "
+                          "between-developer variation to attribute")
     figures["shared_progress_multiplier"] = shared_progress(fit)
     try:
         figures["within_spread_multiplier"] = within_spread(fit, components=comps)
@@ -446,7 +452,8 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         note = draws[fid].attrs.get("note", "")
         rows.append({
             "figure": fid, "label": meta.label, "definition": meta.definition,
-            "unit": meta.unit, "paper_value": paper_values.get(fid, float("nan")),
+            "unit": meta.unit, "paper_value": float("nan") if note.startswith("undefined")
+            else paper_values.get(fid, float("nan")),
             "paper_claim": claim.text if claim else "", "p_claim": p_claim,
             "posterior_median": summary["median"], "hdi_lower": summary["lower"],
             "hdi_upper": summary["upper"], "hdi_prob": HDI_PROB, "ci_kind": CI_KIND,

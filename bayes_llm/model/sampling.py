@@ -72,13 +72,35 @@ def sample_posterior(
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     logging.getLogger("pymc").setLevel(logging.WARNING)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), reproducible_compilation():
         warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
             model=model, compute_convergence_checks=False, nuts=nuts)
-    observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
-    dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model, progressbar=False)
-    dt = pm.stats.compute_log_prior(dt, model=model, progressbar=False)
+        observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
+        dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model,
+                                             progressbar=False)
+        dt = pm.stats.compute_log_prior(dt, model=model, progressbar=False)
     return dt
+
+
+def reproducible_compilation():
+    """Compile the model's functions with strict IEEE floating point (no fast-math).
+
+    With numba's fast-math flags (PyTensor's default: reassociation, contraction,
+    approximate functions), LLVM may round differently depending on how much of the graph
+    it sees at once: a function compiled fresh (cold compile cache, callees inlined) and
+    one assembled from cached pieces (warm cache) gave different log densities in the last
+    bits, so the same seed gave different chains (issue 13). Without fast-math the results
+    are bit-identical whether the cache is cold or warm. PyTensor keys its numba cache on
+    this flag, so fast-math entries of earlier runs are never reused here.
+
+    Returns
+    -------
+    context manager
+        Sets ``pytensor.config.numba__fastmath = False`` inside the block.
+    """
+    import pytensor
+
+    return pytensor.config.change_flags(numba__fastmath=False)
