@@ -336,7 +336,7 @@ def fit_design(design: Design, spec: BaselineSpec,
             # One cluster: the CR1 covariance divides by (clusters - 1), so clustered
             # standard errors are undefined; keep the estimates, report NaN errors.
             result = model.fit(use_t=True)
-            result.cov_params_default = np.full((exog.shape[1],) * 2, np.nan)
+            result._results.cov_params_default = np.full((exog.shape[1],) * 2, np.nan)
         else:
             result = model.fit(cov_type="cluster", cov_kwds={"groups": design.clusters},
                                use_t=True)

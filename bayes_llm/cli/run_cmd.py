@@ -61,7 +61,9 @@ def run(
     from bayes_llm.atomic import check_destination  # the destinations, before any work
     from bayes_llm.model.fit import check_output
 
-    check_output(out / "fit", spec, len(df), draws=draws, tune=tune, chains=chains, seed=seed)
+    if check_output(out / "fit", spec, len(df), draws=draws, tune=tune, chains=chains,
+                    seed=seed) == "replace":
+        typer.echo(f"will replace the earlier bayes_llm result in {out / 'fit'}", err=True)
     check_destination(out / "report")
     summary = summarise(df).to_text()
     write_text_atomic(out / "data_summary.txt", summary + "\n")
