@@ -149,12 +149,13 @@ def estimate_result_bytes(spec: ModelSpec, n_models: int, *, draws: int | None =
     """Estimate the size of a saved fit, to check the destination has room before sampling.
 
     Per draw and chain: the model-level arrays (latent effect, linear predictor, pointwise
-    log-likelihood, and the true compute under errors-in-variables) plus ~200 scalars and
-    per-group effects; 8 bytes each, stored uncompressed; plus the tables.
+    log-likelihood and prior terms, the true compute under errors-in-variables: about 6
+    values per model, as measured on saved fits) plus ~200 scalars and per-group effects;
+    8 bytes each, stored uncompressed; plus the tables.
     """
     draws = draws or spec.sampler.draws
     chains = chains or spec.sampler.chains
-    per_draw = 8 * ((4 if spec.compute_error else 3) * n_models + 200)
+    per_draw = 8 * ((7 if spec.compute_error else 6) * n_models + 200)
     return int(draws * chains * per_draw + 2_000 * n_models + 1_000_000)
 
 
