@@ -248,3 +248,15 @@ def test_lineages_of_the_809_models(paper_df):
     assert (~table["matched"]).tolist() == paper_df["hf_id"].isna().tolist()
     sizes = table["lineage"].value_counts()
     assert sizes.index[0] == "qwen/qwen2.5-0.5b" and sizes.iloc[0] == 29
+
+
+def test_sensitivity_studies_see_the_option_priors():
+    from bayes_llm.sensitivity.study import default_scale_priors, used_priors
+
+    spec = load_spec("binomial_robust")
+    used = used_priors(spec)
+    assert {"nu_model", "log_slope_mean", "sigma_curve", "sigma_lineage", "protocol_effect",
+            "mundlak_lambda"} <= set(used)
+    assert "beta" not in used  # the monotone curve has no prior on beta
+    assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
+    assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
