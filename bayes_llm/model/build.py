@@ -103,15 +103,16 @@ def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
 def _monotone_curve(spec: ModelSpec, data: ModelData, x):
     """Monotone piecewise-linear f(x) (see :mod:`bayes_llm.model.curve`); returns f(x).
 
-    Segment slopes s_k = exp(log_slope_mean + sigma_curve * z_k), z_k ~ Normal(0, 1)
-    (non-centred: the outer segments hold few models). ``beta`` is recorded as a derived
-    quantity: the curve's slope at the centring compute (x = 0).
+    Segment slopes s_k = exp(l_k), l_k ~ Normal(log_slope_mean, sigma_curve) (centred: the
+    data pin most segments' slopes; non-centred mixed worse, see ``models/README.md``).
+    ``beta`` is recorded as a derived quantity: the curve's slope at the centring compute
+    (x = 0).
     """
     knots = pm.Data("compute_knots", data.knots, dims="compute_knot")
     mean = _prior(spec, "log_slope_mean")
     sigma = _prior(spec, "sigma_curve")
-    z = pm.Normal("compute_slope_z", 0.0, 1.0, dims="compute_segment")
-    slopes = pm.Deterministic("compute_slope", pt.exp(mean + sigma * z), dims="compute_segment")
+    log_slope = pm.Normal("log_compute_slope", mean, sigma, dims="compute_segment")
+    slopes = pm.Deterministic("compute_slope", pt.exp(log_slope), dims="compute_segment")
     lower = pt.concatenate([[-np.inf], knots])
     upper = pt.concatenate([knots, [np.inf]])
     basis = (pt.clip(x[:, None], lower[None, :], upper[None, :])
@@ -127,8 +128,7 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
-        z = pm.ZeroSumNormal("lineage_z", sigma=1.0, dims="lineage")
-        lineage = pm.Deterministic("lineage_effect", sigma * z, dims="lineage")
+        lineage = pm.ZeroSumNormal("lineage_effect", sigma=sigma, dims="lineage")
         term = lineage[idx]
     if spec.protocol_effect:
         off = data.off_harness
