@@ -97,8 +97,7 @@ def test_bundled_option_specs_differ_from_the_default_only_by_their_options(name
                if k not in ("name", "description") and spec.get(k) != default.get(k)}
     expected = set(NEW_SPECS.get(name, {}))
     if name == "binomial_robust":
-        expected = {"model_effect", "compute_curve", "lineage_effect", "protocol_effect",
-                    "developer_mean_compute"}
+        expected = {"compute_curve", "lineage_effect", "protocol_effect"}
     assert changed == expected
 
 
@@ -258,8 +257,9 @@ def test_sensitivity_studies_see_the_option_priors():
 
     spec = load_spec("binomial_robust")
     used = used_priors(spec)
-    assert {"nu_model", "log_slope_mean", "sigma_curve", "sigma_lineage", "protocol_effect",
-            "mundlak_lambda"} <= set(used)
+    assert {"log_slope_mean", "sigma_curve", "sigma_lineage", "protocol_effect"} <= set(used)
+    assert {"nu_model", "mundlak_lambda"} <= set(used_priors(
+        spec.with_changes(model_effect="student_t", developer_mean_compute=True)))
     assert "beta" not in used  # the monotone curve has no prior on beta
     assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
     assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
