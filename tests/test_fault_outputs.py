@@ -326,6 +326,33 @@ def test_compile_folder_logic(tmp_path, monkeypatch):
     assert f"{tmp_path}/f/x" not in env["PYTENSOR_FLAGS"]
 
 
+def test_unwritable_data_cache_is_one_line(monkeypatch):
+    import hashlib
+
+    from bayes_llm.data import sources
+
+    payload = b"model_id\n"
+    source = sources.Source(name="x", title="x", mirror_path="x/x.csv",
+                            url="https://example.invalid/x.csv",
+                            sha256=hashlib.sha256(payload).hexdigest(), licence="", citation="")
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return payload
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen", lambda *a, **k: Response())
+    target = Path(os.devnull) / "cache" / "x.csv"  # a cache folder that cannot exist
+    with pytest.raises(OutputError, match=r"x\.csv: cannot write the file") as info:
+        sources._download(source, target, 1.0)
+    assert "\n" not in str(info.value)
+
+
 # -- data files -----------------------------------------------------------------------------
 
 
