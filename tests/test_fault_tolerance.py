@@ -340,6 +340,10 @@ TAMPERING = {
         r"checksum of models\.csv is 5, not a SHA-256 hex digest"),
     "n_models_as_text": (lambda f: _rewrite_metadata(f, lambda m: m.update(n_models="40")),
                          r"field 'n_models' is str '40', not int"),
+    "version_as_number": (lambda f: _rewrite_metadata(f, lambda m: m["versions"].update(
+        pymc=6)), r"corrupt \(versions\['pymc'\] is int 6\)"),
+    "diagnostics_ok_as_text": (lambda f: _rewrite_metadata(f, lambda m: m["diagnostics"].update(
+        ok="yes")), r"the diagnostics record is malformed"),
     "seed_as_boolean": (lambda f: _rewrite_metadata(f, lambda m: m.update(seed=True)),
                         r"field 'seed' is bool True, not int"),
     "models_not_utf8": (lambda f: (

@@ -285,6 +285,17 @@ def _read_metadata(path: Path) -> dict:
             raise ResultsError(f"{meta_path}: corrupt (field '{name}' is "
                                f"{type(value).__name__} {_short(value)}, not "
                                f"{' or '.join(k.__name__ for k in kinds)})")
+    nested = {"versions": (str,), "timing_seconds": (int, float)}
+    for name, kinds in nested.items():
+        for key, value in metadata[name].items():
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise ResultsError(f"{meta_path}: corrupt ({name}['{key}'] is "
+                                   f"{type(value).__name__} {_short(value)})")
+    diagnostics = metadata.get("diagnostics", {})
+    if not isinstance(diagnostics.get("ok", True), bool) or not isinstance(
+            diagnostics.get("failures", []), list):
+        raise ResultsError(f"{meta_path}: corrupt (the diagnostics record is malformed: "
+                           f"{_short(diagnostics)})")
     sums = metadata["file_sha256"]
     if set(sums) != set(CHECKSUMMED):
         raise ResultsError(f"{meta_path}: corrupt (the checksum table lists "
