@@ -428,3 +428,21 @@ def test_no_command_prints_a_traceback_for_the_corpus(tmp_path, capsys, monkeypa
             failures.append(f"{' '.join(argv)}: exit {code}, stderr {err!r}")
     assert not failures, "\n".join(failures)
     assert not out.exists()
+
+
+def test_cached_tables_are_verified_before_reuse(tmp_path):
+    import pandas as pd
+
+    from bayes_llm.sensitivity.cache import CacheEntry
+
+    entry = CacheEntry(key="k" * 64, path=tmp_path)
+    table = pd.DataFrame({"figure": ["a", "b"], "median": [0.25, 0.5]})
+    entry.write_extra("headline", table, {"options": {}})
+    pd.testing.assert_frame_equal(entry.read_extra("headline", {"options": {}}), table)
+    csv = tmp_path / "headline.csv"
+    csv.write_text(csv.read_text().replace("0.25", "0.99"))  # edited: recomputed, not reused
+    assert entry.read_extra("headline", {"options": {}}) is None
+    csv.write_bytes(b"\xff\xfe")  # garbage: also None, never a traceback
+    assert entry.read_extra("headline", {"options": {}}) is None
+    (tmp_path / "status.json").write_text("[1]")  # not an object
+    assert entry.read_json("status") == {}

@@ -9,7 +9,8 @@ half-written fit) plus the post-processed results, each tagged with what it depe
 
 ``headline.csv`` + ``headline.json`` (``headline-<options hash>.*`` with headline options)
     The headline table, valid while the headline options and the fingerprint of the
-    derived code are unchanged (recomputed from the saved fit otherwise: no refit).
+    derived code are unchanged and the CSV matches the SHA-256 in the JSON (recomputed
+    from the saved fit otherwise: no refit).
 ``loo_pointwise.csv`` + ``loo_pointwise.json``
     PSIS-LOO on the logit-score scale: pointwise values and Pareto k, and the totals.
 ``status.json``
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import shutil
 from dataclasses import dataclass
@@ -129,22 +131,31 @@ class CacheEntry:
             return None
         if saved.get("tag") != json.loads(json.dumps(tag, default=str)):
             return None
-        return pd.read_csv(csv, keep_default_na=True)
+        try:  # a table whose checksum differs is recomputed, never reused
+            data = csv.read_bytes()
+            if saved.get("sha256") != hashlib.sha256(data).hexdigest():
+                return None
+            return pd.read_csv(io.BytesIO(data), keep_default_na=True)
+        except (OSError, ValueError, pd.errors.ParserError):
+            return None
 
     def read_extra_meta(self, name: str) -> dict[str, Any]:
-        """Return the ``extra`` dict saved with table ``name`` (empty if none)."""
+        """Return the ``extra`` dict saved with table ``name`` (empty if none or corrupt)."""
         meta = self.path / f"{name}.json"
-        if not meta.is_file():
+        try:
+            extra = json.loads(meta.read_text(encoding="utf-8")).get("extra", {})
+        except (OSError, ValueError, AttributeError):
             return {}
-        return json.loads(meta.read_text(encoding="utf-8")).get("extra", {})
+        return extra if isinstance(extra, dict) else {}
 
     def read_json(self, name: str) -> dict[str, Any]:
         """Return ``<name>.json`` written by :meth:`write_json` (empty if missing or corrupt)."""
         path = self.path / f"{name}.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return {}
+        return data if isinstance(data, dict) else {}
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write ``<name>.json`` atomically."""
@@ -154,10 +165,12 @@ class CacheEntry:
     def write_extra(self, name: str, table: pd.DataFrame, tag: dict[str, Any],
                     extra: dict[str, Any] | None = None) -> None:
         """Write table ``name`` with its tag (and an ``extra`` dict), each file atomically."""
-        write_text_atomic(self.path / f"{name}.csv", table.to_csv(index=False))
+        text = table.to_csv(index=False)
+        write_text_atomic(self.path / f"{name}.csv", text)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         write_text_atomic(self.path / f"{name}.json",
-                          json.dumps({"tag": tag, "extra": extra or {}}, indent=2,
-                                     sort_keys=True, default=str))
+                          json.dumps({"tag": tag, "extra": extra or {}, "sha256": digest},
+                                     indent=2, sort_keys=True, default=str))
 
 
 class FitCache:
