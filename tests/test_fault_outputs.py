@@ -446,3 +446,15 @@ def test_cached_tables_are_verified_before_reuse(tmp_path):
     assert entry.read_extra("headline", {"options": {}}) is None
     (tmp_path / "status.json").write_text("[1]")  # not an object
     assert entry.read_json("status") == {}
+
+
+def test_prune_deletes_only_cached_fits(tmp_path):
+    from bayes_llm.sensitivity.cache import FitCache
+
+    with atomic_directory(tmp_path / "aaaaaaaaaaaa", kind="cached fit") as tmp:
+        (tmp / "posterior.nc").write_bytes(b"x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
+    removed = FitCache(tmp_path).prune(keep=set())
+    assert [p.name for p in removed] == ["aaaaaaaaaaaa"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]

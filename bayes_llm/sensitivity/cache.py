@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayes_llm.atomic import atomic_directory, write_text_atomic
+from bayes_llm.atomic import atomic_directory, is_ours, write_text_atomic
 from bayes_llm.errors import ResultsError
 from bayes_llm.model.fit import RESULT_FILES, Fit, load_fit, verify_checksums
 from bayes_llm.model.spec import ModelSpec
@@ -237,12 +237,16 @@ class FitCache:
         return out
 
     def prune(self, keep: set[str]) -> list[Path]:
-        """Delete cached folders whose key is not in ``keep``; return what was deleted."""
+        """Delete cached fits whose key is not in ``keep``; return what was deleted.
+
+        Only folders that are ours (:func:`bayes_llm.atomic.is_ours`: cached fits and
+        nothing else) are deleted; anything else in ``fits/`` is left alone.
+        """
         prefixes = {k[:PREFIX] for k in keep}
         removed = []
         for folder in sorted(self.root.glob("*")):
-            if folder.is_dir() and not folder.name.startswith(".") and \
-                    folder.name not in prefixes:
+            if folder.is_dir() and not folder.is_symlink() and not folder.name.startswith(".") \
+                    and folder.name not in prefixes and is_ours(folder):
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed
