@@ -263,3 +263,26 @@ def test_sensitivity_studies_see_the_option_priors():
     assert "beta" not in used  # the monotone curve has no prior on beta
     assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
     assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
+
+
+@pytest.mark.mcmc
+def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_df):
+    """Smoke: monotone curve + lineage + protocol + Mundlak fit, then the derived figures."""
+    from bayes_llm.derived import headline_draws
+    from bayes_llm.model import fit_model, linear_components
+
+    spec = load_spec("binomial_robust").with_changes(developer_mean_compute=True)
+    fit = fit_model(spec, paper_df, draws=20, tune=40, chains=1, progressbar=False)
+    post = fit.posterior
+    comp = linear_components(fit.dt)
+    total = (comp["intercept"] + comp["compute"] + comp["period"] + comp["developer"]
+             + comp["model_effect"])
+    np.testing.assert_allclose(total.values, post["eta"].values, atol=1e-9)
+    x = fit.dt["constant_data"]["log10_flop_centred"]
+    np.testing.assert_allclose(comp["compute"].values, compute_effect(fit.dt, x).values)
+    # beta is the curve's slope at the centring compute (23.5 lies in the 23-24 segment)
+    np.testing.assert_allclose(post["beta"].values,
+                               post["compute_slope"].sel(compute_segment="23-24").values)
+    draws = headline_draws(fit, bootstrap=False)
+    assert np.isfinite(draws["frontier_reference_compute_share"].values).all()
+    assert np.isfinite(draws["variance_developer_share"].values).all()
