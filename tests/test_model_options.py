@@ -286,3 +286,15 @@ def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_d
     draws = headline_draws(fit, bootstrap=False)
     assert np.isfinite(draws["frontier_reference_compute_share"].values).all()
     assert np.isfinite(draws["variance_developer_share"].values).all()
+
+
+def test_readme_documents_every_option_and_prior():
+    from pathlib import Path
+
+    from bayes_llm.model.spec import DEFAULT_PRIORS
+
+    text = (Path(__file__).resolve().parent.parent / "models" / "README.md").read_text()
+    for key in OPTION_DEFAULTS:
+        assert f"`{key}`" in text, key
+    for name in DEFAULT_PRIORS:
+        assert f"`{name}`" in text, name
