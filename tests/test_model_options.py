@@ -298,3 +298,14 @@ def test_readme_documents_every_option_and_prior():
         assert f"`{key}`" in text, key
     for name in DEFAULT_PRIORS:
         assert f"`{name}`" in text, name
+
+
+def test_lineage_table_is_written_as_code_output(tmp_path, capsys):
+    from bayes_llm.data.lineage import main
+
+    out = tmp_path / "lineages.csv"
+    assert main([str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 809 and table["matched"].sum() == 798
+    assert "lineages: 587" in capsys.readouterr().out
+    assert main([]) == 2
