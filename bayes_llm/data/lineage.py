@@ -164,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m bayes_llm.data.lineage OUT.csv", file=sys.stderr)
         return 2
     try:
-        frame = load_paper_dataset()
-        table = lineage_table(frame)
-        write_lineage_table(frame, args[0], load_leaderboard())
+        from bayes_llm.atomic import write_text_atomic
+
+        table = lineage_table(load_paper_dataset())
+        write_text_atomic(args[0], table.to_csv(index=False))
     except (BayesLLMError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
