@@ -112,10 +112,11 @@ def test_every_option_builds_on_the_809_models_with_a_finite_log_density(paper_d
     model = build_model(data, spec)
     free = {v.name for v in model.free_RVs}
     assert {"nu_model", "log_slope_mean", "sigma_curve", "log_compute_slope", "sigma_lineage",
-            "lineage_effect", "protocol_effect", "mundlak_lambda", "nu_x",
+            "lineage_multi_effect", "lineage_single_z", "protocol_effect", "mundlak_lambda",
+            "nu_x",
             "log10_flop_true"} <= free
     assert "beta" not in free  # derived: the curve's slope at the centre
-    assert {"compute_slope", "beta"} <= {v.name for v in model.deterministics}
+    assert {"compute_slope", "beta", "lineage_effect"} <= {v.name for v in model.deterministics}
     assert model["eta"].owner.op.__class__.__name__.startswith("StudentT")
     assert model["log10_flop_true"].owner.op.__class__.__name__.startswith("StudentT")
     dims = model.named_vars_to_dims
@@ -123,6 +124,7 @@ def test_every_option_builds_on_the_809_models_with_a_finite_log_density(paper_d
     assert dims["lineage_effect"] == ("lineage",)
     assert model.coords["compute_segment"] == ("<22", "22-23", "23-24", "24-25", ">25")
     assert len(model.coords["lineage"]) == 587
+    assert (len(model.coords["lineage_multi"]), len(model.coords["lineage_single"])) == (54, 533)
     assert int(data.off_harness.sum()) == 11
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
@@ -309,3 +311,12 @@ def test_lineage_table_is_written_as_code_output(tmp_path, capsys):
     assert len(table) == 809 and table["matched"].sum() == 798
     assert "lineages: 587" in capsys.readouterr().out
     assert main([]) == 2
+
+
+def test_lineage_effect_builds_when_every_lineage_has_one_model(paper_df):
+    frame = paper_df.iloc[::10].assign(hf_id=pd.NA)  # no leaderboard match: own lineages
+    spec = spec_from_dict({**BASE, "lineage_effect": True})
+    data = prepare_data(frame, spec)
+    assert data.lineage_multi.size == 0 and data.lineage_single.size == len(data.frame)
+    free = {v.name for v in build_model(data, spec).free_RVs}
+    assert "lineage_single_z" in free and "lineage_multi_effect" not in free
