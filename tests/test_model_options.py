@@ -94,7 +94,8 @@ def test_bundled_option_specs_differ_from_the_default_only_by_their_options(name
     default = load_spec("binomial_developers").to_dict()
     assert spec["description"]
     changed = {k for k in set(spec) | set(default)
-               if k not in ("name", "description") and spec.get(k) != default.get(k)}
+               if k not in ("name", "description", "sampler") and spec.get(k) != default.get(k)}
+    assert {**spec["sampler"], "draws": 1000} == default["sampler"]  # lineage specs: more draws
     expected = set(NEW_SPECS.get(name, {}))
     if name == "binomial_robust":
         expected = {"compute_curve", "lineage_effect", "protocol_effect"}
