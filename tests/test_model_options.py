@@ -323,3 +323,12 @@ def test_lineage_effect_builds_when_every_lineage_has_one_model(paper_df):
     assert data.lineage_multi.size == 0 and data.lineage_single.size == len(data.frame)
     free = {v.name for v in build_model(data, spec).free_RVs}
     assert "lineage_single_z" in free and "lineage_multi_effect" not in free
+
+
+def test_protocol_effect_is_refused_when_every_model_is_off_the_harness(paper_df):
+    from bayes_llm.errors import BayesLLMError
+
+    frame = paper_df.iloc[::10].assign(hf_id=pd.NA)
+    spec = spec_from_dict({**BASE, "protocol_effect": True})
+    with pytest.raises(BayesLLMError, match="confounded with alpha"):
+        build_model(prepare_data(frame, spec), spec)
