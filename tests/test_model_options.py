@@ -332,3 +332,33 @@ def test_protocol_effect_is_refused_when_every_model_is_off_the_harness(paper_df
     spec = spec_from_dict({**BASE, "protocol_effect": True})
     with pytest.raises(BayesLLMError, match="confounded with alpha"):
         build_model(prepare_data(frame, spec), spec)
+
+
+def test_option_terms_for_known_and_new_rows(monkeypatch):
+    from bayes_llm.model.option_terms import model_effect_distribution, option_terms
+
+    post = xr.Dataset({
+        "alpha": (("chain", "draw"), [[0.0, 0.0]]),
+        "lineage_effect": (("chain", "draw", "lineage"), [[[0.5, -0.2], [0.7, -0.1]]]),
+        "sigma_lineage": (("chain", "draw"), [[0.3, 0.4]]),
+        "protocol_effect": (("chain", "draw"), [[1.0, 2.0]]),
+        "mundlak_lambda": (("chain", "draw"), [[0.5, 1.0]]),
+        "sigma_model": (("chain", "draw"), [[0.6, 0.6]]),
+    }, coords={"lineage": ["org/base", "own:x"]})
+    const = xr.Dataset({"developer_mean_compute": ("developer", [1.0, -1.0])},
+                       coords={"developer": ["a", "b"]})
+    tree = xr.DataTree.from_dict({"posterior": post, "constant_data": const})
+    leaderboard = pd.DataFrame({"model_name": ["org/base", "u/ft"],
+                                "model_precision": ["bfloat16", "bfloat16"],
+                                "metadata_base_model": ["org/base", "org/base"]})
+    frame = pd.DataFrame({"model_id": ["known", "new", "closed"],
+                          "hf_id": ["u_ft_bfloat16", "z_other_bfloat16", None],
+                          "developer": ["a", "c", "c"], "log10_flop": [23.0, 24.0, 26.0]})
+    monkeypatch.setattr("bayes_llm.data.lineage.load_leaderboard", lambda *a, **k: leaderboard)
+    mean, var = option_terms(tree, frame, compute_centre=23.5)
+    # row 0: lineage org/base 0.5 + Mundlak 0.5 * 1.0; row 1: new lineage, new developer c
+    # (mean x of its rows: (0.5 + 2.5) / 2 = 1.5); row 2: own lineage new + protocol
+    np.testing.assert_allclose(mean.isel(chain=0, draw=0).values, [1.0, 0.75, 1.75])
+    np.testing.assert_allclose(var.isel(chain=0, draw=0).values, [0.0, 0.09, 0.09])
+    np.testing.assert_allclose(mean.isel(chain=0, draw=1).values, [1.7, 1.5, 3.5])
+    assert model_effect_distribution(tree)[0] == "normal"
