@@ -89,7 +89,7 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
 
 
 def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray | None]:
-    """``("normal", sigma_model, None)`` or ``("student_t", sigma_model, nu_model)``."""
+    """Return ``("normal", sigma_model, None)`` or ``("student_t", sigma_model, nu_model)``."""
     post = _tree(fit)["posterior"].to_dataset()
     if "nu_model" in post:
         return "student_t", post["sigma_model"], post["nu_model"]
