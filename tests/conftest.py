@@ -58,6 +58,8 @@ def _offline_isolated_cache(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("BAYES_LLM_CACHE_DIR", str(cache))
     monkeypatch.setenv("BAYES_LLM_OFFLINE", "1")
     monkeypatch.setenv("BAYES_LLM_DATA_MIRROR", str(MIRROR_DIR))
+    # Tests see only the mirror they set: no config file, no ../shared/data discovery.
+    monkeypatch.setenv("BAYES_LLM_NO_DISCOVERY", "1")
     return cache
 
 

@@ -59,15 +59,6 @@ def fit(
     return 0
 
 
-def specs() -> None:
-    """List the bundled model specs with their descriptions."""
-    from bayes_llm.model import available_specs, load_spec
-
-    for name in available_specs():
-        typer.echo(f"{name:<26} {load_spec(name).description}")
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``fit`` and ``specs`` commands."""
+    """Add the ``fit`` command."""
     app.command("fit")(fit)
-    app.command("specs")(specs)

@@ -11,6 +11,8 @@ ArviZ always receives the values explicitly (never its own defaults).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import arviz as az
@@ -63,6 +65,29 @@ def resolve_interval(hdi_prob: float | None = None,
     if kind not in CI_KINDS:
         raise BayesLLMError(f"unknown interval kind '{kind}'; choose 'hdi' or 'eti'")
     return prob, kind
+
+
+@contextmanager
+def interval_setting(hdi_prob: float | None = None,
+                     ci_kind: str | None = None) -> Iterator[tuple[float, str]]:
+    """Use another interval as the project's setting inside a ``with`` block.
+
+    Every table, plot and report made inside the block (anything that leaves ``hdi_prob``
+    and ``ci_kind`` at ``None``) uses it; the command line's ``--hdi-prob`` and
+    ``--ci-kind`` work this way. ``None`` keeps the current value.
+
+    Examples
+    --------
+    >>> with interval_setting(0.9, "eti"):  # doctest: +SKIP
+    ...     table = headline_table(fit)
+    """
+    prob, kind = resolve_interval(hdi_prob, ci_kind)
+    saved = constants.HDI_PROB, constants.CI_KIND
+    constants.HDI_PROB, constants.CI_KIND = prob, kind
+    try:
+        yield prob, kind
+    finally:
+        constants.HDI_PROB, constants.CI_KIND = saved
 
 
 def interval_label(hdi_prob: float | None = None, ci_kind: str | None = None) -> str:
@@ -237,5 +262,5 @@ def broadcast_like_draws(value: float | np.ndarray, like: xr.DataArray) -> xr.Da
 
 
 __all__ = ["CI_KINDS", "SAMPLE_DIMS", "FitLike", "broadcast_like_draws", "check_models",
-           "interval", "interval_label", "period_levels", "probability", "resolve_interval",
-           "score_columns", "stacked_components", "summarise_draws", "summary_frame"]
+           "interval", "interval_label", "interval_setting", "period_levels", "probability",
+           "resolve_interval", "score_columns", "stacked_components", "summarise_draws", "summary_frame"]
