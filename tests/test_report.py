@@ -59,8 +59,8 @@ def report_dir(paper_mirror_fit, tmp_path_factory):
     fit_dir = paper_mirror_fit.save(root / "fit")
     out = root / "report"
     rc = main(["report", str(root), "--out", str(out), "--prior-draws", "40",
-               "--ppc-draws", "100"])
-    assert rc == 0
+               "--ppc-draws", "100", "--allow-warnings"])
+    assert rc == 0  # small draws may fail the diagnostics: --allow-warnings
     return fit_dir, out
 
 
