@@ -68,8 +68,8 @@ def folded_lines(fit, names: list[str]) -> list[str]:
         if name in table.index:
             row = table.loc[name]
             extra = ", ".join(f"{label} {fmt(row[col])}" for col, label, fmt in (
-                ("r_hat", "worst R-hat", lambda v: f"{v:.3f}"),
-                ("ess_bulk", "smallest bulk ESS", lambda v: f"{v:,.0f}"))
+                ("r_hat_max", "worst R-hat", lambda v: f"{v:.3f}"),
+                ("ess_bulk_min", "smallest bulk ESS", lambda v: f"{v:,.0f}"))
                 if col in row.index)
         else:
             extra = ""
