@@ -8,6 +8,7 @@ autouse fixture exports it as ``BAYES_LLM_DATA_MIRROR`` for tests that rely on t
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -15,6 +16,11 @@ import pandas as pd
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The numpyro backend tests load JAX, which is multi-threaded: a fork() of this process
+# after that can deadlock (JAX warns "os.fork() was called ..."). Processes started with the
+# default context (PyMC's parallel chains, any pool without its own context) therefore come
+# from a fresh forkserver, never from a fork of this process.
+multiprocessing.set_start_method("forkserver", force=True)
 # A persistent PyTensor compile cache: cuts each model's cold compile roughly in half.
 os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO_ROOT / '.cache' / 'pytensor'}")
 
