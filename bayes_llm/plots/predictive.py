@@ -34,7 +34,7 @@ def _title(pred: xr.DataTree) -> str:
     if group == "posterior_predictive":
         extra = (" (new models: latent ability redrawn)" if pred.attrs.get("new_models")
                  else " (fitted models: outcome noise only)")
-    return f"{what} predictive check of '{pred.attrs.get('spec_name', '')}'{extra}"
+    return f"{what} predictive check{extra}"
 
 
 def _histograms(acc: np.ndarray, obs: np.ndarray, bins: int) -> pd.DataFrame:

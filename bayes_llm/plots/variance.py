@@ -145,7 +145,7 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), fontsize=8,
                    loc="outside lower center", ncol=len(legend))
-    fig.suptitle(f"'{fit.spec.name}': what explains differences in performance", fontsize=11)
+    fig.suptitle("What explains differences in performance", fontsize=11)
     return fig
 
 
