@@ -371,7 +371,10 @@ def _load(fit_dir: Path, df: pd.DataFrame | None):
 
         paper = load_paper_dataset()
         if data_hash(prepare_data(paper, fit.spec).frame) == fit.metadata.get("data_hash"):
-            return fit, paper, "the paper's dataset (matches the fit's data hash)"
+            from bayes_llm.location import data_location
+
+            return fit, paper, (f"the paper's dataset {paper.attrs.get('source_file', '')} "
+                                f"({data_location().describe()}; matches the fit's data hash)")
     except Exception:  # noqa: BLE001 - any failure: fall back to the saved models
         pass
     return fit, None, ("the models saved with the fit (the full dataset was not available "
