@@ -63,7 +63,8 @@ def _time_cli(args: list[str], repo: Path, repeat: int = 1) -> tuple[float, floa
     best, best_cpu, rc = float("inf"), float("inf"), 0
     for _ in range(repeat):
         t, c = time.perf_counter(), _cpu_children()
-        proc = subprocess.run([sys.executable, "-c", code, *args], env=_env(repo),
+        # cwd=repo: "python -c" puts the working folder first on sys.path
+        proc = subprocess.run([sys.executable, "-c", code, *args], env=_env(repo), cwd=repo,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               check=False)
         best, rc = min(best, time.perf_counter() - t), proc.returncode
