@@ -179,6 +179,9 @@ def test_exports_carry_the_status(headline_out, binomial_fit):
     table = pd.read_csv(out / "headline.csv")
     assert set(table["fit_diagnostics"]) == {status}
     assert set(table["fit_diagnostics_ok"]) == {ok}
+    md = (out / "headline.md").read_text()
+    assert (md.startswith("**!! MCMC DIAGNOSTICS FAILED") if not ok
+            else "fit diagnostics: ok" in md.splitlines()[2])
     params = pd.read_csv(out / "parameter_summary.csv")
     for col in ("parameter", "mean", "sd", "ess_bulk", "ess_tail", "r_hat", "mcse_mean"):
         assert col in params

@@ -85,6 +85,7 @@ def headline(
         PARAMETER_SUMMARY_CSV,
         diagnostics_banner,
         diagnostics_status,
+        stamp_markdown,
         with_diagnostics,
         write_headline_draws,
         write_parameter_summary,
@@ -120,6 +121,9 @@ def headline(
         typer.echo(f"fit diagnostics: {diagnostics_status(fit)[1]}")
         if out is not None:
             written = write_headline(table, out)
+            for path in written:
+                if path.suffix == ".md":
+                    stamp_markdown(path, fit)
             written.append(write_headline_draws(draws, Path(out) / HEADLINE_DRAWS_NC, fit))
             written.append(write_parameter_summary(fit, Path(out) / PARAMETER_SUMMARY_CSV))
             typer.echo(f"\nwrote {', '.join(p.name for p in written)} to {out}")

@@ -71,6 +71,7 @@ def run(
         HEADLINE_DRAWS_NC,
         PARAMETER_SUMMARY_CSV,
         diagnostics_banner,
+        stamp_markdown,
         with_diagnostics,
         write_headline_draws,
         write_parameter_summary,
@@ -109,7 +110,9 @@ def run(
         table = with_diagnostics(headline_table(fit, df=df, draws=hdraws), fit)
         if "hdi_prob" in table:
             table["hdi_prob"], table["ci_kind"] = prob, kind
-        write_headline(table, out)
+        for path in write_headline(table, out):
+            if path.suffix == ".md":
+                stamp_markdown(path, fit)
         write_headline_draws(hdraws, out / HEADLINE_DRAWS_NC, fit)
         write_parameter_summary(fit, out / PARAMETER_SUMMARY_CSV)
     banner = diagnostics_banner(fit)

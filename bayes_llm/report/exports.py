@@ -135,6 +135,21 @@ def write_headline_draws(draws, path: str | os.PathLike, fit=None) -> Path:
     return path
 
 
+def stamp_markdown(path: str | os.PathLike, fit) -> Path:
+    """Put the fit's diagnostic status at the top of a Markdown export (rewritten atomically).
+
+    A failing fit gets the loud banner of :func:`diagnostics_banner` as the first line;
+    a passing one a ``fit diagnostics: ok`` line under the title.
+    """
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    banner = diagnostics_banner(fit)
+    status = f"**{banner}**" if banner else f"fit diagnostics: {diagnostics_status(fit)[1]}"
+    at = 1 if lines and lines[0].startswith("#") and not banner else 0
+    lines[at:at] = ["", status, ""] if at else [status, ""]
+    return write_text_atomic(path, "\n".join(lines) + "\n")
+
+
 def write_parameter_summary(fit, path: str | os.PathLike, *, hdi_prob: float | None = None,
                             ci_kind: str | None = None) -> Path:
     """Write :func:`parameter_summary` as CSV atomically."""
@@ -145,4 +160,5 @@ def write_parameter_summary(fit, path: str | os.PathLike, *, hdi_prob: float | N
 
 __all__ = ["HEADLINE_DRAWS_NC", "PARAMETER_SUMMARY_CSV", "diagnostics_banner",
            "diagnostics_status", "headline_draws_dataset", "netcdf_name", "parameter_summary",
-           "with_diagnostics", "write_headline_draws", "write_parameter_summary"]
+           "stamp_markdown", "with_diagnostics", "write_headline_draws",
+           "write_parameter_summary"]
