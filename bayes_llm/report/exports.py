@@ -146,7 +146,7 @@ def stamp_markdown(path: str | os.PathLike, fit) -> Path:
     banner = diagnostics_banner(fit)
     status = f"**{banner}**" if banner else f"fit diagnostics: {diagnostics_status(fit)[1]}"
     at = 1 if lines and lines[0].startswith("#") and not banner else 0
-    lines[at:at] = ["", status, ""] if at else [status, ""]
+    lines[at:at] = ["", status] if at else [status, ""]
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
