@@ -77,9 +77,11 @@ def report(
     ok, status = result.fit_status
     code = 1 if result.problems else 0
     if not ok:
+        reasons = status.removeprefix("FAILED: ").split("; ")
+        shown = "; ".join(reasons[:3]) + (f"; +{len(reasons) - 3} more" if len(reasons) > 3
+                                          else "")
         typer.secho("!! MCMC DIAGNOSTICS FAILED for this fit: every figure in the report is "
-                    f"provisional !! ({status.removeprefix('FAILED: ')})",
-                    fg=typer.colors.RED, bold=True, err=True)
+                    f"provisional !! ({shown})", fg=typer.colors.RED, bold=True, err=True)
         if not allow_warnings:
             say("exit code 1 because the diagnostics failed; pass --allow-warnings to exit 0")
             code = 1

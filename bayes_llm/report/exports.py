@@ -35,11 +35,14 @@ def diagnostics_status(fit) -> tuple[bool, str]:
 
 def diagnostics_banner(fit) -> str | None:
     """Return a loud banner for a failing fit, or ``None`` when it passed."""
-    ok, text = diagnostics_status(fit)
+    ok, _ = diagnostics_status(fit)
     if ok:
         return None
+    failures = list(fit.diagnostics.failures)
+    shown = "; ".join(failures[:3]) + (f"; +{len(failures) - 3} more" if len(failures) > 3
+                                       else "")
     return ("!! MCMC DIAGNOSTICS FAILED for this fit: every figure below is provisional "
-            f"!! ({text.removeprefix('FAILED: ')})")
+            f"!! ({shown})")
 
 
 def with_diagnostics(frame: pd.DataFrame, fit) -> pd.DataFrame:
