@@ -613,9 +613,16 @@ def _diagnostics_section(report: Report, fit) -> None:
             lambda: plot_rank(fit=fit, thin=thin))
     if ranks is not None:
         alpha = float(ranks["alpha"].iloc[0]) if len(ranks) else 0.01
-        s.p(RANK_P_VALUE_TEXT.format(
+        text = RANK_P_VALUE_TEXT.format(
             thin=f"every {thin}th draw kept" if thin > 1 else "no thinning was needed",
-            k=len(ranks), alpha=alpha, expected=len(ranks) * alpha))
+            k=len(ranks), alpha=alpha, expected=len(ranks) * alpha)
+        kept = fit.dt["posterior"].sizes["draw"] // thin
+        n_chains = fit.dt["posterior"].sizes["chain"]
+        if kept < 200 or n_chains < 4:
+            text += (f" Here only {kept} thinned draws per chain and {n_chains} chains are "
+                     "tested: the test has little power, so p-values near 1 say nothing about "
+                     "convergence; R-hat and ESS above decide.")
+        s.p(text)
         report.tables["rank_tests"] = ranks
         s.table("Rank plot tests (the p-values printed on the panels)", _rounded(ranks),
                 "rank_tests")
