@@ -122,8 +122,9 @@ def run(
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 
     t = _step(5, n, "report")
+    # the fit and its headline draws are in memory: the report reuses them
     _, files = write_report(out / "fit", out / "report", df=df, hdi_prob=hdi_prob,
-                            ci_kind=ci_kind)
+                            ci_kind=ci_kind, fit=fit, draws=hdraws)
     typer.echo(f"report: {out / 'report' / 'report.html'} ({len(files)} files)")
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 

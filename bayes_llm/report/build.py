@@ -723,7 +723,7 @@ def _provenance_section(report: Report, fit, fit_dir: Path) -> None:
 def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
                  prior_draws: int = 200, ppc_draws: int | None = 500,
                  seed: int = DEFAULT_SEED, hdi_prob: float | None = None,
-                 ci_kind: str | None = None) -> Report:
+                 ci_kind: str | None = None, fit=None, draws=None) -> Report:
     """Build the report of a saved fit.
 
     Parameters
@@ -744,6 +744,11 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         The credible interval of every table, figure and sentence of the report
         (``None``: the project's setting, :data:`bayes_llm.constants.HDI_PROB` and
         :data:`~bayes_llm.constants.CI_KIND`).
+    fit : Fit, optional
+        The fit saved in ``run_dir``, already in memory (``bayes-llm run`` passes it):
+        skips loading it again and recomputing its diagnostics.
+    draws : Dataset, optional
+        ``headline_draws(fit, seed=seed)``, already computed (with ``fit``).
 
     Returns
     -------
@@ -751,10 +756,11 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
     """
     with interval_setting(hdi_prob, ci_kind):
         return _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
-                             seed=seed)
+                             seed=seed, fit=fit, draws=draws)
 
 
-def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed) -> Report:
+def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
+                  draws=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
     from bayes_llm.derived.paper import paper_ols
     from bayes_llm.report.claims import claim_verdicts
@@ -762,7 +768,11 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed) -> Report:
 
     t_start = time.perf_counter()
     fit_dir = find_fit_dir(run_dir)
-    fit, df, source = _load(fit_dir, df)
+    if fit is None:
+        fit, df, source = _load(fit_dir, df)
+    else:
+        source = ("the data given with the fit" if df is not None
+                  else "the models saved with the fit")
     load_seconds = time.perf_counter() - t_start
     frame = df if df is not None else models_frame(fit)
     report = Report(title=f"Bayesian re-analysis of 'Is there secret sauce in LLM "
@@ -778,7 +788,8 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed) -> Report:
         except Exception as exc:  # noqa: BLE001
             report.problems.append(f"the paper's OLS could not be run: {exc}")
     with report.timed("headline draws and table"):
-        draws = headline_draws(fit, seed=seed)
+        if draws is None:
+            draws = headline_draws(fit, seed=seed)
         table = headline_table(fit, baseline=baseline, df=df, draws=draws,
                                paper=baseline is not None)
     report.tables["headline"] = table
