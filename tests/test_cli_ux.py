@@ -345,3 +345,14 @@ def test_netcdf_names_are_safe_and_unique():
 def test_metadata_of_saved_fit_has_source(saved_fit):
     meta = json.loads((saved_fit / "fit" / "metadata.json").read_text())
     assert meta["source_file"].endswith("dataset_for_github.xlsx")
+
+
+def test_printed_interval_header_names_the_interval_used():
+    from bayes_llm.cli.headline_cmd import _relabel
+    from bayes_llm.derived import headline as module
+
+    old = f"{module.HDI_PROB:.0%} {module.CI_KIND.upper()}"
+    text = f"figure  median  {old}           statement\nrow  1.0  [0, 1]  P\n"
+    assert "89.5% ETI" in _relabel(text, 0.895, "eti").splitlines()[0]
+    assert _relabel(text, 0.895, "eti").splitlines()[0].index("statement") == \
+        text.splitlines()[0].index("statement")

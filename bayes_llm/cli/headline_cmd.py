@@ -43,6 +43,31 @@ def check_pairs(model_ids, pairs: list[tuple[str, str]]) -> None:
                             f"the fit ({len(known)} models; see models.csv in the fit folder)")
 
 
+def _relabel(text: str, prob: float, kind: str) -> str:
+    """Make the table's interval column header name the interval actually used.
+
+    (A renderer that bound the project constant at import time labels it with that.)
+    """
+    from bayes_llm.derived import headline as module
+    from bayes_llm.derived.summary import interval_label
+
+    bound = getattr(module, "HDI_PROB", None), getattr(module, "CI_KIND", None)
+    if None in bound:
+        return text
+    old = f"{bound[0]:.0%} {str(bound[1]).upper()}"
+    new = interval_label(prob, kind)
+    if old == new or old not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("figure ") and old in line:  # the header row only
+            padded = old + " " * max(0, len(new) - len(old))  # keep the columns aligned
+            target = padded if padded in line else old
+            lines[i] = line.replace(target, new.ljust(len(target)), 1)
+            break
+    return "\n".join(lines)
+
+
 def headline(
     run_dir: Annotated[Path, typer.Argument(
         metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
@@ -117,7 +142,7 @@ def headline(
         banner = diagnostics_banner(fit)
         if banner:
             typer.echo(banner)
-        typer.echo(headline_text(table), nl=False)
+        typer.echo(_relabel(headline_text(table), prob, kind), nl=False)
         typer.echo(f"fit diagnostics: {diagnostics_status(fit)[1]}")
         if out is not None:
             written = write_headline(table, out)
