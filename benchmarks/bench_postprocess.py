@@ -89,7 +89,7 @@ def fit_seconds(fit_dir: Path) -> float:
     return float(timing.get("build", 0.0)) + float(timing.get("sample", 0.0))
 
 
-def postprocess(fit_dir: Path, repo: Path) -> None:
+def postprocess(fit_dir: Path, repo: Path, *, report: bool = True) -> None:
     fit_s = fit_seconds(fit_dir)
     meta = json.loads((fit_dir / "metadata.json").read_text())
     print(f"fit {fit_dir} ({meta.get('n_models')} models, spec {meta.get('spec_name')}): "
@@ -97,12 +97,20 @@ def postprocess(fit_dir: Path, repo: Path) -> None:
     headline = _time_cli(["headline", str(fit_dir), "--allow-warnings"], repo)
     if headline[2] == 2:  # an older CLI without --allow-warnings
         headline = _time_cli(["headline", str(fit_dir)], repo)
+    timed = [("headline", headline)]
+    if not report:
+        _print(timed, fit_s)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         report = _time_cli(["report", str(fit_dir), "--out", str(Path(tmp) / "r"),
                             "--allow-warnings"], repo)
         if report[2] == 2:
             report = _time_cli(["report", str(fit_dir), "--out", str(Path(tmp) / "r2")], repo)
-    for name, (seconds, cpu, rc) in (("headline", headline), ("report", report)):
+    _print([*timed, ("report", report)], fit_s)
+
+
+def _print(timed: list, fit_s: float) -> None:
+    for name, (seconds, cpu, rc) in timed:
         print(f"  {name:<9} {seconds:6.1f} s wall, {cpu:6.1f} s CPU  ({seconds / fit_s:.2f} x "
               f"the fit's wall time; exit {rc})", flush=True)
 
@@ -176,6 +184,7 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, default=REPO,
                         help="Checkout whose CLI is timed (default: this one).")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-report", action="store_true", help="Time headline only.")
     args = parser.parse_args()
     fits = list(args.fit)
     if args.synthetic:
@@ -184,7 +193,7 @@ def main() -> None:
     if args.startup or not fits:
         startup(args.repo, args.repeat)
     for fit_dir in fits:
-        postprocess(fit_dir, args.repo)
+        postprocess(fit_dir, args.repo, report=not args.no_report)
         if args.stages:
             stages(fit_dir)
 
