@@ -150,30 +150,38 @@ def saved_fit(binomial_fit, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def headline_out(saved_fit, tmp_path_factory):
-    """``headline --out`` at the default interval and at 50% ETI (run once per module)."""
+    """``headline --out`` at the default interval (without ``--allow-warnings``, output
+    captured) and at 50% ETI (with it); each run once per module."""
+    import contextlib
+    import io
+
     outs = {}
-    for key, extra in (("default", []), ("eti50", ["--hdi-prob", "0.5", "--ci-kind", "eti"])):
+    for key, extra in (("default", []), ("eti50", ["--hdi-prob", "0.5", "--ci-kind", "eti",
+                                                  "--allow-warnings"])):
         out = tmp_path_factory.mktemp(f"headline_{key}")
-        code = main(["headline", str(saved_fit), "--out", str(out), "--allow-warnings",
-                     *extra])
-        outs[key] = (code, out)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(["headline", str(saved_fit), "--out", str(out), *extra])
+        outs[key] = (code, out, stdout.getvalue(), stderr.getvalue())
     return outs
 
 
-def test_failing_fit_is_loud_and_exits_1(saved_fit, binomial_fit, capsys):
+def test_failing_fit_is_loud_and_exits_1(headline_out, binomial_fit):
+    code, _, stdout, stderr = headline_out["default"]
     if binomial_fit.diagnostics.ok:
+        assert code == 0 and "fit diagnostics: ok" in stdout
         pytest.skip("the shared small fit happens to pass its diagnostics")
-    assert main(["headline", str(saved_fit)]) == 1
-    captured = capsys.readouterr()
-    assert captured.out.startswith("!! MCMC DIAGNOSTICS FAILED")
-    assert "fit diagnostics: FAILED" in captured.out
-    assert "--allow-warnings" in captured.err
-    assert "data: the 809 models saved with the fit" in captured.err
+    assert code == 1
+    assert stdout.startswith("!! MCMC DIAGNOSTICS FAILED")
+    assert "fit diagnostics: FAILED" in stdout
+    assert "--allow-warnings" in stderr
+    assert "data: the 809 models saved with the fit" in stderr
+    assert headline_out["eti50"][0] == 0  # --allow-warnings: exit 0, same banner
+    assert headline_out["eti50"][2].startswith("!! MCMC DIAGNOSTICS FAILED")
 
 
 def test_exports_carry_the_status(headline_out, binomial_fit):
-    code, out = headline_out["default"]
-    assert code == 0  # --allow-warnings
+    out = headline_out["default"][1]
     ok = binomial_fit.diagnostics.ok
     status = "ok" if ok else "FAILED: " + "; ".join(binomial_fit.diagnostics.failures)
     table = pd.read_csv(out / "headline.csv")
