@@ -78,10 +78,10 @@ def _snapshot(folder: Path) -> dict[str, bytes | str]:
 def _one_error_line(capsys) -> str:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
+    errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1, err  # progress lines (e.g. where the data came from) may precede
+    assert err.rstrip("\n").splitlines()[-1] == errors[0], err
+    return errors[0]
 
 
 # -- output destinations, checked before sampling ------------------------------------------
