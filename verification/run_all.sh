@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Regenerate verification/sbc/*: the default spec (200 replications) and one spec per
-# option family (100 each). Resumable: rerun to continue; each replication is saved.
-# Usage: bash verification/run_all.sh [REPS_DEFAULT] [REPS_FAMILY]
+# option family (100 each), 2 chains x 300 draws (300 tuning) per fit. Resumable: every
+# replication is saved as it finishes; rerunning continues where the run stopped, so the
+# rounds below first give every spec some replications, then complete them.
+# Usage: PY=/path/to/python bash verification/run_all.sh
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
-DEF=${1:-200}
-FAM=${2:-100}
-run() { nice -n 10 "$PY" -m bayes_llm.verify.run_sbc --model "$1" --reps "$2" --out "verification/sbc/$(basename "$1" .toml)"; }
-run binomial_developers "$DEF"
-run logit_normal_groups "$FAM"
-run binomial_nested "$FAM"
-run student_t_developers "$FAM"
-run paper_mirror "$FAM"
-run verification/specs/sbc_compute_error.toml "$FAM"
-run verification/specs/sbc_developer_slopes.toml "$FAM"
-run verification/specs/sbc_compute_period.toml "$FAM"
+run() { nice -n 10 "$PY" -m bayes_llm.verify.run_sbc --model "$1" --reps "$2" \
+          --out "verification/sbc/$(basename "$1" .toml)" | tail -n 3; }
+FAMILIES="logit_normal_groups binomial_nested student_t_developers paper_mirror
+          verification/specs/sbc_compute_error.toml verification/specs/sbc_developer_slopes.toml
+          verification/specs/sbc_compute_period.toml"
+run binomial_developers 30
+run logit_normal_groups 100
+run binomial_developers 200
+for f in $FAMILIES; do run "$f" 100; done

@@ -54,13 +54,13 @@ from bayes_llm.verify.rankcheck import DEFAULT_ALPHA, check_ranks
 from bayes_llm.verify.sbc import rank_statistics, uniformity_tests
 from bayes_llm.verify.simulate import headline_quantities, outcome_frame
 
-DRAWS, TUNE, CHAINS = 500, 500, 2
+DRAWS, TUNE, CHAINS = 300, 300, 2
 #: Headline figures ranked (prefixes of ``headline_draws`` ids).
 DERIVED_PREFIXES = ("variance_", "frontier_", "shared_progress_multiplier",
                     "developer_multiplier[", "within_spread_multiplier", "shapley_")
 #: Posterior draws (all chains together) the quantities are computed on: the posterior is
 #: thinned evenly to at most this many before computing the headline figures and ranking.
-DERIVED_DRAWS = 400
+DERIVED_DRAWS = 200
 #: Scalar truths recorded with each fit (where failures happen).
 TRUTH_COLUMNS = ("alpha", "beta", "sigma_period", "period_drift", "sigma_developer",
                  "sigma_group", "sigma_model", "sigma", "nu", "sigma_slope",
@@ -172,11 +172,12 @@ def _fit_row(i: int, dt: xr.DataTree | None, params: dict, seconds: float,
         return row
     diag = diagnose(dt)
     table = diag.table
+    rhat = table["r_hat_max"].dropna()
     row.update({"ok": diag.ok, "divergences": int(diag.sampler["divergences"]),
-                "max_rhat": float(np.nanmax(table["r_hat_max"])),
-                "min_ess_bulk": float(np.nanmin(table["ess_bulk_min"])),
-                "min_ess_tail": float(np.nanmin(table["ess_tail_min"])),
-                "worst_variable": str(table["r_hat_max"].idxmax()),
+                "max_rhat": float(rhat.max()) if len(rhat) else np.nan,
+                "min_ess_bulk": float(table["ess_bulk_min"].min()),
+                "min_ess_tail": float(table["ess_tail_min"].min()),
+                "worst_variable": str(rhat.idxmax()) if len(rhat) else "",
                 "failures": "; ".join(diag.failures)[:300]})
     return row
 
@@ -264,9 +265,10 @@ def run(spec: ModelSpec, data: ModelData, *, reps: int, draws: int = DRAWS,
             table = rank_statistics(post_q[names], truth, np.random.default_rng([seed, i, 1]),
                                     thin=thin)
             table.insert(0, "replication", i)
+            row = {**_fit_row(i, dt, params, time.perf_counter() - t0),
+                   "sample_seconds": round(sample_seconds, 2)}
             records.append(table)
-            fits.append({**_fit_row(i, dt, params, time.perf_counter() - t0),
-                         "sample_seconds": round(sample_seconds, 2)})
+            fits.append(row)
         except Exception as exc:  # noqa: BLE001 - a failed fit is counted, not fatal
             fits.append(_fit_row(i, None, params, time.perf_counter() - t0,
                                  f"{type(exc).__name__}: {exc}"[:300]))
