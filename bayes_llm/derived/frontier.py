@@ -49,6 +49,7 @@ from bayes_llm.derived.summary import (
 )
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.components import COMPONENTS
+from bayes_llm.model.curve import compute_effect
 
 #: The components that a fit's mean structure explains (definition (b) leaves ``model`` out).
 EXPLAINED_COMPONENTS: tuple[str, ...] = ("compute", "period", "developer")
@@ -210,6 +211,8 @@ def reference_parts(fit: FitLike, reference_log10_flop: float, *,
         slope = slope + post["compute_period_slope"].sel(period=first, drop=True)
     x_ref = float(reference_log10_flop) - fit.spec.compute_centre
     compute = slope * x_ref
+    if "compute_slope" in post:  # monotone compute curve: f(x_ref), not beta * x_ref
+        compute = compute_effect(fit.dt, x_ref)
     period = post["period_effect"].sel(period=first, drop=True)
     developer = xr.zeros_like(compute) + _reference_developer(post, reference_developer)
     model = xr.zeros_like(compute)
