@@ -18,7 +18,12 @@ from scipy import special
 
 from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
-from bayes_llm.verify.logdensity import prior_draw, structure
+from bayes_llm.verify.logdensity import (
+    monotone_curve,
+    prior_draw,
+    slope_at_centre,
+    structure,
+)
 
 
 def zero_sum_normal_draw(sigma: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -61,12 +66,24 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
                                                       n_periods, rng)
         else:
             v["period_effect"] = np.zeros(n_periods)
-    v["beta"] = prior_draw(pr("beta"), rng)
+    if parts["monotone"]:
+        v["log_slope_mean"] = prior_draw(pr("log_slope_mean"), rng)
+        v["sigma_curve"] = prior_draw(pr("sigma_curve"), rng)
+        v["log_compute_slope"] = rng.normal(v["log_slope_mean"], v["sigma_curve"],
+                                            len(data.knots) + 1)
+        v["compute_slope"] = np.exp(v["log_compute_slope"])
+        v["beta"] = np.asarray(slope_at_centre(v["compute_slope"], data.knots))
+    else:
+        v["beta"] = prior_draw(pr("beta"), rng)
     x = data.x
     if parts["compute_error"]:
         v["mu_x"] = prior_draw(pr("mu_x"), rng)
         v["sigma_x"] = prior_draw(pr("sigma_x"), rng)
-        x = rng.normal(v["mu_x"], v["sigma_x"], n_models)
+        if parts["t_compute"]:
+            v["nu_x"] = prior_draw(pr("nu_x"), rng)
+            x = v["mu_x"] + v["sigma_x"] * rng.standard_t(v["nu_x"], n_models)
+        else:
+            x = rng.normal(v["mu_x"], v["sigma_x"], n_models)
         v["log10_flop_true"] = x
     slope = v["beta"] + np.zeros(n_models)
     if parts["interaction"]:
@@ -99,13 +116,32 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         v["sigma_slope"] = prior_draw(pr("sigma_slope"), rng)
         v["developer_slope"] = rng.normal(0.0, v["sigma_slope"], n_units)
         slope = slope + v["developer_slope"][data.developer_idx]
-    mu = v["alpha"] + v["period_effect"][data.period_idx] + slope * x
+    if parts["monotone"]:
+        mu = v["alpha"] + v["period_effect"][data.period_idx] + monotone_curve(
+            x, v["compute_slope"], data.knots)
+    else:
+        mu = v["alpha"] + v["period_effect"][data.period_idx] + slope * x
     if dev != "none":
         mu = mu + u[data.developer_idx]
+    if parts["lineage"]:
+        v["sigma_lineage"] = prior_draw(pr("sigma_lineage"), rng)
+        v["lineage_effect"] = zero_sum_normal_draw(v["sigma_lineage"],
+                                                   len(data.coords["lineage"]), rng)
+        mu = mu + v["lineage_effect"][data.lineage_idx]
+    if parts["protocol"]:
+        v["protocol_effect"] = prior_draw(pr("protocol_effect"), rng)
+        mu = mu + v["protocol_effect"] * data.off_harness
+    if parts["mundlak"]:
+        v["mundlak_lambda"] = prior_draw(pr("mundlak_lambda"), rng)
+        mu = mu + v["mundlak_lambda"] * data.developer_mean_x[data.developer_idx]
     v["mu"] = mu
     if spec.likelihood == "binomial":
         v["sigma_model"] = prior_draw(pr("sigma_model"), rng)
-        v["eta"] = rng.normal(mu, v["sigma_model"])
+        if parts["t_model"]:
+            v["nu_model"] = prior_draw(pr("nu_model"), rng)
+            v["eta"] = mu + v["sigma_model"] * rng.standard_t(v["nu_model"], n_models)
+        else:
+            v["eta"] = rng.normal(mu, v["sigma_model"])
     else:
         v["sigma"] = prior_draw(pr("sigma"), rng)
         if spec.likelihood == "student_t":

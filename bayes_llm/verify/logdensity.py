@@ -141,7 +141,34 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "interaction": bool(spec.compute_period_interaction and n_periods > 1),
             "developer": developer,
             "slopes": bool(spec.developer_slopes and spec.developer != "none"),
-            "compute_error": bool(spec.compute_error), "likelihood": spec.likelihood}
+            "compute_error": bool(spec.compute_error), "likelihood": spec.likelihood,
+            "monotone": getattr(spec, "compute_curve", "linear") == "monotone",
+            "lineage": bool(getattr(spec, "lineage_effect", False)),
+            "protocol": bool(getattr(spec, "protocol_effect", False)),
+            "mundlak": bool(getattr(spec, "developer_mean_compute", False)
+                            and spec.developer != "none"),
+            "t_model": getattr(spec, "model_effect", "normal") == "student_t",
+            "t_compute": getattr(spec, "compute_population", "normal") == "student_t"}
+
+
+def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Return the monotone piecewise-linear compute curve f(x), with f(0) = 0.
+
+    ``f(x) = sum_k s_k (clip(x, kappa_k, kappa_(k+1)) - clip(0, kappa_k, kappa_(k+1)))``
+    over the ``K + 1`` segments of the ``K`` (centred) knots, ``kappa_0 = -inf`` and
+    ``kappa_(K+1) = +inf``.
+    """
+    edges = np.concatenate([[-np.inf], np.asarray(knots, float), [np.inf]])
+    x = np.asarray(x, float)[..., None]
+    lo, hi = edges[:-1], edges[1:]
+    return np.sum(np.asarray(slopes, float) * (np.clip(x, lo, hi) - np.clip(0.0, lo, hi)),
+                  axis=-1)
+
+
+def slope_at_centre(slopes: np.ndarray, knots: np.ndarray) -> float:
+    """Slope of the segment containing x = 0 (at a knot, the segment above): ``beta``."""
+    return float(np.asarray(slopes)[int(np.searchsorted(np.asarray(knots), 0.0,
+                                                        side="right"))])
 
 
 def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
@@ -157,12 +184,22 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
         level = np.full(len(t), float(v["alpha"]))
     else:
         level = float(v["alpha"]) + np.asarray(v["period_effect"], float)[t]
-    slope = float(v["beta"]) + np.zeros(len(t))
-    if parts["interaction"]:
-        slope = slope + np.asarray(v["compute_period_slope"], float)[t]
-    if parts["slopes"]:
-        slope = slope + np.asarray(v["developer_slope"], float)[j]
-    mu = level + slope * x
+    if parts["monotone"]:
+        mu = level + monotone_curve(x, np.exp(np.asarray(v["log_compute_slope"], float)),
+                                    data.knots)
+    else:
+        slope = float(v["beta"]) + np.zeros(len(t))
+        if parts["interaction"]:
+            slope = slope + np.asarray(v["compute_period_slope"], float)[t]
+        if parts["slopes"]:
+            slope = slope + np.asarray(v["developer_slope"], float)[j]
+        mu = level + slope * x
+    if parts["lineage"]:
+        mu = mu + np.asarray(v["lineage_effect"], float)[data.lineage_idx]
+    if parts["protocol"]:
+        mu = mu + float(v["protocol_effect"]) * data.off_harness
+    if parts["mundlak"]:
+        mu = mu + float(v["mundlak_lambda"]) * data.developer_mean_x[j]
     if parts["developer"] == "non_centred":
         mu = mu + float(v["sigma_developer"]) * np.asarray(v["developer_z"], float)[j]
     elif parts["developer"] != "none":
@@ -182,9 +219,20 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
             names += ["sigma_period", "period_effect"]
         elif parts["period"] == "fixed":
             names.append("period_effect")
-    names.append("beta")
+    if parts["monotone"]:
+        names += ["log_slope_mean", "sigma_curve", "log_compute_slope"]
+    else:
+        names.append("beta")
     if parts["compute_error"]:
         names += ["mu_x", "sigma_x", "log10_flop_true"]
+        if parts["t_compute"]:
+            names.append("nu_x")
+    if parts["lineage"]:
+        names += ["sigma_lineage", "lineage_effect"]
+    if parts["protocol"]:
+        names.append("protocol_effect")
+    if parts["mundlak"]:
+        names.append("mundlak_lambda")
     if parts["interaction"]:
         names += ["sigma_interaction", "compute_period_slope"]
     dev = parts["developer"]
@@ -199,7 +247,7 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
     if parts["slopes"]:
         names += ["sigma_slope", "developer_slope"]
     if spec.likelihood == "binomial":
-        names += ["sigma_model", "eta"]
+        names += ["sigma_model", "eta"] + (["nu_model"] if parts["t_model"] else [])
     elif spec.likelihood == "logit_normal":
         names.append("sigma")
     else:
@@ -244,11 +292,30 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
         elif parts["period"] == "fixed":
             terms["period_effect"] = zero_sum_normal_logpdf(
                 v["period_effect"], pr("period_fixed").params["sigma"])
-    prior("beta")
+    if parts["monotone"]:
+        prior("log_slope_mean")
+        prior("sigma_curve")
+        normal("log_compute_slope", float(v["log_slope_mean"]), float(v["sigma_curve"]))
+    else:
+        prior("beta")
     if parts["compute_error"]:
         prior("mu_x")
         prior("sigma_x")
-        normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
+        if parts["t_compute"]:
+            prior("nu_x")
+            terms["log10_flop_true"] = float(np.sum(stats.t.logpdf(
+                np.asarray(v["log10_flop_true"], float), float(v["nu_x"]), float(v["mu_x"]),
+                float(v["sigma_x"]))))
+        else:
+            normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
+    if parts["lineage"]:
+        prior("sigma_lineage")
+        terms["lineage_effect"] = zero_sum_normal_logpdf(v["lineage_effect"],
+                                                         float(v["sigma_lineage"]))
+    if parts["protocol"]:
+        prior("protocol_effect")
+    if parts["mundlak"]:
+        prior("mundlak_lambda")
     if parts["interaction"]:
         prior("sigma_interaction")
         terms["compute_period_slope"] = zero_sum_normal_logpdf(v["compute_period_slope"],
@@ -279,7 +346,13 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             data.x, np.asarray(v["log10_flop_true"], float), data.compute_error_sd)))
     if spec.likelihood == "binomial":
         prior("sigma_model")
-        normal("eta", mu, float(v["sigma_model"]))
+        if parts["t_model"]:
+            prior("nu_model")
+            terms["eta"] = float(np.sum(stats.t.logpdf(np.asarray(v["eta"], float),
+                                                       float(v["nu_model"]), mu,
+                                                       float(v["sigma_model"]))))
+        else:
+            normal("eta", mu, float(v["sigma_model"]))
         p = data.guess + (1.0 - data.guess) * special.expit(np.asarray(v["eta"], float))
         terms["correct"] = float(np.sum(stats.binom.logpmf(data.k, data.n, p)))
         return terms
@@ -313,5 +386,5 @@ def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarra
     return float(sum(log_density_terms(spec, data, values).values()))
 
 
-__all__ = ["log_density", "log_density_terms", "prior_draw", "prior_logpdf",
-           "structure", "value_names", "zero_sum_normal_logpdf"]
+__all__ = ["log_density", "log_density_terms", "monotone_curve", "prior_draw", "prior_logpdf",
+           "slope_at_centre", "structure", "value_names", "zero_sum_normal_logpdf"]
