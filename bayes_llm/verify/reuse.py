@@ -109,6 +109,16 @@ def with_constant_data(dt: xr.DataTree, data: ModelData, observed: dict) -> xr.D
         "period_idx": ("model", data.period_idx),
         "developer_idx": ("model", data.developer_idx),
     }, coords={"model": data.coords["model"]})
+    # constant data of the issue-10 options (names as in models/README.md)
+    extra = {"compute_knots": ("compute_knot", getattr(data, "knots", None)),
+             "lineage_idx": ("model", getattr(data, "lineage_idx", None)),
+             "off_harness": ("model", getattr(data, "off_harness", None)),
+             "developer_mean_compute": ("developer", getattr(data, "developer_mean_x", None))}
+    for name, (dim, values) in extra.items():
+        if values is not None:
+            const[name] = xr.DataArray(np.asarray(values), dims=dim,
+                                       coords={dim: data.coords[dim]} if dim in data.coords
+                                       else None)
     obs = {k: ("model", np.asarray(v)) for k, v in observed.items()
            if k != "log10_flop_obs"}
     groups = {name: dt[name].to_dataset() for name in dt.children}
