@@ -215,3 +215,29 @@ def test_full_design_sbc_default_spec(tmp_path):
     code = run_sbc.main(["--model", "binomial_developers", "--reps", "200",
                          "--out", str(tmp_path / "sbc")])
     assert code == 0
+
+
+@pytest.mark.mcmc
+def test_full_design_runner_saves_resumes_and_refuses_other_settings(ci_setup, tmp_path):
+    """The runner saves after every replication and continues where it stopped."""
+    from bayes_llm.errors import BayesLLMError
+
+    spec, data, sampler = ci_setup
+    out = tmp_path / "run"
+    kwargs = {"draws": 50, "tune": 50, "chains": 2, "seed": 4, "out": out, "derived": False,
+              "sampler": sampler, "log": lambda line: None}
+    first = run_sbc.run(spec, data, reps=2, **kwargs)
+    assert sorted(p.name for p in out.iterdir()) >= ["coverage.csv", "ecdf.png", "fits.csv",
+                                                     "ranks.csv", "records.csv",
+                                                     "settings.json", "summary.md",
+                                                     "tests.csv"]
+    lines: list[str] = []
+    more = run_sbc.run(spec, data, reps=3, **{**kwargs, "log": lines.append})
+    assert len(lines) == 1 and "replication 2 (3/3)" in lines[0]  # only the new one ran
+    pd.testing.assert_frame_equal(more.records[more.records["replication"] < 2]
+                                  .reset_index(drop=True), first.records)
+    assert {"inside_hdi", "u", "rank"} <= set(more.records.columns)
+    with pytest.raises(BayesLLMError, match="other settings"):
+        run_sbc.run(spec, data, reps=4, **{**kwargs, "draws": 60})
+    assert "| spec |" in run_sbc.index_text(tmp_path)
+    assert run_sbc.main(["--report", "--out", str(out)]) == 0

@@ -11,7 +11,9 @@ run() { nice -n 10 "$PY" -m bayes_llm.verify.run_sbc --model "$1" --reps "$2" \
           --out "verification/sbc/$(basename "$1" .toml)" | tail -n 3; }
 FAMILIES="logit_normal_groups binomial_nested student_t_developers paper_mirror
           verification/specs/sbc_compute_error.toml verification/specs/sbc_developer_slopes.toml
-          verification/specs/sbc_compute_period.toml"
+          verification/specs/sbc_compute_period.toml
+          binomial_t_developers binomial_monotone binomial_lineage binomial_protocol
+          binomial_mundlak binomial_eiv_t"
 run binomial_developers 30
 run logit_normal_groups 100
 run binomial_developers 200
