@@ -56,8 +56,10 @@ from bayes_llm.verify.simulate import headline_quantities, outcome_frame
 
 DRAWS, TUNE, CHAINS = 300, 300, 2
 #: Headline figures ranked (prefixes of ``headline_draws`` ids).
+#: The Shapley split of the OLS R^2 at equal weights is a function of the data alone (the
+#: same value in every draw): it is not a posterior quantity and is not ranked.
 DERIVED_PREFIXES = ("variance_", "frontier_", "shared_progress_multiplier",
-                    "developer_multiplier[", "within_spread_multiplier", "shapley_")
+                    "developer_multiplier[", "within_spread_multiplier")
 #: Posterior draws (all chains together) the quantities are computed on: the posterior is
 #: thinned evenly to at most this many before computing the headline figures and ranking.
 DERIVED_DRAWS = 200
@@ -74,6 +76,16 @@ class SBCRun:
     records: pd.DataFrame
     fits: pd.DataFrame
     settings: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_only: list[str] = []
+        self.raw_records = self.records
+        if len(self.records) and "sd" in self.records:
+            # a quantity with the same value in every draw of every fit is a function of the
+            # data alone (e.g. an OLS statistic): its "rank" is a tie-break, not a check
+            sd = self.records.groupby("quantity", sort=False)["sd"].max()
+            self.data_only = list(sd.index[sd <= 1e-12])
+            self.records = self.records[~self.records["quantity"].isin(self.data_only)]
 
     def ranks(self) -> pd.DataFrame:
         """Fractional ranks: one row per replication, one column per quantity."""
@@ -352,6 +364,9 @@ def summary_text(state: SBCRun, *, alpha: float = DEFAULT_ALPHA) -> str:
         if len(worst):
             lines += ["", "Variable with the largest R-hat in fits with R-hat > 1.01: "
                       + ", ".join(f"{k} x{v}" for k, v in worst.items())]
+    if state.data_only:
+        lines += ["", "Not ranked (the same value in every posterior draw, a function of the "
+                  "data alone): " + ", ".join(state.data_only) + "."]
     if len(state.records):
         table = state.table(alpha=alpha)
         rejected = list(table.index[table["rejected"]])
@@ -386,7 +401,7 @@ def save(state: SBCRun, out: str | Path, *, figure: bool = True) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "settings.json", json.dumps(state.settings, indent=2))
-    write_text_atomic(out / "records.csv", state.records.to_csv(index=False))
+    write_text_atomic(out / "records.csv", state.raw_records.to_csv(index=False))
     write_text_atomic(out / "fits.csv", state.fits.to_csv(index=False))
     if len(state.records):
         write_text_atomic(out / "ranks.csv", state.ranks().to_csv())
