@@ -125,8 +125,9 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
             ax.plot([100 * row.lower, 100 * row.upper], [yi, yi], color=colour, lw=2.5)
             ax.plot(100 * row.median, yi, "o", color=colour, mec="black", mew=0.5, ms=6)
             right = max(row.upper, row.paper_ols if np.isfinite(row.paper_ols) else row.upper)
-            ax.text(100 * right + 1.5, yi, f"{100 * row.median:.1f}%", va="center",
-                    fontsize=8)
+            # offset in points, past the marker's half-width: never on top of the paper's x
+            ax.annotate(f"{100 * row.median:.1f}%", (100 * right, yi), xytext=(7, 0),
+                        textcoords="offset points", va="center", fontsize=8)
             if np.isfinite(row.paper_ols):
                 ax.plot(100 * row.paper_ols, yi, "x", color=PAPER_COLOUR, ms=8, mew=2, zorder=5,
                         label="paper OLS" if yi == y[0] else None)
@@ -144,7 +145,7 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), fontsize=8,
                    loc="outside lower center", ncol=len(legend))
-    fig.suptitle(f"'{fit.spec.name}': what explains differences in performance", fontsize=11)
+    fig.suptitle("What explains differences in performance", fontsize=11)
     return fig
 
 
