@@ -19,6 +19,7 @@ from scipy import special
 from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.verify.logdensity import (
+    lineage_effects,
     monotone_curve,
     prior_draw,
     slope_at_centre,
@@ -125,8 +126,12 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         mu = mu + u[data.developer_idx]
     if parts["lineage"]:
         v["sigma_lineage"] = prior_draw(pr("sigma_lineage"), rng)
-        v["lineage_effect"] = zero_sum_normal_draw(v["sigma_lineage"],
-                                                   len(data.coords["lineage"]), rng)
+        if len(data.lineage_multi):
+            v["lineage_multi_effect"] = rng.normal(0.0, v["sigma_lineage"],
+                                                   len(data.lineage_multi))
+        if len(data.lineage_single):
+            v["lineage_single_z"] = rng.normal(0.0, 1.0, len(data.lineage_single))
+        v["lineage_effect"] = lineage_effects(data, v)
         mu = mu + v["lineage_effect"][data.lineage_idx]
     if parts["protocol"]:
         v["protocol_effect"] = prior_draw(pr("protocol_effect"), rng)

@@ -21,6 +21,9 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * nested: ``g ~ ZeroSumNormal(sigma_group)`` over groups, ``u_j ~ Normal(g_group(j),
   sigma_developer)``;
 * non-centred pooled developers: ``z_j ~ Normal(0, 1)``, ``u_j = sigma_developer z_j``;
+* lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
+  ``lineage_multi_effect`` for lineages with several models and as
+  ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones;
 * errors-in-variables: ``x_true_i ~ Normal(mu_x, sigma_x)``, ``x_obs_i ~ Normal(x_true_i,
   tau_i)``;
 * likelihoods: ``Binomial(n, g + (1 - g) logistic(eta_i))`` with ``eta_i ~ Normal(mu_i,
@@ -165,6 +168,17 @@ def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.n
                   axis=-1)
 
 
+def lineage_effects(data: ModelData, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Each lineage's effect: sampled for multi-model lineages, sigma * z for the others."""
+    out = np.zeros(len(data.coords["lineage"]))
+    if len(data.lineage_multi):
+        out[data.lineage_multi] = np.asarray(v["lineage_multi_effect"], float)
+    if len(data.lineage_single):
+        out[data.lineage_single] = float(v["sigma_lineage"]) * np.asarray(
+            v["lineage_single_z"], float)
+    return out
+
+
 def slope_at_centre(slopes: np.ndarray, knots: np.ndarray) -> float:
     """Slope of the segment containing x = 0 (at a knot, the segment above): ``beta``."""
     return float(np.asarray(slopes)[int(np.searchsorted(np.asarray(knots), 0.0,
@@ -195,7 +209,7 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
             slope = slope + np.asarray(v["developer_slope"], float)[j]
         mu = level + slope * x
     if parts["lineage"]:
-        mu = mu + np.asarray(v["lineage_effect"], float)[data.lineage_idx]
+        mu = mu + lineage_effects(data, v)[data.lineage_idx]
     if parts["protocol"]:
         mu = mu + float(v["protocol_effect"]) * data.off_harness
     if parts["mundlak"]:
@@ -228,7 +242,11 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         if parts["t_compute"]:
             names.append("nu_x")
     if parts["lineage"]:
-        names += ["sigma_lineage", "lineage_effect"]
+        names.append("sigma_lineage")
+        if len(data.lineage_multi):
+            names.append("lineage_multi_effect")
+        if len(data.lineage_single):
+            names.append("lineage_single_z")
     if parts["protocol"]:
         names.append("protocol_effect")
     if parts["mundlak"]:
@@ -310,8 +328,10 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
     if parts["lineage"]:
         prior("sigma_lineage")
-        terms["lineage_effect"] = zero_sum_normal_logpdf(v["lineage_effect"],
-                                                         float(v["sigma_lineage"]))
+        if len(data.lineage_multi):
+            normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
+        if len(data.lineage_single):
+            normal("lineage_single_z", 0.0, 1.0)
     if parts["protocol"]:
         prior("protocol_effect")
     if parts["mundlak"]:
