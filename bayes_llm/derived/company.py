@@ -28,9 +28,10 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       observed logit score given its latent score, by the delta method:
       ``mean_i p_i (1 - p_i) / (n [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i =
       logistic(eta_i)`` at the posterior mean of ``eta_i`` (a plug-in: the latent scores
-      are pinned by the data to a few hundredths of a logit), ``p_i = g + (1 - g) s_i``, ``n`` questions and guessing floor
-      ``g``. With 12,032 questions it is about 0.01 logit² on the 809 models (models near
-      the guessing floor dominate it), against ~0.46 for ``sigma_model**2``
+      are pinned by the data to a few hundredths of a logit), ``p_i = g + (1 - g) s_i``,
+      ``n`` questions and guessing floor ``g``. With 12,032 questions it is about
+      0.01 logit² on the 809 models (models near the guessing floor dominate it),
+      against ~0.46 for ``sigma_model**2``
       (Nakagawa et al.'s ``pi**2/3`` is the variance of a single Bernoulli trial and
       does not apply to a model's proportion correct).
 

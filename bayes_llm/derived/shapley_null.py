@@ -184,7 +184,7 @@ class ShapleyReference:
 def shapley_reference(fit: FitLike, *, n_boot: int = N_BOOT, n_null: int = N_NULL,
                       seed: int = DEFAULT_SEED, cluster: str = "developer"
                       ) -> ShapleyReference:
-    """The paper's Shapley statistic of a fit's models and coding, with null and band.
+    """Compute the paper's Shapley statistic of a fit's models and coding, null and band.
 
     Parameters
     ----------
