@@ -62,7 +62,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from bayes_llm.derived.fast import as_draws, cov_models, var_models
+from bayes_llm.derived.fast import as_draws, component_covariance
 from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
 from bayes_llm.model.design import OUTCOMES
 
@@ -136,7 +136,8 @@ def residual_variances(fit: FitLike, components: xr.DataArray | None = None
             "sigma^2 nu / (nu - 2)")
 
 
-def company_shares(fit: FitLike, *, components: xr.DataArray | None = None) -> xr.Dataset:
+def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
+                   covariance: xr.DataArray | None = None) -> xr.Dataset:
     """Compute the three model-based company-share definitions per draw.
 
     Parameters
@@ -145,6 +146,8 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None) -> x
         A fit.
     components : DataArray, optional
         Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
+    covariance : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.fast.component_covariance` of them.
 
     Returns
     -------
@@ -165,12 +168,14 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None) -> x
     """
     comps = stacked_components(fit, components).transpose(*SAMPLE_DIMS, "model", "component")
     post = fit.dt["posterior"].to_dataset()
-    values = comps.values
-    compute, period, developer = values[..., 0], values[..., 1], values[..., 2]
+    sig = (component_covariance(comps) if covariance is None else covariance).values
+    c, p, d = (list(comps["component"].values).index(k)
+               for k in ("compute", "period", "developer"))
     zero = xr.zeros_like(post["beta"].transpose(*SAMPLE_DIMS))
     pooled_period = "sigma_period" in post and fit.spec.period_effect == "exchangeable"
-    fixed_part = compute if pooled_period else compute + period
-    v = {"fixed": as_draws(var_models(fixed_part), zero)}
+    var_fixed = sig[..., c, c] if pooled_period else \
+        sig[..., c, c] + sig[..., p, p] + 2 * sig[..., c, p]
+    v = {"fixed": as_draws(var_fixed, zero)}
     v["developer"], dev_note = developer_variance(fit)
     v["period"] = post["sigma_period"] ** 2 if pooled_period else zero
     for block, names in EXTRA_BLOCKS.items():
@@ -186,18 +191,17 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None) -> x
     else:
         out["sd_developer_finite"] = zero
     out["sd_developer_superpop"] = np.sqrt(v["developer"])
-    latent = values.sum(axis=-1)
-    var_t = var_models(latent)
-    own = var_models(developer)
-    cov_compute = cov_models(developer, compute)
-    cov_all = cov_models(developer, latent)
+    var_t = sig.sum(axis=(-1, -2))
+    own = sig[..., d, d]
+    cov_compute = sig[..., d, c]
+    cov_all = sig[..., d, :].sum(axis=-1)
     out["developer_own_share"] = as_draws(own / var_t, zero)
     out["developer_cov_compute_share"] = as_draws(cov_compute / var_t, zero)
     out["developer_cov_other_share"] = as_draws((cov_all - own - cov_compute) / var_t, zero)
-    mu = compute + period + developer
+    explained = [c, p, d]
+    var_mu = sig[..., explained, :][..., explained].sum(axis=(-1, -2))
+    var_mu0 = sig[..., [c, p], :][..., [c, p]].sum(axis=(-1, -2))
     res = (v["model"] + v["dist"]).values
-    var_mu = var_models(mu)
-    var_mu0 = var_models(mu - developer)
     r2 = var_mu / (var_mu + res)
     r2_0 = var_mu0 / (var_mu0 + v["developer"].values + res)
     out["bayes_r2"] = as_draws(r2, zero)

@@ -478,7 +478,9 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     pos = {m: i for i, m in enumerate(ids)}
     fi = np.array([pos[m] for m in first])
     li = np.array([pos[m] for m in last])
-    values = stacked.values
+    sub = stacked.isel(model=np.concatenate([fi, li]))
+    values = sub.values
+    fi, li = np.arange(len(fi)), np.arange(len(fi), len(fi) + len(li))
     alpha = fit.dt["posterior"]["alpha"].transpose("chain", "draw").values[..., None]
     eta = alpha + values.sum(axis=-1)
     _, _, guess, _ = OUTCOMES[fit.spec.outcome]
@@ -486,9 +488,10 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     def acc(e: np.ndarray) -> np.ndarray:
         return guess + (1.0 - guess) / (1.0 + np.exp(-e))
 
-    x = _x(fit)
+    idx = np.array([pos[m] for m in first] + [pos[m] for m in last])
+    x = _x(fit)[..., idx]
     x_first = np.broadcast_to(x, eta.shape)[..., fi].mean(axis=-1, keepdims=True)
-    slopes = _model_slopes(fit)[..., li]
+    slopes = _model_slopes(fit)[..., idx][..., li]
     compute_last = values[..., li, 0]
     eta_cf = eta[..., li] - compute_last + slopes * x_first
     base = acc(eta[..., fi]).mean(axis=-1)

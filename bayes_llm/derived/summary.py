@@ -123,14 +123,19 @@ def interval(da: xr.DataArray, *, prob: float = HDI_PROB, kind: str = CI_KIND,
 
 
 def summarise_draws(da: xr.DataArray, *, prob: float = HDI_PROB, kind: str = CI_KIND,
-                    log10: bool = False) -> dict[str, float]:
+                    log10: bool = False, hdi_prob: float | None = None,
+                    ci_kind: str | None = None) -> dict[str, float]:
     """Median and interval of a scalar-per-draw quantity.
+
+    ``hdi_prob`` and ``ci_kind`` (when not None) override ``prob`` and ``kind``.
 
     Returns
     -------
     dict
         ``median``, ``lower``, ``upper`` (NaN when any draw is not finite).
     """
+    prob = prob if hdi_prob is None else hdi_prob
+    kind = kind if ci_kind is None else ci_kind
     values = np.asarray(da, dtype=float)
     nan = float("nan")
     if values.size == 0 or not np.all(np.isfinite(values)) or (log10 and np.any(values <= 0)):
