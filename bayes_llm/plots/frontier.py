@@ -5,7 +5,10 @@ For each pair A -> B the change in latent logit score splits exactly into comput
 (:func:`bayes_llm.derived.frontier.pair_decomposition`, the paper's Table 1). The plot
 stacks the posterior mean shares (which sum to 100% draw by draw, hence also on average)
 and, beside it, shows each share's posterior median and interval with the paper's OLS
-value marked.
+value marked. A pair whose change in latent score is near zero has undefined shares
+(:func:`bayes_llm.derived.frontier.ratio_guard`; e.g. Flan-UL2 -> Minitron-4B, a net
+change of 0.1 logit against ~3 logits of movements): no bar is drawn for it, only the
+reason.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from matplotlib.figure import Figure
 
 from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
 from bayes_llm.constants import HDI_PROB
-from bayes_llm.derived.frontier import default_frontier_pair, pair_decomposition, pair_label
+from bayes_llm.derived.frontier import (
+    default_frontier_pair,
+    pair_decomposition,
+    pair_guards,
+    pair_label,
+)
 from bayes_llm.derived.summary import summarise_draws
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.components import COMPONENTS
@@ -26,7 +34,7 @@ from bayes_llm.plots._paper import paper_point_fit
 from bayes_llm.plots._style import COMPONENT_COLOURS, PAPER_COLOUR, new_figure
 
 COLUMNS = ["pair", "model_a", "model_b", "definition", "component", "mean", "median",
-           "lower", "upper", "paper_ols"]
+           "lower", "upper", "paper_ols", "note"]
 #: Plain names of the components.
 COMPONENT_LABELS: dict[str, str] = {"compute": "compute (scaling)",
                                     "period": "period (shared progress)",
@@ -69,7 +77,8 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     -------
     DataFrame
         One row per pair and component: posterior ``mean`` (sums to one over components),
-        ``median``, ``lower`` / ``upper`` (the project's interval), and ``paper_ols``.
+        ``median``, ``lower`` / ``upper`` (the project's interval), ``paper_ols``, and
+        ``note``: the reason when the pair's shares are undefined (then NaN).
     """
     pairs = default_pairs(fit) if pairs is None else [tuple(p) for p in pairs]
     if not pairs:
@@ -77,6 +86,7 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     var = "explained_share" if explained else "share"
     comps = [c for c in COMPONENTS if not (explained and c == "model")]
     dec = pair_decomposition(fit, pairs)
+    guards = pair_guards(dec)
     point = paper_point_fit(fit, baseline, df) if paper else None
     pdec = None
     if point is not None:
@@ -86,15 +96,18 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     rows = []
     for a, b in pairs:
         label = pair_label(a, b)
+        why = guards[label]["explained" if explained else "share"]
         for comp in comps:
             draws = dec[var].sel(pair=label, component=comp)
-            summary = summarise_draws(draws)
+            summary = (summarise_draws(draws) if not why else
+                       {"median": np.nan, "lower": np.nan, "upper": np.nan})
             paper_value = np.nan
             if pdec is not None and label in pdec["pair"].values:
                 paper_value = float(pdec[var].sel(pair=label, component=comp).values.ravel()[0])
             rows.append({"pair": label, "model_a": a, "model_b": b,
                          "definition": "explained" if explained else "all", "component": comp,
-                         "mean": float(draws.mean()), **summary, "paper_ols": paper_value})
+                         "mean": float(draws.mean()) if not why else np.nan, **summary,
+                         "paper_ols": paper_value, "note": why})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -134,6 +147,17 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
         ax1, ax2 = axes[i]
         sub = data[data["pair"] == label].set_index("component")
         a, b = sub["model_a"].iloc[0], sub["model_b"].iloc[0]
+        why = str(sub["note"].iloc[0])
+        if why:
+            for ax in (ax1, ax2):
+                ax.text(0.5, 0.5, "shares undefined: the net change is near zero\n"
+                        "(no bars drawn; see the headline notes)", ha="center",
+                        va="center", fontsize=8, transform=ax.transAxes)
+                ax.set_yticks([])
+                ax.set_xticks([])
+            ax1.set_ylabel(f"{_short(a)} →\n{_short(b)}", fontsize=8, rotation=0,
+                           ha="right", va="center")
+            continue
         pos, neg = 0.0, 0.0
         for comp in comps:
             v = 100 * float(sub.loc[comp, "mean"])
@@ -167,7 +191,11 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
         ax2.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("posterior mean share of the change in latent score (%)")
     axes[-1, 1].set_xlabel(f"share (%): posterior median and {HDI_PROB:.0%} HDI")
-    handles, names = axes[0, 0].get_legend_handles_labels()
+    legend: dict = {}
+    for ax in axes[:, 0]:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(name, handle)
+    handles, names = list(legend.values()), list(legend.keys())
     fig.legend(handles, names, fontsize=7, loc="outside lower center", ncol=len(comps) + 1)
     if data["paper_ols"].notna().any():
         axes[0, 1].plot([], [], "x", color=PAPER_COLOUR, mew=1.8, label="paper OLS")

@@ -543,14 +543,21 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
 
     s = report.section("headline")
     a = table.attrs
-    s.p(f"Every figure is summarised by its posterior median and {HDI_PROB:.0%} "
-        f"{CI_KIND.upper()} (multipliers' intervals on the log scale). 'paper' is the "
-        f"paper's OLS estimator of the same figure with this fit's coding; 'claim' is the "
-        f"range the paper quotes and P(claim) its posterior probability.")
-    context = [f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
+    s.p(f"Each row says what kind of number it is. Posterior rows: median and {HDI_PROB:.0%} "
+        f"{CI_KIND.upper()} (multipliers' intervals on the log scale), with the R-hat and "
+        f"bulk/tail ESS of the derived quantity itself. Sampling band: the paper's OLS "
+        f"statistic with a developer-clustered bootstrap band (not a posterior); null "
+        f"reference: that statistic on data with no developer effect. 'paper' only where "
+        f"the paper reported that exact quantity; 'claim' is the range the paper quotes and "
+        f"P(claim) its posterior probability; 'primary' marks each claim's pre-specified "
+        f"definition. Undefined ratios (denominator near zero) are shown as undefined.")
+    context = [f"frontier (top {a.get('top_k', '')} per cohort): "
+               f"{a.get('frontier_first', '')} -> {a.get('frontier_last', '')}",
+               f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
                f"frontier model vs reference: {a.get('frontier_model', '')} vs a model of "
                f"10^{a.get('reference_log10_flop', float('nan')):.2f} FLOP",
-               f"Shapley band: {a.get('shapley_method', '')}", a.get("paper_note", "")]
+               f"Shapley: {a.get('shapley_method', '')}", a.get("coding_flag", ""),
+               a.get("paper_note", "")]
     s.pre("\n".join(c for c in context if c))
     s.table("Headline table", display_frame(table))
     s.table("Definitions", table[["figure", "label", "definition", "note"]])
@@ -578,9 +585,10 @@ def _results_section(report: Report, fit, baseline, df) -> None:
             "the paper's OLS value as a red cross.",
             lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
     _figure(report, "variance_shares",
-            "Shares of the variance of performance: the paper's Shapley statistic with a "
-            "Bayesian-bootstrap band, and the hierarchical model's variance partition; the "
-            "paper's quoted 14-18% company share is shaded.",
+            "Company share: the model-based definitions (posterior median and 94% HDI; "
+            "the primary one first) and the paper's Shapley statistic with its "
+            "developer-clustered bootstrap band and its null level (no developer effect); "
+            "the paper's quoted 14-18% is shaded.",
             lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df))
 
 
@@ -633,8 +641,8 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         baseline = paper_ols(fit, None, df=df)
     except Exception as exc:  # noqa: BLE001
         report.problems.append(f"the paper's OLS could not be run: {exc}")
-    draws = headline_draws(fit, seed=seed)
-    table = headline_table(fit, baseline=baseline, df=df, draws=draws,
+    draws = headline_draws(fit)
+    table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
                            paper=baseline is not None)
     report.tables["headline"] = table
     summary = report.section("summary")
