@@ -22,8 +22,12 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       them;
     * ``sigma2_model`` is the model-level variance: binomial ``sigma_model**2`` (an
       observation-level effect, Nakagawa et al. 2017); logit-normal ``sigma**2``;
-      Student-t the variance of the realised residuals (ddof 1), since ``sigma**2 nu /
-      (nu - 2)`` is infinite for ``nu <= 2``;
+      Student-t (likelihood, or a Student-t model-level effect ``nu_model``) the variance
+      of the realised model-level effects (ddof 1), since ``sigma**2 nu / (nu - 2)`` is
+      infinite for ``nu <= 2``. A lineage effect and a protocol offset, when the spec has
+      them, sit in the model-level component of the decomposition but their variances
+      are counted in their own blocks (lineage) or the fixed part's omission (protocol,
+      11 models) is noted here;
     * ``sigma2_dist`` (binomial only) is the distribution-specific variance of a model's
       observed logit score given its latent score, by the delta method:
       ``mean_i p_i (1 - p_i) / (n [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i =
@@ -119,7 +123,8 @@ def residual_variances(fit: FitLike, components: xr.DataArray | None = None
     post = fit.dt["posterior"].to_dataset()
     zero = xr.zeros_like(post["beta"])
     likelihood = fit.spec.likelihood
-    if likelihood == "binomial" and "sigma_model" in post and "eta" in post:
+    if likelihood == "binomial" and "sigma_model" in post and "eta" in post \
+            and "nu_model" not in post:
         _, _, guess, n = OUTCOMES[fit.spec.outcome]
         eta = post["eta"].transpose(*SAMPLE_DIMS, "model").values
         s = 1.0 / (1.0 + np.exp(-eta.mean(axis=(0, 1))))
@@ -132,8 +137,8 @@ def residual_variances(fit: FitLike, components: xr.DataArray | None = None
     comps = stacked_components(fit, components)
     resid = comps.sel(component="model", drop=True).transpose(*SAMPLE_DIMS, "model")
     return (as_draws(np.var(resid.values, axis=-1, ddof=1), zero), zero,
-            "Student-t residuals: the variance of the realised residuals stands in for "
-            "sigma^2 nu / (nu - 2)")
+            "Student-t model-level effects: the variance of the realised effects stands "
+            "in for sigma^2 nu / (nu - 2)")
 
 
 def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,

@@ -15,8 +15,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike
+from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
 from bayes_llm.model.components import COMPONENTS, latent_score
+
+#: Posterior variables of model options the NumPy path does not reproduce (non-linear
+#: compute curve, developer-mean-compute term): such fits use the reference implementation.
+_SLOW_PATH: tuple[str, ...] = ("compute_slope", "mundlak_lambda")
 
 
 def _np(da: xr.DataArray, *dims: str) -> np.ndarray:
@@ -27,9 +31,13 @@ def fast_components(fit: FitLike) -> xr.DataArray:
     """Return the four components per draw and model, dims ``(chain, draw, model, component)``.
 
     Equal to :func:`bayes_llm.derived.summary.stacked_components` (same definition,
-    same extensions: developer slopes, compute x period slopes, errors-in-variables).
+    same extensions: developer slopes, compute x period slopes, errors-in-variables);
+    fits with a non-linear compute curve or a developer-mean-compute term
+    (:data:`_SLOW_PATH`) are passed to it.
     """
     post = fit.dt["posterior"].to_dataset()
+    if any(v in post for v in _SLOW_PATH):
+        return stacked_components(fit)
     const = fit.dt["constant_data"].to_dataset()
     pidx = np.asarray(const["period_idx"].values, dtype=int)
     didx = np.asarray(const["developer_idx"].values, dtype=int)

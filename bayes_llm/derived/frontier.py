@@ -420,7 +420,8 @@ def _model_slopes(fit: FitLike) -> np.ndarray:
     """Per draw and model: the compute slope (beta plus slope extensions)."""
     post = fit.dt["posterior"].to_dataset()
     const = fit.dt["constant_data"].to_dataset()
-    beta = post["beta"].transpose("chain", "draw").values[..., None]
+    beta = post["beta"].transpose("chain", "draw").values[..., None] if "beta" in post \
+        else np.zeros((post.sizes["chain"], post.sizes["draw"], 1))
     n = const.sizes["model"]
     slope = np.broadcast_to(beta, (*beta.shape[:2], n)).copy()
     if "developer_slope" in post:
@@ -431,6 +432,30 @@ def _model_slopes(fit: FitLike) -> np.ndarray:
         slope += post["compute_period_slope"].transpose("chain", "draw", "period").values[
             ..., pidx]
     return slope
+
+
+def _compute_at(fit: FitLike, x: np.ndarray, models: np.ndarray) -> np.ndarray:
+    """Compute term of ``models`` (indices) at centred log compute ``x`` (chain, draw, 1).
+
+    The curve ``f(x)`` via :func:`bayes_llm.model.curve.compute_effect` when the package
+    has it (any compute curve: linear or monotone), else ``beta * x``; plus the slope
+    extensions (developer and period slope deviations) times ``x``.
+    """
+    post = fit.dt["posterior"].to_dataset()
+    beta = post["beta"].transpose("chain", "draw").values[..., None] if "beta" in post \
+        else None
+    try:
+        from bayes_llm.model.curve import compute_effect
+    except ImportError:  # older package: linear curve only
+        compute_effect = None
+    if compute_effect is not None:
+        xa = xr.DataArray(x, dims=("chain", "draw", "one"),
+                          coords={d: post[d].values for d in ("chain", "draw")})
+        curve = compute_effect(fit.dt, xa).transpose("chain", "draw", "one").values
+    else:
+        curve = beta * x
+    deviation = _model_slopes(fit)[..., models] - (beta if beta is not None else 0.0)
+    return curve + deviation * x
 
 
 def _x(fit: FitLike) -> np.ndarray:
@@ -452,13 +477,17 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     * ``gain_without_scaling`` = the same with every last-frontier model's compute term
       replaced by its value at the first frontier's mean (true, under errors-in-variables)
       log compute, i.e. had frontier compute stayed where it started (all else equal:
-      period, developer and model-level effects kept);
+      period, developer and model-level effects kept). The compute term is the fit's
+      curve (:func:`bayes_llm.model.curve.compute_effect` when present: linear or
+      monotone), so the estimand is the same for every curve;
     * ``gain_from_scaling`` = ``gain - gain_without_scaling`` (accuracy points; additive);
     * ``compute_share`` = ``gain_from_scaling / gain`` (guarded: :func:`ratio_guard`
       with the gross movement ``|gain_from_scaling| + |gain_without_scaling|``);
     * ``decades_<component>``: the additive decomposition of the change in mean latent
       score from the first to the last frontier into compute-equivalent decades (component
-      change / beta): ``compute`` is the change in mean (slope-weighted) log compute,
+      change / beta; for a non-linear curve, beta is then the posterior's ``beta`` if it
+      has one, else the curve's average slope between the two frontiers): ``compute`` is
+      the change in mean (slope-weighted) log compute,
       ``period`` shared progress, ``developer`` and ``model`` the rest; ``decades_total``
       their sum. No ratio of uncertain quantities except ``/ beta``, guarded the same way.
 
@@ -491,9 +520,8 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     idx = np.array([pos[m] for m in first] + [pos[m] for m in last])
     x = _x(fit)[..., idx]
     x_first = np.broadcast_to(x, eta.shape)[..., fi].mean(axis=-1, keepdims=True)
-    slopes = _model_slopes(fit)[..., idx][..., li]
     compute_last = values[..., li, 0]
-    eta_cf = eta[..., li] - compute_last + slopes * x_first
+    eta_cf = eta[..., li] - compute_last + _compute_at(fit, x_first, idx[li])
     base = acc(eta[..., fi]).mean(axis=-1)
     gain = acc(eta[..., li]).mean(axis=-1) - base
     gain_cf = acc(eta_cf).mean(axis=-1) - base
@@ -503,8 +531,13 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     share = scaling / gain if not why else np.full_like(gain, np.nan)
     if why:
         notes["compute_share"] = why
-    beta = fit.dt["posterior"]["beta"].transpose("chain", "draw").values
     delta = values[..., li, :].mean(axis=-2) - values[..., fi, :].mean(axis=-2)
+    post = fit.dt["posterior"].to_dataset()
+    if "beta" in post:
+        beta = post["beta"].transpose("chain", "draw").values
+    else:  # a curve without one slope: its average slope between the two frontiers
+        x_last = np.broadcast_to(x, eta.shape)[..., li].mean(axis=-1)
+        beta = delta[..., 0] / (x_last - x_first[..., 0])
     why_beta = ratio_guard(beta, np.abs(beta), what="beta")
     if not why_beta and np.mean(beta <= 0) >= GUARD_MASS:
         why_beta = (f"undefined: beta <= 0 in {np.mean(beta <= 0):.0%} of draws; "
@@ -519,8 +552,7 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
     out["decades_total"] = sum(out[f"decades_{c}"] for c in COMPONENTS)
     if why_beta:
         notes["decades_total"] = why_beta
-    template = fit.dt["posterior"]["beta"].transpose("chain", "draw")
-    coords = {d: template[d].values for d in ("chain", "draw")}
+    coords = {d: post[d].values for d in ("chain", "draw")}
     ds = xr.Dataset({k: xr.DataArray(v, dims=("chain", "draw"), coords=coords)
                      for k, v in out.items()})
     ds.attrs.update({"first": ", ".join(first), "last": ", ".join(last), "top_k": top_k,
