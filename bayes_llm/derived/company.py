@@ -24,10 +24,9 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       observation-level effect, Nakagawa et al. 2017); logit-normal ``sigma**2``;
       Student-t (likelihood, or a Student-t model-level effect ``nu_model``) the variance
       of the realised model-level effects (ddof 1), since ``sigma**2 nu / (nu - 2)`` is
-      infinite for ``nu <= 2``. A lineage effect and a protocol offset, when the spec has
-      them, sit in the model-level component of the decomposition but their variances
-      are counted in their own blocks (lineage) or the fixed part's omission (protocol,
-      11 models) is noted here;
+      infinite for ``nu <= 2``. A lineage effect has its own block
+      (``sigma_lineage**2``); a protocol offset (11 models) is left out of the fixed
+      part's variance;
     * ``sigma2_dist`` (binomial only) is the distribution-specific variance of a model's
       observed logit score given its latent score, by the delta method:
       ``mean_i p_i (1 - p_i) / (n [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i =
