@@ -343,7 +343,8 @@ GUARD_RELATIVE: float = 0.1
 #: The rule in words (printed with every undefined figure).
 GUARD_RULE: str = (f"a share is reported only when fewer than {GUARD_MASS:.0%} of draws have "
                    f"|denominator| < {GUARD_RELATIVE:.0%} of the gross movement (sum of the "
-                   "absolute parts); otherwise it is undefined")
+                   f"absolute parts) and fewer than {GUARD_MASS:.0%} have the other sign; "
+                   "otherwise it is undefined")
 
 
 def ratio_guard(denominator: np.ndarray, gross: np.ndarray | None = None, *,
@@ -355,16 +356,17 @@ def ratio_guard(denominator: np.ndarray, gross: np.ndarray | None = None, *,
     denominator : array
         Draws of the denominator.
     gross : array, optional
-        Draws of the gross movement (default ``|denominator|``: then only non-finite or
-        zero denominators fail).
+        Draws of the gross movement (default ``|denominator|``: then only the sign rule,
+        non-finite and zero denominators apply).
     what : str
         Name of the denominator in the reason.
 
     Notes
     -----
     The rule (:data:`GUARD_RULE`): the ratio is undefined when ``P(|den| < 0.1 gross)
-    >= 0.05``. A ratio whose denominator has material mass near zero has a Cauchy-like
-    posterior (heavy tails both ways), for which an interval is not meaningful.
+    >= 0.05`` or ``min(P(den > 0), P(den < 0)) >= 0.05``. A ratio whose denominator has
+    material mass near zero has a Cauchy-like posterior (heavy tails both ways), for which
+    an interval is not meaningful.
     """
     den = np.asarray(denominator, dtype=float).ravel()
     gross = np.abs(den) if gross is None else np.asarray(gross, dtype=float).ravel()
@@ -373,6 +375,10 @@ def ratio_guard(denominator: np.ndarray, gross: np.ndarray | None = None, *,
     near = np.abs(den) < GUARD_RELATIVE * gross
     near |= den == 0
     mass = float(np.mean(near))
+    sign = float(min(np.mean(den > 0), np.mean(den < 0)))
+    if sign >= GUARD_MASS:
+        return (f"undefined: the sign of {what} is uncertain (the other sign in {sign:.0%} "
+                f"of draws; {GUARD_RULE})")
     if mass >= GUARD_MASS:
         return (f"undefined: {what} is near zero in {mass:.0%} of draws (median "
                 f"{np.median(den):.3g} against a gross movement of {np.median(gross):.3g}; "
