@@ -12,10 +12,14 @@ from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 
 HELP = (
-    "Print (and optionally export) the headline table of a saved fit: frontier compute "
-    "shares, company shares (Shapley with a Bayesian-bootstrap band, and the model's "
-    "variance partition) and compute-equivalent multipliers, each with the paper's value, "
-    "posterior median, 94% HDI and probability statements."
+    "Print (and optionally export) the headline table of a saved fit: the frontier compute "
+    "share (accuracy scale, top models per cohort; decades decomposition; pairwise and "
+    "reference definitions, undefined where a denominator is near zero), company shares "
+    "(model-based: Nakagawa share, finite-population ANOVA, Bayesian R²; the paper's "
+    "Shapley statistic with a developer-clustered bootstrap band and its null level) and "
+    "compute-equivalent multipliers. Each row says its kind (posterior, sampling band, null "
+    "reference, quoted claim), with R-hat/ESS of the figure itself and the paper's value "
+    "only where the paper reported it."
 )
 
 
@@ -42,7 +46,7 @@ def headline(
         help="Compute of the reference model of the frontier share (default: median of "
         "the first period's models).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(
-        "--seed", help="Seed of the Bayesian bootstrap of the Shapley split.")] = DEFAULT_SEED,
+        "--seed", help="Seed of the Shapley bootstrap and null.")] = DEFAULT_SEED,
     mirror: MirrorOption = None,
 ) -> None:
     """Load a saved fit, compute its headline table, print it and optionally export it.

@@ -759,6 +759,9 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
                                     cluster=cluster)
     rows += _shapley_rows(fit, shapley, prob, paper_values, other_values)
     rows += _claim_rows()
+    order = {fid: i for i, fid in enumerate(HEADLINE_FIGURES)}
+    after_frontier = order["frontier_reference_compute_share_explained"] + 0.5
+    rows.sort(key=lambda r: order.get(r["figure"], after_frontier))
     table = pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
     table.attrs.update(dict(draws.attrs))
     table.attrs.update({"paper_note": paper_note, "shapley_method": shapley.describe(),
