@@ -356,3 +356,18 @@ def test_verdict_uses_the_primary_definition_not_the_best():
     frontier = verdicts["frontier_compute_share"]
     assert math.isnan(frontier.probability) and frontier.verdict == "not assessable"
     assert "undefined" in frontier.text and "85%" in frontier.text
+
+
+def test_frontier_gain_averaged_mixes_fits():
+    from bayes_llm.derived.frontier import frontier_gain_averaged
+
+    a, b = Tiny("binomial"), Tiny("binomial")
+    post = b.dt["posterior"].to_dataset()
+    b.dt["posterior"] = xr.DataTree(post.assign(beta=post["beta"] * 1.5))
+    mixed = frontier_gain_averaged([a, b], [0.5, 0.5], top_k=1)
+    ga, gb = frontier_gain(a, top_k=1), frontier_gain(b, top_k=1)
+    assert mixed.sizes["draw"] == 2
+    values = set(np.round(mixed["gain_from_scaling"].values.ravel(), 12))
+    pool = set(np.round(np.concatenate([ga["gain_from_scaling"].values.ravel(),
+                                        gb["gain_from_scaling"].values.ravel()]), 12))
+    assert values <= pool

@@ -608,9 +608,39 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
     return mixed.transpose("chain", "draw", ...)
 
 
+def frontier_gain_averaged(fits: Sequence[FitLike], weights: Sequence[float], *,
+                           top_k: int = TOP_K, seed: int = 0) -> xr.Dataset:
+    """Average the frontier estimand over several fits (e.g. compute-curve options).
+
+    Each fit's :func:`frontier_gain` is computed on its own draws and the draws are mixed
+    in proportion to ``weights`` (:func:`mix_draws`), e.g. stacking weights from the
+    out-of-sample scores of the prediction issue. The fits must share their models (the
+    frontier is then the same set of models in every fit).
+
+    Returns
+    -------
+    Dataset
+        One chain of mixed draws; attributes ``weights`` and ``specs``.
+    """
+    if not fits:
+        raise BayesLLMError("frontier_gain_averaged needs at least one fit")
+    sets = {frontier_sets(f, top_k) == frontier_sets(fits[0], top_k) for f in fits}
+    if sets != {True}:
+        raise BayesLLMError("the fits do not share their frontier models; average fits of "
+                            "the same data only")
+    parts = [frontier_gain(f, top_k=top_k) for f in fits]
+    for part in parts:
+        for var in part.data_vars:
+            part[var].attrs = {}
+        part.attrs = {}
+    out = mix_draws(parts, weights, seed=seed)
+    out.attrs["specs"] = [f.spec.name for f in fits]
+    return out
+
+
 __all__ = ["EXPLAINED_COMPONENTS", "GUARD_RULE", "TOP_K", "date_windows",
            "default_frontier_pair", "default_reference_compute", "first_window_mask",
-           "frontier_gain", "frontier_models", "frontier_sets", "mix_draws",
-           "pair_decomposition", "pair_guards", "pair_label", "ratio_guard",
+           "frontier_gain", "frontier_gain_averaged", "frontier_models", "frontier_sets",
+           "mix_draws", "pair_decomposition", "pair_guards", "pair_label", "ratio_guard",
            "reference_decomposition", "reference_parts", "reference_sensitivity",
            "shares_of"]
