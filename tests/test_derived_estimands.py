@@ -371,3 +371,19 @@ def test_frontier_gain_averaged_mixes_fits():
     pool = set(np.round(np.concatenate([ga["gain_from_scaling"].values.ravel(),
                                         gb["gain_from_scaling"].values.ravel()]), 12))
     assert values <= pool
+
+
+def test_reference_model_is_fixed_by_date_not_by_period_coding():
+    from bayes_llm.derived.frontier import default_reference_compute, reference_parts
+
+    fit = Tiny("binomial")
+    cohort_ref = default_reference_compute(fit)
+    first = [i for i in range(6) if PIDX[i] == 0]
+    assert cohort_ref == pytest.approx(np.median(X[first] + 23.5))
+    # a finer period coding (first period: one model) leaves the reference unchanged
+    fit.models["period"] = ["q0", "q1", "q2", "q3", "q2", "q1"]
+    assert default_reference_compute(fit) == pytest.approx(cohort_ref)
+    # the reference's period effect: model-weighted mean over the first window's models
+    parts = reference_parts(fit, cohort_ref)
+    expected = GAMMA[:, PIDX[first]].mean(axis=1)
+    np.testing.assert_allclose(parts.sel(component="period").values[0], expected)
