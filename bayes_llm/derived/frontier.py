@@ -491,8 +491,8 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
       with the gross movement ``|gain_from_scaling| + |gain_without_scaling|``);
     * ``decades_<component>``: the additive decomposition of the change in mean latent
       score from the first to the last frontier into compute-equivalent decades (component
-      change / beta; for a non-linear curve, beta is then the posterior's ``beta`` if it
-      has one, else the curve's average slope between the two frontiers): ``compute`` is
+      change / beta; for a non-linear curve, beta is the curve's average slope between
+      the two frontiers' mean log computes): ``compute`` is
       the change in mean (slope-weighted) log compute,
       ``period`` shared progress, ``developer`` and ``model`` the rest; ``decades_total``
       their sum. No ratio of uncertain quantities except ``/ beta``, guarded the same way.
@@ -539,9 +539,9 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
         notes["compute_share"] = why
     delta = values[..., li, :].mean(axis=-2) - values[..., fi, :].mean(axis=-2)
     post = fit.dt["posterior"].to_dataset()
-    if "beta" in post:
+    if "beta" in post and "compute_slope" not in post:
         beta = post["beta"].transpose("chain", "draw").values
-    else:  # a curve without one slope: its average slope between the two frontiers
+    else:  # a non-linear curve: its average slope between the two frontiers
         x_last = np.broadcast_to(x, eta.shape)[..., li].mean(axis=-1)
         beta = delta[..., 0] / (x_last - x_first[..., 0])
     why_beta = ratio_guard(beta, np.abs(beta), what="beta")
