@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from bayes_llm.derived.company import GROUP_CODING_FLAG, company_shares
+from bayes_llm.derived.company import GROUP_CODING_NOTE, company_shares
 from bayes_llm.derived.fast import component_covariance, fast_components
 from bayes_llm.derived.frontier import (
     frontier_gain,
@@ -176,7 +176,7 @@ def test_unpooled_developers_use_the_realised_variance_and_group_coding_is_flagg
     fit = Tiny("logit_normal", developer="group", pooled=False)
     ds = company_shares(fit)
     np.testing.assert_allclose(ds["variance_developer"].values[0], U.var(axis=1, ddof=1))
-    assert "unpooled" in ds.attrs["notes"] and GROUP_CODING_FLAG in ds.attrs["notes"]
+    assert "unpooled" in ds.attrs["notes"] and GROUP_CODING_NOTE in ds.attrs["notes"]
 
 
 def test_no_developer_variance_gives_zero_share():

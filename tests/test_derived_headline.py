@@ -20,7 +20,7 @@ from bayes_llm.derived import (
     pair_figure_id,
     write_headline,
 )
-from bayes_llm.derived.company import GROUP_CODING_FLAG
+from bayes_llm.derived.company import GROUP_CODING_NOTE
 from bayes_llm.derived.headline import HEADLINE_CSV, HEADLINE_MARKDOWN, REPORTED
 
 pytestmark = pytest.mark.mcmc
@@ -89,7 +89,7 @@ def test_paper_mirror_table_matches_the_paper(mirror_table, paper_df):
     excess = t.loc["shapley_developer_share_excess"]
     assert excess["estimate"] == pytest.approx(t.loc["shapley_developer_share", "estimate"]
                                                - null["estimate"])
-    assert GROUP_CODING_FLAG in t.loc["company_share_superpop", "note"]
+    assert GROUP_CODING_NOTE in t.loc["company_share_superpop", "note"]
     assert mirror_table["paper_method_fit_coding"].isna().all()
     # never reported by the paper: no paper value
     assert np.isnan(t.loc["frontier_gain_compute_share", "paper_value"])

@@ -69,17 +69,19 @@ from bayes_llm.derived.fast import as_draws, component_covariance
 from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
 from bayes_llm.model.design import OUTCOMES
 
-#: The note carried by every company figure of a fit with the paper's 13-group coding.
+#: The warning on every table and plot of a fit with the paper's 13-group coding.
 GROUP_CODING_FLAG: str = (
     "13-group coding (paper reproduction only): 3 of the 13 groups ('Other, Small/Med/"
     "Large') are bins of each developer's mean compute, not companies")
+#: The short form carried by each company figure of such a fit.
+GROUP_CODING_NOTE: str = "13-group coding: compute bins among the groups, not companies"
 #: Random-effect scales that define a variance block of their own, by block.
 EXTRA_BLOCKS: dict[str, tuple[str, ...]] = {"lineage": ("sigma_lineage",)}
 
 
 def coding_flag(fit: FitLike) -> str:
-    """Return :data:`GROUP_CODING_FLAG` for a 13-group-coded fit, else ``""``."""
-    return GROUP_CODING_FLAG if fit.spec.developer == "group" else ""
+    """Return :data:`GROUP_CODING_NOTE` for a 13-group-coded fit, else ``""``."""
+    return GROUP_CODING_NOTE if fit.spec.developer == "group" else ""
 
 
 def developer_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
@@ -219,5 +221,5 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     return ds
 
 
-__all__ = ["EXTRA_BLOCKS", "GROUP_CODING_FLAG", "coding_flag", "company_shares",
+__all__ = ["EXTRA_BLOCKS", "GROUP_CODING_FLAG", "GROUP_CODING_NOTE", "coding_flag", "company_shares",
            "developer_variance", "residual_variances"]
