@@ -220,8 +220,11 @@ def _company(table: pd.DataFrame, coding: str | None) -> ClaimVerdict | None:
     null = _row(table, "shapley_developer_share_null")
     excess = _row(table, "shapley_developer_share_excess")
     if shap is not None:
+        paper = _paper(shap, _pct)
+        if paper and coding != "group":
+            paper += " with its 13 groups"
         text = (f"The paper's own statistic (Shapley split of the OLS R², a statistic of the "
-                f"data, not a posterior) is {_interval(shap, _pct)}{_paper(shap, _pct)}")
+                f"data, not a posterior) is {_interval(shap, _pct)} with this coding{paper}")
         if null is not None:
             text += (f"; with no developer effect at all it would be {_interval(null, _pct)}")
         if excess is not None:
@@ -290,13 +293,17 @@ def _within(table: pd.DataFrame) -> ClaimVerdict | None:
             f"a model at the 90th percentile of efficiency needs {_interval(row, fmt_multiplier)}"
             f" less compute than one at the 10th for the same score; P(more than 40x) = "
             f"{_p(p)}.")
+    paper = _row(table, "within_spread_multiplier")
     others = _beside(table, [
         ("within_spread_multiplier", "Not centred (the paper's definition, which under "
-         "partial pooling mixes in part of the developer effect)"),
-        ("within_spread_model_based_multiplier", "implied by sigma_model")], fmt_multiplier)
-    paper = _row(table, "within_spread_multiplier")
+         "partial pooling mixes in part of the developer effect)")], fmt_multiplier)
+    if others and paper is not None:
+        others += _paper(paper, fmt_multiplier)
+    model_based = _beside(table, [("within_spread_model_based_multiplier",
+                                   "implied by sigma_model")], fmt_multiplier)
+    others = "; ".join(x for x in (others, model_based) if x)
     if others:
-        text += f" {others}" + (_paper(paper, fmt_multiplier) if paper is not None else "") + "."
+        text += f" {others}."
     return ClaimVerdict("within_spread", CLAIM_TITLES["within_spread"], verdict_word(p), text, p)
 
 
