@@ -8,6 +8,7 @@ primary-definition verdicts.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
@@ -387,3 +388,36 @@ def test_reference_model_is_fixed_by_date_not_by_period_coding():
     parts = reference_parts(fit, cohort_ref)
     expected = GAMMA[:, PIDX[first]].mean(axis=1)
     np.testing.assert_allclose(parts.sel(component="period").values[0], expected)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bayes_llm.model.curve") is None,
+                    reason="needs the monotone compute-curve option (issue 10)")
+def test_frontier_gain_uses_the_fits_compute_curve():
+    fit = Tiny("binomial")
+    knots = np.array([0.0, 1.0])
+    slopes = np.array([[1.2, 0.6, 0.2], [1.0, 0.5, 0.1]])     # draws x segments
+
+    def f(x, s):
+        lower, upper = np.array([-np.inf, 0.0, 1.0]), np.array([0.0, 1.0, np.inf])
+        return sum(s[k] * (np.clip(x, lower[k], upper[k]) - np.clip(0.0, lower[k], upper[k]))
+                   for k in range(3))
+
+    post = fit.dt["posterior"].to_dataset().assign(
+        compute_slope=(("chain", "draw", "compute_segment"), slopes[None]))
+    fit.dt["posterior"] = xr.DataTree(post)
+    const = fit.dt["constant_data"].to_dataset().assign(
+        compute_knots=("compute_knot", knots))
+    fit.dt["constant_data"] = xr.DataTree(const)
+    g = frontier_gain(fit, top_k=1)
+    acc = fit.models["mmlu_pro_acc"].to_numpy()
+    first = [i for i in range(6) if PIDX[i] == 0]
+    last = [i for i in range(6) if PIDX[i] == 1]
+    fi, la = first[int(np.argmax(acc[first]))], last[int(np.argmax(acc[last]))]
+
+    def a(e):
+        return 0.1 + 0.9 / (1 + np.exp(-e))
+
+    eta = fit.latent
+    cf = np.array([a(eta[d, la] - f(X[la], slopes[d]) + f(X[fi], slopes[d])) - a(eta[d, fi])
+                   for d in range(2)])
+    np.testing.assert_allclose(g["gain_without_scaling"].values[0], cf)
