@@ -421,3 +421,10 @@ def test_frontier_gain_uses_the_fits_compute_curve():
     cf = np.array([a(eta[d, la] - f(X[la], slopes[d]) + f(X[fi], slopes[d])) - a(eta[d, fi])
                    for d in range(2)])
     np.testing.assert_allclose(g["gain_without_scaling"].values[0], cf)
+
+
+def test_anova_batches_by_hand():
+    fit = Tiny("binomial")
+    ds = company_shares(fit)
+    np.testing.assert_allclose(ds["sd_period_finite"].values[0], GAMMA.std(axis=1, ddof=1))
+    np.testing.assert_allclose(ds["sd_model_finite"].values[0], E.std(axis=1, ddof=1))

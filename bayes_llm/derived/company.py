@@ -164,7 +164,8 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
           components it is made of (``fixed``, ``developer``, ``period``, ``lineage``,
           ``model``, ``dist``);
         * ``sd_developer_finite`` (s_dev, logits) and ``sd_developer_superpop``
-          (sqrt of ``variance_developer``) -- definition (b);
+          (sqrt of ``variance_developer``) -- definition (b); ``sd_period_finite`` and
+          ``sd_model_finite``, the other batches of the ANOVA table;
         * ``developer_own_share``, ``developer_cov_compute_share``,
           ``developer_cov_other_share`` -- definition (b) across models;
         * ``bayes_r2``, ``bayes_r2_no_developer``, ``bayes_r2_developer_increment`` --
@@ -197,6 +198,11 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     else:
         out["sd_developer_finite"] = zero
     out["sd_developer_superpop"] = np.sqrt(v["developer"])
+    # the other batches of Gelman's (2005) ANOVA table, finite population
+    out["sd_period_finite"] = (post["period_effect"].std("period", ddof=1)
+                               if post.sizes.get("period", 0) > 1 else zero)
+    model_part = comps.sel(component="model").transpose(*SAMPLE_DIMS, "model").values
+    out["sd_model_finite"] = as_draws(model_part.std(axis=-1, ddof=1), zero)
     var_t = sig.sum(axis=(-1, -2))
     own = sig[..., d, d]
     cov_compute = sig[..., d, c]

@@ -207,6 +207,11 @@ def _company_figures() -> list[Figure]:
         Figure("company_sd_finite", "Between-developer SD, finite population",
                "SD of the realised developer effects (ddof 1) (Gelman 2005: these "
                "developers)", "logit", _POSITIVE),
+        Figure("anova_sd_period", "Finite-population SD of the period effects",
+               "SD of the realised period effects (ddof 1) (Gelman 2005)", "logit", None),
+        Figure("anova_sd_model", "Finite-population SD of the model-level effects",
+               "SD of the realised model-level effects across models (ddof 1) "
+               "(Gelman 2005)", "logit", None),
         *[Figure(f"variance_{part}_share", f"Variance share of the {part} component "
                  "(finite population)", f"{_PRATT} ({part})", "share", _POSITIVE,
                  "company_share" if part == "developer" else None)
@@ -456,6 +461,8 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
     for fid, var in (("company_share_superpop", "superpop_share"),
                      ("company_sd_superpop", "sd_developer_superpop"),
                      ("company_sd_finite", "sd_developer_finite"),
+                     ("anova_sd_period", "sd_period_finite"),
+                     ("anova_sd_model", "sd_model_finite"),
                      ("variance_developer_own_share", "developer_own_share"),
                      ("variance_developer_cov_compute_share", "developer_cov_compute_share"),
                      ("bayes_r2", "bayes_r2"),
@@ -463,7 +470,8 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
                      ("bayes_r2_developer_increment", "bayes_r2_developer_increment")):
         figures[fid] = company[var]
         extra = [company.attrs["developer_note"]] if fid.startswith("company_") else []
-        text = "; ".join(x for x in [*extra, flag] if x)
+        flagged = [flag] if not fid.startswith("anova_") else []
+        text = "; ".join(x for x in [*extra, *flagged] if x)
         if text:
             notes[fid] = text
     var = variance_partition(fit, components=comps, covariance=sigma)
