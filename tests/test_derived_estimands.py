@@ -8,7 +8,6 @@ primary-definition verdicts.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -390,8 +389,6 @@ def test_reference_model_is_fixed_by_date_not_by_period_coding():
     np.testing.assert_allclose(parts.sel(component="period").values[0], expected)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("bayes_llm.model.curve") is None,
-                    reason="needs the monotone compute-curve option (issue 10)")
 def test_frontier_gain_uses_the_fits_compute_curve():
     fit = Tiny("binomial")
     knots = np.array([0.0, 1.0])

@@ -5,7 +5,7 @@
 * A true developer share of 20% (superpopulation, Nakagawa & Schielzeth 2013): the 94%
   interval covers it.
 * A curved (monotone, piecewise-linear) compute effect: the frontier estimand of a fit with
-  the monotone curve recovers the true compute share (slow; needs the compute-curve option).
+  the monotone curve recovers the true compute share (slow).
 
 Designs: 20 developers of ~8 models each on the paper's compute and release dates
 (:func:`bayes_llm.verify.simulate.synthetic_design`), logit-normal likelihood, 300 draws x
@@ -13,8 +13,6 @@ Designs: 20 developers of ~8 models each on the paper's compute and release date
 """
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 import pytest
@@ -92,8 +90,6 @@ def _truth_fit(fit, sim):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("bayes_llm.model.curve") is None,
-                    reason="needs the monotone compute-curve option (issue 10)")
 def test_frontier_estimand_recovers_a_curved_compute_share(paper_df):
     design = synthetic_design(paper_df, 200, n_developers=40, seed=6, zipf=0.5)
     spec = spec_from_dict({"name": "sim_curve", "likelihood": "binomial",

@@ -51,6 +51,7 @@ from bayes_llm.derived.summary import (
 )
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.components import COMPONENTS
+from bayes_llm.model.curve import compute_effect
 
 #: The components that a fit's mean structure explains (definition (b) leaves ``model`` out).
 EXPLAINED_COMPONENTS: tuple[str, ...] = ("compute", "period", "developer")
@@ -230,6 +231,8 @@ def reference_parts(fit: FitLike, reference_log10_flop: float, *,
         slope = slope + post["compute_period_slope"].sel(period=first, drop=True)
     x_ref = float(reference_log10_flop) - fit.spec.compute_centre
     compute = slope * x_ref
+    if "compute_slope" in post:  # monotone compute curve: f(x_ref), not beta * x_ref
+        compute = compute_effect(fit.dt, x_ref)
     # the period effect of the first date window: the model-weighted mean period effect
     # of its models (gamma of the first period under the cohort coding)
     pidx = np.asarray(fit.dt["constant_data"]["period_idx"].values, dtype=int)
@@ -443,23 +446,16 @@ def _model_slopes(fit: FitLike) -> np.ndarray:
 def _compute_at(fit: FitLike, x: np.ndarray, models: np.ndarray) -> np.ndarray:
     """Compute term of ``models`` (indices) at centred log compute ``x`` (chain, draw, 1).
 
-    The curve ``f(x)`` via :func:`bayes_llm.model.curve.compute_effect` when the package
-    has it (any compute curve: linear or monotone), else ``beta * x``; plus the slope
+    The curve ``f(x)`` via :func:`bayes_llm.model.curve.compute_effect` (any compute
+    curve: linear or monotone); plus the slope
     extensions (developer and period slope deviations) times ``x``.
     """
     post = fit.dt["posterior"].to_dataset()
     beta = post["beta"].transpose("chain", "draw").values[..., None] if "beta" in post \
         else None
-    try:
-        from bayes_llm.model.curve import compute_effect
-    except ImportError:  # older package: linear curve only
-        compute_effect = None
-    if compute_effect is not None:
-        xa = xr.DataArray(x, dims=("chain", "draw", "one"),
-                          coords={d: post[d].values for d in ("chain", "draw")})
-        curve = compute_effect(fit.dt, xa).transpose("chain", "draw", "one").values
-    else:
-        curve = beta * x
+    xa = xr.DataArray(x, dims=("chain", "draw", "one"),
+                      coords={d: post[d].values for d in ("chain", "draw")})
+    curve = compute_effect(fit.dt, xa).transpose("chain", "draw", "one").values
     deviation = _model_slopes(fit)[..., models] - (beta if beta is not None else 0.0)
     return curve + deviation * x
 
@@ -484,8 +480,8 @@ def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
       replaced by its value at the first frontier's mean (true, under errors-in-variables)
       log compute, i.e. had frontier compute stayed where it started (all else equal:
       period, developer and model-level effects kept). The compute term is the fit's
-      curve (:func:`bayes_llm.model.curve.compute_effect` when present: linear or
-      monotone), so the estimand is the same for every curve;
+      curve (:func:`bayes_llm.model.curve.compute_effect`: linear or monotone), so the
+      estimand is the same for every curve;
     * ``gain_from_scaling`` = ``gain - gain_without_scaling`` (accuracy points; additive);
     * ``compute_share`` = ``gain_from_scaling / gain`` (guarded: :func:`ratio_guard`
       with the gross movement ``|gain_from_scaling| + |gain_without_scaling|``);

@@ -2,8 +2,11 @@
 
 For model i of developer unit j(i) released in period t(i), with x_i = log10 C_i - c0:
 
-    mu_i  = alpha + beta x_i + gamma_t(i) + u_j(i) [+ b_j(i) x_i] [+ delta_t(i) x_i]
-    binomial:      eta_i ~ Normal(mu_i, sigma_model);  k_i ~ Binomial(n, g + (1 - g) logistic(eta_i))
+    mu_i  = alpha + f(x_i) + gamma_t(i) + u_j(i) [+ b_j(i) x_i] [+ delta_t(i) x_i]
+            [+ l_lineage(i)] [+ kappa * off_i] [+ lambda * xbar_j(i)]
+    f(x) = beta x (linear) or a monotone piecewise-linear curve (see ``curve.py``)
+    binomial:      eta_i ~ Normal(mu_i, sigma_model) (or StudentT(nu_model, mu_i, sigma_model));
+                   k_i ~ Binomial(n, g + (1 - g) logistic(eta_i))
     logit_normal:  y_i ~ Normal(mu_i, sigma)
     student_t:     y_i ~ StudentT(nu, mu_i, sigma)
 
@@ -21,10 +24,11 @@ levels are sampled directly, with alpha their mean.
 
 from __future__ import annotations
 
+import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_llm.errors import SpecError
+from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 
@@ -96,6 +100,52 @@ def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
     return pm.ZeroSumNormal(name, sigma=prior.params["sigma"], dims=dims)
 
 
+def _monotone_curve(spec: ModelSpec, data: ModelData, x):
+    """Monotone piecewise-linear f(x) (see :mod:`bayes_llm.model.curve`); returns f(x).
+
+    Segment slopes s_k = exp(l_k), l_k ~ Normal(log_slope_mean, sigma_curve) (centred: the
+    data pin most segments' slopes; non-centred mixed worse, see ``models/README.md``).
+    ``beta`` is recorded as a derived quantity: the curve's slope at the centring compute
+    (x = 0).
+    """
+    knots = pm.Data("compute_knots", data.knots, dims="compute_knot")
+    mean = _prior(spec, "log_slope_mean")
+    sigma = _prior(spec, "sigma_curve")
+    log_slope = pm.Normal("log_compute_slope", mean, sigma, dims="compute_segment")
+    slopes = pm.Deterministic("compute_slope", pt.exp(log_slope), dims="compute_segment")
+    lower = pt.concatenate([[-np.inf], knots])
+    upper = pt.concatenate([knots, [np.inf]])
+    basis = (pt.clip(x[:, None], lower[None, :], upper[None, :])
+             - pt.clip(0.0, lower, upper)[None, :])
+    centre_segment = int(np.searchsorted(data.knots, 0.0, side="right"))
+    pm.Deterministic("beta", slopes[centre_segment])
+    return pt.sum(basis * slopes[None, :], axis=1)
+
+
+def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
+    """Lineage, protocol and developer-mean-compute terms of mu (None when all are off)."""
+    term = None
+    if spec.lineage_effect:
+        idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
+        sigma = _prior(spec, "sigma_lineage")
+        lineage = pm.ZeroSumNormal("lineage_effect", sigma=sigma, dims="lineage")
+        term = lineage[idx]
+    if spec.protocol_effect:
+        off = data.off_harness
+        if off.min() == 1.0:
+            raise BayesLLMError(f"spec '{spec.name}': every model is scored off the leaderboard "
+                                "harness (no hf_id), so protocol_effect is confounded with "
+                                "alpha; drop protocol_effect")
+        flag = pm.Data("off_harness", off, dims="model")
+        kappa = _prior(spec, "protocol_effect") * flag
+        term = kappa if term is None else term + kappa
+    if spec.developer_mean_compute:
+        xbar = pm.Data("developer_mean_compute", data.developer_mean_x, dims="developer")
+        mundlak = _prior(spec, "mundlak_lambda") * xbar[developer_idx]
+        term = mundlak if term is None else term + mundlak
+    return term
+
+
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
     """Coordinates of the PyMC model (including contrast dims where used)."""
     return dict(data.coords)
@@ -125,14 +175,23 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         n_periods = len(data.coords["period"])
         walk = spec.period_effect == "random_walk" and n_periods > 1
         alpha, gamma = _random_walk_level(spec) if walk else (_prior(spec, "alpha"), None)
-        beta = _prior(spec, "beta")
+        # beta first, as before the curve option existed (same variable order, same draws)
+        beta = _prior(spec, "beta") if spec.compute_curve == "linear" else None
         x = x_obs
         if spec.compute_error:
             mu_x = _prior(spec, "mu_x")
             sigma_x = _prior(spec, "sigma_x")
-            x = pm.Normal("log10_flop_true", mu_x, sigma_x, dims="model")
+            if spec.compute_population == "student_t":
+                nu_x = _prior(spec, "nu_x")
+                x = pm.StudentT("log10_flop_true", nu=nu_x, mu=mu_x, sigma=sigma_x,
+                                dims="model")
+            else:
+                x = pm.Normal("log10_flop_true", mu_x, sigma_x, dims="model")
             pm.Normal("log10_flop_obs", x, data.compute_error_sd, observed=data.x, dims="model")
-        mu = alpha + beta * x
+        if spec.compute_curve == "monotone":
+            mu = alpha + _monotone_curve(spec, data, x)
+        else:
+            mu = alpha + beta * x
         if gamma is None:
             gamma = _period_effects(spec, n_periods)
         mu = mu + gamma[period_idx]
@@ -147,10 +206,17 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 sigma_s = _prior(spec, "sigma_slope")
                 slope = pm.Normal("developer_slope", 0.0, sigma_s, dims="developer")
                 mu = mu + slope[developer_idx] * x
+        extra = _option_terms(spec, data, developer_idx)
+        if extra is not None:
+            mu = mu + extra
         name = OBSERVED_NAME[spec.likelihood]
         if spec.likelihood == "binomial":
             sigma_model = _prior(spec, "sigma_model")
-            eta = pm.Normal("eta", mu, sigma_model, dims="model")
+            if spec.model_effect == "student_t":
+                nu_model = _prior(spec, "nu_model")
+                eta = pm.StudentT("eta", nu=nu_model, mu=mu, sigma=sigma_model, dims="model")
+            else:
+                eta = pm.Normal("eta", mu, sigma_model, dims="model")
             p = data.guess + (1.0 - data.guess) * pm.math.sigmoid(eta)
             pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
         elif spec.likelihood == "logit_normal":

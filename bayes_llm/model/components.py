@@ -2,12 +2,16 @@
 
 For every posterior draw and model i:
 
-* ``compute``   = (beta + b_j + delta_t) x_i — scaling with compute (developer-specific and
-  period-specific slope deviations included when the spec has them);
+* ``compute``   = f(x_i) + (b_j + delta_t) x_i — scaling with compute, f the compute curve
+  (:func:`bayes_llm.model.curve.compute_effect`: beta x for the linear curve; developer-
+  specific and period-specific slope deviations included when the spec has them);
 * ``period``    = gamma_t(i) — shared algorithmic progress;
-* ``developer`` = u_j(i) — the developer's "secret sauce";
+* ``developer`` = u_j(i) [+ lambda xbar_j(i)] — the developer's "secret sauce" (with
+  ``developer_mean_compute``, the Mundlak term is part of the developer's effect);
 * ``model_effect`` = eta_i - mu_i (binomial: the model-level efficiency effect) or y_i - mu_i
-  (logit-normal / Student-t: the residual, as in the paper);
+  (logit-normal / Student-t: the residual, as in the paper); with ``lineage_effect`` or
+  ``protocol_effect`` it includes the lineage effect and the protocol offset (both are
+  model-level, neither compute, period nor developer);
 * ``intercept`` = alpha.
 
 ``intercept + compute + period + developer + model_effect`` equals the model's latent logit score
@@ -17,6 +21,8 @@ For every posterior draw and model i:
 from __future__ import annotations
 
 import xarray as xr
+
+from bayes_llm.model.curve import KNOTS_NAME, compute_effect
 
 #: Component labels (used as coordinate values by the derived quantities).
 COMPONENTS = ("compute", "period", "developer", "model")
@@ -74,17 +80,20 @@ def linear_components(dt: xr.DataTree, *, thin: int = 1) -> xr.Dataset:
     x = post["log10_flop_true"] if "log10_flop_true" in post else compute_x(dt)
     pidx = const["period_idx"]
     didx = const["developer_idx"]
-    slope = post["beta"]
+    compute = compute_effect(post, x, knots=const[KNOTS_NAME].values if KNOTS_NAME in const
+                             else None)
     if "developer_slope" in post:
-        slope = slope + _index(post["developer_slope"], didx, "developer")
+        compute = compute + _index(post["developer_slope"], didx, "developer") * x
     if "compute_period_slope" in post:
-        slope = slope + _index(post["compute_period_slope"], pidx, "period")
-    compute = slope * x
+        compute = compute + _index(post["compute_period_slope"], pidx, "period") * x
     period = _index(post["period_effect"], pidx, "period")
     if "developer_effect" in post:
         developer = _index(post["developer_effect"], didx, "developer")
     else:
         developer = xr.zeros_like(period)
+    if "mundlak_lambda" in post:
+        xbar = _index(const["developer_mean_compute"], didx, "developer")
+        developer = developer + post["mundlak_lambda"] * xbar
     mu = post["alpha"] + compute + period + developer
     latent = post["eta"] if "eta" in post else latent_score(dt)
     model = latent - mu

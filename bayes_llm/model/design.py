@@ -61,6 +61,15 @@ class ModelData:
     coords: dict[str, list[str]]
     report: SampleReport
     data_hash: str = field(default="")
+    #: Index of each model's base-model lineage (``lineage_effect``; see
+    #: :mod:`bayes_llm.data.lineage`); coords ``lineage``.
+    lineage_idx: np.ndarray | None = None
+    #: 1.0 for models scored off the leaderboard harness (no ``hf_id``), else 0.0.
+    off_harness: np.ndarray | None = None
+    #: Mean centred log10 compute of each developer unit's models (``developer_mean_compute``).
+    developer_mean_x: np.ndarray | None = None
+    #: Knots of the monotone compute curve, centred (``compute_knots - compute_centre``).
+    knots: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -123,13 +132,15 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
     dev_to_group = frame.groupby(unit)["developer_group"].first()
     group_of_developer = pd.Categorical(dev_to_group.reindex(units).astype(str),
                                         categories=groups).codes
+    x = frame["log10_flop"].to_numpy(float) - spec.compute_centre
+    options = _option_arrays(frame, spec, x, np.asarray(developer_idx), len(units))
     acc = frame[acc_col].to_numpy(float)
     k = np.rint(acc * n_questions).astype(np.int64)
     sd = np.where(frame["compute_is_estimate"].to_numpy(bool), spec.compute_error_sd_estimate,
                   spec.compute_error_sd_reported)
     return ModelData(
         frame=frame,
-        x=frame["log10_flop"].to_numpy(float) - spec.compute_centre,
+        x=x,
         y=frame[logit_col].to_numpy(float),
         k=k,
         n=np.full(len(frame), n_questions, dtype=np.int64),
@@ -139,7 +150,56 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
         group_of_developer=np.asarray(group_of_developer, dtype=np.int64),
         compute_error_sd=sd,
         coords={"model": frame["model_id"].astype(str).tolist(), "period": periods,
-                "developer": units, "developer_group": groups},
+                "developer": units, "developer_group": groups, **options.pop("coords")},
         report=report,
         data_hash=data_hash(frame),
+        **options,
     )
+
+
+def off_harness(frame: pd.DataFrame) -> np.ndarray:
+    """1.0 for models not scored on the leaderboard harness (no ``hf_id``), else 0.0.
+
+    On the paper's 809 models these are the 11 models (Anthropic, DeepSeek, Google, OpenAI,
+    xAI) that do not match the Open LLM Leaderboard v2 table.
+    """
+    if "hf_id" not in frame:
+        return np.ones(len(frame))
+    return frame["hf_id"].isna().to_numpy(float)
+
+
+def developer_mean_compute(x: np.ndarray, developer_idx: np.ndarray, n_units: int) -> np.ndarray:
+    """Mean of ``x`` over each developer unit's models (NaN for a unit with none)."""
+    total = np.bincount(developer_idx, weights=x, minlength=n_units)
+    count = np.bincount(developer_idx, minlength=n_units)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def segment_labels(knots: tuple[float, ...]) -> list[str]:
+    """Labels of the monotone curve's segments, e.g. ``<22``, ``22-23``, ``>25`` (log10 FLOP)."""
+    inner = [f"{a:g}-{b:g}" for a, b in zip(knots, knots[1:], strict=False)]
+    return [f"<{knots[0]:g}", *inner, f">{knots[-1]:g}"]
+
+
+def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
+                   developer_idx: np.ndarray, n_units: int) -> dict:
+    """Arrays and coordinates of the issue-10 options the spec switches on."""
+    out: dict = {"coords": {}}
+    if spec.lineage_effect:
+        from bayes_llm.data.lineage import lineage_table
+
+        labels = lineage_table(frame)["lineage"]
+        lineages = sorted(labels.unique())
+        out["lineage_idx"] = np.asarray(pd.Categorical(labels, categories=lineages).codes,
+                                        dtype=np.int64)
+        out["coords"]["lineage"] = lineages
+    if spec.protocol_effect:
+        out["off_harness"] = off_harness(frame)
+    if spec.developer_mean_compute:
+        out["developer_mean_x"] = developer_mean_compute(x, developer_idx, n_units)
+    if spec.compute_curve == "monotone":
+        out["knots"] = np.asarray(spec.compute_knots, float) - spec.compute_centre
+        out["coords"]["compute_segment"] = segment_labels(spec.compute_knots)
+        out["coords"]["compute_knot"] = [f"{k:g}" for k in spec.compute_knots]
+    return out

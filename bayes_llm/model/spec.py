@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
@@ -29,6 +30,23 @@ DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred")
 MASS_MATRICES = ("diag", "low_rank")
+MODEL_EFFECTS = ("normal", "student_t")
+COMPUTE_CURVES = ("linear", "monotone")
+COMPUTE_POPULATIONS = ("normal", "student_t")
+#: Default knots (log10 FLOP) of the monotone compute curve: one segment per decade over
+#: the bulk of the 809 models (65 below 1e22, 7 above 1e25).
+DEFAULT_COMPUTE_KNOTS = (22.0, 23.0, 24.0, 25.0)
+#: Keys added for issue 10, with their defaults (the behaviour before they existed). A spec
+#: that leaves them at their defaults serialises and hashes exactly as before.
+OPTION_DEFAULTS: dict[str, Any] = {
+    "model_effect": "normal",
+    "compute_curve": "linear",
+    "compute_knots": DEFAULT_COMPUTE_KNOTS,
+    "lineage_effect": False,
+    "protocol_effect": False,
+    "developer_mean_compute": False,
+    "compute_population": "normal",
+}
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
 PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -45,7 +63,8 @@ PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
 SIGNED_PARAMETERS = ("mu", "alpha")
 #: Priors that must live on the positive half-line (scales).
 SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
-                "sigma_slope", "sigma_interaction", "nu", "sigma_x")
+                "sigma_slope", "sigma_interaction", "nu", "sigma_x", "nu_model",
+                "sigma_curve", "sigma_lineage", "nu_x")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 
 
@@ -96,6 +115,26 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
              "mean of true centred log10 compute (errors-in-variables)"),
     "sigma_x": (Prior("HalfNormal", {"sigma": 2.0}),
                 "spread of true log10 compute across models, in decades"),
+    "nu_model": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+                 "degrees of freedom of a Student-t model-level effect (Juarez & Steel 2010): "
+                 "mass on 2-50, heavy tails and near-Normal both allowed"),
+    "log_slope_mean": (Prior("Normal", {"mu": -0.7, "sigma": 1.0}),
+                       "mean log segment slope of the monotone curve: median slope 0.5 logit "
+                       "per decade, 94% between 0.08 and 3"),
+    "sigma_curve": (Prior("HalfNormal", {"sigma": 0.5}),
+                    "spread of log segment slopes: neighbouring decades' slopes differ by a "
+                    "factor ~1.5 typically, 3 at most"),
+    "sigma_lineage": (Prior("HalfNormal", {"sigma": 0.5}),
+                      "fine-tunes of one base model share an offset of up to ~1 logit"),
+    "protocol_effect": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+                 "logit offset of models scored off the leaderboard harness; +-2 logits "
+                 "would be a gross protocol difference"),
+    "mundlak_lambda": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+                       "logit change per decade of a developer's mean compute, beyond each "
+                       "model's own compute; on the scale of beta"),
+    "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+             "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
+             "2010)"),
 }
 
 
@@ -138,6 +177,14 @@ class ModelSpec:
     compute_error_sd_estimate: float = 0.3
     #: log10 FLOP subtracted from compute so alpha is the score at this compute.
     compute_centre: float = 23.5
+    #: Issue-10 options (see ``OPTION_DEFAULTS`` and ``models/README.md``).
+    model_effect: str = "normal"
+    compute_curve: str = "linear"
+    compute_knots: tuple[float, ...] = DEFAULT_COMPUTE_KNOTS
+    lineage_effect: bool = False
+    protocol_effect: bool = False
+    developer_mean_compute: bool = False
+    compute_population: str = "normal"
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -155,6 +202,11 @@ class ModelSpec:
         """Return a plain dict, as written to TOML and hashed (``source`` excluded)."""
         d = asdict(self)
         d.pop("source")
+        for key, default in OPTION_DEFAULTS.items():
+            if d[key] == default:
+                d.pop(key)  # unchanged serialisation and hash for specs without the option
+            elif key == "compute_knots":
+                d[key] = list(d[key])
         d["priors"] = {k: {"dist": p.dist, **p.params} for k, p in sorted(self.priors.items())}
         return d
 
@@ -187,6 +239,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value))
 
 
@@ -211,6 +265,60 @@ def _choice(data: dict, key: str, allowed: tuple[str, ...], default: str, where:
     if value not in allowed:
         raise SpecError(f"{where}: unknown {key} '{value}'; choose one of: {', '.join(allowed)}")
     return value
+
+
+def _flag(data: dict, key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise SpecError(f"{where}: '{key}' must be true or false, not {value!r}")
+    return value
+
+
+def _parse_knots(data: dict, where: str) -> tuple[float, ...]:
+    raw = data.get("compute_knots", DEFAULT_COMPUTE_KNOTS)
+    if not isinstance(raw, list | tuple) or not raw:
+        raise SpecError(f"{where}: 'compute_knots' must be a non-empty list of log10 FLOP "
+                        f"values, not {raw!r}")
+    knots = []
+    for value in raw:
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise SpecError(f"{where}: 'compute_knots' must hold finite numbers (log10 FLOP), "
+                            f"not {value!r}")
+        knots.append(float(value))
+    if any(b <= a for a, b in zip(knots, knots[1:], strict=False)):
+        raise SpecError(f"{where}: 'compute_knots' must be strictly increasing, not {knots}")
+    return tuple(knots)
+
+
+def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
+    """Validate the issue-10 options (model effect, curve, lineage, protocol, Mundlak, EIV)."""
+    out: dict[str, Any] = {
+        "model_effect": _choice(data, "model_effect", MODEL_EFFECTS, "normal", where),
+        "compute_curve": _choice(data, "compute_curve", COMPUTE_CURVES, "linear", where),
+        "compute_knots": _parse_knots(data, where),
+        "compute_population": _choice(data, "compute_population", COMPUTE_POPULATIONS,
+                                      "normal", where),
+    }
+    for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute"):
+        out[flag] = _flag(data, flag, where)
+    if out["model_effect"] != "normal" and kwargs["likelihood"] != "binomial":
+        raise SpecError(f"{where}: model_effect = '{out['model_effect']}' needs likelihood = "
+                        "'binomial' (only the binomial has a model-level effect)")
+    if "compute_knots" in data and out["compute_curve"] != "monotone":
+        raise SpecError(f"{where}: 'compute_knots' is used only with compute_curve = "
+                        "'monotone'")
+    if out["compute_curve"] == "monotone" and (kwargs["developer_slopes"]
+                                               or kwargs["compute_period_interaction"]):
+        raise SpecError(f"{where}: compute_curve = 'monotone' cannot be combined with "
+                        "developer_slopes or compute_period_interaction (linear slopes only)")
+    if out["compute_population"] != "normal" and not kwargs["compute_error"]:
+        raise SpecError(f"{where}: compute_population = '{out['compute_population']}' needs "
+                        "compute_error = true")
+    if out["developer_mean_compute"] and kwargs["developer"] == "none":
+        raise SpecError(f"{where}: developer_mean_compute needs a developer level (not "
+                        "'none')")
+    return out
 
 
 def _parse_prior(name: str, raw: Any, where: str) -> Prior:
@@ -286,6 +394,7 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
             if key != "compute_centre" and value <= 0:
                 raise SpecError(f"{where}: '{key}' = {value} must be positive")
             kwargs[key] = float(value)
+    kwargs.update(_parse_options(data, kwargs, where))
     if kwargs["developer_slopes"] and kwargs["developer"] == "none":
         raise SpecError(f"{where}: developer_slopes needs a developer level (not 'none')")
     if kwargs["developer"] == "nested" and kwargs["developer_effect"] == "fixed":

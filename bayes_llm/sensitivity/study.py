@@ -116,7 +116,8 @@ def used_priors(spec: ModelSpec) -> list[str]:
     list of str
         In the order of :data:`DEFAULT_PRIORS`.
     """
-    used = {"alpha", "beta", *_PERIOD_PRIORS[spec.period_effect],
+    used = {"alpha", *(("beta",) if spec.compute_curve == "linear" else ()),
+            *_PERIOD_PRIORS[spec.period_effect],
             *_LIKELIHOOD_PRIORS[spec.likelihood]}
     if spec.developer == "nested":
         used |= {"sigma_group", "sigma_developer"}
@@ -128,7 +129,26 @@ def used_priors(spec: ModelSpec) -> list[str]:
         used.add("sigma_interaction")
     if spec.compute_error:
         used |= {"mu_x", "sigma_x"}
+    used |= _option_priors(spec)
     return [name for name in DEFAULT_PRIORS if name in used]
+
+
+def _option_priors(spec: ModelSpec) -> set[str]:
+    """Priors of the issue-10 options (the monotone curve replaces beta's prior)."""
+    used = set()
+    if spec.model_effect == "student_t":
+        used.add("nu_model")
+    if spec.compute_curve == "monotone":
+        used |= {"log_slope_mean", "sigma_curve"}
+    if spec.lineage_effect:
+        used.add("sigma_lineage")
+    if spec.protocol_effect:
+        used.add("protocol_effect")
+    if spec.developer_mean_compute:
+        used.add("mundlak_lambda")
+    if spec.compute_error and spec.compute_population == "student_t":
+        used.add("nu_x")
+    return used
 
 
 def default_scale_priors(spec: ModelSpec) -> list[str]:

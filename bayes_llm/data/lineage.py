@@ -1,0 +1,144 @@
+"""Base-model lineages: which models are fine-tunes (or merges) of the same base model.
+
+The Open LLM Leaderboard v2 table (source ``open_llm_leaderboard_v2`` in
+``data/sources.toml``, never committed) has one row per evaluated model and precision,
+with ``model_name`` (a Hugging Face repository id, ``owner/name``), ``model_precision``
+(``bfloat16``, ``float16``, ...) and ``metadata_base_model`` (the repository the model was
+fine-tuned or merged from; the model itself for a base model; ``"<own id> (Merge)"`` for
+merges whose parents the leaderboard does not record).
+
+Rules (documented in ``models/README.md``):
+
+1. **Match.** A model of our table matches the leaderboard row whose
+   ``model_name.replace("/", "_") + "_" + model_precision`` equals its ``hf_id`` (the
+   paper's "Hugging Face ID", e.g. ``01-ai_Yi-1.5-34B-Chat-16K_bfloat16``). On the paper's
+   809 models, 798 match; the 11 with no ``hf_id`` do not.
+2. **Follow the chain.** From the matched ``model_name``, repeatedly replace a name by its
+   ``metadata_base_model`` (a trailing ``" (Merge)"`` removed) while that base is itself a
+   leaderboard ``model_name`` and differs from the current name. The last name reached is
+   the root. A cycle (A -> B -> A) stops the walk; the root is then the alphabetically
+   first name on the cycle, so every member of the cycle gets the same root.
+3. **Lineage label.** The root, lower-cased (Hugging Face ids are case-insensitive). A
+   model with no match is its own lineage, labelled ``"own:<model_id>"``.
+
+:func:`lineage_table` returns the derived table (computed, never stored in the repository).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_llm.data.sources import resolve
+
+SOURCE = "open_llm_leaderboard_v2"
+#: Leaderboard columns used.
+LEADERBOARD_COLUMNS = ("model_name", "model_precision", "metadata_base_model")
+MERGE_SUFFIX = " (Merge)"
+OWN_PREFIX = "own:"
+
+
+def leaderboard_key(name: str, precision: str) -> str:
+    """Return the paper's ``hf_id`` of a leaderboard row: ``owner_name_precision``."""
+    return f"{name.replace('/', '_')}_{precision}"
+
+
+@functools.lru_cache(maxsize=4)
+def _read_leaderboard(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, usecols=list(LEADERBOARD_COLUMNS), dtype=str)
+
+
+def load_leaderboard(path: str | os.PathLike | None = None, *,
+                     mirror: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Read the leaderboard's name, precision and base-model columns (checksum verified).
+
+    Parameters
+    ----------
+    path : path, optional
+        An explicit copy of the file (verified against the manifest).
+    mirror : path, optional
+        A mirror folder (default ``$BAYES_LLM_DATA_MIRROR``).
+    """
+    file = resolve(SOURCE, path=path, mirror=mirror)
+    return _read_leaderboard(str(Path(file).resolve())).copy()
+
+
+def base_of(leaderboard: pd.DataFrame) -> dict[str, str]:
+    """Map each leaderboard ``model_name`` to its base model (merge suffix removed)."""
+    base = leaderboard["metadata_base_model"].fillna(leaderboard["model_name"]).astype(str)
+    base = base.str.strip()
+    merge = base.str.endswith(MERGE_SUFFIX)
+    base = base.where(~merge, base.str[: -len(MERGE_SUFFIX)])
+    return dict(zip(leaderboard["model_name"].astype(str), base, strict=True))
+
+
+def follow_to_root(name: str, bases: Mapping[str, str]) -> str:
+    """Follow ``name -> bases[name] -> ...`` to its root (rule 2 of the module docstring).
+
+    The walk stops at a name that is its own base, or at a base that is not a key of
+    ``bases`` (that base is the root: two fine-tunes of an unlisted base share it). On a
+    cycle, the root is the alphabetically first name of the cycle.
+    """
+    path = [name]
+    seen = {name: 0}
+    current = name
+    while current in bases:
+        nxt = bases[current]
+        if nxt == current:
+            break
+        if nxt in seen:
+            return min(path[seen[nxt]:])
+        seen[nxt] = len(path)
+        path.append(nxt)
+        current = nxt
+    return current
+
+
+def lineage_table(frame: pd.DataFrame, leaderboard: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each model's leaderboard match, root base model and lineage label.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A canonical model table (columns ``model_id`` and ``hf_id``).
+    leaderboard : DataFrame, optional
+        The leaderboard's columns :data:`LEADERBOARD_COLUMNS`; default
+        :func:`load_leaderboard`.
+
+    Returns
+    -------
+    DataFrame
+        In ``frame``'s order: ``model_id``, ``matched`` (bool), ``leaderboard_name``,
+        ``root`` (the root repository id, NaN when unmatched), ``chain_length`` (names
+        visited), ``lineage`` (the label; ``"own:<model_id>"`` when unmatched).
+    """
+    if leaderboard is None:
+        leaderboard = load_leaderboard()
+    lb = leaderboard.dropna(subset=["model_name", "model_precision"])
+    keys = {leaderboard_key(n, p): n for n, p in zip(lb["model_name"], lb["model_precision"],
+                                                     strict=True)}
+    bases = base_of(lb)
+    hf = frame["hf_id"] if "hf_id" in frame else pd.Series(pd.NA, index=frame.index)
+    names = [keys.get(h) if isinstance(h, str) else None for h in hf]
+    roots = [follow_to_root(n, bases) if n is not None else None for n in names]
+    out = pd.DataFrame({
+        "model_id": frame["model_id"].astype(str).to_numpy(),
+        "matched": [n is not None for n in names],
+        "leaderboard_name": names,
+        "root": roots,
+    })
+    out["lineage"] = [r.lower() if r is not None else f"{OWN_PREFIX}{m}"
+                      for r, m in zip(roots, out["model_id"], strict=True)]
+    return out
+
+
+def lineage_summary(table: pd.DataFrame) -> dict[str, int]:
+    """Count models, matched models, lineages, lineages with >1 model and their models."""
+    sizes = table["lineage"].value_counts()
+    return {"models": len(table), "matched": int(table["matched"].sum()),
+            "lineages": int(sizes.size), "lineages_multi": int((sizes > 1).sum()),
+            "models_in_multi": int(sizes[sizes > 1].sum())}

@@ -1,0 +1,265 @@
+"""Issue-10 model options: spec keys, the 809-model build, the compute curve, lineage matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from bayes_llm.data.lineage import (
+    follow_to_root,
+    lineage_summary,
+    lineage_table,
+)
+from bayes_llm.errors import SpecError
+from bayes_llm.model import build_model, prepare_data, spec_from_dict
+from bayes_llm.model.curve import compute_effect, compute_slope_at, inverse_compute_effect
+from bayes_llm.model.design import developer_mean_compute, segment_labels
+from bayes_llm.model.spec import OPTION_DEFAULTS, load_spec
+
+BASE = {"name": "t", "likelihood": "binomial", "period_effect": "fixed",
+        "developer": "developer"}
+NEW_SPECS = {"binomial_t_developers": {"model_effect": "student_t"},
+             "binomial_monotone": {"compute_curve": "monotone"},
+             "binomial_lineage": {"lineage_effect": True},
+             "binomial_protocol": {"protocol_effect": True},
+             "binomial_mundlak": {"developer_mean_compute": True},
+             "binomial_eiv_t": {"compute_error": True, "compute_population": "student_t"}}
+
+
+# --- spec keys -------------------------------------------------------------------------
+
+def test_options_default_to_the_old_model_and_leave_hash_and_toml_unchanged():
+    plain = spec_from_dict(BASE)
+    explicit = spec_from_dict({**BASE, **{k: (list(v) if isinstance(v, tuple) else v)
+                                          for k, v in OPTION_DEFAULTS.items()
+                                          if k != "compute_knots"}})
+    assert plain.hash() == explicit.hash()
+    for key in OPTION_DEFAULTS:
+        assert key not in plain.to_dict()
+        assert key not in plain.to_toml()
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"model_effect": "cauchy"}, "unknown model_effect 'cauchy'"),
+        ({"model_effect": "student_t", "likelihood": "logit_normal"},
+         "needs likelihood = 'binomial'"),
+        ({"compute_curve": "spline"}, "unknown compute_curve 'spline'"),
+        ({"compute_curve": "monotone", "compute_knots": [23.0, 22.0]}, "strictly increasing"),
+        ({"compute_curve": "monotone", "compute_knots": []}, "non-empty list"),
+        ({"compute_curve": "monotone", "compute_knots": "22,23"}, "non-empty list"),
+        ({"compute_curve": "monotone", "compute_knots": [22.0, float("nan")]},
+         "finite numbers"),
+        ({"compute_curve": "monotone", "compute_knots": [22, True]}, "finite numbers"),
+        ({"compute_knots": [22.0, 23.0]}, "only with compute_curve = 'monotone'"),
+        ({"compute_curve": "monotone", "developer_slopes": True}, "cannot be combined"),
+        ({"compute_curve": "monotone", "compute_period_interaction": True},
+         "cannot be combined"),
+        ({"lineage_effect": "yes"}, "'lineage_effect' must be true or false"),
+        ({"protocol_effect": 1}, "'protocol_effect' must be true or false"),
+        ({"developer_mean_compute": "no"}, "'developer_mean_compute' must be true or false"),
+        ({"developer_mean_compute": True, "developer": "none"}, "needs a developer level"),
+        ({"compute_population": "student_t"}, "needs compute_error = true"),
+        ({"compute_population": "laplace", "compute_error": True},
+         "unknown compute_population 'laplace'"),
+        ({"priors": {"sigma_lineage": {"dist": "Normal", "mu": 0, "sigma": 1}}}, "is a scale"),
+        ({"priors": {"nu_model": {"dist": "Gamma", "alpha": 2, "beta": -1}}},
+         "must be positive"),
+    ],
+)
+def test_invalid_option_values_are_one_line_errors(change, fragment):
+    with pytest.raises(SpecError) as err:
+        spec_from_dict({**BASE, **change}, source="bad.toml")
+    message = str(err.value)
+    assert fragment in message
+    assert message.startswith("bad.toml") and "\n" not in message
+
+
+def test_knots_round_trip_through_toml(tmp_path):
+    spec = spec_from_dict({**BASE, "compute_curve": "monotone",
+                           "compute_knots": [21, 23.5, 25]})
+    assert spec.compute_knots == (21.0, 23.5, 25.0)
+    path = tmp_path / "s.toml"
+    path.write_text(spec.to_toml())
+    again = load_spec(path)
+    assert again.compute_knots == spec.compute_knots and again.hash() == spec.hash()
+
+
+@pytest.mark.parametrize("name", [*NEW_SPECS, "binomial_robust"])
+def test_bundled_option_specs_differ_from_the_default_only_by_their_options(name):
+    spec = load_spec(name).to_dict()
+    default = load_spec("binomial_developers").to_dict()
+    assert spec["description"]
+    changed = {k for k in set(spec) | set(default)
+               if k not in ("name", "description") and spec.get(k) != default.get(k)}
+    expected = set(NEW_SPECS.get(name, {}))
+    if name == "binomial_robust":
+        expected = {"compute_curve", "lineage_effect", "protocol_effect"}
+    assert changed == expected
+
+
+# --- the model on the 809 models -------------------------------------------------------
+
+def test_every_option_builds_on_the_809_models_with_a_finite_log_density(paper_df):
+    spec = spec_from_dict({**BASE, "model_effect": "student_t", "compute_curve": "monotone",
+                           "lineage_effect": True, "protocol_effect": True,
+                           "developer_mean_compute": True, "compute_error": True,
+                           "compute_population": "student_t"})
+    data = prepare_data(paper_df, spec)
+    model = build_model(data, spec)
+    free = {v.name for v in model.free_RVs}
+    assert {"nu_model", "log_slope_mean", "sigma_curve", "log_compute_slope", "sigma_lineage",
+            "lineage_effect", "protocol_effect", "mundlak_lambda", "nu_x",
+            "log10_flop_true"} <= free
+    assert "beta" not in free  # derived: the curve's slope at the centre
+    assert {"compute_slope", "beta"} <= {v.name for v in model.deterministics}
+    assert model["eta"].owner.op.__class__.__name__.startswith("StudentT")
+    assert model["log10_flop_true"].owner.op.__class__.__name__.startswith("StudentT")
+    dims = model.named_vars_to_dims
+    assert dims["compute_slope"] == ("compute_segment",)
+    assert dims["lineage_effect"] == ("lineage",)
+    assert model.coords["compute_segment"] == ("<22", "22-23", "23-24", "24-25", ">25")
+    assert len(model.coords["lineage"]) == 587
+    assert int(data.off_harness.sum()) == 11
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
+def test_design_arrays_of_the_options(paper_df):
+    spec = spec_from_dict({**BASE, "protocol_effect": True, "developer_mean_compute": True})
+    data = prepare_data(paper_df, spec)
+    off = data.frame.loc[data.off_harness == 1.0]
+    assert len(off) == 11 and off["hf_id"].isna().all()
+    assert set(off["developer"]) == {"anthropic", "deepseek-ai", "google", "grok", "open_ai"}
+    means = data.frame.assign(x=data.x).groupby("developer")["x"].mean()
+    np.testing.assert_allclose(data.developer_mean_x, means.reindex(data.coords["developer"]))
+    assert data.lineage_idx is None and data.knots is None  # options off: nothing built
+
+
+def test_monotone_curve_in_the_graph_matches_compute_effect(paper_df):
+    """The PyMC graph's f(x) and the downstream compute_effect agree at a random point."""
+    spec = spec_from_dict({**BASE, "likelihood": "logit_normal", "developer": "none",
+                           "compute_curve": "monotone"})
+    df = paper_df.iloc[::20]
+    data = prepare_data(df, spec)
+    model = build_model(data, spec)
+    rng = np.random.default_rng(3)
+    point = model.initial_point()
+    point["log_compute_slope"] = rng.normal(-0.5, 0.7, size=5)
+    point["alpha"] = 0.3
+    point["period_effect_zerosum__"] = rng.normal(size=2)
+    outs = model.replace_rvs_by_values([model["compute_slope"], model["period_effect"]])
+    evaluate = model.compile_fn([*outs, model.logp(vars=[model["y"]], sum=True)],
+                                inputs=model.value_vars, on_unused_input="ignore")
+    slopes, period, got = evaluate(point)
+    post = xr.Dataset({"compute_slope": (("chain", "draw", "compute_segment"),
+                                         slopes[None, None, :])})
+    f = compute_effect(post, data.x, knots=data.knots).values.ravel()
+    sigma = np.exp(point["sigma_log__"])
+    mu = 0.3 + f + period[data.period_idx]
+    expected = np.sum(-0.5 * ((data.y - mu) / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)))
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    # the check can fail: knots off by half a decade give another log density
+    f_bad = compute_effect(post, data.x, knots=data.knots + 0.5).values.ravel()
+    mu_bad = 0.3 + f_bad + period[data.period_idx]
+    bad = np.sum(-0.5 * ((data.y - mu_bad) / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)))
+    assert not np.isclose(got, bad, rtol=1e-6)
+
+
+# --- the compute curve -----------------------------------------------------------------
+
+def _monotone_posterior(slopes):
+    return xr.Dataset({"compute_slope": (("chain", "draw", "compute_segment"),
+                                         np.asarray(slopes, float)[None])})
+
+
+def test_compute_effect_hand_computed_piecewise_line():
+    knots = np.array([-1.0, 1.0])  # segments (-inf,-1], [-1,1], [1,inf)
+    post = _monotone_posterior([[2.0, 0.5, 1.0]])
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 4.0])
+    # f(0) = 0; inside the middle segment slope 0.5; beyond 1 slope 1; below -1 slope 2
+    expected = [-0.5 - 2 * 2.0, -0.5, 0.0, 0.25, 0.5, 0.5 + 3.0]
+    f = compute_effect(post, x, knots=knots)
+    np.testing.assert_allclose(f.values.ravel(), expected)
+    slope = compute_slope_at(post, x, knots=knots).values.ravel()
+    np.testing.assert_allclose(slope, [2.0, 0.5, 0.5, 0.5, 1.0, 1.0])
+    back = inverse_compute_effect(post, xr.DataArray(np.array(expected), dims="model"),
+                                  knots=knots)
+    np.testing.assert_allclose(back.values.ravel(), x)
+
+
+def test_equal_slopes_reproduce_the_linear_curve_and_linear_is_beta_x():
+    knots = np.array([-1.5, 0.5, 2.0])
+    x = np.linspace(-4, 4, 17)
+    mono = compute_effect(_monotone_posterior([[0.7] * 4]), x, knots=knots)
+    lin = compute_effect(xr.Dataset({"beta": (("chain", "draw"), [[0.7]])}), x)
+    np.testing.assert_allclose(mono.values, lin.values)
+    np.testing.assert_allclose(lin.values.ravel(), 0.7 * x)
+    bad = xr.Dataset({"beta": (("chain", "draw"), [[-0.2]])})
+    assert np.isnan(inverse_compute_effect(bad, 1.0).values).all()
+    with pytest.raises(ValueError, match="needs its knots"):
+        compute_effect(_monotone_posterior([[1.0, 1.0]]), x)
+
+
+def test_segment_labels():
+    assert segment_labels((22.0, 23.0, 24.5)) == ["<22", "22-23", "23-24.5", ">24.5"]
+    np.testing.assert_allclose(developer_mean_compute(np.array([1.0, 3.0, 5.0]),
+                                                      np.array([0, 0, 1]), 2), [2.0, 5.0])
+
+
+# --- lineages --------------------------------------------------------------------------
+
+def test_lineage_chain_follows_to_the_root_and_survives_cycles():
+    bases = {"a/ft2": "a/ft1", "a/ft1": "a/base", "a/base": "a/base",
+             "b/x": "b/y", "b/y": "b/z", "b/z": "b/x",  # a cycle
+             "c/ft": "c/unlisted-base"}
+    assert follow_to_root("a/ft2", bases) == "a/base"
+    assert follow_to_root("a/base", bases) == "a/base"
+    assert {follow_to_root(n, bases) for n in ("b/x", "b/y", "b/z")} == {"b/x"}
+    assert follow_to_root("c/ft", bases) == "c/unlisted-base"
+    assert follow_to_root("d/unknown", bases) == "d/unknown"
+
+
+def test_lineage_table_matches_on_name_and_precision():
+    leaderboard = pd.DataFrame({
+        "model_name": ["Org/Base", "u/FT", "u/FT", "v/Merge", "w/ft-of-lower"],
+        "model_precision": ["bfloat16", "bfloat16", "float16", "bfloat16", "bfloat16"],
+        "metadata_base_model": ["Org/Base", "Org/Base", "Org/Base", "v/Merge (Merge)",
+                                "org/base"],
+    })
+    frame = pd.DataFrame({
+        "model_id": ["base", "ft", "ft16", "merge", "wrong_precision", "closed", "lower"],
+        "hf_id": ["Org_Base_bfloat16", "u_FT_bfloat16", "u_FT_float16", "v_Merge_bfloat16",
+                  "Org_Base_float16", None, "w_ft-of-lower_bfloat16"],
+    })
+    table = lineage_table(frame, leaderboard)
+    assert table["matched"].tolist() == [True, True, True, True, False, False, True]
+    assert table["lineage"].tolist() == ["org/base", "org/base", "org/base", "v/merge",
+                                         "own:wrong_precision", "own:closed", "org/base"]
+    assert lineage_summary(table) == {"models": 7, "matched": 5, "lineages": 4,
+                                      "lineages_multi": 1, "models_in_multi": 4}
+
+
+def test_lineages_of_the_809_models(paper_df):
+    table = lineage_table(paper_df)
+    summary = lineage_summary(table)
+    assert summary == {"models": 809, "matched": 798, "lineages": 587, "lineages_multi": 54,
+                       "models_in_multi": 276}
+    assert (~table["matched"]).tolist() == paper_df["hf_id"].isna().tolist()
+    sizes = table["lineage"].value_counts()
+    assert sizes.index[0] == "qwen/qwen2.5-0.5b" and sizes.iloc[0] == 29
+
+
+def test_sensitivity_studies_see_the_option_priors():
+    from bayes_llm.sensitivity.study import default_scale_priors, used_priors
+
+    spec = load_spec("binomial_robust")
+    used = used_priors(spec)
+    assert {"log_slope_mean", "sigma_curve", "sigma_lineage", "protocol_effect"} <= set(used)
+    assert {"nu_model", "mundlak_lambda"} <= set(used_priors(
+        spec.with_changes(model_effect="student_t", developer_mean_compute=True)))
+    assert "beta" not in used  # the monotone curve has no prior on beta
+    assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
+    assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
