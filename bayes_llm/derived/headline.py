@@ -527,6 +527,10 @@ def _group_figures(fit: FitLike, comps: xr.DataArray, template: xr.DataArray,
                           "the fit")
         else:
             figures[fid] = groups.sel(developer_group=group, drop=True)
+            if group.startswith("Other,"):
+                notes[fid] = (f"'{group}' is one of the paper's compute bins of non-major "
+                              f"developers (as is the reference {C.PAPER_BASE_GROUP}), not a "
+                              "company")
 
 
 def _extra_figure(fid: str) -> Figure:
