@@ -63,6 +63,7 @@ from bayes_llm.derived.frontier import (
     pair_decomposition,
     pair_guards,
     pair_label,
+    ratio_guard,
     reference_decomposition,
     shares_of,
 )
@@ -74,6 +75,7 @@ from bayes_llm.derived.multipliers import (
     within_spread_model_based,
 )
 from bayes_llm.derived.paper import PAPER_CLAIMS, ols_point_fit, paper_ols
+from bayes_llm.derived.shapley_band import shapley_point
 from bayes_llm.derived.shapley_null import N_BOOT, N_NULL, ShapleyReference, shapley_reference
 from bayes_llm.derived.summary import (
     SAMPLE_DIMS,
@@ -441,7 +443,6 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
                                       components=comps)
         one = shares_of(ref["value"].sel(model=frontier_model, drop=True))
         values = one["value"].transpose(*SAMPLE_DIMS, "component").values
-        from bayes_llm.derived.frontier import ratio_guard
         whys = (ratio_guard(values.sum(-1), np.abs(values).sum(-1),
                             what="the gain over the reference model"),
                 ratio_guard(values[..., :3].sum(-1), np.abs(values[..., :3]).sum(-1),
@@ -637,8 +638,6 @@ def _reported_values(point: FitLike, all_pairs: list[tuple[str, str]],
         for g in groups["developer_group"].values:
             values[f"developer_multiplier[{g}]"] = float(groups.sel(developer_group=g)
                                                          .values.ravel()[0])
-    from bayes_llm.derived.shapley_band import shapley_point
-
     for part, v in shapley_point(point).items():
         values[f"shapley_{part}_share"] = float(v)
     if tuple(fixed_pair) not in DEFAULT_PAIRS:
