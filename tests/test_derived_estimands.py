@@ -425,3 +425,20 @@ def test_anova_batches_by_hand():
     ds = company_shares(fit)
     np.testing.assert_allclose(ds["sd_period_finite"].values[0], GAMMA.std(axis=1, ddof=1))
     np.testing.assert_allclose(ds["sd_model_finite"].values[0], E.std(axis=1, ddof=1))
+
+
+def test_headline_table_passes_the_interval_setting_through():
+    from bayes_llm.derived.headline import headline_draws, headline_table
+    from bayes_llm.derived.summary import summarise_draws
+
+    fit = Tiny("binomial")
+    draws = headline_draws(fit, top_k=1)
+    table = headline_table(fit, paper=False, draws=draws, n_boot=20, n_null=20,
+                           hdi_prob=0.5, ci_kind="eti").set_index("figure")
+    row = table.loc["company_share_superpop"]
+    assert row["interval"] == "50% ETI" and row["kind"] == "posterior"
+    expected = summarise_draws(draws["company_share_superpop"], hdi_prob=0.5, ci_kind="eti")
+    assert (row["lower"], row["upper"]) == pytest.approx((expected["lower"],
+                                                          expected["upper"]))
+    assert table.loc["shapley_developer_share", "interval"].startswith("50% percentile band")
+    assert table.loc["shapley_developer_share_null", "kind"] == "null reference"

@@ -50,7 +50,7 @@ import xarray as xr
 from bayes_llm import constants as C
 from bayes_llm.atomic import write_text_atomic
 from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
-from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
+from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.data.grouping import paper_group_order
 from bayes_llm.derived.company import GROUP_CODING_FLAG, coding_flag, company_shares
 from bayes_llm.derived.fast import component_covariance, fast_components
@@ -717,7 +717,8 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         Precomputed :func:`bayes_llm.derived.shapley_null.shapley_reference`.
     hdi_prob, ci_kind : optional
         Interval probability and kind (``"hdi"``/``"eti"``); default the project's
-        (:data:`HDI_PROB`, :data:`CI_KIND`). Sampling bands and null references are
+        (:data:`bayes_llm.constants.HDI_PROB`, :data:`~bayes_llm.constants.CI_KIND`,
+        read at call time). Sampling bands and null references are
         always central percentile intervals at ``hdi_prob``.
 
     Returns
@@ -725,8 +726,8 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
     DataFrame
         Columns :data:`HEADLINE_COLUMNS` (see the module docstring).
     """
-    prob = HDI_PROB if hdi_prob is None else float(hdi_prob)
-    kind = CI_KIND if ci_kind is None else str(ci_kind)
+    prob = C.HDI_PROB if hdi_prob is None else float(hdi_prob)
+    kind = C.CI_KIND if ci_kind is None else str(ci_kind).lower()
     if draws is None:
         draws = headline_draws(fit, pairs=pairs, frontier_pair=frontier_pair,
                                frontier_model=frontier_model,
@@ -755,7 +756,7 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
             "figure": fid, "kind": "posterior", "label": meta.label,
             "definition": meta.definition, "unit": meta.unit,
             "estimate": summary["median"], "lower": summary["lower"],
-            "upper": summary["upper"], "interval": f"{level} (posterior median)",
+            "upper": summary["upper"], "interval": level,
             "paper_value": paper_values.get(fid, np.nan),
             "paper_method_fit_coding": other_values.get(fid, np.nan),
             "paper_claim": claim.text if claim else "", "p_claim": p_claim,

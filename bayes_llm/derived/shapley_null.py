@@ -124,11 +124,13 @@ def cluster_bootstrap(y: np.ndarray, blocks: dict[str, np.ndarray | Categorical]
     """Shapley shares on ``n_boot`` developer-clustered bootstrap replicates.
 
     Clusters are resampled with replacement; each model gets its cluster's count as a
-    frequency weight (identical to stacking the resampled clusters' rows).
+    frequency weight (identical to stacking the resampled clusters' rows). A resample
+    whose outcome is constant (possible only with very few clusters) is left out, so the
+    result can have fewer than ``n_boot`` rows (stated with the band).
 
     Returns
     -------
-    ndarray, shape (n_boot, 4)
+    ndarray, shape (<= n_boot, 4)
     """
     codes = pd.factorize(np.asarray(clusters).astype(str), sort=True)[0]
     k = int(codes.max()) + 1
@@ -137,9 +139,14 @@ def cluster_bootstrap(y: np.ndarray, blocks: dict[str, np.ndarray | Categorical]
     problem = _SubsetR2(y, blocks)
     rows = []
     for c in counts:
-        r2 = problem(c[codes].astype(float))
+        try:
+            r2 = problem(c[codes].astype(float))
+        except BayesLLMError:  # a degenerate resample (constant outcome): left out
+            continue
         shares = _shares(problem.names, r2)
         rows.append([shares[p] for p in SHAPLEY_PARTS])
+    if not rows:
+        raise BayesLLMError("every bootstrap resample was degenerate (too few developers)")
     return np.asarray(rows, dtype=float)
 
 

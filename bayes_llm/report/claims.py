@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.constants import CI_KIND, HDI_PROB
+from bayes_llm import constants
 from bayes_llm.derived.headline import PRIMARY
 from bayes_llm.derived.paper import PAPER_CLAIMS
 from bayes_llm.formatting import fmt_multiplier
@@ -114,8 +114,15 @@ def _row(table: pd.DataFrame, figure: str):
 def _interval(row, fmt) -> str:
     if not math.isfinite(row["estimate"]):
         return "undefined" + (f" ({row['note']})" if str(row.get("note", "")) else "")
-    what = (f"{HDI_PROB:.0%} {CI_KIND.upper()}" if row.get("kind", "posterior") == "posterior"
-            else f"{HDI_PROB:.0%} {row.get('kind')}")
+    kind = row.get("kind", "posterior")
+    level = row.get("interval", "")
+    if kind == "posterior":
+        what = level if isinstance(level, str) and level else \
+            f"{constants.HDI_PROB:.0%} {constants.CI_KIND.upper()}"
+    else:
+        prob = level.split("%")[0] + "%" if isinstance(level, str) and "%" in level else \
+            f"{constants.HDI_PROB:.0%}"
+        what = f"{prob} {kind}"
     return (f"{fmt(row['estimate'])} ({what} "
             f"{fmt(row['lower'])} to {fmt(row['upper'])})")
 
