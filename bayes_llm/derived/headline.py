@@ -81,7 +81,6 @@ from bayes_llm.derived.summary import (
     SAMPLE_DIMS,
     FitLike,
     broadcast_like_draws,
-    probability,
     summarise_draws,
 )
 from bayes_llm.derived.variance import variance_partition
@@ -558,14 +557,14 @@ def _clean(da: xr.DataArray, template: xr.DataArray) -> xr.DataArray:
 def _event_probability(ds: xr.Dataset, fid: str, event: Event | None) -> float:
     if event is None:
         return float("nan")
-    values = ds[fid]
+    values = np.asarray(ds[fid].values, dtype=float)
     if not np.all(np.isfinite(values)):
         return float("nan")
     if event.versus is not None:
-        other = ds[event.versus]
-        return probability(values > other) if np.all(np.isfinite(other)) else float("nan")
+        other = np.asarray(ds[event.versus].transpose(*ds[fid].dims).values, dtype=float)
+        return float(np.mean(values > other)) if np.all(np.isfinite(other)) else float("nan")
     low = values > event.lower if event.strict else values >= event.lower
-    return probability(low & (values <= event.upper))
+    return float(np.mean(low & (values <= event.upper)))
 
 
 def draw_diagnostics(draws: xr.Dataset) -> pd.DataFrame:
