@@ -442,3 +442,21 @@ def test_headline_table_passes_the_interval_setting_through():
                                                           expected["upper"]))
     assert table.loc["shapley_developer_share", "interval"].startswith("50% percentile band")
     assert table.loc["shapley_developer_share_null", "kind"] == "null reference"
+
+
+def test_headline_adds_the_curve_averaged_frontier_rows():
+    from bayes_llm.derived.headline import headline_table
+
+    a, b = Tiny("binomial"), Tiny("binomial")
+    post = b.dt["posterior"].to_dataset()
+    b.dt["posterior"] = xr.DataTree(post.assign(beta=post["beta"] * 1.5))
+    table = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                           curve_fits=[b], curve_weights=[0.5, 0.5]).set_index("figure")
+    row = table.loc["frontier_gain_compute_share_averaged"]
+    assert row["kind"] == "posterior" and "0.50" in row["note"]
+    pooled = np.concatenate([frontier_gain(f, top_k=1)["compute_share"].values.ravel()
+                             for f in (a, b)])
+    assert pooled.min() <= row["estimate"] <= pooled.max()
+    ids = list(table.index)
+    assert ids.index("frontier_gain_compute_share_averaged") == \
+        ids.index("frontier_gain_compute_share") + 1

@@ -687,7 +687,9 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
                    paper: bool = True, df: pd.DataFrame | None = None,
                    draws: xr.Dataset | None = None,
                    shapley: ShapleyReference | None = None,
-                   hdi_prob: float | None = None, ci_kind: str | None = None
+                   hdi_prob: float | None = None, ci_kind: str | None = None,
+                   curve_fits: Sequence[FitLike] = (),
+                   curve_weights: Sequence[float] | None = None
                    ) -> pd.DataFrame:
     """One row per headline figure: kind, estimate, interval, diagnostics, paper values.
 
@@ -719,6 +721,14 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         (:data:`bayes_llm.constants.HDI_PROB`, :data:`~bayes_llm.constants.CI_KIND`,
         read at call time). Sampling bands and null references are
         always central percentile intervals at ``hdi_prob``.
+    curve_fits, curve_weights : optional
+        Fits of the same data with other compute curves (e.g. ``binomial_monotone``) and
+        the weights of ``[fit, *curve_fits]`` (e.g. stacking weights; default equal).
+        Adds the frontier estimand averaged over the curves
+        (:func:`bayes_llm.derived.frontier.frontier_gain_averaged`): rows
+        ``frontier_gain_compute_share_averaged`` and
+        ``frontier_gain_from_scaling_averaged`` (posterior mixtures; one pooled chain,
+        so no R-hat).
 
     Returns
     -------
@@ -768,9 +778,14 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
     if shapley is None:
         shapley = shapley_reference(fit, n_boot=n_boot, n_null=n_null, seed=seed,
                                     cluster=cluster)
+    if curve_fits:
+        rows += _averaged_rows(fit, list(curve_fits), curve_weights, top_k, prob, kind,
+                               status)
     rows += _shapley_rows(fit, shapley, prob, paper_values, other_values)
     rows += _claim_rows()
-    order = {fid: i for i, fid in enumerate(HEADLINE_FIGURES)}
+    order: dict[str, float] = {fid: i for i, fid in enumerate(HEADLINE_FIGURES)}
+    order["frontier_gain_compute_share_averaged"] = order["frontier_gain_compute_share"] + 0.5
+    order["frontier_gain_from_scaling_averaged"] = order["frontier_gain_from_scaling"] + 0.5
     after_frontier = order["frontier_reference_compute_share_explained"] + 0.5
     rows.sort(key=lambda r: order.get(r["figure"], after_frontier))
     table = pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
@@ -781,6 +796,41 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
                         "coding_flag": GROUP_CODING_FLAG if fit.spec.developer == "group"
                         else ""})
     return table
+
+
+def _averaged_rows(fit: FitLike, others: list, weights, top_k: int, prob: float,
+                   kind: str, status: str) -> list[dict]:
+    from bayes_llm.derived.frontier import frontier_gain_averaged
+
+    fits = [fit, *others]
+    weights = [1.0 / len(fits)] * len(fits) if weights is None else list(weights)
+    mixed = frontier_gain_averaged(fits, weights, top_k=top_k)
+    specs = ", ".join(f"{f.spec.name} {w:.2f}" for f, w in
+                      zip(fits, mixed.attrs["weights"], strict=True))
+    rows = []
+    for var, base in (("compute_share", "frontier_gain_compute_share"),
+                      ("gain_from_scaling", "frontier_gain_from_scaling")):
+        meta = HEADLINE_FIGURES[base]
+        summary = summarise_draws(mixed[var], hdi_prob=prob, ci_kind=kind) \
+            if np.all(np.isfinite(mixed[var].values)) else \
+            {"median": np.nan, "lower": np.nan, "upper": np.nan}
+        claim = PAPER_CLAIMS.get(meta.claim) if meta.claim else None
+        p_claim = (_event_probability(mixed, var, Event("", claim.lower, claim.upper))
+                   if claim else np.nan)
+        rows.append({
+            "figure": f"{base}_averaged", "kind": "posterior",
+            "label": meta.label.replace(" (primary)", "") + ", averaged over compute curves",
+            "definition": f"{meta.definition}; mixture of the fits' draws with weights "
+            f"({specs})", "unit": meta.unit, "estimate": summary["median"],
+            "lower": summary["lower"], "upper": summary["upper"],
+            "interval": f"{prob:.0%} {kind.upper()}", "paper_value": np.nan,
+            "paper_method_fit_coding": np.nan, "paper_claim": claim.text if claim else "",
+            "p_claim": p_claim, "primary_for": "",
+            "statement": meta.event.text if meta.event else "",
+            "probability": _event_probability(mixed, var, meta.event), "rhat": np.nan,
+            "ess_bulk": np.nan, "ess_tail": np.nan, "fit_diagnostics": status,
+            "note": f"model average over compute curves: {specs}"})
+    return rows
 
 
 def _band(values: np.ndarray, prob: float) -> tuple[float, float]:
