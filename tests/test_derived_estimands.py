@@ -460,3 +460,13 @@ def test_headline_adds_the_curve_averaged_frontier_rows():
     ids = list(table.index)
     assert ids.index("frontier_gain_compute_share_averaged") == \
         ids.index("frontier_gain_compute_share") + 1
+
+
+def test_frontier_gain_plot_data():
+    from bayes_llm.plots.frontier import frontier_gain_data
+
+    data = frontier_gain_data(fit=Tiny("binomial"), top_k=1).set_index("quantity")
+    assert set(data.index) == {"gain", "gain_from_scaling", "gain_without_scaling",
+                               "decades_compute", "decades_period", "decades_developer",
+                               "decades_model", "decades_total"}
+    assert (data["lower"] <= data["upper"]).all()

@@ -22,7 +22,9 @@ from matplotlib.figure import Figure
 from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
 from bayes_llm.constants import HDI_PROB
 from bayes_llm.derived.frontier import (
+    TOP_K,
     default_frontier_pair,
+    frontier_gain,
     pair_decomposition,
     pair_guards,
     pair_label,
@@ -111,6 +113,65 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def frontier_gain_data(*, fit, top_k: int = TOP_K) -> pd.DataFrame:
+    """Return the primary frontier estimand behind the top row of the plot.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity: ``quantity`` (``gain``, ``gain_from_scaling``,
+        ``gain_without_scaling`` in accuracy points; ``decades_<component>`` in
+        compute-equivalent decades), ``unit``, posterior ``median``, ``lower``, ``upper``,
+        and ``note`` (why a figure is undefined, if it is).
+    """
+    gain = frontier_gain(fit, top_k=top_k)
+    rows = []
+    for var in gain.data_vars:
+        if var == "compute_share":
+            continue
+        values = gain[var]
+        note = gain.attrs["notes"].get(str(var), "")
+        summary = (summarise_draws(values) if not note and np.all(np.isfinite(values))
+                   else {"median": np.nan, "lower": np.nan, "upper": np.nan})
+        rows.append({"quantity": str(var),
+                     "unit": "decades" if str(var).startswith("decades") else "accuracy",
+                     **summary, "note": note})
+    out = pd.DataFrame(rows, columns=["quantity", "unit", "median", "lower", "upper", "note"])
+    out.attrs.update({k: gain.attrs[k] for k in ("first", "last", "top_k")})
+    return out
+
+
+def _plot_frontier_gain(ax_gain, ax_dec, data: pd.DataFrame) -> None:
+    acc = data[data["unit"] == "accuracy"].reset_index(drop=True)
+    words = {"gain": "frontier's gain", "gain_from_scaling": "due to scaling",
+             "gain_without_scaling": "without scaling"}
+    colours = {"gain": "#444444", "gain_from_scaling": COMPONENT_COLOURS["compute"],
+               "gain_without_scaling": "#999999"}
+    y = np.arange(len(acc))[::-1]
+    for yi, row in zip(y, acc.itertuples(), strict=True):
+        colour = colours.get(row.quantity, "#666666")
+        ax_gain.barh(yi, 100 * row.median, height=0.55, color=colour, alpha=0.4)
+        ax_gain.plot([100 * row.lower, 100 * row.upper], [yi, yi], color=colour, lw=2.5)
+    ax_gain.set_yticks(y, [words.get(q, q) for q in acc["quantity"]], fontsize=8)
+    ax_gain.axvline(0, color="black", lw=0.8)
+    ax_gain.set_xlabel("accuracy points (posterior median bar, HDI line)", fontsize=8)
+    ax_gain.set_title(f"frontier (top {data.attrs['top_k']} per cohort), accuracy scale",
+                      fontsize=9)
+    dec = data[data["unit"] == "decades"].reset_index(drop=True)
+    y = np.arange(len(dec))[::-1]
+    for yi, row in zip(y, dec.itertuples(), strict=True):
+        comp = row.quantity.removeprefix("decades_")
+        colour = COMPONENT_COLOURS.get(comp, "#444444")
+        ax_dec.plot([row.lower, row.upper], [yi, yi], color=colour, lw=2.5)
+        ax_dec.plot(row.median, yi, "o", color=colour, mec="black", mew=0.4, ms=5)
+    ax_dec.set_yticks(y, [q.removeprefix("decades_") for q in dec["quantity"]], fontsize=8)
+    ax_dec.axvline(0, color="black", lw=0.8)
+    ax_dec.set_xlabel("compute-equivalent decades (additive, no ratio)", fontsize=8)
+    ax_dec.set_title("the frontier's latent gain, decomposed", fontsize=9)
+    for ax in (ax_gain, ax_dec):
+        ax.grid(axis="x", alpha=0.3)
+
+
 def _short(model_id: str, width: int = 28) -> str:
     name = model_id.split("__", 1)[-1]
     return name if len(name) <= width else name[: width - 1] + "…"
@@ -119,9 +180,12 @@ def _short(model_id: str, width: int = 28) -> str:
 def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
                                 baseline=None, df: pd.DataFrame | None = None,
                                 explained: bool = False, paper: bool = True) -> Figure:
-    """Stacked shares of progress per pair, and each share with its interval.
+    """Plot the frontier estimand, then stacked shares of progress per pair.
 
-    Left: one horizontal bar per pair, stacked from the posterior mean share of each
+    Top row: the primary frontier estimand (:func:`frontier_gain_data`): the frontier's
+    gain in accuracy, the part due to scaling and the counterfactual without it; beside
+    it the additive decomposition in compute-equivalent decades. Then, per pair, left:
+    one horizontal bar, stacked from the posterior mean share of each
     component (negative shares stack to the left of zero; the total is 100%). Right: the
     posterior median and :data:`~bayes_llm.constants.HDI_PROB` interval of every share,
     the paper's OLS values as red crosses.
@@ -140,8 +204,11 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
     labels = list(dict.fromkeys(data["pair"]))
     comps = list(dict.fromkeys(data["component"]))
     n = len(labels)
-    fig = new_figure((12, 0.9 + 1.9 * n))
-    axes = fig.subplots(n, 2, width_ratios=[1, 1.2], squeeze=False)
+    fig = new_figure((12, 3.2 + 1.9 * n))
+    grid = fig.subplots(n + 1, 2, width_ratios=[1, 1.2], squeeze=False,
+                        height_ratios=[1.5] + [1] * n)
+    _plot_frontier_gain(grid[0, 0], grid[0, 1], frontier_gain_data(fit=fit))
+    axes = grid[1:]
     offsets = np.linspace(0.3, -0.3, len(comps))
     for i, label in enumerate(labels):
         ax1, ax2 = axes[i]
@@ -201,10 +268,10 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
         axes[0, 1].plot([], [], "x", color=PAPER_COLOUR, mew=1.8, label="paper OLS")
         axes[0, 1].legend(fontsize=7, loc="best")
     what = "explained part only" if explained else "all four components"
-    fig.suptitle(f"'{fit.spec.name}': decomposition of progress between model pairs ({what})",
-                 fontsize=11)
+    fig.suptitle(f"'{fit.spec.name}': frontier progress (top: the primary estimand; below: "
+                 f"model pairs, {what})", fontsize=11)
     return fig
 
 
 __all__ = ["COMPONENT_LABELS", "default_pairs", "frontier_decomposition_data",
-           "plot_frontier_decomposition"]
+           "frontier_gain_data", "plot_frontier_decomposition"]
