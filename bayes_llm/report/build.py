@@ -580,9 +580,12 @@ def _results_section(report: Report, fit, baseline, df) -> None:
                 "OLS values.",
                 lambda: plot_developer_effects(fit=fit, baseline=baseline, df=df))
     _figure(report, "frontier_decomposition",
-            "Left: posterior mean shares of each pair's gain in latent score (sum to 100%; "
-            "shares can be negative or exceed 100%). Right: each share's median and 94% HDI, "
-            "the paper's OLS value as a red cross.",
+            "Top: the primary frontier estimand (the best models' gain in accuracy, the part "
+            "due to scaling, the counterfactual without it) and its decomposition in "
+            "compute-equivalent decades. Below, per model pair: posterior mean shares of "
+            "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
+            "and each share's median and 94% HDI, the paper's OLS value as a red cross; a "
+            "pair whose net change is near zero has no shares (undefined).",
             lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
     _figure(report, "variance_shares",
             "Company share: the model-based definitions (posterior median and 94% HDI; "
