@@ -470,3 +470,19 @@ def test_frontier_gain_plot_data():
                                "decades_compute", "decades_period", "decades_developer",
                                "decades_model", "decades_total"}
     assert (data["lower"] <= data["upper"]).all()
+
+
+def test_mundlak_term_is_in_the_fixed_part():
+    fit = Tiny("binomial")
+    lam = np.array([0.3, 0.2])
+    xbar_units = np.array([X[DIDX == j].mean() for j in range(3)])
+    post = fit.dt["posterior"].to_dataset().assign(
+        mundlak_lambda=(("chain", "draw"), lam[None]))
+    fit.dt["posterior"] = xr.DataTree(post)
+    const = fit.dt["constant_data"].to_dataset().assign(
+        developer_mean_compute=("developer", xbar_units))
+    fit.dt["constant_data"] = xr.DataTree(const.assign_coords(developer=DEVS))
+    ds = company_shares(fit)
+    fixed = BETA[:, None] * X + GAMMA[:, PIDX] + lam[:, None] * xbar_units[DIDX]
+    np.testing.assert_allclose(ds["variance_fixed"].values[0], _pop_var(fixed))
+    assert "Mundlak" in ds.attrs["developer_note"]

@@ -10,7 +10,8 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
 
     * ``sigma2_fixed`` is the variance across models of the fixed part of the linear
       predictor (the compute term, plus the period effects when periods are unpooled or a
-      random walk; population variance, ddof 0);
+      random walk, plus a developer-mean-compute (Mundlak) term when the spec has one;
+      population variance, ddof 0);
     * ``sigma2_dev`` is the between-developer variance of a pooled developer effect
       (``sigma_developer**2``; nested: ``sigma_group**2 + sigma_developer**2``; developer
       slopes add ``sigma_slope**2 * mean(x**2)``, Nakagawa et al. 2017, eq. 11). For
@@ -182,8 +183,24 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     pooled_period = "sigma_period" in post and fit.spec.period_effect == "exchangeable"
     var_fixed = sig[..., c, c] if pooled_period else \
         sig[..., c, c] + sig[..., p, p] + 2 * sig[..., c, p]
+    mundlak_note = ""
+    if "mundlak_lambda" in post:
+        # the developer-mean-compute (Mundlak) term is a fixed effect: in the fixed part
+        const = fit.dt["constant_data"].to_dataset()
+        didx = np.asarray(const["developer_idx"].values, dtype=int)
+        xbar = np.asarray(const["developer_mean_compute"].values, dtype=float)[didx]
+        lam = post["mundlak_lambda"].transpose(*SAMPLE_DIMS).values[..., None]
+        parts = {k: comps.sel(component=k).transpose(*SAMPLE_DIMS, "model").values
+                 for k in ("compute", "period")}
+        fixed = parts["compute"] + lam * xbar
+        if not pooled_period:
+            fixed = fixed + parts["period"]
+        var_fixed = fixed.var(axis=-1)
+        mundlak_note = ("the developer-mean-compute (Mundlak) term is counted in the fixed "
+                        "part; the developer block is the remaining developer effect")
     v = {"fixed": as_draws(var_fixed, zero)}
     v["developer"], dev_note = developer_variance(fit)
+    dev_note = "; ".join(x for x in (dev_note, mundlak_note) if x)
     v["period"] = post["sigma_period"] ** 2 if pooled_period else zero
     for block, names in EXTRA_BLOCKS.items():
         present = [n for n in names if n in post]
