@@ -486,3 +486,22 @@ def test_mundlak_term_is_in_the_fixed_part():
     fixed = BETA[:, None] * X + GAMMA[:, PIDX] + lam[:, None] * xbar_units[DIDX]
     np.testing.assert_allclose(ds["variance_fixed"].values[0], _pop_var(fixed))
     assert "Mundlak" in ds.attrs["developer_note"]
+
+
+def test_errors_in_variables_compute_is_used_per_draw():
+    fit = Tiny("binomial")
+    x_true = X[None, :] + np.array([[0.1, 0.0, -0.3, 0.2, 0.0, 0.1],
+                                    [-0.2, 0.1, 0.0, 0.4, 0.1, 0.0]])
+    post = fit.dt["posterior"].to_dataset().assign(
+        log10_flop_true=(("chain", "draw", "model"), x_true[None]))
+    fit.dt["posterior"] = xr.DataTree(post)
+    fast = fast_components(fit)
+    ref = stacked_components(fit).transpose(*fast.dims)
+    np.testing.assert_allclose(fast.values, ref.values, atol=1e-12)
+    np.testing.assert_allclose(fast.sel(component="compute").values[0],
+                               BETA[:, None] * x_true)
+    g = frontier_gain(fit, top_k=1)
+    first, last = g.attrs["first"], g.attrs["last"]
+    fi, la = IDS.index(first), IDS.index(last)
+    # the change in compute is the true (latent) one, per draw
+    np.testing.assert_allclose(g["decades_compute"].values[0], x_true[:, la] - x_true[:, fi])
