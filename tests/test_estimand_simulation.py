@@ -8,8 +8,9 @@
   the monotone curve recovers the true compute share (slow).
 
 Designs: 20 developers of ~8 models each on the paper's compute and release dates
-(:func:`bayes_llm.verify.simulate.synthetic_design`), logit-normal likelihood, 300 draws x
-2 chains; the simulator is the model itself (:func:`bayes_llm.verify.simulate.simulate`).
+(:func:`bayes_llm.verify.simulate.synthetic_design`), logit-normal likelihood, 200 draws
+and 200 tuning steps x 2 chains; the simulator is the model itself
+(:func:`bayes_llm.verify.simulate.simulate`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bayes_llm.model import fit_model, spec_from_dict
 from bayes_llm.model.design import prepare_data
 from bayes_llm.verify.simulate import simulate, synthetic_design
 
-SAMPLER = {"draws": 300, "tune": 300, "chains": 2, "seed": 11}
+SAMPLER = {"draws": 200, "tune": 200, "chains": 2, "seed": 11}
 SIGMA, BETA, PERIODS = 0.45, 0.6, np.array([-0.4, 0.0, 0.4])
 
 
