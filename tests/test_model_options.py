@@ -94,7 +94,8 @@ def test_bundled_option_specs_differ_from_the_default_only_by_their_options(name
     default = load_spec("binomial_developers").to_dict()
     assert spec["description"]
     changed = {k for k in set(spec) | set(default)
-               if k not in ("name", "description") and spec.get(k) != default.get(k)}
+               if k not in ("name", "description", "sampler") and spec.get(k) != default.get(k)}
+    assert {**spec["sampler"], "draws": 1000} == default["sampler"]  # lineage specs: more draws
     expected = set(NEW_SPECS.get(name, {}))
     if name == "binomial_robust":
         expected = {"compute_curve", "lineage_effect", "protocol_effect"}
@@ -112,10 +113,11 @@ def test_every_option_builds_on_the_809_models_with_a_finite_log_density(paper_d
     model = build_model(data, spec)
     free = {v.name for v in model.free_RVs}
     assert {"nu_model", "log_slope_mean", "sigma_curve", "log_compute_slope", "sigma_lineage",
-            "lineage_effect", "protocol_effect", "mundlak_lambda", "nu_x",
+            "lineage_multi_effect", "lineage_single_z", "protocol_effect", "mundlak_lambda",
+            "nu_x",
             "log10_flop_true"} <= free
     assert "beta" not in free  # derived: the curve's slope at the centre
-    assert {"compute_slope", "beta"} <= {v.name for v in model.deterministics}
+    assert {"compute_slope", "beta", "lineage_effect"} <= {v.name for v in model.deterministics}
     assert model["eta"].owner.op.__class__.__name__.startswith("StudentT")
     assert model["log10_flop_true"].owner.op.__class__.__name__.startswith("StudentT")
     dims = model.named_vars_to_dims
@@ -123,6 +125,7 @@ def test_every_option_builds_on_the_809_models_with_a_finite_log_density(paper_d
     assert dims["lineage_effect"] == ("lineage",)
     assert model.coords["compute_segment"] == ("<22", "22-23", "23-24", "24-25", ">25")
     assert len(model.coords["lineage"]) == 587
+    assert (len(model.coords["lineage_multi"]), len(model.coords["lineage_single"])) == (54, 533)
     assert int(data.off_harness.sum()) == 11
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
@@ -263,3 +266,99 @@ def test_sensitivity_studies_see_the_option_priors():
     assert "beta" not in used  # the monotone curve has no prior on beta
     assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
     assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
+
+
+@pytest.mark.mcmc
+def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_df):
+    """Smoke: monotone curve + lineage + protocol + Mundlak fit, then the derived figures."""
+    from bayes_llm.derived import headline_draws
+    from bayes_llm.model import fit_model, linear_components
+
+    spec = load_spec("binomial_robust").with_changes(developer_mean_compute=True)
+    frame = pd.concat([paper_df.iloc[::4], paper_df[paper_df["hf_id"].isna()]])
+    frame = frame.drop_duplicates("model_id")  # ~210 models, the 11 off-harness ones included
+    fit = fit_model(spec, frame, draws=20, tune=40, chains=1, progressbar=False)
+    post = fit.posterior
+    comp = linear_components(fit.dt)
+    total = (comp["intercept"] + comp["compute"] + comp["period"] + comp["developer"]
+             + comp["model_effect"])
+    np.testing.assert_allclose(total.values, post["eta"].values, atol=1e-9)
+    x = fit.dt["constant_data"]["log10_flop_centred"]
+    np.testing.assert_allclose(comp["compute"].values, compute_effect(fit.dt, x).values)
+    # beta is the curve's slope at the centring compute (23.5 lies in the 23-24 segment)
+    np.testing.assert_allclose(post["beta"].values,
+                               post["compute_slope"].sel(compute_segment="23-24").values)
+    draws = headline_draws(fit, bootstrap=False)
+    assert np.isfinite(draws["frontier_reference_compute_share"].values).all()
+    assert np.isfinite(draws["variance_developer_share"].values).all()
+
+
+def test_readme_documents_every_option_and_prior():
+    from pathlib import Path
+
+    from bayes_llm.model.spec import DEFAULT_PRIORS
+
+    text = (Path(__file__).resolve().parent.parent / "models" / "README.md").read_text()
+    for key in OPTION_DEFAULTS:
+        assert f"`{key}`" in text, key
+    for name in DEFAULT_PRIORS:
+        assert f"`{name}`" in text, name
+
+
+def test_lineage_table_is_written_as_code_output(tmp_path, capsys):
+    from bayes_llm.data.lineage import main
+
+    out = tmp_path / "lineages.csv"
+    assert main([str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 809 and table["matched"].sum() == 798
+    assert "lineages: 587" in capsys.readouterr().out
+    assert main([]) == 2
+
+
+def test_lineage_effect_builds_when_every_lineage_has_one_model(paper_df):
+    frame = paper_df.iloc[::10].assign(hf_id=pd.NA)  # no leaderboard match: own lineages
+    spec = spec_from_dict({**BASE, "lineage_effect": True})
+    data = prepare_data(frame, spec)
+    assert data.lineage_multi.size == 0 and data.lineage_single.size == len(data.frame)
+    free = {v.name for v in build_model(data, spec).free_RVs}
+    assert "lineage_single_z" in free and "lineage_multi_effect" not in free
+
+
+def test_protocol_effect_is_refused_when_every_model_is_off_the_harness(paper_df):
+    from bayes_llm.errors import BayesLLMError
+
+    frame = paper_df.iloc[::10].assign(hf_id=pd.NA)
+    spec = spec_from_dict({**BASE, "protocol_effect": True})
+    with pytest.raises(BayesLLMError, match="confounded with alpha"):
+        build_model(prepare_data(frame, spec), spec)
+
+
+def test_option_terms_for_known_and_new_rows(monkeypatch):
+    from bayes_llm.model.option_terms import model_effect_distribution, option_terms
+
+    post = xr.Dataset({
+        "alpha": (("chain", "draw"), [[0.0, 0.0]]),
+        "lineage_effect": (("chain", "draw", "lineage"), [[[0.5, -0.2], [0.7, -0.1]]]),
+        "sigma_lineage": (("chain", "draw"), [[0.3, 0.4]]),
+        "protocol_effect": (("chain", "draw"), [[1.0, 2.0]]),
+        "mundlak_lambda": (("chain", "draw"), [[0.5, 1.0]]),
+        "sigma_model": (("chain", "draw"), [[0.6, 0.6]]),
+    }, coords={"lineage": ["org/base", "own:x"]})
+    const = xr.Dataset({"developer_mean_compute": ("developer", [1.0, -1.0])},
+                       coords={"developer": ["a", "b"]})
+    tree = xr.DataTree.from_dict({"posterior": post, "constant_data": const})
+    leaderboard = pd.DataFrame({"model_name": ["org/base", "u/ft"],
+                                "model_precision": ["bfloat16", "bfloat16"],
+                                "metadata_base_model": ["org/base", "org/base"]})
+    frame = pd.DataFrame({"model_id": ["known", "new", "closed"],
+                          "hf_id": ["u_ft_bfloat16", "z_other_bfloat16", None],
+                          "developer": ["a", "c", "c"], "log10_flop": [23.0, 24.0, 26.0]})
+    monkeypatch.setattr("bayes_llm.data.lineage.load_leaderboard", lambda *a, **k: leaderboard)
+    mean, var = option_terms(tree, frame, compute_centre=23.5)
+    # row 0: lineage org/base 0.5 + Mundlak 0.5 * 1.0; row 1: new lineage, new developer c
+    # (mean x of its rows: (0.5 + 2.5) / 2 = 1.5); row 2: own lineage new + protocol
+    np.testing.assert_allclose(mean.isel(chain=0, draw=0).values, [1.0, 0.75, 1.75])
+    np.testing.assert_allclose(var.isel(chain=0, draw=0).values, [0.0, 0.09, 0.09])
+    np.testing.assert_allclose(mean.isel(chain=0, draw=1).values, [1.7, 1.5, 3.5])
+    assert model_effect_distribution(tree)[0] == "normal"

@@ -142,3 +142,38 @@ def lineage_summary(table: pd.DataFrame) -> dict[str, int]:
     return {"models": len(table), "matched": int(table["matched"].sum()),
             "lineages": int(sizes.size), "lineages_multi": int((sizes > 1).sum()),
             "models_in_multi": int(sizes[sizes > 1].sum())}
+
+
+def write_lineage_table(frame: pd.DataFrame, out: str | os.PathLike,
+                        leaderboard: pd.DataFrame | None = None) -> Path:
+    """Write :func:`lineage_table` as CSV, atomically (a derived table, never committed)."""
+    from bayes_llm.atomic import write_text_atomic
+
+    return write_text_atomic(out, lineage_table(frame, leaderboard).to_csv(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bayes_llm.data.lineage OUT.csv``: the 809 models' lineages, with counts."""
+    import sys
+
+    from bayes_llm.data.paper import load_paper_dataset
+    from bayes_llm.errors import BayesLLMError
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bayes_llm.data.lineage OUT.csv", file=sys.stderr)
+        return 2
+    try:
+        from bayes_llm.atomic import write_text_atomic
+
+        table = lineage_table(load_paper_dataset())
+        write_text_atomic(args[0], table.to_csv(index=False))
+    except (BayesLLMError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(", ".join(f"{k}: {v}" for k, v in lineage_summary(table).items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -122,14 +122,34 @@ def _monotone_curve(spec: ModelSpec, data: ModelData, x):
     return pt.sum(basis * slopes[None, :], axis=1)
 
 
+def _lineage_effects(data: ModelData, sigma):
+    """Lineage effects l ~ Normal(0, sigma_lineage), iid; returns the ``lineage_effect`` vector.
+
+    Mixed parameterisation of one model: lineages with several models are centred
+    (``lineage_multi_effect``: the data pin them); single-model lineages are non-centred
+    (``lineage_single_z`` ~ Normal(0, 1), l = sigma * z): only the priors separate their
+    lineage effect from the model's own effect. Not sum-to-zero: with hundreds of lineages
+    their mean is pinned by the prior (SD sigma / sqrt(L)).
+    """
+    n = len(data.coords["lineage"])
+    multi, single = data.lineage_multi, data.lineage_single
+    effect = pt.zeros(n)
+    if multi.size:
+        centred = pm.Normal("lineage_multi_effect", 0.0, sigma, dims="lineage_multi")
+        effect = pt.set_subtensor(effect[multi], centred)
+    if single.size:
+        z = pm.Normal("lineage_single_z", 0.0, 1.0, dims="lineage_single")
+        effect = pt.set_subtensor(effect[single], sigma * z)
+    return pm.Deterministic("lineage_effect", effect, dims="lineage")
+
+
 def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     """Lineage, protocol and developer-mean-compute terms of mu (None when all are off)."""
     term = None
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
-        lineage = pm.ZeroSumNormal("lineage_effect", sigma=sigma, dims="lineage")
-        term = lineage[idx]
+        term = _lineage_effects(data, sigma)[idx]
     if spec.protocol_effect:
         off = data.off_harness
         if off.min() == 1.0:

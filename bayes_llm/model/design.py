@@ -64,6 +64,9 @@ class ModelData:
     #: Index of each model's base-model lineage (``lineage_effect``; see
     #: :mod:`bayes_llm.data.lineage`); coords ``lineage``.
     lineage_idx: np.ndarray | None = None
+    #: Indices (into coords ``lineage``) of lineages with several models / with one model.
+    lineage_multi: np.ndarray | None = None
+    lineage_single: np.ndarray | None = None
     #: 1.0 for models scored off the leaderboard harness (no ``hf_id``), else 0.0.
     off_harness: np.ndarray | None = None
     #: Mean centred log10 compute of each developer unit's models (``developer_mean_compute``).
@@ -194,6 +197,11 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
         out["lineage_idx"] = np.asarray(pd.Categorical(labels, categories=lineages).codes,
                                         dtype=np.int64)
         out["coords"]["lineage"] = lineages
+        sizes = np.bincount(out["lineage_idx"], minlength=len(lineages))
+        out["lineage_multi"] = np.flatnonzero(sizes > 1)
+        out["lineage_single"] = np.flatnonzero(sizes == 1)
+        out["coords"]["lineage_multi"] = [lineages[i] for i in out["lineage_multi"]]
+        out["coords"]["lineage_single"] = [lineages[i] for i in out["lineage_single"]]
     if spec.protocol_effect:
         out["off_harness"] = off_harness(frame)
     if spec.developer_mean_compute:

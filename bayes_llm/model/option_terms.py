@@ -1,0 +1,99 @@
+"""The issue-10 option terms of the linear predictor for any rows, e.g. new models.
+
+For prediction (``bayes_llm.prediction``) each row needs, per posterior draw, the terms
+that the options add to mu (see ``models/README.md``): the lineage effect, the protocol
+offset and the developer-mean-compute (Mundlak) term. :func:`option_terms` returns their
+sum as a per-draw mean plus the extra Gaussian variance of effects the fit has not seen:
+
+* **lineage** (``lineage_effect``): a row whose lineage (:mod:`bayes_llm.data.lineage`) is
+  one of the fit's gets that lineage's effect; a new lineage a fresh Normal(0,
+  sigma_lineage) effect (the lineage effects are iid, not sum-to-zero), i.e. mean 0 and
+  variance sigma_lineage².
+* **protocol** (``protocol_effect``): kappa for rows with no ``hf_id``.
+* **Mundlak** (``developer_mean_compute``): lambda times the developer unit's mean
+  centred log compute: the fit's value for a known unit, else the mean over the unit's
+  rows in ``frame``.
+
+The compute curve is :func:`bayes_llm.model.curve.compute_effect`; the model-level effect
+of a new model is described by :func:`model_effect_distribution`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_llm.model.design import off_harness
+
+
+def _tree(fit: Any) -> xr.DataTree:
+    return getattr(fit, "dt", fit)
+
+
+def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = None,
+                 compute_centre: float | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per-draw mean and extra variance of the option terms for the rows of ``frame``.
+
+    Parameters
+    ----------
+    fit : Fit or DataTree
+        A fit's result (``posterior`` and ``constant_data``).
+    frame : DataFrame
+        Canonical rows (``model_id``, ``hf_id``, ``log10_flop`` and the developer column).
+    units : list of str, optional
+        Each row's developer unit (default ``frame["developer"]``; pass the groups for
+        ``developer = "group"``).
+    compute_centre : float, optional
+        c0 of the fit (default ``fit.spec.compute_centre``).
+
+    Returns
+    -------
+    (DataArray, DataArray)
+        Mean and variance, dims ``(chain, draw, row)``; zeros for a fit without options.
+    """
+    dt = _tree(fit)
+    post = dt["posterior"].to_dataset()
+    const = dt["constant_data"].to_dataset() if "constant_data" in dt.children else None
+    n = len(frame)
+    zero = xr.zeros_like(post["alpha"]) + xr.DataArray(np.zeros(n), dims="row")
+    mean, var = zero.copy(), zero.copy()
+    if "lineage_effect" in post:
+        from bayes_llm.data.lineage import lineage_table
+
+        labels = lineage_table(frame)["lineage"].to_numpy()
+        known = {str(k): i for i, k in enumerate(post["lineage_effect"].coords["lineage"].values)}
+        idx = np.array([known.get(label, -1) for label in labels])
+        effects = post["lineage_effect"].isel(lineage=xr.DataArray(np.maximum(idx, 0),
+                                                                   dims="row"))
+        effects = effects.drop_vars("lineage", errors="ignore")
+        is_new = xr.DataArray(idx < 0, dims="row")
+        mean = mean + effects.where(~is_new, 0.0)
+        var = var + (post["sigma_lineage"] ** 2) * is_new
+    if "protocol_effect" in post:
+        mean = mean + post["protocol_effect"] * xr.DataArray(off_harness(frame), dims="row")
+    if "mundlak_lambda" in post:
+        if compute_centre is None:
+            compute_centre = fit.spec.compute_centre
+        unit = pd.Series(units if units is not None else frame["developer"].astype(str),
+                         index=frame.index).astype(str)
+        x = frame["log10_flop"].to_numpy(float) - compute_centre
+        row_means = pd.Series(x, index=frame.index).groupby(unit).transform("mean")
+        fitted = const["developer_mean_compute"].to_series() if const is not None else None
+        xbar = np.array([fitted.get(u, m) if fitted is not None else m
+                         for u, m in zip(unit, row_means, strict=True)], float)
+        mean = mean + post["mundlak_lambda"] * xr.DataArray(xbar, dims="row")
+    return mean, var
+
+
+def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray | None]:
+    """Return ``("normal", sigma_model, None)`` or ``("student_t", sigma_model, nu_model)``."""
+    post = _tree(fit)["posterior"].to_dataset()
+    if "nu_model" in post:
+        return "student_t", post["sigma_model"], post["nu_model"]
+    return "normal", post["sigma_model"], None
+
+
+__all__ = ["model_effect_distribution", "option_terms"]
