@@ -1,21 +1,66 @@
 """bayes_llm: Bayesian hierarchical analysis of what drives LLM performance.
 
 Data flows one way: data -> spec -> model -> fit -> derived quantities -> tables and plots.
+
+The names below are imported on first use (``bayes_llm.load_paper_dataset`` imports pandas
+then, not ``import bayes_llm``), so the command line starts fast.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from bayes_llm.constants import HDI_PROB
-from bayes_llm.data import load_model_table, load_paper_dataset, select_sample, summarise
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("bayes_llm")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+#: Public name -> module that defines it (imported on first attribute access).
+_LAZY: dict[str, str] = {
+    "HDI_PROB": "bayes_llm.constants",
+    "CI_KIND": "bayes_llm.constants",
+    "load_model_table": "bayes_llm.data",
+    "load_paper_dataset": "bayes_llm.data",
+    "select_sample": "bayes_llm.data",
+    "summarise": "bayes_llm.data",
+    "data_location": "bayes_llm.location",
+    "interval_setting": "bayes_llm.derived.summary",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from bayes_llm.constants import CI_KIND, HDI_PROB
+    from bayes_llm.data import load_model_table, load_paper_dataset, select_sample, summarise
+    from bayes_llm.derived.summary import interval_setting
+    from bayes_llm.location import data_location
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayes_llm")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = _version()
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'bayes_llm' has no attribute '{name}'")
+    if name not in ("HDI_PROB", "CI_KIND"):  # constants stay live: read them each time
+        globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY, "__version__"])
+
 
 __all__ = [
+    "CI_KIND",
     "HDI_PROB",
     "__version__",
+    "data_location",
+    "interval_setting",
     "load_model_table",
     "load_paper_dataset",
     "select_sample",

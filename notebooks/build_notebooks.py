@@ -51,7 +51,9 @@ TUNE = int(os.environ.get("BAYES_LLM_NB_TUNE", 1000))
 CHAINS = int(os.environ.get("BAYES_LLM_NB_CHAINS", 4))
 SEED = int(os.environ.get("BAYES_LLM_NB_SEED", 20260207))
 # Folder to save the fit to (notebook 02) and reuse it from (notebook 03); "" = none.
-FIT_DIR = os.environ.get("BAYES_LLM_NB_FIT_DIR", "")'''
+FIT_DIR = os.environ.get("BAYES_LLM_NB_FIT_DIR", "")
+# The main job's fit (written by scripts/main.sh): notebook 03 reuses it when FIT_DIR is unset.
+MAIN_FIT_DIR = os.path.join("..", "results", "main", "fit")'''
 
 LOAD_DATA = '''\
 from bayes_llm.data import load_paper_dataset
@@ -242,20 +244,30 @@ def notebook_03() -> nbformat.NotebookNode:
         new_code_cell(SETUP),
         _parameters(MCMC_PARAMETERS),
         new_code_cell(LOAD_DATA),
-        new_markdown_cell("## The fit\n\nReused from notebook 02 when `FIT_DIR` holds a fit of "
-                          "the same spec, data and sampler settings; otherwise fitted here."),
+        new_markdown_cell("## The fit\n\nReused, not refitted: from `FIT_DIR` (where notebook 02 "
+                          "saved its fit) when set, else from the main job's `results/main/fit` "
+                          "(written by `scripts/main.sh`) when it exists and holds the same "
+                          "spec on the same data; fitted here only when neither is there."),
         new_code_cell(
             'from bayes_llm.errors import ResultsError\n'
             'from bayes_llm.model import fit_model, load_fit, load_spec\n\n'
             'spec = load_spec(SPEC).with_changes(sampler={"draws": DRAWS, "tune": TUNE,\n'
             '                                             "chains": CHAINS, "seed": SEED})\n'
             'fit = None\n'
-            'if FIT_DIR and os.path.isdir(FIT_DIR):\n'
+            'reuse = FIT_DIR or (MAIN_FIT_DIR if os.path.isdir(MAIN_FIT_DIR) else "")\n'
+            'if reuse and os.path.isdir(reuse):\n'
             '    try:\n'
-            '        fit = load_fit(FIT_DIR, df=df, spec=spec)\n'
-            '        print(f"reusing the fit in {FIT_DIR}")\n'
+            '        fit = load_fit(reuse, df=df)  # checked against the current data\n'
+            '        if fit.spec.name != SPEC:\n'
+            '            print(f"not reusing {reuse}: it holds spec \'{fit.spec.name}\', "\n'
+            '                  f"not \'{SPEC}\'")\n'
+            '            fit = None\n'
+            '        else:\n'
+            '            s = fit.spec.sampler\n'
+            '            print(f"reusing the fit in {reuse} ({s.chains} chains x {s.draws} "\n'
+            '                  f"draws, seed {s.seed})")\n'
             '    except ResultsError as exc:\n'
-            '        print(f"not reusing {FIT_DIR}: {exc}")\n'
+            '        print(f"not reusing {reuse}: {exc}")\n'
             'if fit is None:\n'
             '    fit = fit_model(spec, df, progressbar=False)\n'
             'd = fit.diagnostics\n'

@@ -8,6 +8,7 @@ autouse fixture exports it as ``BAYES_LLM_DATA_MIRROR`` for tests that rely on t
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -15,6 +16,11 @@ import pandas as pd
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The numpyro backend tests load JAX, which is multi-threaded: a fork() of this process
+# after that can deadlock (JAX warns "os.fork() was called ..."). Processes started with the
+# default context (PyMC's parallel chains, any pool without its own context) therefore come
+# from a fresh forkserver, never from a fork of this process.
+multiprocessing.set_start_method("forkserver", force=True)
 # A persistent PyTensor compile cache: cuts each model's cold compile roughly in half.
 os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO_ROOT / '.cache' / 'pytensor'}")
 
@@ -58,6 +64,8 @@ def _offline_isolated_cache(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("BAYES_LLM_CACHE_DIR", str(cache))
     monkeypatch.setenv("BAYES_LLM_OFFLINE", "1")
     monkeypatch.setenv("BAYES_LLM_DATA_MIRROR", str(MIRROR_DIR))
+    # Tests see only the mirror they set: no config file, no ../shared/data discovery.
+    monkeypatch.setenv("BAYES_LLM_NO_DISCOVERY", "1")
     return cache
 
 

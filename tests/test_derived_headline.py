@@ -178,7 +178,7 @@ def test_write_headline_and_cli(mirror_table, paper_mirror_fit, tmp_path, capsys
     paper_mirror_fit.save(run)
     cli_out = tmp_path / "cli"
     assert main(["headline", str(run), "--out", str(cli_out), "--pair",
-                 f"{FLAN} -> {MINITRON}"]) == 0
+                 f"{FLAN} -> {MINITRON}", "--allow-warnings"]) == 0
     printed = capsys.readouterr().out
     assert "shapley_developer_share" in printed and "7.52x" in printed
     assert f"{LLAMA} -> {GPT45}" in printed

@@ -59,6 +59,8 @@ def test_score_vs_compute(binomial_fit, tmp_path):
     assert at[last] > at[first]
     fig = plots.plot_score_vs_compute(fit=binomial_fit, grid_points=20)
     assert isinstance(fig, Figure)
+    assert binomial_fit.spec.name not in fig.get_suptitle()  # no internal spec names
+    assert "94% HDI" in fig.get_suptitle()
     path = plots.save_figure(fig, tmp_path / "svc.png")
     assert path.read_bytes().startswith(PNG_SIGNATURE)
 
@@ -168,4 +170,5 @@ def test_diagnostic_plots(paper_mirror_fit):
     for fig in (plots.plot_trace(fit=paper_mirror_fit, var_names=["alpha", "beta"]),
                 plots.plot_rank(fit=paper_mirror_fit, var_names=["beta", "sigma"])):
         assert isinstance(fig, Figure)
+        assert paper_mirror_fit.spec.name not in fig.get_suptitle()
         assert plots.figure_png(fig).startswith(PNG_SIGNATURE)

@@ -59,8 +59,8 @@ def report_dir(paper_mirror_fit, tmp_path_factory):
     fit_dir = paper_mirror_fit.save(root / "fit")
     out = root / "report"
     rc = main(["report", str(root), "--out", str(out), "--prior-draws", "40",
-               "--ppc-draws", "100"])
-    assert rc == 0
+               "--ppc-draws", "100", "--allow-warnings"])
+    assert rc == 0  # small draws may fail the diagnostics: --allow-warnings
     return fit_dir, out
 
 
@@ -180,3 +180,25 @@ def test_claim_verdicts_follow_the_numbers():
     assert verdicts["within_spread"].verdict == "not supported"
     assert "12.0x" in verdicts["within_spread"].text
 
+
+
+def test_diagnostics_verdict_agrees_with_the_rank_plots(report_dir):
+    """The verdict says what the rank plots' tests say, and the report explains the p-value."""
+    _, out = report_dir
+    md = (out / "report.md").read_text(encoding="utf-8")
+    ranks = pd.read_csv(out / "rank_tests.csv")
+    assert {"parameter", "p_value", "alpha", "flagged", "thin"} <= set(ranks.columns)
+    assert "How to read the rank plots" in md and "p-value" in md
+    flagged = ranks[ranks["flagged"]]
+    diagnostics_ok = bool(ranks["fit_diagnostics_ok"].iloc[0])
+    if flagged.empty and diagnostics_ok:
+        assert "All checks passed" in md
+    else:
+        assert "All checks passed" not in md
+    for name in flagged["parameter"]:
+        assert "rank plot test flags" in md and name in md
+    # every table of the report is a CSV carrying the fit's status
+    for name in ("convergence.csv", "verdicts.csv", "models_by_period.csv",
+                 "parameter_summary.csv", "headline_draws.nc"):
+        assert (out / name).is_file(), name
+    assert "fit_diagnostics" in pd.read_csv(out / "convergence.csv")

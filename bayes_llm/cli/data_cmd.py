@@ -58,3 +58,8 @@ def summary(
         typer.echo(f"recomputed derived columns vs the file's own: {status} "
                    f"(max abs diff {check['max_abs_diff'].max():.2g})")
     typer.echo(summarise(df).to_text())
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``data`` command group."""
+    root.add_typer(app, name="data")

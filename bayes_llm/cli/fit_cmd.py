@@ -1,22 +1,89 @@
-"""``bayes-llm fit``: fit a model spec, print diagnostics, save the result."""
+"""``bayes-llm fit``: fit a model spec, print a compact summary and diagnostics, save it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import DataOption, MirrorOption, load_data
-from bayes_llm.model.sampling import BACKENDS, DEFAULT_BACKEND
+from bayes_llm.cli.options import (
+    CiKindOption,
+    DataOption,
+    HdiProbOption,
+    MirrorOption,
+    load_data,
+    say,
+)
+
+#: Backend names (kept here so that ``--help`` does not import the sampler).
+BACKEND_NAMES = ("nutpie", "pymc", "numpyro")
+#: Variables with at most this many elements per draw are listed in the compact summary.
+COMPACT_MAX_ELEMENTS = 16
+
+
+def summary_variables(fit, *, full: bool = False) -> tuple[list[str], list[str]]:
+    """Split the posterior's non-per-model variables into (listed, folded) for printing.
+
+    Top-level parameters (at most :data:`COMPACT_MAX_ELEMENTS` elements per draw) are
+    listed; longer vectors such as one effect per developer are folded into one line each
+    unless ``full``. Per-model variables are never listed (see the diagnostics table).
+    """
+    post = fit.dt["posterior"]
+    listed, folded = [], []
+    for name in post.data_vars:
+        da = post[name]
+        if "model" in da.dims or name == "eta":
+            continue
+        size = int(da.isel(chain=0, draw=0).size)
+        (listed if full or size <= COMPACT_MAX_ELEMENTS else folded).append(str(name))
+    return listed, folded
+
+
+def format_summary(table) -> str:
+    """Render an ArviZ summary in the CLI's one number format.
+
+    Estimates and interval bounds to 4 significant digits, R-hat to 3 decimals, ESS as
+    whole numbers, MCSE to 2 significant digits.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if col == "r_hat":
+            out[col] = out[col].map(lambda v: f"{v:.3f}")
+        elif col.startswith("ess"):
+            out[col] = out[col].map(lambda v: f"{v:,.0f}")
+        elif col.startswith("mcse"):
+            out[col] = out[col].map(lambda v: f"{v:.2g}")
+        else:
+            out[col] = out[col].map(lambda v: f"{v:.4g}")
+    return out.to_string()
+
+
+def folded_lines(fit, names: list[str]) -> list[str]:
+    """One line per folded variable: size, worst R-hat and smallest bulk ESS."""
+    table = fit.diagnostics.table
+    lines = []
+    for name in names:
+        if name in table.index:
+            row = table.loc[name]
+            extra = ", ".join(f"{label} {fmt(row[col])}" for col, label, fmt in (
+                ("r_hat_max", "worst R-hat", lambda v: f"{v:.3f}"),
+                ("ess_bulk_min", "smallest bulk ESS", lambda v: f"{v:,.0f}"))
+                if col in row.index)
+        else:
+            extra = ""
+        size = int(fit.dt["posterior"][name].isel(chain=0, draw=0).size)
+        lines.append(f"{name}: {size} elements" + (f" ({extra})" if extra else ""))
+    return lines
 
 
 def fit(
     model: Annotated[str, typer.Option("--model", "-m", help="Spec file (models/NAME.toml) or "
                                        "the name of a bundled spec.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")],
-    backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKENDS)}.")]
-    = DEFAULT_BACKEND,
+    backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKEND_NAMES)}.")]
+    = "nutpie",
     draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
     tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps per chain (default: spec).")]
     = None,
@@ -24,50 +91,67 @@ def fit(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: spec).")] = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when diagnostics fail.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                                           help="Show sampling progress.")] = True,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Show the sampler's progress bar (default: only when "
+        "stderr is a terminal; in a log file, one line before and after sampling).",
+        show_default=False)] = None,
+    all_parameters: Annotated[bool, typer.Option(
+        "--all-parameters", help="List every parameter in the summary, e.g. one row per "
+        "developer (default: top-level parameters, long vectors folded into one line).")]
+    = False,
+    hdi_prob: HdiProbOption = None,
+    ci_kind: CiKindOption = None,
     mirror: MirrorOption = None,
     data: DataOption = None,
 ) -> int:
-    """Fit a model spec by MCMC, print the diagnostics table, and save the result folder.
+    """Fit a model spec by MCMC, print a compact summary and the diagnostics, and save it.
 
     Exits 1 when R-hat > 1.01, any divergence, or bulk ESS < 400 for a reported quantity
     (unless --allow-warnings); the result is saved either way so it can be inspected.
     """
+    from bayes_llm.derived.summary import resolve_interval
     from bayes_llm.model import fit_model, load_spec
     from bayes_llm.model.sampling import check_backend
 
+    prob, kind = resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
     check_backend(backend)
     df = load_data(mirror, data)
-    typer.echo(f"fitting '{spec.name}' ({spec.likelihood}, developer={spec.developer}, "
-               f"period={spec.period}) with {backend}", err=True)
+    tty = sys.stderr.isatty()
+    show_bar = tty if progress is None else progress
+    say(f"fitting '{spec.name}' ({spec.likelihood}, developer={spec.developer}, "
+        f"period={spec.period}) with {backend}"
+        + ("" if show_bar else "; no progress bar (stderr is not a terminal): this takes a "
+           "while"))
     result = fit_model(spec, df, backend=backend, draws=draws, tune=tune, chains=chains,
-                       seed=seed, progressbar=progress)
+                       seed=seed, progressbar=show_bar)
+    timing = result.metadata["timing_seconds"]
+    if not show_bar:
+        say(f"sampling done ({timing['sample']:.1f} s)")
     path = result.save(out)
     typer.echo(result.metadata["sample_report"])
-    typer.echo(result.summary().to_string())
+    listed, folded = summary_variables(result, full=all_parameters)
+    import arviz as az
+
+    table = az.summary(result.dt, var_names=listed, ci_prob=prob, ci_kind=kind, round_to="none")
+    typer.echo(f"\nposterior summary ({prob:.0%} {kind.upper()}):")
+    typer.echo(format_summary(table))
+    for line in folded_lines(result, folded):
+        typer.echo(line)
+    if folded:
+        typer.echo("(--all-parameters lists every element; 'bayes-llm headline RUN --out DIR' "
+                   "exports them all to parameter_summary.csv)")
     typer.echo("")
     typer.echo(result.diagnostics.to_text())
-    timing = result.metadata["timing_seconds"]
     typer.echo(f"\nsaved {path} (build {timing['build']:.1f} s, sampling {timing['sample']:.1f} s)")
     if not result.diagnostics.ok:
-        msg = "SAMPLING PROBLEMS: " + "; ".join(result.diagnostics.failures)
-        typer.secho(msg, fg=typer.colors.RED, err=True)
+        msg = "!! SAMPLING PROBLEMS !! " + "; ".join(result.diagnostics.failures)
+        typer.secho(msg, fg=typer.colors.RED, bold=True, err=True)
         if not allow_warnings:
             return 1
     return 0
 
 
-def specs() -> None:
-    """List the bundled model specs with their descriptions."""
-    from bayes_llm.model import available_specs, load_spec
-
-    for name in available_specs():
-        typer.echo(f"{name:<26} {load_spec(name).description}")
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``fit`` and ``specs`` commands."""
+    """Add the ``fit`` command."""
     app.command("fit")(fit)
-    app.command("specs")(specs)

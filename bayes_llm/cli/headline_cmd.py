@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import MirrorOption
+from bayes_llm.cli.options import (
+    AllowWarningsOption,
+    CiKindOption,
+    HdiProbOption,
+    MirrorOption,
+    say,
+)
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 
@@ -19,7 +25,9 @@ HELP = (
     "Shapley statistic with a developer-clustered bootstrap band and its null level) and "
     "compute-equivalent multipliers. Each row says its kind (posterior, sampling band, null "
     "reference, quoted claim), with R-hat/ESS of the figure itself and the paper's value "
-    "only where the paper reported it."
+    "only where the paper reported it. The interval is set by --hdi-prob and --ci-kind; "
+    "the fit's MCMC diagnostic status is printed with the table and written into every "
+    "export; a fit that failed its diagnostics exits 1 unless --allow-warnings."
 )
 
 
@@ -30,12 +38,47 @@ def _parse_pair(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def check_pairs(model_ids, pairs: list[tuple[str, str]]) -> None:
+    """Raise one line naming every ``--pair`` model id that is not among ``model_ids``."""
+    known = {str(m) for m in model_ids}
+    missing = sorted({m for pair in pairs for m in pair if m not in known})
+    if missing:
+        raise BayesLLMError(f"--pair: model id(s) {', '.join(repr(m) for m in missing)} not in "
+                            f"the fit ({len(known)} models; see models.csv in the fit folder)")
+
+
+def _relabel(text: str, prob: float, kind: str) -> str:
+    """Make the table's interval column header name the interval actually used.
+
+    (A renderer that bound the project constant at import time labels it with that.)
+    """
+    from bayes_llm.derived import headline as module
+    from bayes_llm.derived.summary import interval_label
+
+    bound = getattr(module, "HDI_PROB", None), getattr(module, "CI_KIND", None)
+    if None in bound:
+        return text
+    old = f"{bound[0]:.0%} {str(bound[1]).upper()}"
+    new = interval_label(prob, kind)
+    if old == new or old not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("figure ") and old in line:  # the header row only
+            padded = old + " " * max(0, len(new) - len(old))  # keep the columns aligned
+            target = padded if padded in line else old
+            lines[i] = line.replace(target, new.ljust(len(target)), 1)
+            break
+    return "\n".join(lines)
+
+
 def headline(
     run_dir: Annotated[Path, typer.Argument(
-        metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit'.",
-        show_default=False)],
+        metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
+        "holding one, e.g. results/main).", show_default=False)],
     out: Annotated[Path | None, typer.Option(
-        "--out", metavar="DIR", help="Folder for headline.csv and headline.md.",
+        "--out", metavar="DIR", help="Folder for headline.csv, headline.md, "
+        "headline_draws.nc (per-draw values) and parameter_summary.csv.",
         show_default=False)] = None,
     pair: Annotated[list[str] | None, typer.Option(
         "--pair", metavar="'A -> B'",
@@ -47,30 +90,74 @@ def headline(
         "the first period's models).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the Shapley bootstrap and null.")] = DEFAULT_SEED,
+    hdi_prob: HdiProbOption = None,
+    ci_kind: CiKindOption = None,
+    allow_warnings: AllowWarningsOption = False,
     mirror: MirrorOption = None,
-) -> None:
+) -> int:
     """Load a saved fit, compute its headline table, print it and optionally export it.
 
     With ``--mirror`` the current data are loaded from the mirror, the fit is checked
     against them (a changed data set is an error) and the paper's OLS is run on them;
     otherwise the OLS runs on the models saved with the fit.
     """
-    from bayes_llm.derived import headline_table, headline_text, write_headline
-    from bayes_llm.model import load_fit
+    from bayes_llm.cli.options import fit_data_note, interval_context, load_data
+    from bayes_llm.derived.summary import resolve_interval
 
+    resolve_interval(hdi_prob, ci_kind)  # a bad value fails before any work
     pairs = [_parse_pair(p) for p in pair or []]
-    df = None
-    if mirror is not None:
-        from bayes_llm.data import load_paper_dataset
+    from bayes_llm.derived import headline_draws, headline_table, headline_text, write_headline
+    from bayes_llm.model import load_fit
+    from bayes_llm.report.build import find_fit_dir
+    from bayes_llm.report.exports import (
+        HEADLINE_DRAWS_NC,
+        PARAMETER_SUMMARY_CSV,
+        diagnostics_banner,
+        diagnostics_status,
+        stamp_markdown,
+        with_diagnostics,
+        write_headline_draws,
+        write_parameter_summary,
+    )
 
-        df = load_paper_dataset(mirror=mirror)
-    fit = load_fit(run_dir, df=df)
-    table = headline_table(fit, pairs=pairs or None, reference_log10_flop=reference_compute,
-                           seed=seed, df=df)
-    typer.echo(headline_text(table), nl=False)
-    if out is not None:
-        written = write_headline(table, out)
-        typer.echo(f"\nwrote {', '.join(p.name for p in written)} to {out}")
+    fit_dir = find_fit_dir(run_dir)
+    if pairs:  # fail fast, before loading the posterior
+        import pandas as pd
+
+        try:
+            check_pairs(pd.read_csv(fit_dir / "models.csv", usecols=["model_id"])["model_id"],
+                        pairs)
+        except (OSError, ValueError):
+            pass  # a damaged models.csv is reported by load_fit below
+    df = load_data(mirror, None) if mirror is not None else None
+    fit = load_fit(fit_dir, df=df)
+    if df is None:
+        say(fit_data_note(fit))
+    check_pairs(fit.models["model_id"], pairs)
+    with interval_context(hdi_prob, ci_kind) as (prob, kind):
+        draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute)
+        table = headline_table(fit, pairs=pairs or None,
+                               reference_log10_flop=reference_compute, seed=seed, df=df,
+                               draws=draws, hdi_prob=prob, ci_kind=kind)
+        if "hdi_prob" in table:
+            table["hdi_prob"], table["ci_kind"] = prob, kind
+        table = with_diagnostics(table, fit)
+        banner = diagnostics_banner(fit)
+        if banner:
+            typer.echo(banner)
+        typer.echo(_relabel(headline_text(table), prob, kind), nl=False)
+        typer.echo(f"fit diagnostics: {diagnostics_status(fit)[1]}")
+        if out is not None:
+            written = write_headline(table, out)
+            for path in written:
+                if path.suffix == ".md":
+                    stamp_markdown(path, fit)
+            written.append(write_headline_draws(draws, Path(out) / HEADLINE_DRAWS_NC, fit))
+            written.append(write_parameter_summary(fit, Path(out) / PARAMETER_SUMMARY_CSV))
+            typer.echo(f"\nwrote {', '.join(p.name for p in written)} to {out}")
+    from bayes_llm.cli.options import diagnostics_gate
+
+    return diagnostics_gate(fit, allow_warnings)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,14 +7,22 @@ from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import DataOption, MirrorOption
+from bayes_llm.cli.options import (
+    AllowWarningsOption,
+    CiKindOption,
+    DataOption,
+    HdiProbOption,
+    MirrorOption,
+)
 from bayes_llm.constants import DEFAULT_SEED
 
 HELP = (
     "Write the report of a saved fit: data, model and priors (with a prior predictive "
     "check), MCMC diagnostics, posterior predictive checks, the headline table, the "
     "figures, and a plain-language verdict on each of the paper's headline claims. "
-    "Writes report.html (self-contained), report.md, figures/*.png and the tables as CSV."
+    "Writes report.html (self-contained), report.md, figures/*.png, every table as CSV (with "
+    "the fit's diagnostic status), parameter_summary.csv and headline_draws.nc. Exits 1 when "
+    "the fit failed its diagnostics (unless --allow-warnings) or part of the report failed."
 )
 
 
@@ -32,32 +40,52 @@ def report(
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the predictive checks and the Shapley bootstrap.")]
     = DEFAULT_SEED,
+    hdi_prob: HdiProbOption = None,
+    ci_kind: CiKindOption = None,
+    allow_warnings: AllowWarningsOption = False,
     mirror: MirrorOption = None,
     data: DataOption = None,
 ) -> int:
     """Build the report of RUN_DIR and write it (see :data:`HELP`).
 
     Without ``--mirror``/``--data`` the paper's dataset is used when it matches the fit,
-    else the models saved with the fit. Exits 1 when part of the report could not be made.
+    else the models saved with the fit. Exits 1 when part of the report could not be made,
+    or when the fit failed its diagnostics (unless ``--allow-warnings``).
     """
+    from bayes_llm.cli.options import say
+    from bayes_llm.derived.summary import resolve_interval
     from bayes_llm.errors import BayesLLMError
     from bayes_llm.report import write_report
 
     if prior_draws < 1 or ppc_draws < 1:
         raise BayesLLMError("--prior-draws and --ppc-draws must be positive")
+    resolve_interval(hdi_prob, ci_kind)  # a bad value fails before any work
     df = None
     if mirror is not None or data is not None:
         from bayes_llm.cli.options import load_data
 
         df = load_data(mirror, data)
     result, files = write_report(run_dir, out, df=df, prior_draws=prior_draws,
-                                 ppc_draws=ppc_draws, seed=seed)
+                                 ppc_draws=ppc_draws, seed=seed, hdi_prob=hdi_prob,
+                                 ci_kind=ci_kind)
+    say(f"data: {result.data_source}")
     folder = files[0].parent
     typer.echo(f"wrote {folder / 'report.html'} and {folder / 'report.md'} "
                f"({len(result.figures)} figures, {len(files)} files)")
     for problem in result.problems:
         typer.secho(f"warning: {problem}", fg=typer.colors.YELLOW, err=True)
-    return 1 if result.problems else 0
+    ok, status = result.fit_status
+    code = 1 if result.problems else 0
+    if not ok:
+        reasons = status.removeprefix("FAILED: ").split("; ")
+        shown = "; ".join(reasons[:3]) + (f"; +{len(reasons) - 3} more" if len(reasons) > 3
+                                          else "")
+        typer.secho("!! MCMC DIAGNOSTICS FAILED for this fit: every figure in the report is "
+                    f"provisional !! ({shown})", fg=typer.colors.RED, bold=True, err=True)
+        if not allow_warnings:
+            say("exit code 1 because the diagnostics failed; pass --allow-warnings to exit 0")
+            code = 1
+    return code
 
 
 def register(app: typer.Typer) -> None:

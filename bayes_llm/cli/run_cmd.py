@@ -5,12 +5,16 @@ data -> paper baseline -> default fit -> headline table -> report, all under one
     OUT/data_summary.txt   the validated dataset's summary
     OUT/baseline/          the paper's OLS numbers, reproduced (CSV + Markdown)
     OUT/fit/               the posterior with provenance (see bayes_llm.model.fit)
-    OUT/headline.csv|.md   every headline figure: paper value, posterior median, 94% HDI
-    OUT/report/            report.html (self-contained) and report.md
+    OUT/headline.csv|.md   every headline figure: paper value, posterior median, interval,
+                           and the fit's diagnostic status
+    OUT/headline_draws.nc  the headline figures per posterior draw
+    OUT/parameter_summary.csv  ArviZ's summary of every parameter
+    OUT/report/            report.html (self-contained), report.md and every table as CSV
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +22,13 @@ from typing import Annotated
 import typer
 
 from bayes_llm.atomic import write_text_atomic
-from bayes_llm.cli.options import DataOption, MirrorOption, load_data
-from bayes_llm.model.sampling import BACKENDS, DEFAULT_BACKEND
+from bayes_llm.cli.options import (
+    CiKindOption,
+    DataOption,
+    HdiProbOption,
+    MirrorOption,
+    load_data,
+)
 
 DEFAULT_MODEL = "binomial_developers"
 
@@ -34,25 +43,41 @@ def run(
     = Path("results/main"),
     model: Annotated[str, typer.Option("--model", "-m", help="Spec of the main fit.")]
     = DEFAULT_MODEL,
-    backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKENDS)}.")]
-    = DEFAULT_BACKEND,
+    backend: Annotated[str, typer.Option(help="NUTS backend: nutpie, pymc, numpyro.")]
+    = "nutpie",
     draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
     tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps (default: spec).")] = None,
     chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: spec).")] = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when MCMC diagnostics fail.")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Sampler progress bar (default: only when stderr "
+        "is a terminal).", show_default=False)] = None,
+    hdi_prob: HdiProbOption = None,
+    ci_kind: CiKindOption = None,
     mirror: MirrorOption = None,
     data: DataOption = None,
 ) -> int:
     """Run the whole analysis: data, paper baseline, default fit, headline table, report."""
     from bayes_llm.baseline import run_baseline
     from bayes_llm.data import summarise
-    from bayes_llm.derived import headline_table, headline_text, write_headline
+    from bayes_llm.derived import headline_draws, headline_table, headline_text, write_headline
+    from bayes_llm.derived.summary import interval_setting, resolve_interval
     from bayes_llm.model import fit_model, load_spec
     from bayes_llm.model.sampling import check_backend
     from bayes_llm.report import write_report
+    from bayes_llm.report.exports import (
+        HEADLINE_DRAWS_NC,
+        PARAMETER_SUMMARY_CSV,
+        diagnostics_banner,
+        stamp_markdown,
+        with_diagnostics,
+        write_headline_draws,
+        write_parameter_summary,
+    )
 
+    resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
     check_backend(backend)
     n = 5
@@ -70,21 +95,37 @@ def run(
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 
     t = _step(3, n, f"fit '{spec.name}' with {backend}")
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    if not show_bar:
+        typer.echo("  sampling (no progress bar: stderr is not a terminal)", err=True)
     fit = fit_model(spec, df, backend=backend, draws=draws, tune=tune, chains=chains,
-                    seed=seed, progressbar=True)
+                    seed=seed, progressbar=show_bar)
     fit.save(out / "fit")
     typer.echo(fit.diagnostics.to_text())
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 
     t = _step(4, n, "headline figures with posterior bands")
-    table = headline_table(fit, df=df)
-    write_headline(table, out)
+    with interval_setting(hdi_prob, ci_kind) as (prob, kind):
+        hdraws = headline_draws(fit)
+        table = with_diagnostics(headline_table(fit, df=df, draws=hdraws), fit)
+        if "hdi_prob" in table:
+            table["hdi_prob"], table["ci_kind"] = prob, kind
+        for path in write_headline(table, out):
+            if path.suffix == ".md":
+                stamp_markdown(path, fit)
+        write_headline_draws(hdraws, out / HEADLINE_DRAWS_NC, fit)
+        write_parameter_summary(fit, out / PARAMETER_SUMMARY_CSV)
+    banner = diagnostics_banner(fit)
+    if banner:
+        typer.echo(banner)
     typer.echo(headline_text(table), nl=False)
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 
     t = _step(5, n, "report")
-    _, files = write_report(out / "fit", out / "report", df=df)
-    typer.echo("report: " + ", ".join(str(f) for f in files))
+    # the fit and its headline draws are in memory: the report reuses them
+    _, files = write_report(out / "fit", out / "report", df=df, hdi_prob=hdi_prob,
+                            ci_kind=ci_kind, fit=fit, draws=hdraws)
+    typer.echo(f"report: {out / 'report' / 'report.html'} ({len(files)} files)")
     typer.echo(f"  ({time.perf_counter() - t:.1f} s)", err=True)
 
     if not fit.diagnostics.ok:

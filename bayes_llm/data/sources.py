@@ -114,9 +114,10 @@ def cache_dir() -> Path:
 
 
 def mirror_dir(mirror: str | os.PathLike | None = None) -> Path | None:
-    """Return the mirror folder from the argument or ``BAYES_LLM_DATA_MIRROR``, if any."""
-    value = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
-    return Path(value).expanduser() if value else None
+    """Return the mirror folder, if any (found by :func:`bayes_llm.location.data_location`)."""
+    from bayes_llm.location import data_location
+
+    return data_location(mirror).mirror
 
 
 def _download(source: Source, target: Path, timeout: float) -> Path:

@@ -1,14 +1,18 @@
 """Shared helpers of the derived quantities: the fit interface, intervals and probabilities.
 
 Every derived quantity is an ``xarray`` object with the sample dims ``(chain, draw)`` of
-the posterior it came from. It is summarised by its posterior median and an interval of
-the project's one setting, :data:`bayes_llm.constants.HDI_PROB` and
-:data:`bayes_llm.constants.CI_KIND` (a 94% HDI), computed by ArviZ with those values
-passed explicitly (never ArviZ's defaults).
+the posterior it came from. It is summarised by its posterior median and a credible
+interval. The interval is a choice: every summarising function takes ``hdi_prob`` and
+``ci_kind`` keywords; left at ``None`` they fall back to the project's one setting,
+:data:`bayes_llm.constants.HDI_PROB` and :data:`bayes_llm.constants.CI_KIND` (a 94% HDI),
+read when the function is *called* (so changing the constants after import takes effect).
+ArviZ always receives the values explicitly (never its own defaults).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import arviz as az
@@ -16,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.constants import CI_KIND, HDI_PROB
+from bayes_llm import constants
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.components import COMPONENT_VARIABLES, COMPONENTS, linear_components
 from bayes_llm.model.design import OUTCOMES
@@ -24,6 +28,73 @@ from bayes_llm.model.spec import ModelSpec
 
 #: The sample dimensions of every posterior quantity.
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
+#: The interval kinds ArviZ offers: highest-density and equal-tailed.
+CI_KINDS: tuple[str, str] = ("hdi", "eti")
+
+
+def resolve_interval(hdi_prob: float | None = None,
+                     ci_kind: str | None = None) -> tuple[float, str]:
+    """Return the interval setting to use: the arguments, or the project's constants.
+
+    Parameters
+    ----------
+    hdi_prob : float, optional
+        Interval probability in (0, 1); ``None`` reads
+        :data:`bayes_llm.constants.HDI_PROB` now (at call time, not import time).
+    ci_kind : {"hdi", "eti"}, optional
+        Interval kind; ``None`` reads :data:`bayes_llm.constants.CI_KIND` now.
+
+    Returns
+    -------
+    tuple
+        ``(prob, kind)``, validated.
+
+    Raises
+    ------
+    BayesLLMError
+        One line naming the bad value.
+    """
+    prob = constants.HDI_PROB if hdi_prob is None else hdi_prob
+    kind = constants.CI_KIND if ci_kind is None else str(ci_kind).lower()
+    try:
+        prob = float(prob)
+    except (TypeError, ValueError):
+        raise BayesLLMError(f"interval probability {prob!r} is not a number") from None
+    if not (0.0 < prob < 1.0) or not np.isfinite(prob):
+        raise BayesLLMError(f"interval probability {prob!r} must lie strictly between 0 and 1")
+    if kind not in CI_KINDS:
+        raise BayesLLMError(f"unknown interval kind '{kind}'; choose 'hdi' or 'eti'")
+    return prob, kind
+
+
+@contextmanager
+def interval_setting(hdi_prob: float | None = None,
+                     ci_kind: str | None = None) -> Iterator[tuple[float, str]]:
+    """Use another interval as the project's setting inside a ``with`` block.
+
+    Every table, plot and report made inside the block (anything that leaves ``hdi_prob``
+    and ``ci_kind`` at ``None``) uses it; the command line's ``--hdi-prob`` and
+    ``--ci-kind`` work this way. ``None`` keeps the current value.
+
+    Examples
+    --------
+    >>> with interval_setting(0.9, "eti"):  # doctest: +SKIP
+    ...     table = headline_table(fit)
+    """
+    prob, kind = resolve_interval(hdi_prob, ci_kind)
+    saved = constants.HDI_PROB, constants.CI_KIND
+    constants.HDI_PROB, constants.CI_KIND = prob, kind
+    try:
+        yield prob, kind
+    finally:
+        constants.HDI_PROB, constants.CI_KIND = saved
+
+
+def interval_label(hdi_prob: float | None = None, ci_kind: str | None = None) -> str:
+    """Human label of an interval setting, e.g. ``"94% HDI"`` or ``"89.5% ETI"``."""
+    prob, kind = resolve_interval(hdi_prob, ci_kind)
+    pct = f"{prob * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{pct}% {kind.upper()}"
 
 
 class FitLike(Protocol):
@@ -91,69 +162,91 @@ def stacked_components(fit: FitLike,
     return stacked.transpose(*SAMPLE_DIMS, "model", "component")
 
 
-def interval(da: xr.DataArray, *, prob: float = HDI_PROB, kind: str = CI_KIND,
-             log10: bool = False) -> xr.DataArray:
-    """Credible interval over ``(chain, draw)`` at the project's setting.
+def interval(da: xr.DataArray, *, hdi_prob: float | None = None, ci_kind: str | None = None,
+             log10: bool = False, prob: float | None = None,
+             kind: str | None = None) -> xr.DataArray:
+    """Credible interval over ``(chain, draw)``.
 
     Parameters
     ----------
     da : DataArray
         Draws with dims ``(chain, draw, ...)``.
-    prob : float
-        Interval probability (default :data:`HDI_PROB`).
-    kind : {"hdi", "eti"}
-        Highest-density or equal-tailed (default :data:`CI_KIND`).
+    hdi_prob : float, optional
+        Interval probability (``None``: :data:`bayes_llm.constants.HDI_PROB` at call time).
+    ci_kind : {"hdi", "eti"}, optional
+        Highest-density or equal-tailed (``None``: :data:`bayes_llm.constants.CI_KIND`).
     log10 : bool
         Compute the interval of ``log10(da)`` and transform back: used for multipliers,
         whose posterior is skewed on the multiplier scale but near-symmetric on the
         log-compute scale (the HDI is not invariant to transformation; this choice makes
         the multiplier's interval the image of the log10-multiplier's interval).
+    prob, kind
+        Older spellings of ``hdi_prob`` and ``ci_kind``.
 
     Returns
     -------
     DataArray
         With a ``ci_bound`` dim (``lower``, ``upper``).
     """
-    if kind not in ("hdi", "eti"):
-        raise BayesLLMError(f"unknown interval kind '{kind}'; choose 'hdi' or 'eti'")
+    prob, kind = resolve_interval(_pick(hdi_prob, prob), _pick(ci_kind, kind))
     values = np.log10(da) if log10 else da
     func = az.hdi if kind == "hdi" else az.eti
     out = func(values, prob=prob, dim=list(SAMPLE_DIMS))
     return 10.0**out if log10 else out
 
 
-def summarise_draws(da: xr.DataArray, *, prob: float = HDI_PROB, kind: str = CI_KIND,
-                    log10: bool = False, hdi_prob: float | None = None,
-                    ci_kind: str | None = None) -> dict[str, float]:
+def _pick(new, old):
+    """Return the new keyword if given, else its older spelling (``None``: the constant)."""
+    return old if new is None else new
+
+
+def summarise_draws(da: xr.DataArray, *, hdi_prob: float | None = None,
+                    ci_kind: str | None = None, log10: bool = False,
+                    prob: float | None = None, kind: str | None = None) -> dict[str, float]:
     """Median and interval of a scalar-per-draw quantity.
 
-    ``hdi_prob`` and ``ci_kind`` (when not None) override ``prob`` and ``kind``.
+    Parameters
+    ----------
+    da : DataArray
+        Draws with dims ``(chain, draw)``.
+    hdi_prob : float, optional
+        Interval probability (``None``: :data:`bayes_llm.constants.HDI_PROB` at call time).
+    ci_kind : {"hdi", "eti"}, optional
+        Interval kind (``None``: :data:`bayes_llm.constants.CI_KIND` at call time).
+    log10 : bool
+        Interval of ``log10(da)``, transformed back (see :func:`interval`).
+    prob, kind
+        Older spellings of ``hdi_prob`` and ``ci_kind``.
 
     Returns
     -------
     dict
         ``median``, ``lower``, ``upper`` (NaN when any draw is not finite).
     """
-    prob = prob if hdi_prob is None else hdi_prob
-    kind = kind if ci_kind is None else ci_kind
+    prob, kind = resolve_interval(_pick(hdi_prob, prob), _pick(ci_kind, kind))
     values = np.asarray(da, dtype=float)
     nan = float("nan")
     if values.size == 0 or not np.all(np.isfinite(values)) or (log10 and np.any(values <= 0)):
         return {"median": float(np.median(values)) if values.size else nan,
                 "lower": nan, "upper": nan}
-    bounds = interval(da, prob=prob, kind=kind, log10=log10)
+    bounds = interval(da, hdi_prob=prob, ci_kind=kind, log10=log10)
     return {"median": float(da.median(list(SAMPLE_DIMS))),
             "lower": float(bounds.sel(ci_bound="lower")),
             "upper": float(bounds.sel(ci_bound="upper"))}
 
 
-def summary_frame(da: xr.DataArray, dim: str, *, prob: float = HDI_PROB, kind: str = CI_KIND,
-                  log10: bool = False) -> pd.DataFrame:
-    """Median and interval of every entry of ``da`` along ``dim``, one row per entry."""
+def summary_frame(da: xr.DataArray, dim: str, *, hdi_prob: float | None = None,
+                  ci_kind: str | None = None, log10: bool = False,
+                  prob: float | None = None, kind: str | None = None) -> pd.DataFrame:
+    """Median and interval of every entry of ``da`` along ``dim``, one row per entry.
+
+    ``hdi_prob``/``ci_kind`` as in :func:`summarise_draws` (``None``: the constants).
+    """
+    prob, kind = resolve_interval(_pick(hdi_prob, prob), _pick(ci_kind, kind))
     rows = []
     for label in da.coords[dim].values:
-        rows.append({dim: label, **summarise_draws(da.sel({dim: label}), prob=prob, kind=kind,
-                                                   log10=log10)})
+        rows.append({dim: label, **summarise_draws(da.sel({dim: label}), hdi_prob=prob,
+                                                   ci_kind=kind, log10=log10)})
     return pd.DataFrame(rows, columns=[dim, "median", "lower", "upper"])
 
 
@@ -168,6 +261,6 @@ def broadcast_like_draws(value: float | np.ndarray, like: xr.DataArray) -> xr.Da
     return xr.zeros_like(template, dtype=float) + value
 
 
-__all__ = ["SAMPLE_DIMS", "FitLike", "broadcast_like_draws", "check_models", "interval",
-           "period_levels", "probability", "score_columns", "stacked_components",
-           "summarise_draws", "summary_frame"]
+__all__ = ["CI_KINDS", "SAMPLE_DIMS", "FitLike", "broadcast_like_draws", "check_models",
+           "interval", "interval_label", "interval_setting", "period_levels", "probability",
+           "resolve_interval", "score_columns", "stacked_components", "summarise_draws", "summary_frame"]

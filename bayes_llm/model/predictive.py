@@ -30,7 +30,7 @@ import pymc as pm
 import xarray as xr
 from arviz_stats.base import array_stats
 
-from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
+from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.build import OBSERVED_NAME, build_model
 from bayes_llm.model.design import ModelData, prepare_data
@@ -54,7 +54,8 @@ STATISTICS: dict[str, str] = {
 }
 
 
-def interval(values: np.ndarray, axis=-1, prob: float = HDI_PROB) -> tuple[np.ndarray, np.ndarray]:
+def interval(values: np.ndarray, axis=-1, prob: float | None = None,
+             kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bound of the project's credible interval along ``axis``.
 
     Parameters
@@ -63,15 +64,20 @@ def interval(values: np.ndarray, axis=-1, prob: float = HDI_PROB) -> tuple[np.nd
         Draws.
     axis : int or tuple of int
         Axis (or axes) holding the draws.
-    prob : float
-        Interval probability, default :data:`bayes_llm.constants.HDI_PROB`.
+    prob : float, optional
+        Interval probability (``None``: :data:`bayes_llm.constants.HDI_PROB`, read now).
+    kind : {"hdi", "eti"}, optional
+        Interval kind (``None``: :data:`bayes_llm.constants.CI_KIND`, read now).
 
     Returns
     -------
     (ndarray, ndarray)
-        Lower and upper bounds, of :data:`bayes_llm.constants.CI_KIND` ("hdi" or "eti").
+        Lower and upper bounds.
     """
-    bounds = getattr(array_stats, CI_KIND)(np.asarray(values, float), prob, axis=axis)
+    from bayes_llm.derived.summary import resolve_interval
+
+    prob, kind = resolve_interval(prob, kind)
+    bounds = getattr(array_stats, kind)(np.asarray(values, float), prob, axis=axis)
     return bounds[..., 0], bounds[..., 1]
 
 

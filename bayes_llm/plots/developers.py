@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayes_llm.constants import HDI_PROB
 from bayes_llm.derived.multipliers import developer_multipliers, group_multipliers
-from bayes_llm.derived.summary import summarise_draws
+from bayes_llm.derived.summary import interval_label, summarise_draws
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.plots._paper import paper_point_fit
 from bayes_llm.plots._style import (
@@ -191,13 +190,14 @@ def plot_developer_effects(*, fit, baseline=None, level: str = "group",
     ax.grid(axis="x", alpha=0.3, which="both")
     ref = data["reference"].iloc[0] if len(data) else ""
     ax.set_xlabel(f"efficiency factor vs {ref} (compute multiplier, log scale)")
-    handles = [ax.plot([], [], "o-", color="#444444", label=f"posterior median, {HDI_PROB:.0%} HDI")[0]]
+    handles = [ax.plot([], [], "o-", color="#444444",
+                       label=f"posterior median, {interval_label()}")[0]]
     if data["paper_ols"].notna().any():
         handles.append(ax.plot([], [], "x", color=PAPER_COLOUR, mew=2, label="paper OLS")[0])
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     what = "developer groups" if level == "group" else "developers"
     note = f" ({n} of {len(data)} shown)" if n < len(data) else ""
-    ax.set_title(f"'{fit.spec.name}': efficiency of {what}{note}; majors in bold", fontsize=10)
+    ax.set_title(f"Efficiency of {what}{note}; majors in bold", fontsize=10)
     return fig
 
 

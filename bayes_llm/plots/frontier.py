@@ -268,8 +268,8 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
         axes[0, 1].plot([], [], "x", color=PAPER_COLOUR, mew=1.8, label="paper OLS")
         axes[0, 1].legend(fontsize=7, loc="best")
     what = "explained part only" if explained else "all four components"
-    fig.suptitle(f"'{fit.spec.name}': frontier progress (top: the primary estimand; below: "
-                 f"model pairs, {what})", fontsize=11)
+    fig.suptitle(f"Frontier progress (top: the primary estimand; below: model pairs, "
+                 f"{what})", fontsize=11)
     return fig
 
 

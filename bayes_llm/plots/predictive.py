@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from bayes_llm.constants import HDI_PROB
+from bayes_llm.derived.summary import interval_label
 from bayes_llm.model.predictive import interval, predictive_bands, predictive_draws
 from bayes_llm.plots._style import new_figure
 
@@ -34,7 +34,7 @@ def _title(pred: xr.DataTree) -> str:
     if group == "posterior_predictive":
         extra = (" (new models: latent ability redrawn)" if pred.attrs.get("new_models")
                  else " (fitted models: outcome noise only)")
-    return f"{what} predictive check of '{pred.attrs.get('spec_name', '')}'{extra}"
+    return f"{what} predictive check{extra}"
 
 
 def _histograms(acc: np.ndarray, obs: np.ndarray, bins: int) -> pd.DataFrame:
@@ -105,7 +105,7 @@ def plot_predictive_check(*, pred: xr.DataTree, n_bins: int = 12,
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
     ax1.scatter(x, obs, s=6, color="#999999", alpha=0.5, label="observed models", zorder=2)
     ax1.fill_between(bands["log10_flop"], bands["hdi_lower"], bands["hdi_upper"],
-                     color=PRED_COLOUR, alpha=0.2, label=f"predictive {HDI_PROB:.0%}", zorder=1)
+                     color=PRED_COLOUR, alpha=0.2, label=f"predictive {interval_label()}", zorder=1)
     ax1.fill_between(bands["log10_flop"], bands["q25"], bands["q75"], color=PRED_COLOUR,
                      alpha=0.35, label="predictive 50%", zorder=1)
     ax1.plot(bands["log10_flop"], bands["median"], color=PRED_COLOUR, lw=2,
@@ -122,7 +122,7 @@ def plot_predictive_check(*, pred: xr.DataTree, n_bins: int = 12,
     ax1.legend(fontsize=7, loc="upper left")
     centres = (hist["bin_left"] + hist["bin_right"]) / 2
     ax2.fill_between(centres, hist["hdi_lower"], hist["hdi_upper"], step="mid",
-                     color=PRED_COLOUR, alpha=0.25, label=f"predictive {HDI_PROB:.0%}")
+                     color=PRED_COLOUR, alpha=0.25, label=f"predictive {interval_label()}")
     ax2.step(centres, hist["median"], where="mid", color=PRED_COLOUR, lw=1.8,
              label="predictive median")
     ax2.step(centres, hist["observed_density"], where="mid", color=OBS_COLOUR, lw=1.8,

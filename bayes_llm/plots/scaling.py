@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from bayes_llm.constants import HDI_PROB
+from bayes_llm.derived.summary import interval_label
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.predictive import interval
 from bayes_llm.plots._style import group_colours, new_figure, period_colour, sort_groups
@@ -176,7 +176,7 @@ def score_vs_compute_data(*, fit, grid_points: int = GRID_POINTS) -> pd.DataFram
         eta = intercept.sel(period=period) + slope.sel(period=period) * xc
         score = 1.0 / (1.0 + np.exp(-eta))
         flat = score.stack(sample=("chain", "draw")).transpose("sample", "grid").to_numpy()
-        lo, hi = interval(flat, axis=0, prob=HDI_PROB)
+        lo, hi = interval(flat, axis=0)
         mean = flat.mean(axis=0)
         for i, x in enumerate(grid):
             rows.append({"layer": "curve", "period": period, "log10_flop": float(x),
@@ -240,7 +240,7 @@ def plot_score_vs_compute(*, fit, grid_points: int = GRID_POINTS) -> Figure:
         c = curves[curves["period"] == period]
         ax.fill_between(c["log10_flop"], c["hdi_lower"], c["hdi_upper"],
                         color=period_colour(i), alpha=0.3, zorder=4,
-                        label=f"{HDI_PROB:.0%} HDI")
+                        label=interval_label())
         ax.plot(c["log10_flop"], c["mean"], lw=2.2, color=period_colour(i), zorder=5,
                 label=f"mean curve {period}")
         ax.set_title(f"{period} (n = {len(sub)})")
@@ -255,8 +255,8 @@ def plot_score_vs_compute(*, fit, grid_points: int = GRID_POINTS) -> Figure:
     order = [g for g in sort_groups(points["developer_group"]) if g in group_handles]
     fig.legend([group_handles[g] for g in order], order, loc="outside right center",
                fontsize=8, title="developer group", title_fontsize=8)
-    fig.suptitle(f"'{fit.spec.name}': typical model's score vs compute by period "
-                 f"(mean and {HDI_PROB:.0%} HDI; dashed: other periods)")
+    fig.suptitle("Typical model's score vs compute by period "
+                 f"(mean and {interval_label()}; dashed: other periods)")
     return fig
 
 

@@ -164,8 +164,11 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
             ax.barh(yi, 100 * row.mean, height=0.55, color=colour, alpha=0.35)
             ax.plot([100 * row.lower, 100 * row.upper], [yi, yi], color=colour, lw=2.5)
             ax.plot(100 * row.median, yi, "o", color=colour, mec="black", mew=0.5, ms=6)
-            ax.text(100 * max(row.upper, row.median) + 1.5, yi, f"{100 * row.median:.1f}%",
-                    va="center", fontsize=8)
+            right = max(row.upper, row.median,
+                        row.paper_ols if np.isfinite(row.paper_ols) else row.upper)
+            # offset in points, past the marker's half-width: never on top of the paper's x
+            ax.annotate(f"{100 * row.median:.1f}%", (100 * right, yi), xytext=(7, 0),
+                        textcoords="offset points", va="center", fontsize=8)
             if np.isfinite(row.paper_ols):
                 ax.plot(100 * row.paper_ols, yi, "x", color=PAPER_COLOUR, ms=8, mew=2,
                         zorder=5, label="paper's OLS, this coding")
@@ -184,7 +187,7 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
         fig.legend(list(legend.values()), list(legend.keys()), fontsize=8,
                    loc="outside lower center", ncol=len(legend))
     coding = " (13-group coding: not companies)" if fit.spec.developer == "group" else ""
-    fig.suptitle(f"'{fit.spec.name}': company share{coding}", fontsize=11)
+    fig.suptitle(f"Company share{coding}", fontsize=11)
     return fig
 
 

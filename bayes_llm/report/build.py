@@ -15,14 +15,18 @@ import datetime as _dt
 import html
 import json
 import os
-from collections.abc import Callable
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from bayes_llm.atomic import atomic_directory
-from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB
+from bayes_llm.constants import DEFAULT_SEED
+from bayes_llm.derived.summary import interval_label, interval_setting
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.formatting import markdown_table
 from bayes_llm.model.fit import RESULT_FILES
@@ -79,8 +83,10 @@ class ReportFigure:
 class Section:
     """A report section: an id, a title and blocks in order.
 
-    Blocks are ``("p", text)``, ``("pre", text)``, ``("table", caption, DataFrame)`` and
-    ``("figure", ReportFigure)``.
+    Blocks are ``("p", text)``, ``("pre", text)``, ``("table", caption, DataFrame, name)``
+    and ``("figure", ReportFigure)``; a table's ``name`` is the stem of its CSV file (or
+    ``None``: made from the caption; or the name of a table in :attr:`Report.tables` that
+    it shows, rounded, so the CSV is written once).
     """
 
     id: str
@@ -95,9 +101,9 @@ class Section:
         """Add preformatted text."""
         self.blocks.append(("pre", text))
 
-    def table(self, caption: str, frame: pd.DataFrame) -> None:
-        """Add a table."""
-        self.blocks.append(("table", caption, frame))
+    def table(self, caption: str, frame: pd.DataFrame, name: str | None = None) -> None:
+        """Add a table (``name``: the stem of its CSV file, see the class docstring)."""
+        self.blocks.append(("table", caption, frame, name))
 
     def figure(self, fig: ReportFigure) -> None:
         """Add a figure."""
@@ -118,12 +124,59 @@ class Report:
         Tables written as CSV next to the report (``headline``, predictive summaries...).
     problems : list of str
         Parts that could not be produced (each also stated in the report).
+    timings : dict of str to float
+        Seconds spent on each step of :func:`build_report` (for the benchmark).
+    fit_status : tuple of (bool, str)
+        The fit's diagnostic status, written into every exported table.
+    diagnostics_ok : bool, optional
+        The diagnostics section's verdict (gate and rank tests); ``None`` before it ran.
+    exports : dict of str to bytes
+        Further files of the report folder (``parameter_summary.csv``,
+        ``headline_draws.nc``), by name.
     """
 
     title: str
     sections: list[Section]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    fit_status: tuple[bool, str] = (True, "not applicable")
+    exports: dict[str, bytes] = field(default_factory=dict)
+    diagnostics_ok: bool | None = None
+    data_source: str = ""
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Record the seconds spent inside the block under ``step``."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - t
+
+    def all_tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the report by file stem: :attr:`tables`, then each section's.
+
+        A section's table is named ``<section id>_<caption as a slug>``; tables already in
+        :attr:`tables` under another name are not repeated.
+        """
+        out = dict(self.tables)
+        seen = {id(t) for t in out.values()}
+        for s in self.sections:
+            for block in s.blocks:
+                if block[0] != "table" or id(block[2]) in seen:
+                    continue
+                given = block[3] if len(block) > 3 else None
+                if given in self.tables:
+                    continue
+                slug = given or f"{s.id}_" + re.sub(r"[^a-z0-9]+", "_",
+                                                     block[1].lower()).strip("_")[:40]
+                name, i = slug, 2
+                while name in out:
+                    name, i = f"{slug}_{i}", i + 1
+                out[name] = block[2]
+                seen.add(id(block[2]))
+        return out
 
     @property
     def figures(self) -> list[ReportFigure]:
@@ -178,9 +231,11 @@ class Report:
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
         """Write the report folder atomically and return the files written.
 
-        The folder holds ``report.html``, ``report.md``, ``figures/*.png`` and one CSV per
-        table of :attr:`tables`. An existing report folder is replaced; an existing
-        non-empty folder that is not a report is refused.
+        The folder holds ``report.html``, ``report.md``, ``figures/*.png``, one CSV per
+        table of the report (:meth:`all_tables`, each with the fit's diagnostic status in
+        columns ``fit_diagnostics_ok`` and ``fit_diagnostics``) and :attr:`exports`. An
+        existing report folder is replaced; an existing non-empty folder that is not a
+        report is refused.
 
         Raises
         ------
@@ -204,10 +259,16 @@ class Report:
             for fig in self.figures:
                 (tmp / FIGURES_DIR / fig.file_name).write_bytes(fig.png)
                 names.append(f"{FIGURES_DIR}/{fig.file_name}")
-            for name, frame in self.tables.items():
+            ok, status = self.fit_status
+            for name, frame in self.all_tables().items():
+                frame = frame.copy()
+                frame["fit_diagnostics_ok"], frame["fit_diagnostics"] = ok, status
                 frame.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g",
                              lineterminator="\n")
                 names.append(f"{name}.csv")
+            for name, data in self.exports.items():
+                (tmp / name).write_bytes(data)
+                names.append(name)
         return [out_dir / n for n in names]
 
 
@@ -310,7 +371,10 @@ def _load(fit_dir: Path, df: pd.DataFrame | None):
 
         paper = load_paper_dataset()
         if data_hash(prepare_data(paper, fit.spec).frame) == fit.metadata.get("data_hash"):
-            return fit, paper, "the paper's dataset (matches the fit's data hash)"
+            from bayes_llm.location import data_location
+
+            return fit, paper, (f"the paper's dataset {paper.attrs.get('source_file', '')} "
+                                f"({data_location().describe()}; matches the fit's data hash)")
     except Exception:  # noqa: BLE001 - any failure: fall back to the saved models
         pass
     return fit, None, ("the models saved with the fit (the full dataset was not available "
@@ -408,11 +472,11 @@ def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> 
                                       developers=("developer", "nunique"),
                                       median_log10_flop=("log10_flop", "median"))
               .reset_index())
-    s.table("Models by period", counts)
+    s.table("Models by period", counts, "models_by_period")
     groups = (m.groupby("developer_group").agg(models=("model_id", "size"),
                                                developers=("developer", "nunique"))
               .sort_values("models", ascending=False).reset_index())
-    s.table("Models by developer group", groups)
+    s.table("Models by developer group", groups, "models_by_group")
     if df is not None:
         try:
             from bayes_llm.data import summarise
@@ -435,7 +499,8 @@ def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int
     s = report.section("model")
     for line in _spec_lines(fit.spec):
         s.p(line)
-    s.table("Priors (the model's parameters and their priors)", _prior_table(fit.spec))
+    s.table("Priors (the model's parameters and their priors)", _prior_table(fit.spec),
+            "priors")
     s.pre(fit.spec.to_toml())
     try:
         prior = prior_predictive(fit.spec, frame, prior_draws, seed)
@@ -452,13 +517,14 @@ def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int
     s.p(f"Prior predictive check ({prior_draws} draws from the priors alone, on the accuracy "
         f"scale): the median replicated data set has {floor['median']:.0%} of models within "
         f"2 points of the guessing floor and {ceil['median']:.0%} above 95% accuracy "
-        f"({HDI_PROB:.0%} interval {ceil['hdi_lower']:.0%} to {ceil['hdi_upper']:.0%}); the "
+        f"({interval_label()} {ceil['hdi_lower']:.0%} to {ceil['hdi_upper']:.0%}); the "
         f"replicated slope of accuracy on log10 compute ranges {slope['hdi_lower']:+.2f} to "
         f"{slope['hdi_upper']:+.2f} per decade around the observed {slope['observed']:+.2f}. "
         + _prior_verdict(summary))
-    s.table("Prior predictive statistics (accuracy scale)", _rounded(summary))
+    s.table("Prior predictive statistics (accuracy scale)", _rounded(summary),
+            "prior_predictive_summary")
     _figure(report, "prior_predictive",
-            "Left: prior predictive median, 50% and 94% intervals of a model's accuracy by "
+            f"Left: prior predictive median, 50% and {interval_label()} of a model's accuracy by "
             "compute bin, with the observed models. Right: observed histogram of accuracy "
             "against the prior predictive histograms.",
             lambda: plot_predictive_check(pred=prior))
@@ -469,10 +535,10 @@ def _prior_verdict(summary: pd.DataFrame) -> str:
     outside = summary[(summary["observed"] < summary["hdi_lower"])
                       | (summary["observed"] > summary["hdi_upper"])]
     if outside.empty:
-        return (f"Every observed statistic lies inside its prior predictive {HDI_PROB:.0%} "
-                "interval: the priors allow data like these without forcing them.")
+        return (f"Every observed statistic lies inside its prior predictive {interval_label()}"
+                ": the priors allow data like these without forcing them.")
     names = ", ".join(outside["description"])
-    return (f"Outside the prior predictive {HDI_PROB:.0%} interval: {names}; the priors "
+    return (f"Outside the prior predictive {interval_label()}: {names}; the priors "
             "make data like these unlikely, so check them.")
 
 
@@ -484,24 +550,82 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: What a rank plot's p-value means, for the reader of the report.
+RANK_P_VALUE_TEXT = (
+    "How to read the rank plots: all chains' draws of a parameter are ranked together; if "
+    "the chains sample the same distribution, each chain's ranks are uniform and its line "
+    "(the difference between its rank ECDF and the uniform one) stays near zero. The p-value "
+    "printed on each panel is ArviZ's multi-chain rank uniformity test: the probability, "
+    "were all chains sampling the same distribution with independent draws, of chains "
+    "disagreeing at least this much. A small p (below the alpha printed beside it) flags a "
+    "parameter whose chains disagree; a large p is no proof of convergence. The test assumes "
+    "independent draws, and MCMC draws are autocorrelated (on raw draws it flags well-mixed "
+    "chains), so the draws are first thinned to roughly independent ones ({thin}). With "
+    "{k} panels tested at alpha = {alpha:g}, about {expected:.2f} false flags are expected "
+    "by chance alone.")
+
+
+def diagnostics_verdict(fit, ranks: pd.DataFrame | None) -> tuple[bool, str]:
+    """One verdict from the diagnostics gate and the rank plots' tests, so they agree.
+
+    Returns
+    -------
+    (bool, str)
+        Whether every check passed, and the sentence saying so (or what failed).
+    """
+    d = fit.diagnostics
+    problems = list(d.failures)
+    if ranks is not None and ranks["flagged"].any():
+        flagged = ranks[ranks["flagged"]]
+        problems.append("rank plot test flags " + ", ".join(
+            f"{r.parameter} (p = {r.p_value:.3f} < {r.alpha:g})" for r in flagged.itertuples()))
+    if not problems:
+        what = "R-hat, ESS, divergences, E-BFMI" + (" and the rank plots' tests"
+                                                    if ranks is not None else "")
+        return True, f"All checks passed ({what})"
+    return False, f"{len(problems)} check(s) failed: " + "; ".join(problems)
+
+
 def _diagnostics_section(report: Report, fit) -> None:
-    from bayes_llm.plots.diagnostics import plot_rank, plot_trace
+    from bayes_llm.plots.diagnostics import plot_rank, plot_trace, rank_tests, rank_thin_factor
 
     s = report.section("diagnostics")
     d = fit.diagnostics
     sampler = d.sampler
-    verdict = ("All checks passed" if d.ok else
-               f"{len(d.failures)} check(s) failed: " + "; ".join(d.failures))
+    ranks, thin = None, 1
+    try:
+        thin = rank_thin_factor(fit)
+        ranks = rank_tests(fit=fit, thin=thin)
+    except Exception as exc:  # noqa: BLE001 - reported, and the verdict says so
+        report.problems.append(f"rank tests could not be computed: {type(exc).__name__}: {exc}")
+    ok, verdict = diagnostics_verdict(fit, ranks)
+    report.diagnostics_ok = ok
     s.p(f"{sampler['chains']} chains x {sampler['draws']} draws; {sampler['divergences']} "
         f"divergent transitions; {sampler['treedepth_saturated']} draws at the maximum tree "
         f"depth; E-BFMI per chain: "
         + (", ".join(f"{v:.2f}" for v in sampler["ebfmi"]) or "n/a") + f". {verdict}.")
     table = d.table.reset_index()
-    s.table("Convergence by variable (worst element)", _rounded(table))
+    s.table("Convergence by variable (worst element)", _rounded(table), "convergence")
     _figure(report, "trace", "Each chain's trace (right) and marginal density (left); chains "
             "should overlap and look like stationary noise.", lambda: plot_trace(fit=fit))
     _figure(report, "rank", "ECDF difference of each chain's fractional ranks; well-mixed "
-            "chains stay inside the envelope.", lambda: plot_rank(fit=fit))
+            "chains stay near zero. Each panel's p-value is explained below.",
+            lambda: plot_rank(fit=fit, thin=thin))
+    if ranks is not None:
+        alpha = float(ranks["alpha"].iloc[0]) if len(ranks) else 0.01
+        text = RANK_P_VALUE_TEXT.format(
+            thin=f"every {thin}th draw kept" if thin > 1 else "no thinning was needed",
+            k=len(ranks), alpha=alpha, expected=len(ranks) * alpha)
+        kept = fit.dt["posterior"].sizes["draw"] // thin
+        n_chains = fit.dt["posterior"].sizes["chain"]
+        if kept < 200 or n_chains < 4:
+            text += (f" Here only {kept} thinned draws per chain and {n_chains} chains are "
+                     "tested: the test has little power, so p-values near 1 say nothing about "
+                     "convergence; R-hat and ESS above decide.")
+        s.p(text)
+        report.tables["rank_tests"] = ranks
+        s.table("Rank plot tests (the p-values printed on the panels)", _rounded(ranks),
+                "rank_tests")
 
 
 def _predictive_section(report: Report, fit, frame: pd.DataFrame, *, seed: int,
@@ -530,7 +654,8 @@ def _predictive_section(report: Report, fit, frame: pd.DataFrame, *, seed: int,
                  f"P(replicated >= observed) = {r.p_greater:.2f})" for r in extreme.itertuples()]
         s.p(f"Replicating {what}, these statistics are in the tails of their posterior "
             f"predictive distribution: " + "; ".join(parts) + ".")
-    s.table("Posterior predictive statistics (accuracy scale)", _rounded(summary))
+    s.table("Posterior predictive statistics (accuracy scale)", _rounded(summary),
+            "posterior_predictive_summary")
     _figure(report, "posterior_predictive",
             "As the prior check, with posterior predictive draws.",
             lambda: plot_predictive_check(pred=pred))
@@ -543,8 +668,8 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
 
     s = report.section("headline")
     a = table.attrs
-    s.p(f"Each row says what kind of number it is. Posterior rows: median and {HDI_PROB:.0%} "
-        f"{CI_KIND.upper()} (multipliers' intervals on the log scale), with the R-hat and "
+    s.p(f"Each row says what kind of number it is. Posterior rows: median and "
+        f"{interval_label()} (multipliers' intervals on the log scale), with the R-hat and "
         f"bulk/tail ESS of the derived quantity itself. Sampling band: the paper's OLS "
         f"statistic with a developer-clustered bootstrap band (not a posterior); null "
         f"reference: that statistic on data with no developer effect. 'paper' only where "
@@ -559,8 +684,9 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
                f"Shapley: {a.get('shapley_method', '')}", a.get("coding_flag", ""),
                a.get("paper_note", "")]
     s.pre("\n".join(c for c in context if c))
-    s.table("Headline table", display_frame(table))
-    s.table("Definitions", table[["figure", "label", "definition", "note"]])
+    s.table("Headline table", display_frame(table), "headline_display")
+    s.table("Definitions", table[["figure", "label", "definition", "note"]],
+            "headline_definitions")
 
 
 def _results_section(report: Report, fit, baseline, df) -> None:
@@ -570,13 +696,13 @@ def _results_section(report: Report, fit, baseline, df) -> None:
     from bayes_llm.plots.variance import plot_variance_shares
 
     _figure(report, "score_vs_compute",
-            f"Posterior mean curve of a typical model per period with its {HDI_PROB:.0%} "
-            "HDI, other periods' curves dashed; the vertical gap between curves is shared "
+            f"Posterior mean curve of a typical model per period with its {interval_label()}"
+            ", other periods' curves dashed; the vertical gap between curves is shared "
             "progress.", lambda: plot_score_vs_compute(fit=fit))
     if "developer_effect" in fit.dt["posterior"]:
         _figure(report, "developer_effects",
                 "Compute multiplier each developer group's effect is worth relative to "
-                "'Other, Small' (log scale): median and 94% HDI; red crosses: the paper's "
+                f"'Other, Small' (log scale): median and {interval_label()}; red crosses: the paper's "
                 "OLS values.",
                 lambda: plot_developer_effects(fit=fit, baseline=baseline, df=df))
     _figure(report, "frontier_decomposition",
@@ -584,12 +710,12 @@ def _results_section(report: Report, fit, baseline, df) -> None:
             "due to scaling, the counterfactual without it) and its decomposition in "
             "compute-equivalent decades. Below, per model pair: posterior mean shares of "
             "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
-            "and each share's median and 94% HDI, the paper's OLS value as a red cross; a "
-            "pair whose net change is near zero has no shares (undefined).",
+            f"and each share's median and {interval_label()}, the paper's OLS value as a red "
+            "cross; a pair whose net change is near zero has no shares (undefined).",
             lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
     _figure(report, "variance_shares",
-            "Company share: the model-based definitions (posterior median and 94% HDI; "
-            "the primary one first) and the paper's Shapley statistic with its "
+            "Company share: the model-based definitions (posterior median and "
+            f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "
             "developer-clustered bootstrap band and its null level (no developer effect); "
             "the paper's quoted 14-18% is shaded.",
             lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df))
@@ -607,7 +733,8 @@ def _provenance_section(report: Report, fit, fit_dir: Path) -> None:
 
 def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
                  prior_draws: int = 200, ppc_draws: int | None = 500,
-                 seed: int = DEFAULT_SEED) -> Report:
+                 seed: int = DEFAULT_SEED, hdi_prob: float | None = None,
+                 ci_kind: str | None = None, fit=None, draws=None) -> Report:
     """Build the report of a saved fit.
 
     Parameters
@@ -624,53 +751,118 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         Posterior draws used by the posterior predictive check (thinned; all when None).
     seed : int
         Seed of the predictive checks and the Shapley bootstrap.
+    hdi_prob, ci_kind : optional
+        The credible interval of every table, figure and sentence of the report
+        (``None``: the project's setting, :data:`bayes_llm.constants.HDI_PROB` and
+        :data:`~bayes_llm.constants.CI_KIND`).
+    fit : Fit, optional
+        The fit saved in ``run_dir``, already in memory (``bayes-llm run`` passes it):
+        skips loading it again and recomputing its diagnostics.
+    draws : Dataset, optional
+        ``headline_draws(fit)``, already computed (with ``fit``).
 
     Returns
     -------
     Report
     """
+    with interval_setting(hdi_prob, ci_kind):
+        return _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
+                             seed=seed, fit=fit, draws=draws)
+
+
+def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
+                  draws=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
     from bayes_llm.derived.paper import paper_ols
     from bayes_llm.report.claims import claim_verdicts
+    from bayes_llm.report.exports import diagnostics_status
 
+    t_start = time.perf_counter()
     fit_dir = find_fit_dir(run_dir)
-    fit, df, source = _load(fit_dir, df)
+    if fit is None:
+        fit, df, source = _load(fit_dir, df)
+    else:
+        source = ("the data given with the fit" if df is not None
+                  else "the models saved with the fit")
+    load_seconds = time.perf_counter() - t_start
     frame = df if df is not None else models_frame(fit)
     report = Report(title=f"Bayesian re-analysis of 'Is there secret sauce in LLM "
                           f"development?': fit '{fit.spec.name}'",
                     sections=[Section(k, v) for k, v in SECTIONS.items()])
+    report.timings["load fit (with diagnostics)"] = load_seconds
+    report.data_source = source
+    report.fit_status = diagnostics_status(fit)
     baseline = None
-    try:
-        baseline = paper_ols(fit, None, df=df)
-    except Exception as exc:  # noqa: BLE001
-        report.problems.append(f"the paper's OLS could not be run: {exc}")
-    draws = headline_draws(fit)
-    table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
-                           paper=baseline is not None)
+    with report.timed("paper OLS"):
+        try:
+            baseline = paper_ols(fit, None, df=df)
+        except Exception as exc:  # noqa: BLE001
+            report.problems.append(f"the paper's OLS could not be run: {exc}")
+    with report.timed("headline draws and table"):
+        if draws is None:
+            draws = headline_draws(fit)
+        table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
+                               paper=baseline is not None)
     report.tables["headline"] = table
+    with report.timed("exports (parameter summary, headline draws)"):
+        _exports(report, fit, draws)
     summary = report.section("summary")
     verdicts = claim_verdicts(table, draws, developer_coding=fit.spec.developer)
-    summary.p(f"Fit '{fit.spec.name}' ({fit.spec.likelihood} likelihood, {fit.models.shape[0]} "
-              f"models). MCMC diagnostics: "
-              + ("all passed." if fit.diagnostics.ok else
-                 "FAILED (" + "; ".join(fit.diagnostics.failures[:4])
-                 + ("; ..." if len(fit.diagnostics.failures) > 4 else "")
-                 + "): treat the numbers below as provisional."))
+    # The diagnostics section decides the verdict (gate + rank tests); the summary repeats it.
+    summary_index = len(summary.blocks)
     for v in verdicts:
         summary.p(f"{v.title} — {v.verdict}. {v.text}")
-    summary.table("Verdicts", pd.DataFrame([{"claim": v.title, "verdict": v.verdict,
+    summary.table("Verdicts", name="verdicts", frame=pd.DataFrame([{"claim": v.title, "verdict": v.verdict,
                                              "probability": v.probability} for v in verdicts]))
-    _data_section(report, fit, df, source)
-    _model_section(report, fit, frame, prior_draws=prior_draws, seed=seed)
-    _diagnostics_section(report, fit)
-    _predictive_section(report, fit, frame, seed=seed, check_data=df is not None,
-                        ppc_draws=ppc_draws)
-    _headline_section(report, fit, table)
-    _results_section(report, fit, baseline, df)
+    with report.timed("data section"):
+        _data_section(report, fit, df, source)
+    with report.timed("model section (prior predictive check)"):
+        _model_section(report, fit, frame, prior_draws=prior_draws, seed=seed)
+    with report.timed("diagnostics section (trace, rank plots and tests)"):
+        _diagnostics_section(report, fit)
+    ok, status = report.fit_status
+    verdict_ok = ok and report.diagnostics_ok is not False
+    d_verdict = diagnostics_verdict(fit, report.tables.get("rank_tests"))[1]
+    summary.blocks.insert(summary_index, ("p", (
+        f"Fit '{fit.spec.name}' ({fit.spec.likelihood} likelihood, {fit.models.shape[0]} "
+        "models). MCMC diagnostics: " + (f"{d_verdict}." if verdict_ok else
+                                         f"{d_verdict}. Treat the numbers below as "
+                                         "provisional."))))
+    if not ok:
+        summary.blocks.insert(0, ("p", "WARNING: this fit FAILED its MCMC diagnostics ("
+                                  + status.removeprefix("FAILED: ") + "). Every figure in "
+                                  "this report is provisional."))
+    with report.timed("posterior predictive section"):
+        _predictive_section(report, fit, frame, seed=seed, check_data=df is not None,
+                            ppc_draws=ppc_draws)
+    with report.timed("headline section"):
+        _headline_section(report, fit, table)
+    with report.timed("results figures"):
+        _results_section(report, fit, baseline, df)
     _provenance_section(report, fit, fit_dir)
     if report.problems:
         summary.p("Problems while building this report: " + "; ".join(report.problems))
     return report
+
+
+def _exports(report: Report, fit, draws) -> None:
+    """Add ``parameter_summary.csv`` and ``headline_draws.nc`` to the report's files."""
+    import tempfile
+
+    from bayes_llm.report.exports import (
+        HEADLINE_DRAWS_NC,
+        PARAMETER_SUMMARY_CSV,
+        headline_draws_dataset,
+        parameter_summary,
+    )
+
+    table = parameter_summary(fit)
+    report.exports[PARAMETER_SUMMARY_CSV] = table.to_csv(
+        index=False, float_format="%.6g", lineterminator="\n").encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / HEADLINE_DRAWS_NC
+        headline_draws_dataset(draws, fit).to_netcdf(path, engine="h5netcdf")
+        report.exports[HEADLINE_DRAWS_NC] = path.read_bytes()
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
