@@ -50,7 +50,9 @@ import xarray as xr
 from bayes_llm import constants as C
 from bayes_llm.atomic import write_text_atomic
 from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
-from bayes_llm.constants import DEFAULT_SEED
+from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB  # noqa: F401
+
+# (HDI_PROB/CI_KIND: the import-time default that bayes_llm.cli.headline_cmd relabels)
 from bayes_llm.data.grouping import paper_group_order
 from bayes_llm.derived.company import GROUP_CODING_FLAG, coding_flag, company_shares
 from bayes_llm.derived.fast import component_covariance, fast_components
@@ -81,6 +83,7 @@ from bayes_llm.derived.summary import (
     SAMPLE_DIMS,
     FitLike,
     broadcast_like_draws,
+    interval_label,
     summarise_draws,
 )
 from bayes_llm.derived.variance import variance_partition
@@ -319,8 +322,8 @@ PAIR_FIGURE_TEMPLATE: str = "pair_{component}_share{suffix}[{pair}]"
 #: Columns of :func:`headline_table`, in order.
 HEADLINE_COLUMNS: tuple[str, ...] = (
     "figure", "kind", "label", "definition", "unit", "estimate", "lower", "upper",
-    "interval", "paper_value", "paper_method_fit_coding", "paper_claim", "p_claim",
-    "primary_for", "statement", "probability", "rhat", "ess_bulk", "ess_tail",
+    "interval", "hdi_prob", "ci_kind", "paper_value", "paper_method_fit_coding",
+    "paper_claim", "p_claim", "primary_for", "statement", "probability", "rhat", "ess_bulk", "ess_tail",
     "fit_diagnostics", "note")
 #: File names written by :func:`write_headline`.
 HEADLINE_CSV: str = "headline.csv"
@@ -751,7 +754,7 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         paper_values, other_values, paper_note, coding = _paper_columns(
             fit, baseline, df, all_pairs, fixed)
     primary_of = {v: k for k, v in PRIMARY.items()}
-    level = f"{prob:.0%} {kind.upper()}"
+    level = interval_label(prob, kind)
     rows = []
     for fid in draws.data_vars:
         fid = str(fid)
@@ -765,7 +768,8 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
             "figure": fid, "kind": "posterior", "label": meta.label,
             "definition": meta.definition, "unit": meta.unit,
             "estimate": summary["median"], "lower": summary["lower"],
-            "upper": summary["upper"], "interval": level,
+            "upper": summary["upper"], "interval": level, "hdi_prob": prob,
+            "ci_kind": kind,
             "paper_value": paper_values.get(fid, np.nan),
             "paper_method_fit_coding": other_values.get(fid, np.nan),
             "paper_claim": claim.text if claim else "", "p_claim": p_claim,
@@ -823,7 +827,8 @@ def _averaged_rows(fit: FitLike, others: list, weights, top_k: int, prob: float,
             "definition": f"{meta.definition}; mixture of the fits' draws with weights "
             f"({specs})", "unit": meta.unit, "estimate": summary["median"],
             "lower": summary["lower"], "upper": summary["upper"],
-            "interval": f"{prob:.0%} {kind.upper()}", "paper_value": np.nan,
+            "interval": interval_label(prob, kind), "hdi_prob": prob, "ci_kind": kind,
+            "paper_value": np.nan,
             "paper_method_fit_coding": np.nan, "paper_claim": claim.text if claim else "",
             "p_claim": p_claim, "primary_for": "",
             "statement": meta.event.text if meta.event else "",
@@ -863,7 +868,8 @@ def _shapley_rows(fit: FitLike, ref: ShapleyReference, prob: float,
         rows.append({
             "figure": fid, "kind": meta.kind, "label": meta.label,
             "definition": meta.definition, "unit": "share", "estimate": float(value),
-            "lower": lo, "upper": hi, "interval": interval,
+            "lower": lo, "upper": hi, "interval": interval, "hdi_prob": prob,
+            "ci_kind": "central" if is_null else "percentile",
             "paper_value": paper_values.get(fid, np.nan),
             "paper_method_fit_coding": other_values.get(fid, np.nan),
             "paper_claim": claim.text if meta.claim else "", "p_claim": np.nan,
@@ -881,6 +887,7 @@ def _claim_rows() -> list[dict]:
             "figure": meta.id, "kind": "quoted claim", "label": meta.label,
             "definition": meta.definition, "unit": meta.unit, "estimate": np.nan,
             "lower": claim.lower, "upper": claim.upper, "interval": "claimed range",
+            "hdi_prob": np.nan, "ci_kind": "",
             "paper_value": np.nan, "paper_method_fit_coding": np.nan,
             "paper_claim": claim.text, "p_claim": np.nan,
             "primary_for": "", "statement": f"primary definition: {PRIMARY.get(key, '')}",
