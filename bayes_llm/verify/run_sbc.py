@@ -121,13 +121,13 @@ def derived_quantities(spec: ModelSpec, dt: xr.DataTree, models: pd.DataFrame) -
     """Headline figures per draw (:func:`bayes_llm.derived.headline.headline_draws`).
 
     Only figures that are defined for the spec (no NaN) and start with one of
-    :data:`DERIVED_PREFIXES` are kept; the Shapley split is at equal weights.
+    :data:`DERIVED_PREFIXES` are kept.
     """
     from bayes_llm.derived.headline import headline_draws
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        ds = headline_draws(_FitLike(spec, dt, models), bootstrap=False)
+        ds = headline_draws(_FitLike(spec, dt, models))
     keep = {}
     for name, da in ds.data_vars.items():
         if str(name).startswith(DERIVED_PREFIXES):
