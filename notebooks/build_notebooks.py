@@ -281,8 +281,8 @@ def notebook_03() -> nbformat.NotebookNode:
             'from bayes_llm.derived.headline import display_frame\n'
             'from bayes_llm.derived.paper import paper_ols\n\n'
             'ols = paper_ols(fit, None, df=df)\n'
-            'draws = headline_draws(fit, seed=SEED)\n'
-            'table = headline_table(fit, baseline=ols, df=df, draws=draws)\n'
+            'draws = headline_draws(fit)\n'
+            'table = headline_table(fit, baseline=ols, df=df, draws=draws, seed=SEED)\n'
             'display_frame(table)'),
         new_markdown_cell("## Scaling curves by period"),
         new_code_cell('from bayes_llm.plots import plot_score_vs_compute\n\n'

@@ -288,7 +288,7 @@ def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_d
     # beta is the curve's slope at the centring compute (23.5 lies in the 23-24 segment)
     np.testing.assert_allclose(post["beta"].values,
                                post["compute_slope"].sel(compute_segment="23-24").values)
-    draws = headline_draws(fit, bootstrap=False)
+    draws = headline_draws(fit)
     assert np.isfinite(draws["frontier_reference_compute_share"].values).all()
     assert np.isfinite(draws["variance_developer_share"].values).all()
 

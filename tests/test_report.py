@@ -94,10 +94,10 @@ def test_markdown_summary_and_exports(report_dir, paper_mirror_fit):
     assert set(prior["check"]) == {"prior_predictive"}
     # the plain-language verdicts quote the numbers of the headline table
     row = headline.set_index("figure").loc["shared_progress_multiplier"]
-    median = row["posterior_median"]
+    median = row["estimate"]
     text = f"{median:.1f}x" if median >= 10 else f"{median:.2f}x"
     assert f"worth {text} (94% HDI" in md
-    spread = headline.set_index("figure").loc["within_spread_multiplier"]
+    spread = headline.set_index("figure").loc["within_spread_centred_multiplier"]
     assert f"P(more than 40x) = {spread['probability']:.2f}" in md
     # the spec and its priors are in the model section
     assert "paper_mirror" in md and "developer_fixed" in md
@@ -160,15 +160,15 @@ def test_claim_verdicts_follow_the_numbers():
     assert verdict_word(math.nan) == "not assessable"
 
     def row(fid, unit, median, lo, hi, p_claim=math.nan, prob=math.nan, paper=math.nan):
-        return {"figure": fid, "unit": unit, "posterior_median": median, "hdi_lower": lo,
-                "hdi_upper": hi, "p_claim": p_claim, "probability": prob,
-                "paper_value": paper}
+        return {"figure": fid, "kind": "posterior", "unit": unit, "estimate": median,
+                "lower": lo, "upper": hi, "p_claim": p_claim, "probability": prob,
+                "paper_value": paper, "note": ""}
 
     table = pd.DataFrame([
-        row("frontier_pair_compute_share", "share", 0.85, 0.81, 0.89, p_claim=0.97),
+        row("frontier_gain_compute_share", "share", 0.85, 0.81, 0.89, p_claim=0.97),
         row("frontier_pair_period_share", "share", 0.1, 0.05, 0.2),
-        row("shapley_developer_share", "share", 0.40, 0.35, 0.45, p_claim=0.0),
-        row("within_spread_multiplier", "multiplier", 12.0, 8.0, 20.0, prob=0.01),
+        row("company_share_superpop", "share", 0.40, 0.35, 0.45, p_claim=0.0),
+        row("within_spread_centred_multiplier", "multiplier", 12.0, 8.0, 20.0, prob=0.01),
     ])
     table.attrs["frontier_pair"] = "A -> B"
     verdicts = {v.key: v for v in claim_verdicts(table, developer_coding="group")}

@@ -1,8 +1,11 @@
-"""Simulation-based calibration: the rank machinery, and a short run of the real pipeline.
+"""Simulation-based calibration: the rank machinery, and a CI check that can fail.
 
-The full run (100+ replications) is `python -m bayes_llm.verify.sbc` and the slow test
-below; CI runs 3 replications with tiny draws per model and only checks that nothing is
-grossly miscalibrated (no quantity with every rank in one extreme decile).
+The CI check (issue 12): 40 replications on a tiny design with the NumPy simulator and the
+model compiled once; exact KS test per quantity, Holm across quantities, family-wise
+alpha 1%. Its false-alarm rate is measured by simulation of calibrated ranks, and a
+deliberate miscalibration (a prior scale differing between fit and simulator) must make
+it fail. The full-design run is ``python -m bayes_llm.verify.run_sbc`` (results in
+``verification/sbc/``).
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_llm.errors import BayesLLMError
 from bayes_llm.model import load_spec
-from bayes_llm.verify import sbc
+from bayes_llm.verify import rankcheck, run_sbc, sbc
 from bayes_llm.verify.plots import ecdf_band, ecdf_difference_plot
 from bayes_llm.verify.simulate import reduced_design
 
@@ -79,62 +81,6 @@ def test_ecdf_difference_plot_returns_a_figure():
     plt.close(fig)
 
 
-@pytest.fixture(scope="module")
-def small_design(paper_df):
-    return reduced_design(paper_df, 60, seed=1, min_per_period=6)
-
-
-@pytest.mark.mcmc
-@pytest.mark.parametrize("spec_name", ["binomial_developers", "logit_normal_groups"])
-def test_short_sbc_is_not_grossly_miscalibrated(small_design, spec_name, tmp_path):
-    lines: list[str] = []
-    spec = load_spec(spec_name)
-    kwargs = {"replications": 3, "draws": 100, "tune": 150, "chains": 2, "seed": 11,
-              "out": tmp_path / "sbc"}
-    result = sbc.run_sbc(spec, small_design, log=lines.append, **kwargs)
-    assert len(lines) == 3 and "ETA" in lines[-1]  # progress, one line per replication
-    assert result.fits["error"].eq("").all(), result.fits
-    assert result.n_replications == 3
-    ranks = result.ranks()
-    expected = {"alpha", "beta", "sigma_developer", "shared_progress", "developer_share"}
-    assert expected <= set(ranks.columns)
-    assert ranks.columns.str.startswith("period_contrast").sum() == 2
-    assert ((ranks > 0) & (ranks < 1)).all().all()
-    assert result.extreme_quantities() == [], result.tests()
-    saved = sbc.SBCResult.load(tmp_path / "sbc")
-    pd.testing.assert_frame_equal(saved.ranks(), ranks, check_names=False)
-    assert (tmp_path / "sbc" / "ecdf.png").is_file()
-    assert "3 replications" in (tmp_path / "sbc" / "summary.txt").read_text()
-    # resuming a finished run refits nothing; other settings are refused before any fit
-    again = sbc.run_sbc(spec, small_design, resume=True, log=lines.append, **kwargs)
-    pd.testing.assert_frame_equal(again.ranks(), ranks)
-    with pytest.raises(BayesLLMError, match="other settings"):
-        sbc.run_sbc(spec, small_design, resume=True, **{**kwargs, "draws": 70})
-
-
-@pytest.mark.mcmc
-def test_resume_extends_a_saved_run_without_refitting(small_design, tmp_path):
-    spec = load_spec("logit_normal_groups")
-    kwargs = {"draws": 60, "tune": 100, "chains": 2, "seed": 3, "out": tmp_path / "r"}
-    first = sbc.run_sbc(spec, small_design, replications=1, progress=False, **kwargs)
-    lines: list[str] = []
-    extended = sbc.run_sbc(spec, small_design, replications=2, resume=True,
-                           log=lines.append, **kwargs)
-    assert lines[0].endswith("resuming: 1 of 2 replications done") and len(lines) == 2
-    assert extended.n_replications == 2 and len(extended.fits) == 2
-    pd.testing.assert_frame_equal(extended.records[extended.records["replication"] == 0],
-                                  first.records)
-    with pytest.raises(BayesLLMError, match="already holds 2 replications"):
-        sbc.run_sbc(spec, small_design, replications=1, resume=True, **kwargs)
-    # a run whose saved truths differ from the prior draws is not continued
-    records = (tmp_path / "r" / "records.csv")
-    table = pd.read_csv(records)
-    table.loc[0, "truth"] += 1.0
-    records.write_text(table.to_csv(index=False))
-    with pytest.raises(BayesLLMError, match="prior draws no longer match"):
-        sbc.run_sbc(spec, small_design, replications=3, resume=True, **kwargs)
-
-
 def test_cli_rejects_an_unknown_spec(tmp_path, capsys):
     code = sbc.main(["--model", "no_such_model", "--out", str(tmp_path / "x"),
                      "--replications", "1"])
@@ -143,13 +89,155 @@ def test_cli_rejects_an_unknown_spec(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+# ---------------------------------------------------------------------------------------
+# The CI check: exact KS per quantity, Holm across quantities, family-wise alpha = 1%.
+
+
+def test_exact_ks_pvalue_matches_scipy():
+    from scipy import stats
+
+    u = np.random.default_rng(0).uniform(size=37)
+    assert rankcheck.ks_pvalue(u) == pytest.approx(
+        stats.kstest(u, "uniform", method="exact").pvalue, rel=1e-10)
+
+
+def test_holm_adjustment():
+    p = pd.Series({"a": 0.01, "b": 0.04, "c": 0.03, "d": np.nan})
+    adjusted = rankcheck.holm(p)
+    assert adjusted["a"] == pytest.approx(0.03) and adjusted["c"] == pytest.approx(0.06)
+    assert adjusted["b"] == pytest.approx(0.06) and np.isnan(adjusted["d"])
+
+
+@pytest.mark.parametrize(("reps", "quantities", "correlation"), [
+    (40, 7, 0.0), (40, 7, 0.6),
+    pytest.param(200, 45, 0.0, marks=pytest.mark.slow)])  # the full-design table (~20 s)
+def test_false_alarm_rate_of_the_check_is_about_one_percent(reps, quantities, correlation):
+    """Simulated calibrated ranks: the check fails in ~1% of runs (at most 1%, Holm).
+
+    Bounds: 99.9% binomial interval around 1% for the number of simulations.
+    """
+    n_sim = 20000 if reps < 100 else 4000
+    rate, rejections, _ = rankcheck.false_alarm_rate(reps, quantities, n_sim=n_sim,
+                                                     correlation=correlation, seed=reps)
+    lower, upper = stats_binom_interval(n_sim, 0.01)
+    assert rejections <= upper, rate
+    if correlation == 0.0:  # independent quantities: Bonferroni/Holm is nearly exact
+        assert rejections >= lower, rate
+
+
+def stats_binom_interval(n: int, p: float, level: float = 0.999) -> tuple[int, int]:
+    from scipy import stats
+
+    return (int(stats.binom.ppf((1 - level) / 2, n, p)),
+            int(stats.binom.ppf(1 - (1 - level) / 2, n, p)))
+
+
+def test_check_rejects_non_uniform_ranks_and_passes_uniform_ones():
+    rng = np.random.default_rng(7)
+    ranks = pd.DataFrame({f"q{i}": rng.uniform(size=60) for i in range(6)})
+    assert rankcheck.check_ranks(ranks).passed
+    ranks["q3"] = rng.beta(2, 2, size=60)  # too narrow a posterior: ranks pile in the middle
+    ranks["q4"] = rng.uniform(0, 0.7, size=60)  # biased posterior
+    check = rankcheck.check_ranks(ranks)
+    assert check.rejected == ["q4"] or set(check.rejected) == {"q3", "q4"}
+    assert "FAIL" in check.to_text()
+
+
+@pytest.fixture(scope="module")
+def ci_setup(paper_df):
+    """A tiny design (~26 models, 3 cohorts) and the model compiled once for nutpie."""
+    from bayes_llm.model import prepare_data
+    from bayes_llm.verify.reuse import ReusableSampler
+
+    spec = load_spec("logit_normal_groups").with_changes(
+        name="ci_sbc", developer="none", period_effect="exchangeable")
+    data = prepare_data(reduced_design(paper_df, 20, seed=1, min_per_period=6), spec)
+    return spec, data, ReusableSampler(spec, data)
+
+
+CI_REPS = 40
+CI_MCMC = {"draws": 100, "tune": 150, "chains": 1}
+
+
+@pytest.mark.mcmc
+def test_ci_sbc_check_passes_the_calibrated_model(ci_setup):
+    """Simulator and fit agree: the check passes (it would fail by chance in ~1% of seeds)."""
+    spec, data, sampler = ci_setup
+    state = run_sbc.run(spec, data, reps=CI_REPS, seed=11, derived=False, sampler=sampler,
+                        log=lambda line: None, **CI_MCMC)
+    assert state.fits["error"].eq("").all(), state.fits
+    check = rankcheck.check_ranks(state.ranks())
+    assert {"alpha", "beta", "sigma", "sigma_period", "shared_progress"} <= set(
+        check.table.index)
+    assert check.passed, check.to_text()
+
+
+@pytest.mark.mcmc
+def test_ci_sbc_check_rejects_an_injected_miscalibration(ci_setup):
+    """The fit's prior scale of sigma_period is 4x the simulator's: the check must fail.
+
+    (The simulator draws sigma_period ~ HalfNormal(0.125) while the fitted model keeps
+    HalfNormal(0.5): the same mismatch as a prior scale quadrupled in the fit.)
+    """
+    spec, data, sampler = ci_setup
+    sim = spec.with_changes(priors={"sigma_period": {"dist": "HalfNormal", "sigma": 0.125}})
+    state = run_sbc.run(spec, data, reps=CI_REPS, seed=11, derived=False, sampler=sampler,
+                        sim_spec=sim, log=lambda line: None, **CI_MCMC)
+    check = rankcheck.check_ranks(state.ranks())
+    assert not check.passed
+    assert "sigma_period" in check.rejected, check.to_text()
+    assert check.table.loc["sigma_period", "mean_u"] < 0.4  # truth below the posterior
+
+
+def test_numpy_simulator_matches_the_documented_prior(paper_df):
+    """Moments of the NumPy simulator's draws against the documented priors."""
+    from bayes_llm.model import prepare_data
+    from bayes_llm.verify.generate import draw_parameters
+
+    spec = load_spec("binomial_developers")
+    data = prepare_data(reduced_design(paper_df, 60, seed=2), spec)
+    rng = np.random.default_rng(0)
+    draws = [draw_parameters(spec, data, rng) for _ in range(4000)]
+    beta = np.array([d["beta"] for d in draws])
+    sd = np.array([d["sigma_developer"] for d in draws])
+    dev = np.array([d["developer_effect"] for d in draws])
+    assert abs(beta.mean()) < 0.06 and beta.std() == pytest.approx(1.0, rel=0.05)
+    assert sd.mean() == pytest.approx(np.sqrt(2 / np.pi), rel=0.05)  # HalfNormal(1)
+    np.testing.assert_allclose(dev.sum(axis=1), 0.0, atol=1e-9)  # sum-to-zero
+    n = dev.shape[1]  # ZeroSumNormal: u_k / (sigma sqrt(1 - 1/n)) ~ Normal(0, 1)
+    assert np.mean(dev[:, 0] ** 2 / (sd**2 * (1 - 1 / n))) == pytest.approx(1.0, abs=0.08)
+
+
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_full_sbc_binomial(tmp_path, capsys):
-    code = sbc.main(["--model", "binomial_developers", "--replications", "100",
-                     "--draws", "500", "--tune", "500", "--out", str(tmp_path / "sbc")])
+def test_full_design_sbc_default_spec(tmp_path):
+    """The acceptance run (200 replications on the 809 models): hours on 2 cores."""
+    code = run_sbc.main(["--model", "binomial_developers", "--reps", "200",
+                         "--out", str(tmp_path / "sbc")])
     assert code == 0
-    result = sbc.SBCResult.load(tmp_path / "sbc")
-    tests = result.tests()
-    assert (tests["chi2_p"] > 1e-3).all(), tests
-    assert result.extreme_quantities() == []
+
+
+@pytest.mark.mcmc
+def test_full_design_runner_saves_resumes_and_refuses_other_settings(ci_setup, tmp_path):
+    """The runner saves after every replication and continues where it stopped."""
+    from bayes_llm.errors import BayesLLMError
+
+    spec, data, sampler = ci_setup
+    out = tmp_path / "run"
+    kwargs = {"draws": 50, "tune": 50, "chains": 2, "seed": 4, "out": out, "derived": False,
+              "sampler": sampler, "log": lambda line: None}
+    first = run_sbc.run(spec, data, reps=2, **kwargs)
+    assert sorted(p.name for p in out.iterdir()) >= ["coverage.csv", "ecdf.png", "fits.csv",
+                                                     "ranks.csv", "records.csv",
+                                                     "settings.json", "summary.md",
+                                                     "tests.csv"]
+    lines: list[str] = []
+    more = run_sbc.run(spec, data, reps=3, **{**kwargs, "log": lines.append})
+    assert len(lines) == 1 and "replication 2 (3/3)" in lines[0]  # only the new one ran
+    pd.testing.assert_frame_equal(more.records[more.records["replication"] < 2]
+                                  .reset_index(drop=True), first.records)
+    assert {"inside_hdi", "u", "rank"} <= set(more.records.columns)
+    with pytest.raises(BayesLLMError, match="other settings"):
+        run_sbc.run(spec, data, reps=4, **{**kwargs, "draws": 60})
+    assert "| spec |" in run_sbc.index_text(tmp_path)
+    assert run_sbc.main(["--report", "--out", str(out)]) == 0

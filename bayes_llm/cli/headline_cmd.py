@@ -18,11 +18,15 @@ from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 
 HELP = (
-    "Print (and optionally export) the headline table of a saved fit: frontier compute "
-    "shares, company shares (Shapley with a Bayesian-bootstrap band, and the model's "
-    "variance partition) and compute-equivalent multipliers, each with the paper's value, "
-    "posterior median, credible interval (--hdi-prob, --ci-kind) and probability statements. "
-    "The fit's MCMC diagnostic status is printed with the table and written into every "
+    "Print (and optionally export) the headline table of a saved fit: the frontier compute "
+    "share (accuracy scale, top models per cohort; decades decomposition; pairwise and "
+    "reference definitions, undefined where a denominator is near zero), company shares "
+    "(model-based: Nakagawa share, finite-population ANOVA, Bayesian R²; the paper's "
+    "Shapley statistic with a developer-clustered bootstrap band and its null level) and "
+    "compute-equivalent multipliers. Each row says its kind (posterior, sampling band, null "
+    "reference, quoted claim), with R-hat/ESS of the figure itself and the paper's value "
+    "only where the paper reported it. The interval is set by --hdi-prob and --ci-kind; "
+    "the fit's MCMC diagnostic status is printed with the table and written into every "
     "export; a fit that failed its diagnostics exits 1 unless --allow-warnings."
 )
 
@@ -85,7 +89,7 @@ def headline(
         help="Compute of the reference model of the frontier share (default: median of "
         "the first period's models).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(
-        "--seed", help="Seed of the Bayesian bootstrap of the Shapley split.")] = DEFAULT_SEED,
+        "--seed", help="Seed of the Shapley bootstrap and null.")] = DEFAULT_SEED,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,
@@ -131,11 +135,10 @@ def headline(
         say(fit_data_note(fit))
     check_pairs(fit.models["model_id"], pairs)
     with interval_context(hdi_prob, ci_kind) as (prob, kind):
-        draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute,
-                               seed=seed)
+        draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute)
         table = headline_table(fit, pairs=pairs or None,
                                reference_log10_flop=reference_compute, seed=seed, df=df,
-                               draws=draws)
+                               draws=draws, hdi_prob=prob, ci_kind=kind)
         if "hdi_prob" in table:
             table["hdi_prob"], table["ci_kind"] = prob, kind
         table = with_diagnostics(table, fit)

@@ -3,12 +3,19 @@
 One module per job, each vectorised over the posterior's ``(chain, draw)`` and summarised
 at the project's interval (:data:`bayes_llm.constants.HDI_PROB`, a 94% HDI):
 
-* :mod:`~bayes_llm.derived.frontier` -- frontier compute share, three definitions
-  (pairwise A -> B, explained part only, against a reference model);
-* :mod:`~bayes_llm.derived.shapley_band` -- the paper's Shapley split of R² with a
-  Bayesian-bootstrap band (company share, definition a);
+* :mod:`~bayes_llm.derived.frontier` -- frontier compute share: the primary estimand on
+  the accuracy scale over the frontier (top-k models of the first and last cohort, against
+  the counterfactual without scaling), its additive decomposition in compute-equivalent
+  decades, the pairwise (paper's Table 1) and reference-model definitions; guarded ratios;
+* :mod:`~bayes_llm.derived.company` -- company share, model-based: Nakagawa &
+  Schielzeth's superpopulation share, Gelman's finite-population ANOVA, Bayesian R² with
+  and without the developer block;
+* :mod:`~bayes_llm.derived.shapley_null` -- the paper's Shapley statistic with its null
+  reference and a developer-clustered bootstrap band (a sampling band, not a posterior);
+* :mod:`~bayes_llm.derived.shapley_band` -- the Shapley machinery (weighted subset R²);
 * :mod:`~bayes_llm.derived.variance` -- the hierarchical model's variance partition
-  (company share, definition b);
+  across models (finite population);
+* :mod:`~bayes_llm.derived.fast` -- NumPy building blocks shared by the headline;
 * :mod:`~bayes_llm.derived.multipliers` -- compute-equivalent multipliers;
 * :mod:`~bayes_llm.derived.paper` -- the paper's claims and OLS point values;
 * :mod:`~bayes_llm.derived.headline` -- the headline table and its exports.
@@ -21,19 +28,26 @@ Typical use::
     write_headline(table, "out/headline")
 """
 
+from bayes_llm.derived.company import GROUP_CODING_FLAG, company_shares
 from bayes_llm.derived.frontier import (
     EXPLAINED_COMPONENTS,
+    GUARD_RULE,
     default_frontier_pair,
     default_reference_compute,
+    frontier_gain,
     frontier_models,
+    mix_draws,
     pair_decomposition,
+    ratio_guard,
     reference_decomposition,
     reference_sensitivity,
 )
 from bayes_llm.derived.headline import (
     HEADLINE_COLUMNS,
     HEADLINE_FIGURES,
+    KINDS,
     PAIR_FIGURE_TEMPLATE,
+    PRIMARY,
     Event,
     Figure,
     headline_draws,
@@ -49,6 +63,8 @@ from bayes_llm.derived.multipliers import (
     period_multipliers,
     shared_progress,
     within_spread,
+    within_spread_centred,
+    within_spread_model_based,
 )
 from bayes_llm.derived.paper import PAPER_CLAIMS, PaperClaim, ols_point_fit, paper_ols
 from bayes_llm.derived.shapley_band import (
@@ -57,11 +73,24 @@ from bayes_llm.derived.shapley_band import (
     shapley_point,
     weighted_shapley,
 )
+from bayes_llm.derived.shapley_null import ShapleyReference, shapley_reference
 from bayes_llm.derived.summary import interval, summarise_draws, summary_frame
 from bayes_llm.derived.variance import variance_partition
 
 __all__ = [
     "EXPLAINED_COMPONENTS",
+    "GROUP_CODING_FLAG",
+    "GUARD_RULE",
+    "KINDS",
+    "PRIMARY",
+    "ShapleyReference",
+    "company_shares",
+    "frontier_gain",
+    "mix_draws",
+    "ratio_guard",
+    "shapley_reference",
+    "within_spread_centred",
+    "within_spread_model_based",
     "HEADLINE_COLUMNS",
     "HEADLINE_FIGURES",
     "PAIR_FIGURE_TEMPLATE",

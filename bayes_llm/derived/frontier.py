@@ -17,8 +17,10 @@ observed logit ``y``):
     ``component / (d compute + d period + d developer)``; the three sum to one.
 (c) **Against a reference model**: for each frontier model (default: every period's
     best-scoring model), the gain over a hypothetical reference model with compute
-    ``reference_log10_flop`` (default: the median compute of the first period's models),
-    released in the first period, from the average developer (unweighted mean of the
+    ``reference_log10_flop`` (default: the median compute of the models of the first date
+    window, :func:`date_windows`), released in that window (its period effect is the
+    model-weighted mean over the window's models, so the reference does not change with
+    the period coding), from the average developer (unweighted mean of the
     developer effects) and with a model-level effect of zero. The compute part is
     ``slope_ref * (x_i - x_ref)`` for a plain model (``compute_i - slope_ref * x_ref`` in
     general, with ``slope_ref = beta + mean developer slope + first-period slope
@@ -169,13 +171,31 @@ def frontier_models(fit: FitLike) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["period", "model_id", "log10_flop", acc_col])
 
 
+def date_windows(fit: FitLike) -> pd.Series:
+    """Each model's release window by date, independent of the fit's period coding.
+
+    The paper's cohorts (column ``cohort``, from release dates) when present, else the
+    fit's periods.
+    """
+    column = "cohort" if "cohort" in fit.models else "period"
+    return fit.models[column].astype(str).reset_index(drop=True)
+
+
+def first_window_mask(fit: FitLike) -> np.ndarray:
+    """Models released in the first date window (see :func:`date_windows`)."""
+    windows = date_windows(fit)
+    return (windows == sorted(windows.unique())[0]).to_numpy()
+
+
 def default_reference_compute(fit: FitLike) -> float:
-    """Median log10 FLOP of the first period's models (the reference model's compute)."""
-    first = period_levels(fit)[0]
-    models = fit.models
-    values = models.loc[models["period"].astype(str) == first, "log10_flop"].astype(float)
+    """Median log10 FLOP of the models of the first date window (the reference compute).
+
+    Fixed by compute and release date (:func:`date_windows`), so quarterly or monthly
+    period codings keep the same reference model as the cohort coding.
+    """
+    values = fit.models.loc[first_window_mask(fit), "log10_flop"].astype(float)
     if values.empty:
-        values = models["log10_flop"].astype(float)
+        values = fit.models["log10_flop"].astype(float)
     return float(np.median(values))
 
 
@@ -213,7 +233,12 @@ def reference_parts(fit: FitLike, reference_log10_flop: float, *,
     compute = slope * x_ref
     if "compute_slope" in post:  # monotone compute curve: f(x_ref), not beta * x_ref
         compute = compute_effect(fit.dt, x_ref)
-    period = post["period_effect"].sel(period=first, drop=True)
+    # the period effect of the first date window: the model-weighted mean period effect
+    # of its models (gamma of the first period under the cohort coding)
+    pidx = np.asarray(fit.dt["constant_data"]["period_idx"].values, dtype=int)
+    counts = np.bincount(pidx[first_window_mask(fit)], minlength=post.sizes["period"])
+    weights = xr.DataArray(counts / counts.sum(), dims="period")
+    period = (post["period_effect"] * weights).sum("period")
     developer = xr.zeros_like(compute) + _reference_developer(post, reference_developer)
     model = xr.zeros_like(compute)
     parts = xr.concat([compute, period, developer, model],
@@ -312,6 +337,306 @@ def reference_sensitivity(fit: FitLike, reference_grid: Sequence[float] | None =
     return pd.DataFrame(rows)
 
 
-__all__ = ["EXPLAINED_COMPONENTS", "default_frontier_pair", "default_reference_compute",
-           "frontier_models", "pair_decomposition", "pair_label", "reference_decomposition",
-           "reference_parts", "reference_sensitivity", "shares_of"]
+# ---------------------------------------------------------------- guarded ratios
+#: A ratio is undefined when at least this share of draws has a denominator "near zero".
+GUARD_MASS: float = 0.05
+#: "Near zero": ``|denominator| < GUARD_RELATIVE * gross``, with ``gross`` the sum of the
+#: absolute values of the parts the denominator adds up (the movements it is split into).
+GUARD_RELATIVE: float = 0.1
+#: The rule in words (printed with every undefined figure).
+GUARD_RULE: str = (f"a share is reported only when fewer than {GUARD_MASS:.0%} of draws have "
+                   f"|denominator| < {GUARD_RELATIVE:.0%} of the gross movement (sum of the "
+                   f"absolute parts) and fewer than {GUARD_MASS:.0%} have the other sign; "
+                   "otherwise it is undefined")
+
+
+def ratio_guard(denominator: np.ndarray, gross: np.ndarray | None = None, *,
+                what: str = "the total change") -> str:
+    """Return ``""`` when a ratio over ``denominator`` is defined, else the reason.
+
+    Parameters
+    ----------
+    denominator : array
+        Draws of the denominator.
+    gross : array, optional
+        Draws of the gross movement (default ``|denominator|``: then only the sign rule,
+        non-finite and zero denominators apply).
+    what : str
+        Name of the denominator in the reason.
+
+    Notes
+    -----
+    The rule (:data:`GUARD_RULE`): the ratio is undefined when ``P(|den| < 0.1 gross)
+    >= 0.05`` or ``min(P(den > 0), P(den < 0)) >= 0.05``. A ratio whose denominator has
+    material mass near zero has a Cauchy-like posterior (heavy tails both ways), for which
+    an interval is not meaningful.
+    """
+    den = np.asarray(denominator, dtype=float).ravel()
+    gross = np.abs(den) if gross is None else np.asarray(gross, dtype=float).ravel()
+    if den.size == 0 or not np.all(np.isfinite(den)):
+        return f"undefined: {what} has non-finite draws"
+    near = np.abs(den) < GUARD_RELATIVE * gross
+    near |= den == 0
+    mass = float(np.mean(near))
+    sign = float(min(np.mean(den > 0), np.mean(den < 0)))
+    if sign >= GUARD_MASS:
+        return (f"undefined: the sign of {what} is uncertain (the other sign in {sign:.0%} "
+                f"of draws; {GUARD_RULE})")
+    if mass >= GUARD_MASS:
+        return (f"undefined: {what} is near zero in {mass:.0%} of draws (median "
+                f"{np.median(den):.3g} against a gross movement of {np.median(gross):.3g}; "
+                f"{GUARD_RULE})")
+    return ""
+
+
+def pair_guards(dec: xr.Dataset) -> dict[str, dict[str, str]]:
+    """Guard reasons of each pair's shares: pair label -> {"share": ..., "explained": ...}."""
+    out = {}
+    for label in dec["pair"].values:
+        one = dec.sel(pair=label)
+        values = one["value"].transpose("chain", "draw", "component").values
+        gross = np.abs(values).sum(axis=-1)
+        explained = values[..., :3]
+        out[str(label)] = {
+            "share": ratio_guard(values.sum(axis=-1), gross,
+                                 what=f"the change in latent score of {label}"),
+            "explained": ratio_guard(explained.sum(axis=-1), np.abs(explained).sum(axis=-1),
+                                     what=f"the explained change of {label}")}
+    return out
+
+
+# ---------------------------------------------------------- frontier gain (primary)
+#: Default number of best models per date window that make "the frontier".
+TOP_K: int = 3
+
+
+def frontier_sets(fit: FitLike, top_k: int = TOP_K) -> tuple[list[str], list[str]]:
+    """Return the ``top_k`` best-scoring models of the first and of the last date window."""
+    acc_col, _ = score_columns(fit.spec)
+    windows = date_windows(fit)
+    levels = sorted(windows.unique())
+    models = fit.models.reset_index(drop=True)
+    out = []
+    for level in (levels[0], levels[-1]):
+        sub = models[(windows == level) & models[acc_col].notna()]
+        if sub.empty:
+            raise BayesLLMError(f"no scored model in window {level} to define the frontier")
+        out.append(sub.nlargest(top_k, acc_col)["model_id"].astype(str).tolist())
+    return out[0], out[1]
+
+
+def _model_slopes(fit: FitLike) -> np.ndarray:
+    """Per draw and model: the compute slope (beta plus slope extensions)."""
+    post = fit.dt["posterior"].to_dataset()
+    const = fit.dt["constant_data"].to_dataset()
+    beta = post["beta"].transpose("chain", "draw").values[..., None] if "beta" in post \
+        else np.zeros((post.sizes["chain"], post.sizes["draw"], 1))
+    n = const.sizes["model"]
+    slope = np.broadcast_to(beta, (*beta.shape[:2], n)).copy()
+    if "developer_slope" in post:
+        didx = np.asarray(const["developer_idx"].values, dtype=int)
+        slope += post["developer_slope"].transpose("chain", "draw", "developer").values[..., didx]
+    if "compute_period_slope" in post:
+        pidx = np.asarray(const["period_idx"].values, dtype=int)
+        slope += post["compute_period_slope"].transpose("chain", "draw", "period").values[
+            ..., pidx]
+    return slope
+
+
+def _compute_at(fit: FitLike, x: np.ndarray, models: np.ndarray) -> np.ndarray:
+    """Compute term of ``models`` (indices) at centred log compute ``x`` (chain, draw, 1).
+
+    The curve ``f(x)`` via :func:`bayes_llm.model.curve.compute_effect` (any compute
+    curve: linear or monotone); plus the slope
+    extensions (developer and period slope deviations) times ``x``.
+    """
+    post = fit.dt["posterior"].to_dataset()
+    beta = post["beta"].transpose("chain", "draw").values[..., None] if "beta" in post \
+        else None
+    xa = xr.DataArray(x, dims=("chain", "draw", "one"),
+                      coords={d: post[d].values for d in ("chain", "draw")})
+    curve = compute_effect(fit.dt, xa).transpose("chain", "draw", "one").values
+    deviation = _model_slopes(fit)[..., models] - (beta if beta is not None else 0.0)
+    return curve + deviation * x
+
+
+def _x(fit: FitLike) -> np.ndarray:
+    post = fit.dt["posterior"].to_dataset()
+    if "log10_flop_true" in post:
+        return post["log10_flop_true"].transpose("chain", "draw", "model").values
+    return np.asarray(fit.dt["constant_data"]["log10_flop_centred"].values, float)[None, None]
+
+
+def frontier_gain(fit: FitLike, *, top_k: int = TOP_K,
+                  components: xr.DataArray | None = None) -> xr.Dataset:
+    """Compute the frontier's gain (accuracy scale) and its counterfactual without scaling.
+
+    Frontier: the ``top_k`` best-scoring models of the first and of the last date window
+    (:func:`frontier_sets`). Per draw, with ``acc(eta) = g + (1 - g) logistic(eta)`` (the
+    outcome's guessing floor ``g``) and ``eta`` each model's latent score:
+
+    * ``gain`` = mean acc of the last frontier - mean acc of the first frontier;
+    * ``gain_without_scaling`` = the same with every last-frontier model's compute term
+      replaced by its value at the first frontier's mean (true, under errors-in-variables)
+      log compute, i.e. had frontier compute stayed where it started (all else equal:
+      period, developer and model-level effects kept). The compute term is the fit's
+      curve (:func:`bayes_llm.model.curve.compute_effect`: linear or monotone), so the
+      estimand is the same for every curve;
+    * ``gain_from_scaling`` = ``gain - gain_without_scaling`` (accuracy points; additive);
+    * ``compute_share`` = ``gain_from_scaling / gain`` (guarded: :func:`ratio_guard`
+      with the gross movement ``|gain_from_scaling| + |gain_without_scaling|``);
+    * ``decades_<component>``: the additive decomposition of the change in mean latent
+      score from the first to the last frontier into compute-equivalent decades (component
+      change / beta; for a non-linear curve, beta is the curve's average slope between
+      the two frontiers' mean log computes): ``compute`` is
+      the change in mean (slope-weighted) log compute,
+      ``period`` shared progress, ``developer`` and ``model`` the rest; ``decades_total``
+      their sum. No ratio of uncertain quantities except ``/ beta``, guarded the same way.
+
+    Returns
+    -------
+    Dataset
+        Dims ``(chain, draw)``; attributes ``first``, ``last`` (model ids), ``top_k``,
+        ``reference_x`` (centred log10 compute of the first frontier), ``notes`` (guard
+        reasons, empty when every figure is defined).
+    """
+    from bayes_llm.model.design import OUTCOMES
+
+    first, last = frontier_sets(fit, top_k)
+    stacked = stacked_components(fit, components).transpose("chain", "draw", "model",
+                                                            "component")
+    ids = stacked["model"].values.astype(str)
+    pos = {m: i for i, m in enumerate(ids)}
+    fi = np.array([pos[m] for m in first])
+    li = np.array([pos[m] for m in last])
+    sub = stacked.isel(model=np.concatenate([fi, li]))
+    values = sub.values
+    fi, li = np.arange(len(fi)), np.arange(len(fi), len(fi) + len(li))
+    alpha = fit.dt["posterior"]["alpha"].transpose("chain", "draw").values[..., None]
+    eta = alpha + values.sum(axis=-1)
+    _, _, guess, _ = OUTCOMES[fit.spec.outcome]
+
+    def acc(e: np.ndarray) -> np.ndarray:
+        return guess + (1.0 - guess) / (1.0 + np.exp(-e))
+
+    idx = np.array([pos[m] for m in first] + [pos[m] for m in last])
+    x = _x(fit)[..., idx]
+    x_first = np.broadcast_to(x, eta.shape)[..., fi].mean(axis=-1, keepdims=True)
+    compute_last = values[..., li, 0]
+    eta_cf = eta[..., li] - compute_last + _compute_at(fit, x_first, idx[li])
+    base = acc(eta[..., fi]).mean(axis=-1)
+    gain = acc(eta[..., li]).mean(axis=-1) - base
+    gain_cf = acc(eta_cf).mean(axis=-1) - base
+    scaling = gain - gain_cf
+    notes = {}
+    why = ratio_guard(gain, np.abs(scaling) + np.abs(gain_cf), what="the frontier's gain")
+    share = scaling / gain if not why else np.full_like(gain, np.nan)
+    if why:
+        notes["compute_share"] = why
+    delta = values[..., li, :].mean(axis=-2) - values[..., fi, :].mean(axis=-2)
+    post = fit.dt["posterior"].to_dataset()
+    if "beta" in post and "compute_slope" not in post:
+        beta = post["beta"].transpose("chain", "draw").values
+    else:  # a non-linear curve: its average slope between the two frontiers
+        x_last = np.broadcast_to(x, eta.shape)[..., li].mean(axis=-1)
+        beta = delta[..., 0] / (x_last - x_first[..., 0])
+    why_beta = ratio_guard(beta, np.abs(beta), what="beta")
+    if not why_beta and np.mean(beta <= 0) >= GUARD_MASS:
+        why_beta = (f"undefined: beta <= 0 in {np.mean(beta <= 0):.0%} of draws; "
+                    "compute-equivalents need a positive slope")
+    out = {"gain": gain, "gain_without_scaling": gain_cf, "gain_from_scaling": scaling,
+           "compute_share": share}
+    for k, comp in enumerate(COMPONENTS):
+        out[f"decades_{comp}"] = (delta[..., k] / beta if not why_beta
+                                  else np.full_like(beta, np.nan))
+        if why_beta:
+            notes[f"decades_{comp}"] = why_beta
+    out["decades_total"] = sum(out[f"decades_{c}"] for c in COMPONENTS)
+    if why_beta:
+        notes["decades_total"] = why_beta
+    coords = {d: post[d].values for d in ("chain", "draw")}
+    ds = xr.Dataset({k: xr.DataArray(v, dims=("chain", "draw"), coords=coords)
+                     for k, v in out.items()})
+    ds.attrs.update({"first": ", ".join(first), "last": ", ".join(last), "top_k": top_k,
+                     "reference_x": float(np.median(x_first)),
+                     "notes": notes})
+    return ds
+
+
+def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
+              seed: int = 0) -> xr.Dataset:
+    """Model averaging of per-draw figures: a weighted mixture of several fits' draws.
+
+    Each fit contributes ``round(w_k * S)`` draws (S the smallest number of draws per
+    fit), taken without replacement with a fixed seed and pooled into one chain. Use it
+    with stacking or pseudo-BMA weights across compute-curve options to integrate the
+    frontier figures over the functional form (Yao, Vehtari, Simpson & Gelman 2018).
+
+    Parameters
+    ----------
+    datasets : sequence of Dataset
+        Per-draw figures (dims ``chain``, ``draw``) with the same variables.
+    weights : sequence of float
+        Non-negative weights (normalised here).
+    seed : int
+        Seed of the subsampling.
+
+    Returns
+    -------
+    Dataset
+        One chain (R-hat of the mixture is not meaningful); attribute ``weights``.
+    """
+    w = np.asarray(weights, dtype=float)
+    if len(datasets) != len(w) or len(w) == 0 or np.any(w < 0) or w.sum() <= 0:
+        raise BayesLLMError("mix_draws needs one non-negative weight per fit, not all zero")
+    w = w / w.sum()
+    stacked = [d.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
+               for d in datasets]
+    size = min(d.sizes["sample"] for d in stacked)
+    counts = np.floor(w * size).astype(int)
+    counts[np.argmax(w)] += size - counts.sum()
+    rng = np.random.default_rng(seed)
+    parts = [d.isel(sample=np.sort(rng.choice(d.sizes["sample"], c, replace=False)))
+             for d, c in zip(stacked, counts, strict=True) if c > 0]
+    mixed = xr.concat(parts, dim="sample").rename(sample="draw")
+    mixed = mixed.assign_coords(draw=np.arange(mixed.sizes["draw"])).expand_dims(chain=[0])
+    mixed.attrs["weights"] = [float(v) for v in w]
+    return mixed.transpose("chain", "draw", ...)
+
+
+def frontier_gain_averaged(fits: Sequence[FitLike], weights: Sequence[float], *,
+                           top_k: int = TOP_K, seed: int = 0) -> xr.Dataset:
+    """Average the frontier estimand over several fits (e.g. compute-curve options).
+
+    Each fit's :func:`frontier_gain` is computed on its own draws and the draws are mixed
+    in proportion to ``weights`` (:func:`mix_draws`), e.g. stacking weights from the
+    out-of-sample scores of the prediction issue. The fits must share their models (the
+    frontier is then the same set of models in every fit).
+
+    Returns
+    -------
+    Dataset
+        One chain of mixed draws; attributes ``weights`` and ``specs``.
+    """
+    if not fits:
+        raise BayesLLMError("frontier_gain_averaged needs at least one fit")
+    sets = {frontier_sets(f, top_k) == frontier_sets(fits[0], top_k) for f in fits}
+    if sets != {True}:
+        raise BayesLLMError("the fits do not share their frontier models; average fits of "
+                            "the same data only")
+    parts = [frontier_gain(f, top_k=top_k) for f in fits]
+    for part in parts:
+        for var in part.data_vars:
+            part[var].attrs = {}
+        part.attrs = {}
+    out = mix_draws(parts, weights, seed=seed)
+    out.attrs["specs"] = [f.spec.name for f in fits]
+    return out
+
+
+__all__ = ["EXPLAINED_COMPONENTS", "GUARD_RULE", "TOP_K", "date_windows",
+           "default_frontier_pair", "default_reference_compute", "first_window_mask",
+           "frontier_gain", "frontier_gain_averaged", "frontier_models", "frontier_sets",
+           "mix_draws", "pair_decomposition", "pair_guards", "pair_label", "ratio_guard",
+           "reference_decomposition", "reference_parts", "reference_sensitivity",
+           "shares_of"]

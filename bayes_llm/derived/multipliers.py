@@ -15,7 +15,15 @@ slope deviations vanish). Every function returns draws with dims ``(chain, draw,
 * :func:`within_spread` -- ``10 ** ((p90 - p10) / beta)`` of the model-level effects of the
   ten major developers' models (the paper's 40.6x within-developer spread; for
   logit-normal fits the model-level effect is the residual, as in the paper; for
-  binomial fits it is the latent efficiency effect, free of binomial noise).
+  binomial fits it is the latent efficiency effect, free of binomial noise);
+* :func:`within_spread_centred` -- the same percentile spread after centring each model's
+  effect within its developer (draw by draw), developers with a single selected model
+  left out: under partial pooling a developer's model-level effects no longer average
+  zero (the shrunk part of its developer effect leaks in), so the uncentred spread mixes
+  between- and within-developer differences;
+* :func:`within_spread_model_based` -- ``10 ** ((z_hi - z_lo) sigma_model / beta)``, the
+  spread implied by the model's own distribution of model-level effects (Normal: z the
+  standard Normal quantiles; Student-t: t quantiles with the fit's ``nu``).
 
 Reference of the developer multipliers (``reference=None``): the unit "Other, Small" when
 the fit uses the paper's groups; with every developer string as its own unit, the
@@ -28,6 +36,7 @@ majors sample) the reference falls back to the first group of the paper's order 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from bayes_llm import constants as C
@@ -210,14 +219,86 @@ def within_spread(fit: FitLike, mask: np.ndarray | None = None, *,
         raise BayesLLMError(f"the within-developer spread needs at least two models; "
                             f"{int(mask.sum())} selected")
     comps = stacked_components(fit, components)
-    model = comps.sel(component="model", drop=True).isel(model=np.flatnonzero(mask))
-    lo, hi = (p / 100.0 for p in percentiles)
-    q = model.quantile([lo, hi], dim="model", method=method)
-    delta = q.sel(quantile=hi, drop=True) - q.sel(quantile=lo, drop=True)
-    out = compute_equivalent(delta, _posterior(fit)["beta"]).rename("within_spread")
+    model = comps.sel(component="model", drop=True).transpose("chain", "draw", "model")
+    values = model.values[..., np.flatnonzero(mask)]
+    lo, hi = np.percentile(values, list(percentiles), axis=-1, method=method)
+    beta = _posterior(fit)["beta"].transpose("chain", "draw")
+    out = xr.DataArray(10.0 ** ((hi - lo) / beta.values), dims=("chain", "draw"),
+                       coords={d: beta[d].values for d in ("chain", "draw")},
+                       name="within_spread")
     out.attrs["n_models"] = int(mask.sum())
     return out
 
 
+def _major_mask(fit: FitLike, mask: np.ndarray | None) -> np.ndarray:
+    if mask is None:
+        mask = fit.models["is_major"].astype(bool).to_numpy()
+    return np.asarray(mask, dtype=bool)
+
+
+def within_spread_centred(fit: FitLike, mask: np.ndarray | None = None, *,
+                          percentiles: tuple[float, float] = SPREAD_PERCENTILES,
+                          method: str = SPREAD_PERCENTILE_METHOD,
+                          by: str = "developer",
+                          components: xr.DataArray | None = None) -> xr.DataArray:
+    """Within-developer spread of model-level effects centred within developer, per draw.
+
+    For each draw, each selected model's effect minus the mean effect of the selected
+    models of its developer (column ``by`` of ``fit.models``, default the developer
+    string: a company); developers with one selected model are left out. Then
+    ``10 ** ((q_hi - q_lo) / beta)`` as :func:`within_spread`.
+
+    Returns
+    -------
+    DataArray
+        Dims ``(chain, draw)``; attributes ``n_models`` and ``n_developers`` used.
+    """
+    mask = _major_mask(fit, mask)
+    codes = pd.factorize(fit.models[by].astype(str), sort=True)[0]
+    sizes = np.bincount(codes[mask], minlength=codes.max() + 1)
+    keep = mask & (sizes[codes] >= 2)
+    if keep.sum() < 2:
+        raise BayesLLMError("the centred within-developer spread needs a developer with at "
+                            f"least two selected models; {int(keep.sum())} qualify")
+    comps = stacked_components(fit, components)
+    model = comps.sel(component="model", drop=True).transpose("chain", "draw", "model")
+    values = model.values[..., np.flatnonzero(keep)]
+    kc = pd.factorize(codes[keep])[0]
+    onehot = np.zeros((len(kc), kc.max() + 1))
+    onehot[np.arange(len(kc)), kc] = 1.0
+    means = (values @ onehot) / onehot.sum(axis=0)
+    centred = values - means[..., kc]
+    lo, hi = np.percentile(centred, list(percentiles), axis=-1, method=method)
+    beta = _posterior(fit)["beta"].transpose("chain", "draw")
+    out = xr.DataArray(10.0 ** ((hi - lo) / beta.values), dims=("chain", "draw"),
+                       coords={d: beta[d].values for d in ("chain", "draw")},
+                       name="within_spread_centred")
+    out.attrs.update({"n_models": int(keep.sum()), "n_developers": int(kc.max() + 1)})
+    return out
+
+
+def within_spread_model_based(fit: FitLike, *,
+                              percentiles: tuple[float, float] = SPREAD_PERCENTILES
+                              ) -> xr.DataArray:
+    """Spread implied by the model's distribution of model-level effects, per draw.
+
+    ``10 ** ((q_hi - q_lo) * scale / beta)`` with ``scale`` ``sigma_model`` (binomial) or
+    ``sigma`` and ``q`` the standard Normal (Student-t with ``nu``) quantiles.
+    """
+    from scipy import stats
+
+    post = _posterior(fit)
+    scale = post["sigma_model"] if "sigma_model" in post else post["sigma"]
+    lo, hi = (p / 100.0 for p in percentiles)
+    if "nu" in post and fit.spec.likelihood == "student_t":
+        nu = post["nu"].values
+        width = stats.t.ppf(hi, nu) - stats.t.ppf(lo, nu)
+    else:
+        width = stats.norm.ppf(hi) - stats.norm.ppf(lo)
+    out = 10.0 ** (width * scale / post["beta"])
+    return out.rename("within_spread_model_based")
+
+
 __all__ = ["compute_equivalent", "developer_multipliers", "developer_reference",
-           "group_multipliers", "period_multipliers", "shared_progress", "within_spread"]
+           "group_multipliers", "period_multipliers", "shared_progress", "within_spread",
+           "within_spread_centred", "within_spread_model_based"]

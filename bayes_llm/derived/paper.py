@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.baseline.ols import BaselineSpec, OLSFit, fit_baseline_ols
+from bayes_llm.baseline.ols import (
+    BaselineSpec,
+    OLSFit,
+    developer_term,
+    fit_baseline_ols,
+    period_term,
+)
 from bayes_llm.derived.summary import FitLike
 from bayes_llm.model.spec import ModelSpec
 
@@ -123,8 +129,11 @@ def ols_point_fit(ols: OLSFit, spec: ModelSpec) -> PointFit:
     pcol, dcol = ols.spec.period_column, ols.spec.developer_column
     periods = list(design.period_levels)
     developers = list(design.developer_levels)
-    period_eff = ols.period_effects().reindex(periods).to_numpy(float)
-    dev_eff = ols.developer_effects().reindex(developers).to_numpy(float)
+    params = ols.params  # one lookup (the per-level accessors re-read it per level)
+    period_eff = np.array([0.0, *params.reindex([period_term(p) for p in periods[1:]])
+                           .to_numpy(float)])
+    dev_eff = np.array([0.0, *params.reindex([developer_term(d) for d in developers[1:]])
+                        .to_numpy(float)])
     beta = ols.beta
     alpha = float(ols.params["const"]) + beta * spec.compute_centre
     sample = {"chain": [0], "draw": [0]}

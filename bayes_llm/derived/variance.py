@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import xarray as xr
 
+from bayes_llm.derived.fast import component_covariance
 from bayes_llm.derived.summary import FitLike, stacked_components
 
 
-def variance_partition(fit: FitLike, *, components: xr.DataArray | None = None) -> xr.Dataset:
+def variance_partition(fit: FitLike, *, components: xr.DataArray | None = None,
+                       covariance: xr.DataArray | None = None) -> xr.Dataset:
     """Share of the variance of the latent score due to each component, per draw.
 
     Parameters
@@ -35,6 +37,8 @@ def variance_partition(fit: FitLike, *, components: xr.DataArray | None = None) 
         A fit.
     components : DataArray, optional
         Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
+    covariance : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.fast.component_covariance` of them.
 
     Returns
     -------
@@ -44,12 +48,10 @@ def variance_partition(fit: FitLike, *, components: xr.DataArray | None = None) 
         (chain, draw), ``Var(T)``. Population (ddof 0) moments across models.
     """
     values = stacked_components(fit, components)
-    total = values.sum("component")
-    centred = values - values.mean("model")
-    total_c = total - total.mean("model")
-    cov = (centred * total_c).mean("model")
-    var = (total_c**2).mean("model")
-    return xr.Dataset({"share": cov / var, "covariance": cov, "total_variance": var})
-
+    sigma = component_covariance(values) if covariance is None else covariance
+    cov_da = sigma.sum("component2")
+    var_da = cov_da.sum("component")
+    return xr.Dataset({"share": cov_da / var_da, "covariance": cov_da,
+                       "total_variance": var_da})
 
 __all__ = ["variance_partition"]

@@ -1,4 +1,15 @@
-"""MCMC diagnostics in one table, and the pass/fail rules the CLI enforces."""
+"""MCMC diagnostics in one table, and the pass/fail rules the CLI enforces.
+
+Rules (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021): rank-normalised split R-hat
+at most :data:`RHAT_MAX`, bulk ESS and tail ESS (the 5% and 95% quantiles: every interval
+reported is a 94% HDI) at least :data:`ESS_BULK_MIN` / :data:`ESS_TAIL_MIN`, no divergent
+transition, E-BFMI at least :data:`EBFMI_MIN`. They apply to *every* posterior variable,
+the per-model latents (``eta``, ``log10_flop_true``) included: the decompositions are built
+from them. With fewer than two chains R-hat is undefined (between-chain agreement cannot
+be assessed), so the gate fails and says so rather than printing OK.
+:func:`diagnose_draws` applies the same R-hat and ESS rules to derived quantities per
+draw (e.g. the headline figures).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +21,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-#: Thresholds: R-hat above, bulk ESS below, any divergence, fail a fit.
+#: Thresholds: R-hat above, bulk or tail ESS below, any divergence, fail a fit.
 RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
+ESS_TAIL_MIN = 400
 EBFMI_MIN = 0.3
-#: Per-model variables: reported as a summary row, not checked one by one.
+#: Chains needed for R-hat to be defined.
+MIN_CHAINS = 2
+#: Per-model variables: reported as one summary row each (worst element), and checked.
 PER_MODEL_VARS = ("eta", "log10_flop_true")
 
 
@@ -50,7 +64,8 @@ class Diagnostics:
                      + ", ".join(f"{v:.2f}" for v in s["ebfmi"]))
         if self.ok:
             lines.append(f"diagnostics: OK (R-hat <= {RHAT_MAX}, no divergences, bulk ESS >= "
-                         f"{ESS_BULK_MIN} for every reported quantity)")
+                         f"{ESS_BULK_MIN} and tail ESS >= {ESS_TAIL_MIN} for every variable, "
+                         "per-model latents included)")
         else:
             lines.append("diagnostics: FAILED")
             lines += [f"  - {f}" for f in self.failures]
@@ -62,6 +77,68 @@ def _sample_stat(stats: xr.Dataset, *names: str) -> xr.DataArray | None:
         if name in stats:
             return stats[name]
     return None
+
+
+def _table(post: xr.Dataset, names: list[str]) -> pd.DataFrame:
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # Constant elements (e.g. a reference level fixed at 0) have undefined R-hat/ESS.
+        warnings.simplefilter("ignore")
+        rhat = az.rhat(post[names])
+        ess_bulk = az.ess(post[names], method="bulk")
+        ess_tail = az.ess(post[names], method="tail")
+    rows = []
+    for name in names:
+        r = np.asarray(rhat[name]).ravel()
+        b = np.asarray(ess_bulk[name]).ravel()
+        t = np.asarray(ess_tail[name]).ravel()
+        defined = np.isfinite(b)
+        rows.append({
+            "variable": name,
+            "size": int(post[name].isel(chain=0, draw=0).size),
+            "r_hat_max": float(np.nanmax(r)) if np.isfinite(r).any() else np.nan,
+            "ess_bulk_min": float(np.nanmin(b)) if defined.any() else np.nan,
+            "ess_tail_min": float(np.nanmin(t)) if np.isfinite(t).any() else np.nan,
+            "checked": bool(defined.any()),
+        })
+    return pd.DataFrame(rows).set_index("variable")
+
+
+def _rule_failures(table: pd.DataFrame, n_chains: int) -> list[str]:
+    failures = []
+    if n_chains < MIN_CHAINS:
+        failures.append(f"R-hat is undefined with {n_chains} chain (needs >= {MIN_CHAINS} "
+                        "chains): convergence cannot be assessed")
+    for name, row in table[table["checked"]].iterrows():
+        if n_chains >= MIN_CHAINS and np.isfinite(row["r_hat_max"]) \
+                and row["r_hat_max"] > RHAT_MAX:
+            failures.append(f"{name}: R-hat {row['r_hat_max']:.3f} > {RHAT_MAX}")
+        if np.isfinite(row["ess_bulk_min"]) and row["ess_bulk_min"] < ESS_BULK_MIN:
+            failures.append(f"{name}: bulk ESS {row['ess_bulk_min']:.0f} < {ESS_BULK_MIN}")
+        if np.isfinite(row["ess_tail_min"]) and row["ess_tail_min"] < ESS_TAIL_MIN:
+            failures.append(f"{name}: tail ESS {row['ess_tail_min']:.0f} < {ESS_TAIL_MIN}")
+    return failures
+
+
+def diagnose_draws(draws: xr.Dataset) -> tuple[pd.DataFrame, list[str]]:
+    """R-hat, bulk and tail ESS of derived quantities per draw, and the gate's verdict.
+
+    Parameters
+    ----------
+    draws : Dataset
+        Variables with ``chain`` and ``draw`` dimensions (and any others), e.g. the
+        headline figures of :func:`bayes_llm.derived.headline.headline_draws`. Variables
+        that are NaN or constant in every draw are reported and not checked.
+
+    Returns
+    -------
+    (table, failures)
+        ``table`` as :attr:`Diagnostics.table`; ``failures`` the broken rules (empty
+        when every checked quantity passes; with one chain, R-hat is undefined and that
+        is a failure).
+    """
+    names = [str(v) for v in draws.data_vars]
+    table = _table(draws, names)
+    return table, _rule_failures(table, int(draws.sizes.get("chain", 1)))
 
 
 def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnostics:
@@ -76,27 +153,7 @@ def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnost
     """
     post = dt["posterior"].to_dataset()
     names = var_names or [v for v in post.data_vars]
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        # Constant elements (e.g. a reference level fixed at 0) have undefined R-hat/ESS.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = az.rhat(post[names])
-        ess_bulk = az.ess(post[names], method="bulk")
-        ess_tail = az.ess(post[names], method="tail")
-    rows = []
-    for name in names:
-        r = np.asarray(rhat[name]).ravel()
-        b = np.asarray(ess_bulk[name]).ravel()
-        t = np.asarray(ess_tail[name]).ravel()
-        finite = np.isfinite(r)
-        rows.append({
-            "variable": name,
-            "size": int(post[name].isel(chain=0, draw=0).size),
-            "r_hat_max": float(np.nanmax(r)) if finite.any() else np.nan,
-            "ess_bulk_min": float(np.nanmin(b)) if finite.any() else np.nan,
-            "ess_tail_min": float(np.nanmin(t)) if finite.any() else np.nan,
-            "checked": name not in PER_MODEL_VARS,
-        })
-    table = pd.DataFrame(rows).set_index("variable")
+    table = _table(post, names)
     stats = dt["sample_stats"].to_dataset() if "sample_stats" in dt else xr.Dataset()
     div = _sample_stat(stats, "diverging")
     depth = _sample_stat(stats, "maxdepth_reached", "reached_max_treedepth")
@@ -106,13 +163,7 @@ def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnost
              if "energy" in stats else [])
     sampler = {"divergences": n_div, "treedepth_saturated": n_depth, "ebfmi": ebfmi,
                "chains": int(post.sizes["chain"]), "draws": int(post.sizes["draw"])}
-    failures = []
-    checked = table[table["checked"]]
-    for name, row in checked.iterrows():
-        if np.isfinite(row["r_hat_max"]) and row["r_hat_max"] > RHAT_MAX:
-            failures.append(f"{name}: R-hat {row['r_hat_max']:.3f} > {RHAT_MAX}")
-        if np.isfinite(row["ess_bulk_min"]) and row["ess_bulk_min"] < ESS_BULK_MIN:
-            failures.append(f"{name}: bulk ESS {row['ess_bulk_min']:.0f} < {ESS_BULK_MIN}")
+    failures = _rule_failures(table, int(post.sizes["chain"]))
     if n_div:
         failures.append(f"{n_div} divergent transitions")
     low = [f"{v:.2f}" for v in ebfmi if v < EBFMI_MIN]

@@ -5,7 +5,10 @@ For each pair A -> B the change in latent logit score splits exactly into comput
 (:func:`bayes_llm.derived.frontier.pair_decomposition`, the paper's Table 1). The plot
 stacks the posterior mean shares (which sum to 100% draw by draw, hence also on average)
 and, beside it, shows each share's posterior median and interval with the paper's OLS
-value marked.
+value marked. A pair whose change in latent score is near zero has undefined shares
+(:func:`bayes_llm.derived.frontier.ratio_guard`; e.g. Flan-UL2 -> Minitron-4B, a net
+change of 0.1 logit against ~3 logits of movements): no bar is drawn for it, only the
+reason.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from matplotlib.figure import Figure
 
 from bayes_llm.baseline.pairwise import DEFAULT_PAIRS
 from bayes_llm.constants import HDI_PROB
-from bayes_llm.derived.frontier import default_frontier_pair, pair_decomposition, pair_label
+from bayes_llm.derived.frontier import (
+    TOP_K,
+    default_frontier_pair,
+    frontier_gain,
+    pair_decomposition,
+    pair_guards,
+    pair_label,
+)
 from bayes_llm.derived.summary import summarise_draws
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.components import COMPONENTS
@@ -26,7 +36,7 @@ from bayes_llm.plots._paper import paper_point_fit
 from bayes_llm.plots._style import COMPONENT_COLOURS, PAPER_COLOUR, new_figure
 
 COLUMNS = ["pair", "model_a", "model_b", "definition", "component", "mean", "median",
-           "lower", "upper", "paper_ols"]
+           "lower", "upper", "paper_ols", "note"]
 #: Plain names of the components.
 COMPONENT_LABELS: dict[str, str] = {"compute": "compute (scaling)",
                                     "period": "period (shared progress)",
@@ -69,7 +79,8 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     -------
     DataFrame
         One row per pair and component: posterior ``mean`` (sums to one over components),
-        ``median``, ``lower`` / ``upper`` (the project's interval), and ``paper_ols``.
+        ``median``, ``lower`` / ``upper`` (the project's interval), ``paper_ols``, and
+        ``note``: the reason when the pair's shares are undefined (then NaN).
     """
     pairs = default_pairs(fit) if pairs is None else [tuple(p) for p in pairs]
     if not pairs:
@@ -77,6 +88,7 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     var = "explained_share" if explained else "share"
     comps = [c for c in COMPONENTS if not (explained and c == "model")]
     dec = pair_decomposition(fit, pairs)
+    guards = pair_guards(dec)
     point = paper_point_fit(fit, baseline, df) if paper else None
     pdec = None
     if point is not None:
@@ -86,16 +98,78 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     rows = []
     for a, b in pairs:
         label = pair_label(a, b)
+        why = guards[label]["explained" if explained else "share"]
         for comp in comps:
             draws = dec[var].sel(pair=label, component=comp)
-            summary = summarise_draws(draws)
+            summary = (summarise_draws(draws) if not why else
+                       {"median": np.nan, "lower": np.nan, "upper": np.nan})
             paper_value = np.nan
             if pdec is not None and label in pdec["pair"].values:
                 paper_value = float(pdec[var].sel(pair=label, component=comp).values.ravel()[0])
             rows.append({"pair": label, "model_a": a, "model_b": b,
                          "definition": "explained" if explained else "all", "component": comp,
-                         "mean": float(draws.mean()), **summary, "paper_ols": paper_value})
+                         "mean": float(draws.mean()) if not why else np.nan, **summary,
+                         "paper_ols": paper_value, "note": why})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def frontier_gain_data(*, fit, top_k: int = TOP_K) -> pd.DataFrame:
+    """Return the primary frontier estimand behind the top row of the plot.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantity: ``quantity`` (``gain``, ``gain_from_scaling``,
+        ``gain_without_scaling`` in accuracy points; ``decades_<component>`` in
+        compute-equivalent decades), ``unit``, posterior ``median``, ``lower``, ``upper``,
+        and ``note`` (why a figure is undefined, if it is).
+    """
+    gain = frontier_gain(fit, top_k=top_k)
+    rows = []
+    for var in gain.data_vars:
+        if var == "compute_share":
+            continue
+        values = gain[var]
+        note = gain.attrs["notes"].get(str(var), "")
+        summary = (summarise_draws(values) if not note and np.all(np.isfinite(values))
+                   else {"median": np.nan, "lower": np.nan, "upper": np.nan})
+        rows.append({"quantity": str(var),
+                     "unit": "decades" if str(var).startswith("decades") else "accuracy",
+                     **summary, "note": note})
+    out = pd.DataFrame(rows, columns=["quantity", "unit", "median", "lower", "upper", "note"])
+    out.attrs.update({k: gain.attrs[k] for k in ("first", "last", "top_k")})
+    return out
+
+
+def _plot_frontier_gain(ax_gain, ax_dec, data: pd.DataFrame) -> None:
+    acc = data[data["unit"] == "accuracy"].reset_index(drop=True)
+    words = {"gain": "frontier's gain", "gain_from_scaling": "due to scaling",
+             "gain_without_scaling": "without scaling"}
+    colours = {"gain": "#444444", "gain_from_scaling": COMPONENT_COLOURS["compute"],
+               "gain_without_scaling": "#999999"}
+    y = np.arange(len(acc))[::-1]
+    for yi, row in zip(y, acc.itertuples(), strict=True):
+        colour = colours.get(row.quantity, "#666666")
+        ax_gain.barh(yi, 100 * row.median, height=0.55, color=colour, alpha=0.4)
+        ax_gain.plot([100 * row.lower, 100 * row.upper], [yi, yi], color=colour, lw=2.5)
+    ax_gain.set_yticks(y, [words.get(q, q) for q in acc["quantity"]], fontsize=8)
+    ax_gain.axvline(0, color="black", lw=0.8)
+    ax_gain.set_xlabel("accuracy points (posterior median bar, HDI line)", fontsize=8)
+    ax_gain.set_title(f"frontier (top {data.attrs['top_k']} per cohort), accuracy scale",
+                      fontsize=9)
+    dec = data[data["unit"] == "decades"].reset_index(drop=True)
+    y = np.arange(len(dec))[::-1]
+    for yi, row in zip(y, dec.itertuples(), strict=True):
+        comp = row.quantity.removeprefix("decades_")
+        colour = COMPONENT_COLOURS.get(comp, "#444444")
+        ax_dec.plot([row.lower, row.upper], [yi, yi], color=colour, lw=2.5)
+        ax_dec.plot(row.median, yi, "o", color=colour, mec="black", mew=0.4, ms=5)
+    ax_dec.set_yticks(y, [q.removeprefix("decades_") for q in dec["quantity"]], fontsize=8)
+    ax_dec.axvline(0, color="black", lw=0.8)
+    ax_dec.set_xlabel("compute-equivalent decades (additive, no ratio)", fontsize=8)
+    ax_dec.set_title("the frontier's latent gain, decomposed", fontsize=9)
+    for ax in (ax_gain, ax_dec):
+        ax.grid(axis="x", alpha=0.3)
 
 
 def _short(model_id: str, width: int = 28) -> str:
@@ -106,9 +180,12 @@ def _short(model_id: str, width: int = 28) -> str:
 def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
                                 baseline=None, df: pd.DataFrame | None = None,
                                 explained: bool = False, paper: bool = True) -> Figure:
-    """Stacked shares of progress per pair, and each share with its interval.
+    """Plot the frontier estimand, then stacked shares of progress per pair.
 
-    Left: one horizontal bar per pair, stacked from the posterior mean share of each
+    Top row: the primary frontier estimand (:func:`frontier_gain_data`): the frontier's
+    gain in accuracy, the part due to scaling and the counterfactual without it; beside
+    it the additive decomposition in compute-equivalent decades. Then, per pair, left:
+    one horizontal bar, stacked from the posterior mean share of each
     component (negative shares stack to the left of zero; the total is 100%). Right: the
     posterior median and :data:`~bayes_llm.constants.HDI_PROB` interval of every share,
     the paper's OLS values as red crosses.
@@ -127,13 +204,27 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
     labels = list(dict.fromkeys(data["pair"]))
     comps = list(dict.fromkeys(data["component"]))
     n = len(labels)
-    fig = new_figure((12, 0.9 + 1.9 * n))
-    axes = fig.subplots(n, 2, width_ratios=[1, 1.2], squeeze=False)
+    fig = new_figure((12, 3.2 + 1.9 * n))
+    grid = fig.subplots(n + 1, 2, width_ratios=[1, 1.2], squeeze=False,
+                        height_ratios=[1.5] + [1] * n)
+    _plot_frontier_gain(grid[0, 0], grid[0, 1], frontier_gain_data(fit=fit))
+    axes = grid[1:]
     offsets = np.linspace(0.3, -0.3, len(comps))
     for i, label in enumerate(labels):
         ax1, ax2 = axes[i]
         sub = data[data["pair"] == label].set_index("component")
         a, b = sub["model_a"].iloc[0], sub["model_b"].iloc[0]
+        why = str(sub["note"].iloc[0])
+        if why:
+            for ax in (ax1, ax2):
+                ax.text(0.5, 0.5, "shares undefined: the net change is near zero\n"
+                        "(no bars drawn; see the headline notes)", ha="center",
+                        va="center", fontsize=8, transform=ax.transAxes)
+                ax.set_yticks([])
+                ax.set_xticks([])
+            ax1.set_ylabel(f"{_short(a)} →\n{_short(b)}", fontsize=8, rotation=0,
+                           ha="right", va="center")
+            continue
         pos, neg = 0.0, 0.0
         for comp in comps:
             v = 100 * float(sub.loc[comp, "mean"])
@@ -167,15 +258,20 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
         ax2.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("posterior mean share of the change in latent score (%)")
     axes[-1, 1].set_xlabel(f"share (%): posterior median and {HDI_PROB:.0%} HDI")
-    handles, names = axes[0, 0].get_legend_handles_labels()
+    legend: dict = {}
+    for ax in axes[:, 0]:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(name, handle)
+    handles, names = list(legend.values()), list(legend.keys())
     fig.legend(handles, names, fontsize=7, loc="outside lower center", ncol=len(comps) + 1)
     if data["paper_ols"].notna().any():
         axes[0, 1].plot([], [], "x", color=PAPER_COLOUR, mew=1.8, label="paper OLS")
         axes[0, 1].legend(fontsize=7, loc="best")
     what = "explained part only" if explained else "all four components"
-    fig.suptitle(f"Decomposition of progress between model pairs ({what})", fontsize=11)
+    fig.suptitle(f"Frontier progress (top: the primary estimand; below: model pairs, "
+                 f"{what})", fontsize=11)
     return fig
 
 
 __all__ = ["COMPONENT_LABELS", "default_pairs", "frontier_decomposition_data",
-           "plot_frontier_decomposition"]
+           "frontier_gain_data", "plot_frontier_decomposition"]

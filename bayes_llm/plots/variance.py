@@ -1,17 +1,19 @@
-"""Shares of performance variance: compute, shared progress, developer, the rest.
+"""Company share: the model-based definitions beside the paper's Shapley statistic.
 
-Two posterior views of the paper's "how much is company-specific" question, side by
-side (see :mod:`bayes_llm.derived`):
+Three panels (see :mod:`bayes_llm.derived`):
 
-* **Shapley split of R²** (the paper's statistic, 32.0% / 2.7% / 18.0% of the variance for
-  compute / period / developer groups) with a Bayesian-bootstrap band
-  (:func:`bayes_llm.derived.shapley_band.shapley_draws`); the rest is the residual;
-* **the hierarchical model's variance partition** of the latent score
-  (:func:`bayes_llm.derived.variance.variance_partition`); the rest is the model-level
-  effect.
+* **variance partition** of the latent score across the fit's models (posterior: median,
+  interval, mean bar; the four shares sum to one);
+* **company-share definitions** (posterior): the primary superpopulation share (Nakagawa
+  & Schielzeth 2013), the finite-population developer share with its own-variance and
+  covariance-with-compute parts (Gelman 2005), the Bayesian R² gained by the developer
+  block (Gelman et al. 2019);
+* **the paper's Shapley statistic** of the OLS R² (a statistic of the data, *not* a
+  posterior): its value, a developer-clustered bootstrap band, and for the developer
+  block its null level (the same statistic with no developer effect, grey).
 
-The paper's values (its OLS estimator under the fit's coding, as in the headline table)
-are marked.
+The paper's values (where the paper reported the quantity) are marked with crosses; its
+quoted 14-18% company share is shaded on the developer rows.
 """
 
 from __future__ import annotations
@@ -21,81 +23,112 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bayes_llm.constants import DEFAULT_SEED, HDI_PROB
-from bayes_llm.derived.shapley_band import shapley_draws
+from bayes_llm.derived.company import company_shares
+from bayes_llm.derived.fast import component_covariance, fast_components
+from bayes_llm.derived.shapley_band import shapley_point
+from bayes_llm.derived.shapley_null import N_BOOT, N_NULL, shapley_reference
 from bayes_llm.derived.summary import summarise_draws
 from bayes_llm.derived.variance import variance_partition
 from bayes_llm.plots._paper import paper_point_fit
 from bayes_llm.plots._style import COMPONENT_COLOURS, PAPER_COLOUR, new_figure
 
-COLUMNS = ["method", "component", "figure", "mean", "median", "lower", "upper", "paper_ols"]
-#: Methods in plot order: (key, label, figure-id prefix of the headline table).
-METHODS: tuple[tuple[str, str, str], ...] = (
-    ("shapley", "Shapley split of R² (Bayesian bootstrap)", "shapley"),
-    ("variance", "hierarchical model's variance partition", "variance"),
+COLUMNS = ["method", "component", "figure", "kind", "mean", "median", "lower", "upper",
+           "paper_ols", "null_median", "null_lower", "null_upper"]
+#: Methods in plot order: (key, panel title).
+METHODS: tuple[tuple[str, str], ...] = (
+    ("partition", "variance partition (posterior)"),
+    ("company", "company-share definitions (posterior)"),
+    ("shapley", "paper's Shapley statistic (not a posterior)"),
 )
-#: Display names of the parts.
-PART_LABELS: dict[str, str] = {"compute": "compute", "period": "period (shared progress)",
-                               "developer": "developer (company)",
-                               "residual": "residual (unexplained)",
-                               "model": "model-level effects"}
+#: Display names of the rows.
+PART_LABELS: dict[str, str] = {
+    "compute": "compute", "period": "period (shared progress)",
+    "developer": "developer (company)", "residual": "residual (unexplained)",
+    "model": "model-level effects",
+    "superpop": "superpopulation share (primary)",
+    "finite": "finite-population share",
+    "own": "  of which own variance", "cov_compute": "  of which covariance with compute",
+    "r2_increment": "Bayesian R² gained by developers"}
+_COMPANY_ROWS = (("superpop", "company_share_superpop", "superpop_share", "developer"),
+                 ("finite", "variance_developer_share", None, "developer"),
+                 ("own", "variance_developer_own_share", "developer_own_share", "developer"),
+                 ("cov_compute", "variance_developer_cov_compute_share",
+                  "developer_cov_compute_share", "compute"),
+                 ("r2_increment", "bayes_r2_developer_increment",
+                  "bayes_r2_developer_increment", "developer"))
 
 
-def _parts(fit, *, seed: int, cluster: str | None, bootstrap: bool = True):
-    shap = shapley_draws(fit, seed=seed, cluster=cluster, bootstrap=bootstrap)["share"]
-    var = variance_partition(fit)["share"]
-    return {"shapley": (shap, "block"), "variance": (var, "component")}
+def _band(values: np.ndarray) -> tuple[float, float]:
+    tail = 100 * (1 - HDI_PROB) / 2
+    lo, hi = np.percentile(values, [tail, 100 - tail])
+    return float(lo), float(hi)
 
 
 def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
-                         seed: int = DEFAULT_SEED, cluster: str | None = None,
-                         paper: bool = True) -> pd.DataFrame:
-    """Shares behind :func:`plot_variance_shares`.
+                         seed: int = DEFAULT_SEED, cluster: str = "developer",
+                         paper: bool = True, n_boot: int = N_BOOT,
+                         n_null: int = N_NULL) -> pd.DataFrame:
+    """Rows behind :func:`plot_variance_shares`.
 
     Parameters
     ----------
     fit : Fit
         A fitted model.
     baseline : BaselineResults or OLSFit, optional
-        The paper's OLS (default: run with the fit's coding, as the headline table does).
+        The paper's OLS with the fit's coding (default: run it, as the headline does).
     df : DataFrame, optional
         Full canonical table for that OLS run.
     seed : int
-        Seed of the Bayesian bootstrap (the headline table's default, so the numbers match).
-    cluster : str, optional
-        Bootstrap by cluster (e.g. ``"developer_group"``).
+        Seed of the Shapley bootstrap and null (the headline table's default).
+    cluster : str
+        Column resampled by the bootstrap (default ``"developer"``).
     paper : bool
-        Compute the paper's values.
+        Mark the paper's OLS Shapley values (its method on the fit's coding).
+    n_boot, n_null : int
+        Bootstrap and null replicates.
 
     Returns
     -------
     DataFrame
-        One row per method and part: ``figure`` (the headline-table id), posterior
-        ``mean``, ``median``, ``lower`` / ``upper`` and ``paper_ols``.
+        Columns :data:`COLUMNS`; ``kind`` is ``posterior`` or ``sampling band``;
+        ``null_*`` only on the Shapley developer row.
     """
-    parts = _parts(fit, seed=seed, cluster=cluster)
-    point = paper_point_fit(fit, baseline, df) if paper else None
-    paper_parts = (_parts(point, seed=seed, cluster=None, bootstrap=False)
-                   if point is not None else {})
+    comps = fast_components(fit)
+    sigma = component_covariance(comps)
+    part = variance_partition(fit, components=comps, covariance=sigma)["share"]
+    company = company_shares(fit, components=comps, covariance=sigma)
     rows = []
-    for key, _, prefix in METHODS:
-        draws, dim = parts[key]
-        for part in (str(p) for p in draws[dim].values):
-            one = draws.sel({dim: part})
-            value = np.nan
-            if key in paper_parts:
-                pdraws, pdim = paper_parts[key]
-                value = float(pdraws.sel({pdim: part}).values.ravel()[0])
-            rows.append({"method": key, "component": part, "figure": f"{prefix}_{part}_share",
-                         "mean": float(one.mean()), **summarise_draws(one),
-                         "paper_ols": value})
+    for comp in (str(c) for c in part["component"].values):
+        one = part.sel(component=comp)
+        rows.append({"method": "partition", "component": comp,
+                     "figure": f"variance_{comp}_share", "kind": "posterior",
+                     "mean": float(one.mean()), **summarise_draws(one)})
+    for key, fid, var, _ in _COMPANY_ROWS:
+        one = company[var] if var else part.sel(component="developer")
+        rows.append({"method": "company", "component": key, "figure": fid,
+                     "kind": "posterior", "mean": float(one.mean()), **summarise_draws(one)})
+    ref = shapley_reference(fit, seed=seed, cluster=cluster, n_boot=n_boot, n_null=n_null)
+    point = paper_point_fit(fit, baseline, df) if paper else None
+    paper_values = shapley_point(point) if point is not None else {}
+    for comp in ("compute", "period", "developer", "residual"):
+        lo, hi = _band(ref.part(comp, "boot"))
+        row = {"method": "shapley", "component": comp, "figure": f"shapley_{comp}_share",
+               "kind": "sampling band", "mean": ref.point[comp], "median": ref.point[comp],
+               "lower": lo, "upper": hi, "paper_ols": paper_values.get(comp, np.nan)}
+        if comp == "developer":
+            null = ref.part(comp, "null")
+            nlo, nhi = _band(null)
+            row.update({"null_median": float(np.median(null)), "null_lower": nlo,
+                        "null_upper": nhi})
+        rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
-                         seed: int = DEFAULT_SEED, cluster: str | None = None,
+                         seed: int = DEFAULT_SEED, cluster: str = "developer",
                          paper: bool = True, claim: tuple[float, float] | None = (0.14, 0.18)
                          ) -> Figure:
-    """Posterior shares of variance with intervals, for both methods, paper values marked.
+    """Company-share definitions and the paper's statistic, each with its own kind of band.
 
     Parameters
     ----------
@@ -108,36 +141,44 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
     -------
     Figure
     """
-    data = variance_shares_data(fit=fit, baseline=baseline, df=df, seed=seed, cluster=cluster,
-                                paper=paper)
-    fig = new_figure((11, 3.6))
+    data = variance_shares_data(fit=fit, baseline=baseline, df=df, seed=seed,
+                                cluster=cluster, paper=paper)
+    fig = new_figure((14, 3.8))
     axes = fig.subplots(1, len(METHODS), sharex=True)
-    for ax, (key, title, _) in zip(axes, METHODS, strict=True):
+    colour_of = {key: c for key, _, _, c in _COMPANY_ROWS}
+    for ax, (key, title) in zip(axes, METHODS, strict=True):
         sub = data[data["method"] == key].reset_index(drop=True)
         y = np.arange(len(sub))[::-1]
         for yi, row in zip(y, sub.itertuples(), strict=True):
-            colour = COMPONENT_COLOURS.get(row.component, "#666666")
-            if claim is not None and row.component == "developer":
+            colour = COMPONENT_COLOURS.get(colour_of.get(row.component, row.component),
+                                           "#666666")
+            if claim is not None and row.component in ("developer", "superpop", "finite",
+                                                       "r2_increment"):
                 ax.fill_betweenx([yi - 0.35, yi + 0.35], 100 * claim[0], 100 * claim[1],
                                  color="#f4d03f", alpha=0.5, lw=0,
                                  label=f"paper's claim {claim[0]:.0%}–{claim[1]:.0%}")
+            if np.isfinite(row.null_median):
+                ax.plot([100 * row.null_lower, 100 * row.null_upper], [yi - 0.22] * 2,
+                        color="#999999", lw=4, solid_capstyle="butt",
+                        label="null (no developer effect)")
             ax.barh(yi, 100 * row.mean, height=0.55, color=colour, alpha=0.35)
             ax.plot([100 * row.lower, 100 * row.upper], [yi, yi], color=colour, lw=2.5)
             ax.plot(100 * row.median, yi, "o", color=colour, mec="black", mew=0.5, ms=6)
-            right = max(row.upper, row.paper_ols if np.isfinite(row.paper_ols) else row.upper)
+            right = max(row.upper, row.median,
+                        row.paper_ols if np.isfinite(row.paper_ols) else row.upper)
             # offset in points, past the marker's half-width: never on top of the paper's x
             ax.annotate(f"{100 * row.median:.1f}%", (100 * right, yi), xytext=(7, 0),
                         textcoords="offset points", va="center", fontsize=8)
             if np.isfinite(row.paper_ols):
-                ax.plot(100 * row.paper_ols, yi, "x", color=PAPER_COLOUR, ms=8, mew=2, zorder=5,
-                        label="paper OLS" if yi == y[0] else None)
+                ax.plot(100 * row.paper_ols, yi, "x", color=PAPER_COLOUR, ms=8, mew=2,
+                        zorder=5, label="paper's OLS, this coding")
         ax.set_yticks(y, [PART_LABELS.get(c, c) for c in sub["component"]], fontsize=8)
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel(f"share of variance (%): median, {HDI_PROB:.0%} HDI, mean (bar)")
+        ax.set_xlabel(f"share (%): point/median, {HDI_PROB:.0%} band, mean (bar)")
         ax.grid(axis="x", alpha=0.3)
-        top = max(float(data["upper"].max()), float(np.nanmax(data["paper_ols"]))
-                  if data["paper_ols"].notna().any() else 0.0)
-        ax.set_xlim(0, 100 * top + 12)
+    top = float(np.nanmax(data[["upper", "paper_ols"]].to_numpy(float)))
+    low = min(0.0, float(np.nanmin(data["lower"].to_numpy(float))))
+    axes[0].set_xlim(100 * low - 2, 100 * top + 12)
     legend = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -145,7 +186,8 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
     if legend:
         fig.legend(list(legend.values()), list(legend.keys()), fontsize=8,
                    loc="outside lower center", ncol=len(legend))
-    fig.suptitle("What explains differences in performance", fontsize=11)
+    coding = " (13-group coding: not companies)" if fit.spec.developer == "group" else ""
+    fig.suptitle(f"Company share{coding}", fontsize=11)
     return fig
 
 

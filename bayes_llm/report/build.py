@@ -668,14 +668,21 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
 
     s = report.section("headline")
     a = table.attrs
-    s.p(f"Every figure is summarised by its posterior median and {interval_label()} "
-        f"(multipliers' intervals on the log scale). 'paper' is the "
-        f"paper's OLS estimator of the same figure with this fit's coding; 'claim' is the "
-        f"range the paper quotes and P(claim) its posterior probability.")
-    context = [f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
+    s.p(f"Each row says what kind of number it is. Posterior rows: median and "
+        f"{interval_label()} (multipliers' intervals on the log scale), with the R-hat and "
+        f"bulk/tail ESS of the derived quantity itself. Sampling band: the paper's OLS "
+        f"statistic with a developer-clustered bootstrap band (not a posterior); null "
+        f"reference: that statistic on data with no developer effect. 'paper' only where "
+        f"the paper reported that exact quantity; 'claim' is the range the paper quotes and "
+        f"P(claim) its posterior probability; 'primary' marks each claim's pre-specified "
+        f"definition. Undefined ratios (denominator near zero) are shown as undefined.")
+    context = [f"frontier (top {a.get('top_k', '')} per cohort): "
+               f"{a.get('frontier_first', '')} -> {a.get('frontier_last', '')}",
+               f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
                f"frontier model vs reference: {a.get('frontier_model', '')} vs a model of "
                f"10^{a.get('reference_log10_flop', float('nan')):.2f} FLOP",
-               f"Shapley band: {a.get('shapley_method', '')}", a.get("paper_note", "")]
+               f"Shapley: {a.get('shapley_method', '')}", a.get("coding_flag", ""),
+               a.get("paper_note", "")]
     s.pre("\n".join(c for c in context if c))
     s.table("Headline table", display_frame(table), "headline_display")
     s.table("Definitions", table[["figure", "label", "definition", "note"]],
@@ -699,14 +706,18 @@ def _results_section(report: Report, fit, baseline, df) -> None:
                 "OLS values.",
                 lambda: plot_developer_effects(fit=fit, baseline=baseline, df=df))
     _figure(report, "frontier_decomposition",
-            "Left: posterior mean shares of each pair's gain in latent score (sum to 100%; "
-            f"shares can be negative or exceed 100%). Right: each share's median and {interval_label()}, "
-            "the paper's OLS value as a red cross.",
+            "Top: the primary frontier estimand (the best models' gain in accuracy, the part "
+            "due to scaling, the counterfactual without it) and its decomposition in "
+            "compute-equivalent decades. Below, per model pair: posterior mean shares of "
+            "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
+            f"and each share's median and {interval_label()}, the paper's OLS value as a red "
+            "cross; a pair whose net change is near zero has no shares (undefined).",
             lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
     _figure(report, "variance_shares",
-            "Shares of the variance of performance: the paper's Shapley statistic with a "
-            "Bayesian-bootstrap band, and the hierarchical model's variance partition; the "
-            "paper's quoted 14-18% company share is shaded.",
+            "Company share: the model-based definitions (posterior median and "
+            f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "
+            "developer-clustered bootstrap band and its null level (no developer effect); "
+            "the paper's quoted 14-18% is shaded.",
             lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df))
 
 
@@ -748,7 +759,7 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         The fit saved in ``run_dir``, already in memory (``bayes-llm run`` passes it):
         skips loading it again and recomputing its diagnostics.
     draws : Dataset, optional
-        ``headline_draws(fit, seed=seed)``, already computed (with ``fit``).
+        ``headline_draws(fit)``, already computed (with ``fit``).
 
     Returns
     -------
@@ -789,8 +800,8 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
             report.problems.append(f"the paper's OLS could not be run: {exc}")
     with report.timed("headline draws and table"):
         if draws is None:
-            draws = headline_draws(fit, seed=seed)
-        table = headline_table(fit, baseline=baseline, df=df, draws=draws,
+            draws = headline_draws(fit)
+        table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
                                paper=baseline is not None)
     report.tables["headline"] = table
     with report.timed("exports (parameter summary, headline draws)"):

@@ -5,6 +5,12 @@ Every sentence is assembled from the numbers of one fit: the headline table
 carry (e.g. that shared progress is at least the paper's 7.5x), the per-draw figures
 (:func:`bayes_llm.derived.headline_draws`). Nothing is canned except the paper's quoted
 numbers themselves (:data:`QUOTED`), which are what the posterior is compared with.
+
+Each claim has one pre-specified primary definition
+(:data:`bayes_llm.derived.headline.PRIMARY`), stated before its number; the verdict is
+that definition's posterior probability of the claim, never the maximum over
+definitions. Every other definition is reported beside it, each with its own kind
+(posterior, or the sampling band and null reference of the paper's OLS statistic).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_llm.constants import CI_KIND, HDI_PROB
+from bayes_llm import constants
+from bayes_llm.derived.headline import PRIMARY
 from bayes_llm.derived.paper import PAPER_CLAIMS
 from bayes_llm.formatting import fmt_multiplier
 
@@ -87,7 +94,7 @@ def verdict_word(probability: float) -> str:
 
 def _position(row, lower: float, upper: float, fmt) -> str:
     """Where the interval of ``row`` lies relative to ``[lower, upper]``."""
-    lo, hi = row["hdi_lower"], row["hdi_upper"]
+    lo, hi = row["lower"], row["upper"]
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "the interval is not available"
     if lo > upper:
@@ -105,13 +112,25 @@ def _row(table: pd.DataFrame, figure: str):
 
 
 def _interval(row, fmt) -> str:
-    return (f"{fmt(row['posterior_median'])} ({HDI_PROB:.0%} {CI_KIND.upper()} "
-            f"{fmt(row['hdi_lower'])} to {fmt(row['hdi_upper'])})")
+    if not math.isfinite(row["estimate"]):
+        return "undefined" + (f" ({row['note']})" if str(row.get("note", "")) else "")
+    kind = row.get("kind", "posterior")
+    level = row.get("interval", "")
+    if kind == "posterior":
+        what = level if isinstance(level, str) and level else \
+            f"{constants.HDI_PROB:.0%} {constants.CI_KIND.upper()}"
+    else:
+        prob = level.split("%")[0] + "%" if isinstance(level, str) and "%" in level else \
+            f"{constants.HDI_PROB:.0%}"
+        what = f"{prob} {kind}"
+    return (f"{fmt(row['estimate'])} ({what} "
+            f"{fmt(row['lower'])} to {fmt(row['upper'])})")
 
 
 def _paper(row, fmt) -> str:
-    v = row["paper_value"]
-    return f"; the paper's OLS estimator gives {fmt(v)}" if math.isfinite(v) else ""
+    v = row.get("paper_value", float("nan"))
+    return (f"; the paper reported {fmt(v)} (its OLS, recomputed)"
+            if v is not None and math.isfinite(v) else "")
 
 
 def _prob(draws: xr.Dataset | None, figure: str, threshold: float) -> float:
@@ -123,81 +142,103 @@ def _prob(draws: xr.Dataset | None, figure: str, threshold: float) -> float:
     return float(np.mean(values >= threshold))
 
 
+def _primary_row(table: pd.DataFrame, claim: str):
+    return _row(table, PRIMARY[claim])
+
+
+def _beside(table: pd.DataFrame, figures: list[tuple[str, str]], fmt, claim=None) -> str:
+    """One clause per secondary definition present: its words, number and P(claim)."""
+    parts = []
+    for fid, words in figures:
+        row = _row(table, fid)
+        if row is None:
+            continue
+        text = f"{words}: {_interval(row, fmt)}"
+        if claim is not None and math.isfinite(row.get("p_claim", float("nan"))):
+            text += f", P({claim.text}) = {_p(row['p_claim'])}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def _frontier(table: pd.DataFrame) -> ClaimVerdict | None:
     claim = PAPER_CLAIMS["frontier_compute_share"]
-    a = _row(table, "frontier_pair_compute_share")
-    b = _row(table, "frontier_pair_compute_share_explained")
-    c = _row(table, "frontier_reference_compute_share")
+    a = _primary_row(table, "frontier_compute_share")
     if a is None:
         return None
-    pair = str(table.attrs.get("frontier_pair", "the first cohort's best model to the last's"))
-    parts = [f"From {pair}, the share of the gain in latent score due to compute is "
-             f"{_interval(a, _pct)}{_paper(a, _pct)}; {_position(a, claim.lower, claim.upper, _pct)}"
-             f" and P({claim.text}) = {_p(a['p_claim'])}."]
-    probs = [a["p_claim"]]
-    if b is not None:
-        parts.append(f"Counting only the part the model explains (leaving out the model-level "
-                     f"effect), it is {_interval(b, _pct)}, P({claim.text}) = "
-                     f"{_p(b['p_claim'])}.")
-        probs.append(b["p_claim"])
-    if c is not None and math.isfinite(c["posterior_median"]):
-        parts.append(f"Measured against a reference model of the first period, the frontier "
-                     f"model's gain is {_interval(c, _pct)} due to compute, P({claim.text}) = "
-                     f"{_p(c['p_claim'])}.")
-        probs.append(c["p_claim"])
-    finite = [p for p in probs if math.isfinite(p)]
-    best = max(finite) if finite else float("nan")
-    medians = {comp: _row(table, f"frontier_pair_{comp}_share")
-               for comp in ("compute", "period", "developer", "model")}
-    medians = {k: float(r["posterior_median"]) for k, r in medians.items() if r is not None}
-    top = max(medians, key=medians.get) if medians else ""
-    if medians:
-        parts.append(f"Of the four components of that gain, {top} has the largest median share "
-                     f"({_pct(medians[top])}).")
-    finite = [p for p in probs if math.isfinite(p)]
-    best = max(finite) if finite else float("nan")
-    above = [r for r in (a, b, c) if r is not None and math.isfinite(r["hdi_lower"])
-             and r["hdi_lower"] > claim.upper]
-    parts.append(f"The highest probability of the claimed range across these definitions is "
-                 f"{_p(best)}, so the 80-90% range is {verdict_word(best)}"
-                 + ("; where it misses, compute's share is larger than claimed, not smaller"
-                    if above and not any(r is not None and r["hdi_upper"] < claim.lower
-                                         for r in (a, b, c)) else "")
-                 + ".")
-    word = verdict_word(best) + " as a range"
-    if top == "compute":
-        word += "; compute is the largest contributor"
+    first = table.attrs.get("frontier_first", "the first cohort's best models")
+    last = table.attrs.get("frontier_last", "the last cohort's best models")
+    p = a["p_claim"]
+    parts = [f"Primary definition (pre-specified): the frontier's gain in accuracy from the "
+             f"first to the last cohort (best models: {first} -> {last}) against the "
+             f"counterfactual gain had frontier compute stayed where it started; the share "
+             f"due to scaling is {_interval(a, _pct)}; "
+             + (f"{_position(a, claim.lower, claim.upper, _pct)}, P({claim.text}) = {_p(p)}."
+                if math.isfinite(a["estimate"]) else "so the claim cannot be assessed.")]
+    decades = _beside(table, [("frontier_decades_compute", "scaling"),
+                              ("frontier_decades_period", "shared progress"),
+                              ("frontier_decades_developer", "developer effects"),
+                              ("frontier_decades_model", "model-level effects")],
+                      lambda v: "n/a" if not math.isfinite(v) else f"{v:+.2f}")
+    if decades:
+        parts.append("Additive decomposition of the frontier's latent gain in "
+                     f"compute-equivalent decades (no ratio): {decades}.")
+    others = _beside(table, [
+        ("frontier_pair_compute_share", f"the paper's Table 1 pair "
+         f"{table.attrs.get('frontier_pair', '')}"),
+        ("frontier_pair_compute_share_explained", "the same pair, explained part only"),
+        ("frontier_reference_compute_share", "the last frontier model against a reference "
+         "model of the first cohort")], _pct, claim)
+    if others:
+        parts.append(f"Other definitions, beside it (not used for the verdict): {others}.")
+    word = verdict_word(p)
+    if math.isfinite(a["estimate"]) and a["lower"] > claim.upper:
+        word += "; compute's share is larger than claimed"
+    elif math.isfinite(a["estimate"]) and a["upper"] < claim.lower:
+        word += "; compute's share is smaller than claimed"
     return ClaimVerdict("frontier_compute_share", CLAIM_TITLES["frontier_compute_share"],
-                        word, " ".join(parts), best)
+                        word, " ".join(parts), p)
 
 
 def _company(table: pd.DataFrame, coding: str | None) -> ClaimVerdict | None:
     claim = PAPER_CLAIMS["company_share"]
-    shap = _row(table, "shapley_developer_share")
-    var = _row(table, "variance_developer_share")
-    if shap is None and var is None:
+    a = _primary_row(table, "company_share")
+    if a is None:
         return None
-    parts, probs = [], []
-    if shap is not None:
-        parts.append(f"By the paper's own statistic (Shapley split of R² with a Bayesian-"
-                     f"bootstrap band), developers account for {_interval(shap, _pct)} of the "
-                     f"variance{_paper(shap, _pct)}; {_position(shap, claim.lower, claim.upper, _pct)}, "
-                     f"P({claim.text}) = {_p(shap['p_claim'])}.")
-        probs.append(shap["p_claim"])
-    if var is not None:
-        parts.append(f"The hierarchical model's own variance partition puts the developer share "
-                     f"at {_interval(var, _pct)}; {_position(var, claim.lower, claim.upper, _pct)}, "
-                     f"P({claim.text}) = {_p(var['p_claim'])}.")
-        probs.append(var["p_claim"])
-    finite = [p for p in probs if math.isfinite(p)]
-    best = max(finite) if finite else float("nan")
-    words = {"group": "the paper's 13 developer groups",
-             "developer": "every developer string as its own unit",
+    p = a["p_claim"]
+    words = {"group": "the paper's 13 developer groups (compute bins among them: not "
+                      "companies; reproduction only)",
+             "developer": "every developer string as its own company",
              "nested": "developers nested in the paper's groups"}
-    parts.append(f"With {words.get(coding or '', 'this fit’s developer coding')} the claim is "
-                 f"{verdict_word(best)}.")
-    return ClaimVerdict("company_share", CLAIM_TITLES["company_share"], verdict_word(best),
-                        " ".join(parts), best)
+    parts = [f"Primary definition (pre-specified): the superpopulation share of "
+             f"between-developer variance on the latent scale (Nakagawa & Schielzeth 2013), "
+             f"with {words.get(coding or '', 'this fit’s developer coding')}: "
+             f"{_interval(a, _pct)}; {_position(a, claim.lower, claim.upper, _pct)}, "
+             f"P({claim.text}) = {_p(p)}."]
+    others = _beside(table, [
+        ("variance_developer_share", "the finite-population variance partition across "
+         "models (Gelman 2005)"),
+        ("variance_developer_own_share", "of which the developer block's own variance"),
+        ("variance_developer_cov_compute_share", "and its covariance with compute"),
+        ("bayes_r2_developer_increment", "Bayesian R² gained by the developer block "
+         "(Gelman et al. 2019)")], _pct, claim)
+    if others:
+        parts.append(f"Other definitions, beside it: {others}.")
+    shap = _row(table, "shapley_developer_share")
+    null = _row(table, "shapley_developer_share_null")
+    excess = _row(table, "shapley_developer_share_excess")
+    if shap is not None:
+        paper = _paper(shap, _pct)
+        if paper and coding != "group":
+            paper += " with its 13 groups"
+        text = (f"The paper's own statistic (Shapley split of the OLS R², a statistic of the "
+                f"data, not a posterior) is {_interval(shap, _pct)} with this coding{paper}")
+        if null is not None:
+            text += (f"; with no developer effect at all it would be {_interval(null, _pct)}")
+        if excess is not None:
+            text += f", so the excess over its null level is {_interval(excess, _pct)}"
+        parts.append(text + ".")
+    return ClaimVerdict("company_share", CLAIM_TITLES["company_share"], verdict_word(p),
+                        " ".join(parts), p)
 
 
 def _shared(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | None:
@@ -207,7 +248,7 @@ def _shared(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | Non
     q = QUOTED["shared_progress"]
     p_at_least = _prob(draws, "shared_progress_multiplier", q.value)
     p_pos = row["probability"]
-    inside = row["hdi_lower"] <= q.value <= row["hdi_upper"]
+    inside = row["lower"] <= q.value <= row["upper"]
     text = (f"Shared algorithmic progress from the first to the last period is worth "
             f"{_interval(row, fmt_multiplier)} training compute"
             f"{_paper(row, fmt_multiplier)}. The paper's {q.text} "
@@ -222,11 +263,11 @@ def _shared(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | Non
 
 def _developer(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | None:
     rows = table[table["figure"].str.startswith("developer_multiplier[")]
-    rows = rows[np.isfinite(rows["posterior_median"].astype(float))]
+    rows = rows[np.isfinite(rows["estimate"].astype(float))]
     if rows.empty:
         return None
     q = QUOTED["max_developer"]
-    best = rows.sort_values("posterior_median", ascending=False).iloc[0]
+    best = rows.sort_values("estimate", ascending=False).iloc[0]
     name = best["figure"][len("developer_multiplier["):-1]
     paper_best = rows.sort_values("paper_value", ascending=False).iloc[0]
     paper_name = paper_best["figure"][len("developer_multiplier["):-1]
@@ -250,13 +291,26 @@ def _developer(table: pd.DataFrame, draws: xr.Dataset | None) -> ClaimVerdict | 
 
 
 def _within(table: pd.DataFrame) -> ClaimVerdict | None:
-    row = _row(table, "within_spread_multiplier")
-    if row is None or not math.isfinite(row["posterior_median"]):
+    row = _primary_row(table, "within_spread")
+    if row is None or not math.isfinite(row["estimate"]):
         return None
     p = row["probability"]
-    text = (f"Within the major developers, a model at the 90th percentile of efficiency "
-            f"needs {_interval(row, fmt_multiplier)} less compute than one at the 10th for the same "
-            f"score{_paper(row, fmt_multiplier)}; P(more than 40x) = {_p(p)}.")
+    text = (f"Primary definition (pre-specified): model-level effects centred within their "
+            f"developer (developers with one model left out). Within the major developers, "
+            f"a model at the 90th percentile of efficiency needs {_interval(row, fmt_multiplier)}"
+            f" less compute than one at the 10th for the same score; P(more than 40x) = "
+            f"{_p(p)}.")
+    paper = _row(table, "within_spread_multiplier")
+    others = _beside(table, [
+        ("within_spread_multiplier", "Not centred (the paper's definition, which under "
+         "partial pooling mixes in part of the developer effect)")], fmt_multiplier)
+    if others and paper is not None:
+        others += _paper(paper, fmt_multiplier)
+    model_based = _beside(table, [("within_spread_model_based_multiplier",
+                                   "implied by sigma_model")], fmt_multiplier)
+    others = "; ".join(x for x in (others, model_based) if x)
+    if others:
+        text += f" {others}."
     return ClaimVerdict("within_spread", CLAIM_TITLES["within_spread"], verdict_word(p), text, p)
 
 

@@ -33,12 +33,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "figure": ("figure", "figure_id", "id", "key", "name"),
     "figure_label": ("label", "figure_label", "description"),
     "paper_value": ("paper_value", "paper", "paper_point", "paper_estimate"),
-    "median": ("median", "posterior_median", "estimate"),
+    "median": ("median", "estimate", "posterior_median"),
     "lower": ("hdi_lower", "lower", "ci_lower", "hdi_low", "low"),
     "upper": ("hdi_upper", "upper", "ci_upper", "hdi_high", "high"),
 }
 #: Version of the normalised headline table layout (part of the headline cache tag).
-HEADLINE_FORMAT_VERSION = 1
+HEADLINE_FORMAT_VERSION = 2
 FALLBACK_SOURCE = "bayes_llm.sensitivity (fallback: bayes_llm.derived has no headline_table)"
 
 
@@ -172,10 +172,11 @@ def check_headline_options(options: dict[str, Any], *, where: str = "headline") 
 def normalise_headline(table: pd.DataFrame) -> pd.DataFrame:
     """Rename a derived headline table to :data:`HEADLINE_COLUMNS`, other columns after.
 
-    ``label`` becomes ``figure_label``, ``posterior_median`` ``median``, ``hdi_lower`` and
-    ``hdi_upper`` ``lower`` and ``upper``; the long ``definition`` text is dropped (it is
-    the same for every variant); every other column (``unit``, ``paper_claim``,
-    ``p_claim``, ``statement``, ``probability``, ``note``, ...) is kept.
+    ``label`` becomes ``figure_label``, ``estimate`` (older tables: ``posterior_median``)
+    ``median``, ``lower``/``upper`` (older: ``hdi_lower``/``hdi_upper``) stay; the long
+    ``definition`` text is dropped (it is the same for every variant); every other column
+    (``kind``, ``unit``, ``paper_claim``, ``p_claim``, ``statement``, ``probability``,
+    ``rhat``, ``ess_bulk``, ``ess_tail``, ``note``, ...) is kept.
     """
     table = table.reset_index(drop=table.index.name is None)
     rename = {}

@@ -45,6 +45,8 @@ def claim_bounds() -> dict[str, tuple[float, float, str]]:
 
 def key_figures(table: pd.DataFrame) -> list[str]:
     """Return the figures behind the paper's quoted claims (all figures if none are marked)."""
+    if "kind" in table:  # the paper's quoted ranges themselves are not figures to plot
+        table = table[table["kind"].fillna("posterior") != "quoted claim"]
     figures = list(dict.fromkeys(table["figure"]))
     claims = claim_bounds()
     if "paper_claim" in table:

@@ -5,8 +5,12 @@ likelihood of a fitted model by raising it to a power close to one, and measures
 importance sampling how far each posterior quantity moves (a cumulative Jensen-Shannon
 distance per unit of log power). The project applies it
 
-* to each **headline figure**: the per-draw figures from the derived module are added to a
-  copy of the posterior, so the diagnostic speaks directly about "80-90%" and "14-18%";
+* to each **posterior headline figure**: the per-draw figures from the derived module are
+  added to a copy of the posterior, so the diagnostic speaks directly about "80-90%" and
+  "14-18%". The paper's Shapley statistic, its bootstrap band and its null reference are
+  not posterior quantities (they do not depend on the prior or the likelihood of the
+  model) and are never passed here; any per-draw figure whose ``kind`` attribute is not
+  ``posterior`` is skipped with a note;
 * jointly over the **top-level priors** (those with fixed hyper-parameters: ``alpha``,
   ``beta``, the ``sigma_*`` scales, ``nu``, unpooled effects...; hierarchical effects are
   conditioned on them and are not power-scaled), and
@@ -154,6 +158,10 @@ def _scalar_figures(draws: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
     """Keep figures that are one finite number per draw; explain the others."""
     keep, notes = {}, []
     for name, da in draws.data_vars.items():
+        kind = da.attrs.get("kind", "posterior")
+        if kind != "posterior":
+            notes.append(f"figure '{name}' is a {kind}, not a posterior; not power-scaled")
+            continue
         extra_dims = [d for d in da.dims if d not in ("chain", "draw")]
         if extra_dims and da.squeeze(drop=True).ndim > 2:
             notes.append(f"figure '{name}' has more than one value per draw; not power-scaled")

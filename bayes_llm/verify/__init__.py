@@ -6,6 +6,15 @@
 * :mod:`bayes_llm.verify.sbc` — simulation-based calibration (Talts et al. 2018): ranks of
   the true values among posterior draws, rank-uniformity tests, and the command
   ``python -m bayes_llm.verify.sbc``.
+* :mod:`bayes_llm.verify.logdensity` — the documented joint log density in NumPy/SciPy,
+  written from ``models/README.md`` (checked against the PyMC model term by term);
+* :mod:`bayes_llm.verify.generate` — an independent NumPy prior-predictive simulator of the
+  documented model (SBC's simulator: a sign or scale error in ``build.py`` shows);
+* :mod:`bayes_llm.verify.reuse` — compile a model once, refit it to many data sets;
+* :mod:`bayes_llm.verify.rankcheck` — the calibrated pass/fail rank check (exact KS, Holm,
+  family-wise 1%), its false-alarm rate, and interval coverage with binomial bounds;
+* :mod:`bayes_llm.verify.run_sbc` — full-design, resumable SBC of parameters and headline
+  figures (``python -m bayes_llm.verify.run_sbc``; results in ``verification/sbc/``);
 * :mod:`bayes_llm.verify.plots` — the ECDF-difference plot of SBC ranks with simultaneous
   confidence bands (Säilynoja, Bürkner & Vehtari 2022).
 """

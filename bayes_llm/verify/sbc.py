@@ -1,4 +1,9 @@
-r"""Simulation-based calibration (SBC) of a model spec.
+r"""Simulation-based calibration (SBC) of a model spec on a reduced design.
+
+The rank machinery here (:func:`rank_statistics`, :func:`uniformity_tests`) is shared.
+The run below simulates with the PyMC graph itself; the calibration evidence of issue 12
+(full 809-model design, independent NumPy simulator, headline figures, a check that can
+fail) is :mod:`bayes_llm.verify.run_sbc`.
 
 For each replication: draw every parameter from the prior and simulate a data set on a
 fixed design (:func:`bayes_llm.verify.simulate.simulate_prior`), fit the model to it with

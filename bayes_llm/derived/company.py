@@ -1,0 +1,248 @@
+"""Company share, model-based: three literature definitions, per posterior draw.
+
+Every quantity is computed draw by draw on the latent logit scale from the fit's
+parameters and its decomposition ``latent = intercept + compute + period + developer +
+model`` (:func:`bayes_llm.derived.summary.stacked_components`).
+
+(a) **Superpopulation share** (Nakagawa & Schielzeth 2013; Nakagawa, Johnson &
+    Schielzeth 2017): ``sigma2_dev / (sigma2_fixed + sigma2_dev + sigma2_period +
+    sigma2_lineage + sigma2_model + sigma2_dist)``, where
+
+    * ``sigma2_fixed`` is the variance across models of the fixed part of the linear
+      predictor (the compute term, plus the period effects when periods are unpooled or a
+      random walk, plus a developer-mean-compute (Mundlak) term when the spec has one;
+      population variance, ddof 0);
+    * ``sigma2_dev`` is the between-developer variance of a pooled developer effect
+      (``sigma_developer**2``; nested: ``sigma_group**2 + sigma_developer**2``; developer
+      slopes add ``sigma_slope**2 * mean(x**2)``, Nakagawa et al. 2017, eq. 11). For
+      *unpooled* developer effects there is no superpopulation variance; the variance of
+      the realised unit effects (ddof 1) stands in for it, as Gelman (2005) does for a
+      batch of fixed effects, and the figure says so;
+    * ``sigma2_period`` (exchangeable periods: ``sigma_period**2``) and ``sigma2_lineage``
+      (a base-model lineage effect, ``sigma_lineage**2``) are included when the spec has
+      them;
+    * ``sigma2_model`` is the model-level variance: binomial ``sigma_model**2`` (an
+      observation-level effect, Nakagawa et al. 2017); logit-normal ``sigma**2``;
+      Student-t (likelihood, or a Student-t model-level effect ``nu_model``) the variance
+      of the realised model-level effects (ddof 1), since ``sigma**2 nu / (nu - 2)`` is
+      infinite for ``nu <= 2``. A lineage effect has its own block
+      (``sigma_lineage**2``); a protocol offset (11 models) is left out of the fixed
+      part's variance;
+    * ``sigma2_dist`` (binomial only) is the distribution-specific variance of a model's
+      observed logit score given its latent score, by the delta method:
+      ``mean_i p_i (1 - p_i) / (n [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i =
+      logistic(eta_i)`` at the posterior mean of ``eta_i`` (a plug-in: the latent scores
+      are pinned by the data to a few hundredths of a logit), ``p_i = g + (1 - g) s_i``,
+      ``n`` questions and guessing floor ``g``. With 12,032 questions it is about
+      0.01 logit² on the 809 models (models near the guessing floor dominate it),
+      against ~0.46 for ``sigma_model**2``
+      (Nakagawa et al.'s ``pi**2/3`` is the variance of a single Bernoulli trial and
+      does not apply to a model's proportion correct).
+
+(b) **Finite-population ANOVA** (Gelman 2005): the SD of the realised effects of each
+    batch, ``s_dev = sd_j(u_j)`` over developer units (ddof 1), beside the
+    superpopulation ``sigma_dev``; and, across models, the developer block's *own*
+    variance ``Var_i(u_j(i)) / Var_i(T_i)`` and its covariance with compute
+    ``Cov_i(u_j(i), compute_i) / Var_i(T_i)`` shown separately (``T`` the latent score
+    less the intercept). Own variance + its covariances with compute, period and the
+    model-level effect is the developer row of
+    :func:`bayes_llm.derived.variance.variance_partition`.
+
+(c) **Bayesian R²** (Gelman, Goodrich, Gabry & Vehtari 2019):
+    ``Var_i(mu_i) / (Var_i(mu_i) + sigma2_res)`` with ``mu_i`` the fitted linear predictor
+    (realised developer effects included) and the model-based residual variance
+    ``sigma2_res = sigma2_model + sigma2_dist``. *Without the developer block*: the
+    developer effects move to the residual, ``Var_i(mu_i - u_i) / (Var_i(mu_i - u_i) +
+    sigma2_dev + sigma2_res)`` (the analogue of Nakagawa's marginal R²); the increment
+    is the difference.
+
+"Company" means a company: with the paper's 13-group coding (``developer = "group"``)
+three of the "developers" are bins of each developer's mean compute, not companies; the
+figures are then flagged (:data:`GROUP_CODING_FLAG`) and kept for reproduction only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from bayes_llm.derived.fast import as_draws, component_covariance
+from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
+from bayes_llm.model.design import OUTCOMES
+
+#: The warning on every table and plot of a fit with the paper's 13-group coding.
+GROUP_CODING_FLAG: str = (
+    "13-group coding (paper reproduction only): 3 of the 13 groups ('Other, Small/Med/"
+    "Large') are bins of each developer's mean compute, not companies")
+#: The short form carried by each company figure of such a fit.
+GROUP_CODING_NOTE: str = "13-group coding: compute bins among the groups, not companies"
+#: Random-effect scales that define a variance block of their own, by block.
+EXTRA_BLOCKS: dict[str, tuple[str, ...]] = {"lineage": ("sigma_lineage",)}
+
+
+def coding_flag(fit: FitLike) -> str:
+    """Return :data:`GROUP_CODING_NOTE` for a 13-group-coded fit, else ``""``."""
+    return GROUP_CODING_NOTE if fit.spec.developer == "group" else ""
+
+
+def developer_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
+    """Between-developer variance per draw and how it was obtained.
+
+    Returns
+    -------
+    (DataArray, str)
+        ``sigma2_dev`` with dims ``(chain, draw)`` (zero when the fit has no developer
+        effects) and a short note (empty for a pooled effect).
+    """
+    post = fit.dt["posterior"].to_dataset()
+    beta = post["beta"]
+    if "developer_effect" not in post:
+        return xr.zeros_like(beta), "the fit has no developer effects"
+    note = ""
+    if "sigma_developer" in post:
+        var = post["sigma_developer"] ** 2
+        if "sigma_group" in post:
+            var = var + post["sigma_group"] ** 2
+    else:
+        var = post["developer_effect"].var("developer", ddof=1)
+        note = ("developer effects are unpooled: the variance of the realised unit effects "
+                "stands in for the superpopulation variance (Gelman 2005)")
+    if "sigma_slope" in post:
+        x = fit.dt["constant_data"]["log10_flop_centred"]
+        var = var + post["sigma_slope"] ** 2 * float(np.mean(np.asarray(x) ** 2))
+    return var.reset_coords(drop=True), note
+
+
+def residual_variances(fit: FitLike, components: xr.DataArray | None = None
+                       ) -> tuple[xr.DataArray, xr.DataArray, str]:
+    """Model-level and distribution-specific variances per draw (see the module docstring).
+
+    Returns
+    -------
+    (DataArray, DataArray, str)
+        ``sigma2_model``, ``sigma2_dist`` (zero except binomial) and a note.
+    """
+    post = fit.dt["posterior"].to_dataset()
+    zero = xr.zeros_like(post["beta"])
+    likelihood = fit.spec.likelihood
+    if likelihood == "binomial" and "sigma_model" in post and "eta" in post \
+            and "nu_model" not in post:
+        _, _, guess, n = OUTCOMES[fit.spec.outcome]
+        eta = post["eta"].transpose(*SAMPLE_DIMS, "model").values
+        s = 1.0 / (1.0 + np.exp(-eta.mean(axis=(0, 1))))
+        p = guess + (1.0 - guess) * s
+        slope = (1.0 - guess) * s * (1.0 - s)
+        dist = float(np.mean(p * (1.0 - p) / (n * slope**2)))
+        return post["sigma_model"] ** 2, zero + dist, ""
+    if likelihood == "logit_normal" and "sigma" in post:
+        return post["sigma"] ** 2, zero, ""
+    comps = stacked_components(fit, components)
+    resid = comps.sel(component="model", drop=True).transpose(*SAMPLE_DIMS, "model")
+    return (as_draws(np.var(resid.values, axis=-1, ddof=1), zero), zero,
+            "Student-t model-level effects: the variance of the realised effects stands "
+            "in for sigma^2 nu / (nu - 2)")
+
+
+def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
+                   covariance: xr.DataArray | None = None) -> xr.Dataset:
+    """Compute the three model-based company-share definitions per draw.
+
+    Parameters
+    ----------
+    fit : FitLike
+        A fit.
+    components : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.summary.stacked_components`.
+    covariance : DataArray, optional
+        Precomputed :func:`bayes_llm.derived.fast.component_covariance` of them.
+
+    Returns
+    -------
+    Dataset
+        Dims ``(chain, draw)``:
+
+        * ``superpop_share`` -- definition (a); ``variance_<block>`` the variance
+          components it is made of (``fixed``, ``developer``, ``period``, ``lineage``,
+          ``model``, ``dist``);
+        * ``sd_developer_finite`` (s_dev, logits) and ``sd_developer_superpop``
+          (sqrt of ``variance_developer``) -- definition (b); ``sd_period_finite`` and
+          ``sd_model_finite``, the other batches of the ANOVA table;
+        * ``developer_own_share``, ``developer_cov_compute_share``,
+          ``developer_cov_other_share`` -- definition (b) across models;
+        * ``bayes_r2``, ``bayes_r2_no_developer``, ``bayes_r2_developer_increment`` --
+          definition (c).
+
+        Attribute ``notes``: how each variance was obtained, and the coding flag.
+    """
+    comps = stacked_components(fit, components).transpose(*SAMPLE_DIMS, "model", "component")
+    post = fit.dt["posterior"].to_dataset()
+    sig = (component_covariance(comps) if covariance is None else covariance).values
+    c, p, d = (list(comps["component"].values).index(k)
+               for k in ("compute", "period", "developer"))
+    zero = xr.zeros_like(post["beta"].transpose(*SAMPLE_DIMS))
+    pooled_period = "sigma_period" in post and fit.spec.period_effect == "exchangeable"
+    var_fixed = sig[..., c, c] if pooled_period else \
+        sig[..., c, c] + sig[..., p, p] + 2 * sig[..., c, p]
+    mundlak_note = ""
+    if "mundlak_lambda" in post:
+        # the developer-mean-compute (Mundlak) term is a fixed effect: in the fixed part
+        const = fit.dt["constant_data"].to_dataset()
+        didx = np.asarray(const["developer_idx"].values, dtype=int)
+        xbar = np.asarray(const["developer_mean_compute"].values, dtype=float)[didx]
+        lam = post["mundlak_lambda"].transpose(*SAMPLE_DIMS).values[..., None]
+        parts = {k: comps.sel(component=k).transpose(*SAMPLE_DIMS, "model").values
+                 for k in ("compute", "period")}
+        fixed = parts["compute"] + lam * xbar
+        if not pooled_period:
+            fixed = fixed + parts["period"]
+        var_fixed = fixed.var(axis=-1)
+        mundlak_note = ("the developer-mean-compute (Mundlak) term is counted in the fixed "
+                        "part; the developer block is the remaining developer effect")
+    v = {"fixed": as_draws(var_fixed, zero)}
+    v["developer"], dev_note = developer_variance(fit)
+    dev_note = "; ".join(x for x in (dev_note, mundlak_note) if x)
+    v["period"] = post["sigma_period"] ** 2 if pooled_period else zero
+    for block, names in EXTRA_BLOCKS.items():
+        present = [n for n in names if n in post]
+        v[block] = sum(post[n] ** 2 for n in present) if present else zero
+    v["model"], v["dist"], res_note = residual_variances(fit, comps)
+    v = {k: val.reset_coords(drop=True).transpose(*SAMPLE_DIMS) for k, val in v.items()}
+    total = sum(v.values())
+    out = {f"variance_{k}": val for k, val in v.items()}
+    out["superpop_share"] = v["developer"] / total
+    if "developer_effect" in post:
+        out["sd_developer_finite"] = post["developer_effect"].std("developer", ddof=1)
+    else:
+        out["sd_developer_finite"] = zero
+    out["sd_developer_superpop"] = np.sqrt(v["developer"])
+    # the other batches of Gelman's (2005) ANOVA table, finite population
+    out["sd_period_finite"] = (post["period_effect"].std("period", ddof=1)
+                               if post.sizes.get("period", 0) > 1 else zero)
+    model_part = comps.sel(component="model").transpose(*SAMPLE_DIMS, "model").values
+    out["sd_model_finite"] = as_draws(model_part.std(axis=-1, ddof=1), zero)
+    var_t = sig.sum(axis=(-1, -2))
+    own = sig[..., d, d]
+    cov_compute = sig[..., d, c]
+    cov_all = sig[..., d, :].sum(axis=-1)
+    out["developer_own_share"] = as_draws(own / var_t, zero)
+    out["developer_cov_compute_share"] = as_draws(cov_compute / var_t, zero)
+    out["developer_cov_other_share"] = as_draws((cov_all - own - cov_compute) / var_t, zero)
+    explained = [c, p, d]
+    var_mu = sig[..., explained, :][..., explained].sum(axis=(-1, -2))
+    var_mu0 = sig[..., [c, p], :][..., [c, p]].sum(axis=(-1, -2))
+    res = (v["model"] + v["dist"]).values
+    r2 = var_mu / (var_mu + res)
+    r2_0 = var_mu0 / (var_mu0 + v["developer"].values + res)
+    out["bayes_r2"] = as_draws(r2, zero)
+    out["bayes_r2_no_developer"] = as_draws(r2_0, zero)
+    out["bayes_r2_developer_increment"] = as_draws(r2 - r2_0, zero)
+    ds = xr.Dataset({k: val.reset_coords(drop=True).transpose("chain", "draw")
+                     for k, val in out.items()})
+    notes = [n for n in (dev_note, res_note, coding_flag(fit)) if n]
+    ds.attrs["notes"] = "; ".join(notes)
+    ds.attrs["developer_note"] = dev_note
+    return ds
+
+
+__all__ = ["EXTRA_BLOCKS", "GROUP_CODING_FLAG", "GROUP_CODING_NOTE", "coding_flag", "company_shares",
+           "developer_variance", "residual_variances"]

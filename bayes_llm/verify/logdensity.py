@@ -1,0 +1,410 @@
+"""The documented joint log density, in NumPy/SciPy, written from ``models/README.md``.
+
+This is an independent implementation of the model of a spec: it does not import or read
+``bayes_llm.model.build``. Comparing it with the PyMC model's log density at random
+parameter points (``tests/test_logdensity.py``) catches coding errors in ``build.py``
+(a wrong sign, scale, index or prior) that simulation-based calibration cannot see when
+the simulator and the fit share the same mistake.
+
+For model *i* of developer unit *j(i)* in period *t(i)*, with centred compute *x_i*::
+
+    mu_i = alpha + beta x_i + gamma_t(i) + u_j(i) [+ b_j(i) x_i] [+ delta_t(i) x_i]
+
+Variables are the *sampled* (value) variables of the model, on their constrained scale
+(a scale is a positive number, a sum-to-zero vector has its ``n`` entries); the density is
+with respect to Lebesgue measure on those values, and for a sum-to-zero vector with
+respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates):
+
+* ``ZeroSumNormal(sigma)`` on ``n`` levels: ``u = z - mean(z)`` with ``z_k ~ Normal(0, sigma)``
+  independent; density ``(2 pi sigma^2)^(-(n-1)/2) exp(-sum(u^2) / (2 sigma^2))``;
+* random walk: ``w_1 ~ prior(alpha)``, ``w_t - w_(t-1) ~ Normal(drift, sigma_period)``;
+* nested: ``g ~ ZeroSumNormal(sigma_group)`` over groups, ``u_j ~ Normal(g_group(j),
+  sigma_developer)``;
+* non-centred pooled developers: ``z_j ~ Normal(0, 1)``, ``u_j = sigma_developer z_j``;
+* lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
+  ``lineage_multi_effect`` for lineages with several models and as
+  ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones;
+* errors-in-variables: ``x_true_i ~ Normal(mu_x, sigma_x)``, ``x_obs_i ~ Normal(x_true_i,
+  tau_i)``;
+* likelihoods: ``Binomial(n, g + (1 - g) logistic(eta_i))`` with ``eta_i ~ Normal(mu_i,
+  sigma_model)``; ``Normal(mu_i, sigma)``; ``StudentT(nu, mu_i, sigma)``.
+
+The variable names are the ones listed in ``models/README.md`` ("Sampled variables").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import special, stats
+
+from bayes_llm.model.design import ModelData
+from bayes_llm.model.spec import ModelSpec, Prior
+
+#: Absolute tolerance on the mean of a sum-to-zero vector.
+ZERO_SUM_ATOL = 1e-9
+
+
+def prior_logpdf(prior: Prior, x: np.ndarray | float) -> np.ndarray:
+    """Log density of a prior family (PyMC parameterisation, see ``models/README.md``).
+
+    ``Gamma(alpha, beta)`` has rate ``beta``; ``Exponential(lam)`` has rate ``lam``; the
+    ``Half*`` families are the positive half of the symmetric family, doubled.
+    """
+    p = prior.params
+    x = np.asarray(x, dtype=float)
+    d = prior.dist
+    if d == "Normal":
+        return stats.norm.logpdf(x, p["mu"], p["sigma"])
+    if d == "HalfNormal":
+        return stats.halfnorm.logpdf(x, scale=p["sigma"])
+    if d == "StudentT":
+        return stats.t.logpdf(x, p["nu"], p["mu"], p["sigma"])
+    if d == "HalfStudentT":
+        return np.where(x >= 0, np.log(2.0) + stats.t.logpdf(x, p["nu"], 0.0, p["sigma"]),
+                        -np.inf)
+    if d == "Exponential":
+        return stats.expon.logpdf(x, scale=1.0 / p["lam"])
+    if d == "Gamma":
+        return stats.gamma.logpdf(x, p["alpha"], scale=1.0 / p["beta"])
+    if d == "Cauchy":
+        return stats.cauchy.logpdf(x, p["alpha"], p["beta"])
+    if d == "HalfCauchy":
+        return stats.halfcauchy.logpdf(x, scale=p["beta"])
+    raise ValueError(f"unknown prior family {d!r}")
+
+
+def prior_draw(prior: Prior, rng: np.random.Generator, size=None) -> np.ndarray:
+    """Draw from a prior family (same parameterisation as :func:`prior_logpdf`)."""
+    p = prior.params
+    d = prior.dist
+    if d == "Normal":
+        return rng.normal(p["mu"], p["sigma"], size)
+    if d == "HalfNormal":
+        return np.abs(rng.normal(0.0, p["sigma"], size))
+    if d == "StudentT":
+        return p["mu"] + p["sigma"] * rng.standard_t(p["nu"], size)
+    if d == "HalfStudentT":
+        return np.abs(p["sigma"] * rng.standard_t(p["nu"], size))
+    if d == "Exponential":
+        return rng.exponential(1.0 / p["lam"], size)
+    if d == "Gamma":
+        return rng.gamma(p["alpha"], 1.0 / p["beta"], size)
+    if d == "Cauchy":
+        return p["alpha"] + p["beta"] * rng.standard_cauchy(size)
+    if d == "HalfCauchy":
+        return np.abs(p["beta"] * rng.standard_cauchy(size))
+    raise ValueError(f"unknown prior family {d!r}")
+
+
+def zero_sum_normal_logpdf(u: np.ndarray, sigma: float) -> float:
+    """Log density of ``ZeroSumNormal(sigma)`` on the sum-to-zero subspace.
+
+    ``u = z - mean(z)`` with ``z_k ~ Normal(0, sigma)`` independent has covariance
+    ``sigma^2 (I - 11'/n)``: on the ``(n-1)``-dimensional subspace it is an isotropic
+    Normal with variance ``sigma^2``, so the density (orthonormal coordinates on the
+    subspace) is ``(2 pi sigma^2)^(-(n-1)/2) exp(-|u|^2 / (2 sigma^2))``.
+    """
+    u = np.asarray(u, dtype=float)
+    if abs(u.mean()) > ZERO_SUM_ATOL:
+        raise ValueError(f"a sum-to-zero vector has mean {u.mean():.3g}")
+    n = u.size
+    return float(-0.5 * (n - 1) * np.log(2.0 * np.pi * sigma**2)
+                 - 0.5 * np.sum(u**2) / sigma**2)
+
+
+def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
+    """Which documented parts a spec has on this design.
+
+    Returns
+    -------
+    dict
+        ``n_periods``, ``random_walk``, ``period`` (``"none"``, ``"exchangeable"``,
+        ``"fixed"`` or ``"random_walk"``), ``interaction``, ``developer`` (``"none"``,
+        ``"nested"``, ``"centred"``, ``"non_centred"`` or ``"fixed"``), ``slopes``,
+        ``compute_error``, ``likelihood``.
+    """
+    n_periods = len(data.coords["period"])
+    if n_periods == 1:
+        period = "none"
+    elif spec.period_effect == "random_walk":
+        period = "random_walk"
+    else:
+        period = spec.period_effect
+    if spec.developer == "none":
+        developer = "none"
+    elif spec.developer == "nested":
+        developer = "nested"
+    elif spec.developer_effect == "fixed":
+        developer = "fixed"
+    else:
+        developer = spec.developer_parameterisation
+    return {"n_periods": n_periods, "period": period,
+            "interaction": bool(spec.compute_period_interaction and n_periods > 1),
+            "developer": developer,
+            "slopes": bool(spec.developer_slopes and spec.developer != "none"),
+            "compute_error": bool(spec.compute_error), "likelihood": spec.likelihood,
+            "monotone": getattr(spec, "compute_curve", "linear") == "monotone",
+            "lineage": bool(getattr(spec, "lineage_effect", False)),
+            "protocol": bool(getattr(spec, "protocol_effect", False)),
+            "mundlak": bool(getattr(spec, "developer_mean_compute", False)
+                            and spec.developer != "none"),
+            "t_model": getattr(spec, "model_effect", "normal") == "student_t",
+            "t_compute": getattr(spec, "compute_population", "normal") == "student_t"}
+
+
+def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Return the monotone piecewise-linear compute curve f(x), with f(0) = 0.
+
+    ``f(x) = sum_k s_k (clip(x, kappa_k, kappa_(k+1)) - clip(0, kappa_k, kappa_(k+1)))``
+    over the ``K + 1`` segments of the ``K`` (centred) knots, ``kappa_0 = -inf`` and
+    ``kappa_(K+1) = +inf``.
+    """
+    edges = np.concatenate([[-np.inf], np.asarray(knots, float), [np.inf]])
+    x = np.asarray(x, float)[..., None]
+    lo, hi = edges[:-1], edges[1:]
+    return np.sum(np.asarray(slopes, float) * (np.clip(x, lo, hi) - np.clip(0.0, lo, hi)),
+                  axis=-1)
+
+
+def lineage_effects(data: ModelData, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Each lineage's effect: sampled for multi-model lineages, sigma * z for the others."""
+    out = np.zeros(len(data.coords["lineage"]))
+    if len(data.lineage_multi):
+        out[data.lineage_multi] = np.asarray(v["lineage_multi_effect"], float)
+    if len(data.lineage_single):
+        out[data.lineage_single] = float(v["sigma_lineage"]) * np.asarray(
+            v["lineage_single_z"], float)
+    return out
+
+
+def slope_at_centre(slopes: np.ndarray, knots: np.ndarray) -> float:
+    """Slope of the segment containing x = 0 (at a knot, the segment above): ``beta``."""
+    return float(np.asarray(slopes)[int(np.searchsorted(np.asarray(knots), 0.0,
+                                                        side="right"))])
+
+
+def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
+        parts: dict) -> np.ndarray:
+    """Return the linear predictor ``mu_i`` from the sampled variables ``v``."""
+    x = np.asarray(v["log10_flop_true"], float) if parts["compute_error"] else data.x
+    t = data.period_idx
+    j = data.developer_idx
+    if parts["period"] == "random_walk":
+        walk = np.asarray(v["period_walk"], float)
+        level = walk[t]  # alpha + gamma_t = the walk's level in period t
+    elif parts["period"] == "none":
+        level = np.full(len(t), float(v["alpha"]))
+    else:
+        level = float(v["alpha"]) + np.asarray(v["period_effect"], float)[t]
+    if parts["monotone"]:
+        mu = level + monotone_curve(x, np.exp(np.asarray(v["log_compute_slope"], float)),
+                                    data.knots)
+    else:
+        slope = float(v["beta"]) + np.zeros(len(t))
+        if parts["interaction"]:
+            slope = slope + np.asarray(v["compute_period_slope"], float)[t]
+        if parts["slopes"]:
+            slope = slope + np.asarray(v["developer_slope"], float)[j]
+        mu = level + slope * x
+    if parts["lineage"]:
+        mu = mu + lineage_effects(data, v)[data.lineage_idx]
+    if parts["protocol"]:
+        mu = mu + float(v["protocol_effect"]) * data.off_harness
+    if parts["mundlak"]:
+        mu = mu + float(v["mundlak_lambda"]) * data.developer_mean_x[j]
+    if parts["developer"] == "non_centred":
+        mu = mu + float(v["sigma_developer"]) * np.asarray(v["developer_z"], float)[j]
+    elif parts["developer"] != "none":
+        mu = mu + np.asarray(v["developer_effect"], float)[j]
+    return mu
+
+
+def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
+    """Names of the sampled variables of ``spec`` on this design (``models/README.md``)."""
+    parts = structure(spec, data)
+    names: list[str] = []
+    if parts["period"] == "random_walk":
+        names += ["sigma_period", "period_drift", "period_walk"]
+    else:
+        names.append("alpha")
+        if parts["period"] == "exchangeable":
+            names += ["sigma_period", "period_effect"]
+        elif parts["period"] == "fixed":
+            names.append("period_effect")
+    if parts["monotone"]:
+        names += ["log_slope_mean", "sigma_curve", "log_compute_slope"]
+    else:
+        names.append("beta")
+    if parts["compute_error"]:
+        names += ["mu_x", "sigma_x", "log10_flop_true"]
+        if parts["t_compute"]:
+            names.append("nu_x")
+    if parts["lineage"]:
+        names.append("sigma_lineage")
+        if len(data.lineage_multi):
+            names.append("lineage_multi_effect")
+        if len(data.lineage_single):
+            names.append("lineage_single_z")
+    if parts["protocol"]:
+        names.append("protocol_effect")
+    if parts["mundlak"]:
+        names.append("mundlak_lambda")
+    if parts["interaction"]:
+        names += ["sigma_interaction", "compute_period_slope"]
+    dev = parts["developer"]
+    if dev == "nested":
+        names += ["sigma_group", "group_effect", "sigma_developer", "developer_effect"]
+    elif dev == "centred":
+        names += ["sigma_developer", "developer_effect"]
+    elif dev == "non_centred":
+        names += ["sigma_developer", "developer_z"]
+    elif dev == "fixed":
+        names.append("developer_effect")
+    if parts["slopes"]:
+        names += ["sigma_slope", "developer_slope"]
+    if spec.likelihood == "binomial":
+        names += ["sigma_model", "eta"] + (["nu_model"] if parts["t_model"] else [])
+    elif spec.likelihood == "logit_normal":
+        names.append("sigma")
+    else:
+        names += ["sigma", "nu"]
+    return names
+
+
+def log_density_terms(spec: ModelSpec, data: ModelData,
+                      v: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Log density of each sampled variable given its parents, and of each observation.
+
+    Keys are the names of :func:`value_names` (the random walk's term includes its start
+    from the ``alpha`` prior) and the observed variables: ``correct`` (binomial) or ``y``,
+    and ``log10_flop_obs`` under errors-in-variables.
+    """
+    missing = [n for n in value_names(spec, data) if n not in v]
+    if missing:
+        raise KeyError(f"values lack {', '.join(missing)}")
+    parts = structure(spec, data)
+    pr = spec.prior
+    terms: dict[str, float] = {}
+
+    def prior(name: str, prior_name: str | None = None) -> None:
+        terms[name] = float(np.sum(prior_logpdf(pr(prior_name or name), v[name])))
+
+    def normal(name: str, mean, sd) -> None:
+        terms[name] = float(np.sum(stats.norm.logpdf(np.asarray(v[name], float), mean, sd)))
+
+    if parts["period"] == "random_walk":
+        prior("sigma_period")
+        prior("period_drift")
+        walk = np.asarray(v["period_walk"], float)
+        terms["period_walk"] = float(prior_logpdf(pr("alpha"), walk[0])) + float(np.sum(
+            stats.norm.logpdf(np.diff(walk), float(v["period_drift"]),
+                              float(v["sigma_period"]))))
+    else:
+        prior("alpha")
+        if parts["period"] == "exchangeable":
+            prior("sigma_period")
+            terms["period_effect"] = zero_sum_normal_logpdf(v["period_effect"],
+                                                            float(v["sigma_period"]))
+        elif parts["period"] == "fixed":
+            terms["period_effect"] = zero_sum_normal_logpdf(
+                v["period_effect"], pr("period_fixed").params["sigma"])
+    if parts["monotone"]:
+        prior("log_slope_mean")
+        prior("sigma_curve")
+        normal("log_compute_slope", float(v["log_slope_mean"]), float(v["sigma_curve"]))
+    else:
+        prior("beta")
+    if parts["compute_error"]:
+        prior("mu_x")
+        prior("sigma_x")
+        if parts["t_compute"]:
+            prior("nu_x")
+            terms["log10_flop_true"] = float(np.sum(stats.t.logpdf(
+                np.asarray(v["log10_flop_true"], float), float(v["nu_x"]), float(v["mu_x"]),
+                float(v["sigma_x"]))))
+        else:
+            normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
+    if parts["lineage"]:
+        prior("sigma_lineage")
+        if len(data.lineage_multi):
+            normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
+        if len(data.lineage_single):
+            normal("lineage_single_z", 0.0, 1.0)
+    if parts["protocol"]:
+        prior("protocol_effect")
+    if parts["mundlak"]:
+        prior("mundlak_lambda")
+    if parts["interaction"]:
+        prior("sigma_interaction")
+        terms["compute_period_slope"] = zero_sum_normal_logpdf(v["compute_period_slope"],
+                                                               float(v["sigma_interaction"]))
+    dev = parts["developer"]
+    if dev == "nested":
+        prior("sigma_group")
+        prior("sigma_developer")
+        group = np.asarray(v["group_effect"], float)
+        terms["group_effect"] = zero_sum_normal_logpdf(group, float(v["sigma_group"]))
+        normal("developer_effect", group[data.group_of_developer], float(v["sigma_developer"]))
+    elif dev == "centred":
+        prior("sigma_developer")
+        terms["developer_effect"] = zero_sum_normal_logpdf(v["developer_effect"],
+                                                           float(v["sigma_developer"]))
+    elif dev == "non_centred":
+        prior("sigma_developer")
+        normal("developer_z", 0.0, 1.0)
+    elif dev == "fixed":
+        terms["developer_effect"] = zero_sum_normal_logpdf(
+            v["developer_effect"], pr("developer_fixed").params["sigma"])
+    if parts["slopes"]:
+        prior("sigma_slope")
+        normal("developer_slope", 0.0, float(v["sigma_slope"]))
+    mu = _mu(spec, data, v, parts)
+    if parts["compute_error"]:
+        terms["log10_flop_obs"] = float(np.sum(stats.norm.logpdf(
+            data.x, np.asarray(v["log10_flop_true"], float), data.compute_error_sd)))
+    if spec.likelihood == "binomial":
+        prior("sigma_model")
+        if parts["t_model"]:
+            prior("nu_model")
+            terms["eta"] = float(np.sum(stats.t.logpdf(np.asarray(v["eta"], float),
+                                                       float(v["nu_model"]), mu,
+                                                       float(v["sigma_model"]))))
+        else:
+            normal("eta", mu, float(v["sigma_model"]))
+        p = data.guess + (1.0 - data.guess) * special.expit(np.asarray(v["eta"], float))
+        terms["correct"] = float(np.sum(stats.binom.logpmf(data.k, data.n, p)))
+        return terms
+    prior("sigma")
+    if spec.likelihood == "logit_normal":
+        terms["y"] = float(np.sum(stats.norm.logpdf(data.y, mu, float(v["sigma"]))))
+    else:
+        prior("nu")
+        terms["y"] = float(np.sum(stats.t.logpdf(data.y, float(v["nu"]), mu,
+                                                 float(v["sigma"]))))
+    return terms
+
+
+def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarray]) -> float:
+    """Joint log density ``log p(theta) + log p(data | theta)`` at the sampled variables.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    data : ModelData
+        The design and observations (:func:`bayes_llm.model.prepare_data`).
+    values : mapping
+        Every name of :func:`value_names` -> its value (constrained scale).
+
+    Returns
+    -------
+    float
+        The sum of :func:`log_density_terms`.
+    """
+    return float(sum(log_density_terms(spec, data, values).values()))
+
+
+__all__ = ["log_density", "log_density_terms", "monotone_curve", "prior_draw", "prior_logpdf",
+           "slope_at_centre", "structure", "value_names", "zero_sum_normal_logpdf"]

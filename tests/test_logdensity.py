@@ -1,0 +1,246 @@
+"""The PyMC model's log density equals the documented one (issue 12, item 1).
+
+``bayes_llm.verify.logdensity`` implements the joint log density written in
+``models/README.md`` with NumPy/SciPy, without reading ``model/build.py``. For every
+likelihood and structural option, at random parameter points on the 809-model design, the
+PyMC model's log density must agree term by term (each sampled variable given its parents,
+each observed variable) to 1e-6 relative:
+
+* on the constrained values (value transforms removed, ``jacobian=False``), and
+* on the sampler's unconstrained values (``jacobian=True``), where the documented density
+  gains the log-Jacobian of the log transform of each positive variable (the sum-to-zero
+  transform is an isometry onto the subspace: no Jacobian).
+
+The last tests show the comparison fails when a deliberate error is put into the builder.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from pymc.model.transform.conditioning import remove_value_transforms
+
+from bayes_llm.model import build, load_spec, prepare_data
+from bayes_llm.model.spec import available_specs
+from bayes_llm.verify import logdensity as ld
+from bayes_llm.verify.generate import draw_observations, draw_parameters
+
+RTOL = 1e-6
+#: PyTensor mode: the Python implementations compile in a fraction of the C time, and the
+#: 809-model arrays are small.
+MODE = "FAST_COMPILE"
+
+CASES = {
+    "binomial": {},
+    "logit_normal_groups": {"likelihood": "logit_normal", "developer": "group"},
+    "student_t": {"likelihood": "student_t"},
+    "random_walk_quarter": {"period": "quarter", "period_effect": "random_walk"},
+    "random_walk_month_logit": {"period": "month", "period_effect": "random_walk",
+                                "likelihood": "logit_normal"},
+    "exchangeable_quarter": {"period": "quarter", "likelihood": "student_t"},
+    "nested": {"developer": "nested"},
+    "non_centred_groups": {"developer": "group", "developer_parameterisation": "non_centred",
+                           "likelihood": "logit_normal"},
+    "fixed_effects": {"developer_effect": "fixed", "period_effect": "fixed",
+                      "developer": "group", "likelihood": "logit_normal"},
+    "developer_slopes": {"developer_slopes": True},
+    "compute_period_interaction": {"compute_period_interaction": True,
+                                   "likelihood": "logit_normal"},
+    "compute_error_binomial": {"compute_error": True},
+    "compute_error_student_t": {"compute_error": True, "likelihood": "student_t",
+                                "developer_slopes": True, "compute_period_interaction": True},
+    "no_developer": {"developer": "none", "likelihood": "logit_normal"},
+    "math_binomial": {"outcome": "math_lvl5"},
+    "math_logit_normal": {"outcome": "math_lvl5", "likelihood": "logit_normal"},
+    # issue-10 options (documented in models/README.md, "Options for prediction")
+    "student_t_model_effect": {"model_effect": "student_t"},
+    "monotone_curve": {"compute_curve": "monotone", "period": "quarter"},
+    "monotone_curve_knots": {"compute_curve": "monotone", "compute_knots": [23.5, 24.0],
+                             "likelihood": "logit_normal"},
+    "lineage": {"lineage_effect": True},
+    "protocol": {"protocol_effect": True, "likelihood": "student_t"},
+    "mundlak": {"developer_mean_compute": True, "developer": "group",
+                "likelihood": "logit_normal"},
+    "eiv_student_t_population": {"compute_error": True, "compute_population": "student_t"},
+    "all_issue10_options": {"model_effect": "student_t", "compute_curve": "monotone",
+                            "lineage_effect": True, "protocol_effect": True,
+                            "developer_mean_compute": True, "compute_error": True,
+                            "compute_population": "student_t"},
+    "other_prior_families": {
+        "likelihood": "student_t", "period": "quarter",
+        "priors": {"alpha": {"dist": "Cauchy", "alpha": -1.0, "beta": 2.0},
+                   "beta": {"dist": "StudentT", "nu": 4.0, "mu": 0.5, "sigma": 0.7},
+                   "sigma_developer": {"dist": "HalfStudentT", "nu": 3.0, "sigma": 0.8},
+                   "sigma_period": {"dist": "Gamma", "alpha": 2.0, "beta": 3.0},
+                   "sigma": {"dist": "HalfCauchy", "beta": 0.5},
+                   "nu": {"dist": "Exponential", "lam": 0.1}}},
+}
+
+
+def _pymc_terms(model, point: dict, *, jacobian: bool) -> dict[str, float]:
+    """Log density of each variable of ``model`` at ``point`` (keyed by value-variable name)."""
+    rvs = model.free_RVs + model.observed_RVs
+    outs = model.logp(vars=rvs, jacobian=jacobian, sum=False)
+    fn = model.compile_fn(outs, inputs=model.value_vars, mode=MODE,
+                          on_unused_input="ignore")
+    values = fn(point)
+    return {rv.name: float(np.sum(v)) for rv, v in zip(rvs, values, strict=True)}
+
+
+def _transformed_point(model, values: dict) -> tuple[dict, dict[str, float]]:
+    """Map constrained values to the sampler's space; return it and each log-Jacobian."""
+    import pytensor
+
+    names, outs, jac = [], [], {}
+    inputs = {rv.name: pt.as_tensor_variable(np.asarray(values[rv.name]))
+              for rv in model.free_RVs}
+    for rv in model.free_RVs:
+        transform = model.rvs_to_transforms.get(rv)
+        x = inputs[rv.name]
+        names.append(model.rvs_to_values[rv].name)
+        outs.append(x if transform is None else transform.forward(x, *rv.owner.inputs))
+        # log transform: sigma = exp(y), so log |d sigma / d y| = y = log sigma
+        jac[rv.name] = (float(np.sum(np.log(values[rv.name])))
+                        if type(transform).__name__ == "LogTransform" else 0.0)
+    computed = pytensor.function([], outs, mode=MODE, on_unused_input="ignore")()
+    return {n: np.asarray(v) for n, v in zip(names, computed, strict=True)}, jac
+
+
+def _assert_terms_agree(mine: dict[str, float], theirs: dict[str, float], what: str) -> None:
+    assert set(mine) == set(theirs), (what, sorted(mine), sorted(theirs))
+    for name, value in mine.items():
+        assert theirs[name] == pytest.approx(value, rel=RTOL, abs=1e-9), (what, name)
+
+
+def _with_observations(data, obs):
+    from dataclasses import replace
+
+    changes = {}
+    if "correct" in obs:
+        changes["k"] = obs["correct"]
+    if "y" in obs:
+        changes["y"] = obs["y"]
+    if "log10_flop_obs" in obs:
+        changes["x"] = obs["log10_flop_obs"]
+    return replace(data, **changes)
+
+
+def _check(spec, df, *, n_points: int = 2, seed: int = 0, transformed: bool = True,
+           simulated: bool = True) -> None:
+    """Compare the two densities at ``n_points`` prior draws.
+
+    With ``simulated`` the outcome is replaced by a draw given the first point, so the
+    likelihood is of the same order as the prior (a wrong prior term is not drowned).
+    """
+    rng = np.random.default_rng(seed)
+    data = prepare_data(df, spec)
+    points = [draw_parameters(spec, data, rng) for _ in range(n_points)]
+    if simulated:
+        data = _with_observations(data, draw_observations(spec, data, points[0], rng))
+    model = build.build_model(data, spec)
+    names = ld.value_names(spec, data)
+    assert sorted(v.name for v in model.free_RVs) == sorted(names)
+    untransformed = remove_value_transforms(model)
+    rvs = untransformed.free_RVs + untransformed.observed_RVs
+    terms = untransformed.compile_fn(
+        untransformed.logp(vars=rvs, jacobian=False, sum=False),
+        inputs=untransformed.value_vars, mode=MODE, on_unused_input="ignore")
+    for k, params in enumerate(points):
+        point = {n: params[n] for n in names}
+        mine = ld.log_density_terms(spec, data, params)
+        theirs = {rv.name: float(np.sum(v)) for rv, v in zip(rvs, terms(point), strict=True)}
+        _assert_terms_agree(mine, theirs, f"{spec.name} point {k}, constrained values")
+        assert sum(theirs.values()) == pytest.approx(ld.log_density(spec, data, params),
+                                                     rel=RTOL)
+    if transformed:
+        tpoint, jac = _transformed_point(model, points[0])
+        with_jac = {n: v + jac.get(n, 0.0) for n, v in ld.log_density_terms(
+            spec, data, points[0]).items()}
+        _assert_terms_agree(with_jac, _pymc_terms(model, tpoint, jacobian=True),
+                            f"{spec.name}: unconstrained values + Jacobian")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_log_density_matches_the_pymc_model(paper_df, case):
+    changes = dict(CASES[case])
+    spec = load_spec("binomial_developers").with_changes(name=case, **changes)
+    _check(spec, paper_df, seed=zlib.crc32(case.encode()))
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=() if n == "binomial_developers" else pytest.mark.slow)
+    for n in available_specs()])  # the option matrix above covers them; slow for the rest
+def test_log_density_matches_every_bundled_spec(paper_df, name):
+    _check(load_spec(name), paper_df, n_points=2, transformed=False)
+
+
+def test_log_density_of_real_data(paper_df):
+    """Also at the real outcome (not only simulated data)."""
+    _check(load_spec("binomial_developers"), paper_df, n_points=1, transformed=False,
+           simulated=False)
+
+
+def test_zero_sum_normal_density_is_the_subspace_density():
+    """Monte Carlo: the documented density integrates to the right normalising constant.
+
+    For ``n = 2`` the subspace is the line ``u = (s, -s) / sqrt(2)``; in the orthonormal
+    coordinate ``s`` the density must be Normal(0, sigma).
+    """
+    sigma = 0.7
+    for s in (-1.3, 0.0, 0.4):
+        u = np.array([s, -s]) / np.sqrt(2.0)
+        expected = -0.5 * np.log(2 * np.pi * sigma**2) - 0.5 * s**2 / sigma**2
+        assert ld.zero_sum_normal_logpdf(u, sigma) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="sum-to-zero"):
+        ld.zero_sum_normal_logpdf(np.array([1.0, 0.5]), sigma)
+
+
+# ---------------------------------------------------------------------------------------
+# The check can fail: deliberate errors in the builder are caught.
+
+
+def _scaled_prior(name: str, factor: float):
+    original = build._prior
+
+    def wrong(spec, prior_name, rv_name=None, **kwargs):
+        if prior_name != name:
+            return original(spec, prior_name, rv_name, **kwargs)
+        prior = spec.prior(prior_name)
+        params = dict(prior.params)
+        params["sigma"] *= factor
+        import pymc as pm
+
+        return getattr(pm, prior.dist)(rv_name or prior_name, **params, **kwargs)
+
+    return wrong
+
+
+@pytest.mark.parametrize(("error", "term"), [("sigma_model prior scale doubled", "sigma_model"),
+                                           ("sign of the slope", "eta"),
+                                           ("guessing floor dropped", "correct")])
+def test_a_deliberate_error_in_the_builder_is_caught(paper_df, monkeypatch, error, term):
+    spec = load_spec("binomial_developers")
+    if error == "sigma_model prior scale doubled":
+        monkeypatch.setattr(build, "_prior", _scaled_prior("sigma_model", 2.0))
+    elif error == "sign of the slope":
+        original = build._prior
+
+        def negated(spec_, name, rv_name=None, **kwargs):
+            out = original(spec_, name, rv_name, **kwargs)
+            return -out if name == "beta" else out
+
+        monkeypatch.setattr(build, "_prior", negated)
+    else:
+        import dataclasses
+
+        original_build = build.build_model
+
+        def no_floor(data, spec_):
+            return original_build(dataclasses.replace(data, guess=0.0), spec_)
+
+        monkeypatch.setattr(build, "build_model", no_floor)
+    with pytest.raises(AssertionError, match=f"'{term}'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
