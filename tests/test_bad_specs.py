@@ -7,6 +7,7 @@ naming the file and the problem, and leave no output folder behind.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -63,8 +64,11 @@ def test_cli_fit_rejects_bad_spec(case: SpecCase, tmp_path, capsys, monkeypatch)
     def no_data(*args, **kwargs):  # a spec error must come before loading any data
         raise AssertionError("data was loaded for an invalid spec")
 
+    # import the command module first: imported while options.load_data is patched, it
+    # would bind the patched function for good and poison every later test
+    importlib.import_module("bayes_llm.cli.fit_cmd")
     monkeypatch.setattr("bayes_llm.cli.options.load_data", no_data)
-    monkeypatch.setattr("bayes_llm.cli.fit_cmd.load_data", no_data, raising=False)
+    monkeypatch.setattr("bayes_llm.cli.fit_cmd.load_data", no_data)
     monkeypatch.setattr("bayes_llm.model.fit_model", no_data)
     out = tmp_path / "run"
     code = main(["fit", "--model", str(path), "--out", str(out)])

@@ -170,7 +170,9 @@ def test_summary_object_and_cli(paper_df, mirror_dir, capsys):
     assert summary.by_group.sum() == 809 and summary.by_cohort.sum() == 809
     assert main(["data", "summary", "--mirror", str(mirror_dir)]) == 0
     out, err = capsys.readouterr()
-    assert err == ""
+    # stderr says where the data came from (one line), nothing else
+    assert err.startswith("data: ") and "dataset_for_github.xlsx" in err
+    assert len(err.splitlines()) == 1
     assert "models:               809" in out
     assert "all match" in out
     assert "1,321x" in out and "1,290x" in out

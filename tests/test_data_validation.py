@@ -62,7 +62,8 @@ def test_the_valid_table_loads(tmp_path, capsys):
     assert df["model_id"].tolist() == [r[0] for r in GOOD]
     assert df["developer_group"].eq("Other, Small").all()  # mean ln(FLOP/1e18) <= 12
     code, out, err = run_cli(path, capsys)
-    assert code == 0 and err == "" and "models:               4" in out
+    assert code == 0 and "models:               4" in out
+    assert err == f"data: {path} (--data)\n"  # where the data came from, nothing else
 
 
 # (data index, column, text, expected message fragment); file row = index + 2.

@@ -80,6 +80,14 @@ def threshold_path(df: pd.DataFrame, threshold: float, *, score_column: str,
     })
 
 
+
+def check_thresholds(thresholds) -> None:
+    """Raise :class:`SpecError` unless every threshold lies strictly between 0 and 1."""
+    bad = [t for t in thresholds if not 0.0 < float(t) < 1.0]
+    if bad:
+        raise SpecError(f"thresholds must lie strictly between 0 and 1 (scores are "
+                        f"accuracies, not percent); got {', '.join(map(str, bad))}")
+
 def threshold_declines(
     df: pd.DataFrame,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
@@ -111,10 +119,7 @@ def threshold_declines(
         running minimum, decline factor) and the monthly paths.
 
     """
-    bad = [t for t in thresholds if not 0.0 < float(t) < 1.0]
-    if bad:
-        raise SpecError(f"thresholds must lie strictly between 0 and 1 (scores are "
-                        f"accuracies, not percent); got {', '.join(map(str, bad))}")
+    check_thresholds(thresholds)
     end = end_month or str(df["month"].max())
     if scopes is None:
         scopes = {"majors": df["is_major"].to_numpy(bool),

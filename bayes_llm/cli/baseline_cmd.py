@@ -53,8 +53,11 @@ def baseline(
 
     # Choices are validated by BaselineSpec, so a bad value is a one-line user error.
     spec = BaselineSpec(sample=sample, period=period, outcome=outcome, developers=developers)
-    df = load_data(mirror, data)
+    from bayes_llm.baseline.thresholds import check_thresholds
+
     thresholds = tuple(threshold) if threshold else DEFAULT_THRESHOLDS
+    check_thresholds(thresholds)  # before loading any data
+    df = load_data(mirror, data)
     results = run_baseline(df, spec, thresholds=thresholds)
     typer.echo(results.to_text(), nl=False)
     if out is not None:
