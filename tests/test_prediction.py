@@ -145,3 +145,209 @@ def test_wrong_new_developer_variance_is_caught(worlds, monkeypatch, wrong):
     cov = coverage(pred, truth_acc, N_WORLDS, N_DRAWS)
     lo, _ = binomial_bounds(N_WORLDS)
     assert cov[1] < lo, f"a wrong variance ({wrong}) went unnoticed: coverage {cov[1]:.3f}"
+
+
+# --- small fake fits with sampling noise (iid draws), for rules, errors and the CLI -----------
+
+COHORTS = ["2022q4-2023q3", "2023q4-2024q2", "2024q3-2025q1"]
+
+
+def noisy_fit(spec_changes=None, *, chains=2, draws=500, seed=0, developers=("Meta", "Qwen",
+                                                                              "Google")):
+    """A fit-like object with iid posterior draws around plausible values (cohorts)."""
+    rng = np.random.default_rng(seed)
+    spec = spec_from_dict({"name": "fake_noisy", "period_effect": "fixed",
+                           "sampler": {"chains": chains, "draws": draws},
+                           **(spec_changes or {})})
+    shape = (chains, draws)
+
+    def around(value, sd, *extra):
+        return value + sd * rng.standard_normal((*shape, *extra))
+
+    periods = np.array([-0.6, 0.0, 0.6]) + 0.05 * rng.standard_normal((*shape, 3))
+    devs = around(0.0, 0.05, len(developers)) + np.linspace(-0.4, 0.4, len(developers))
+    data = {"alpha": (("chain", "draw"), around(0.3, 0.03)),
+            "beta": (("chain", "draw"), around(0.6, 0.02)),
+            "period_effect": (("chain", "draw", "period"), periods - periods.mean(-1,
+                                                                                keepdims=True)),
+            "developer_effect": (("chain", "draw", "developer"),
+                                 devs - devs.mean(-1, keepdims=True)),
+            "sigma_developer": (("chain", "draw"), np.abs(around(0.5, 0.05)))}
+    if spec.likelihood == "binomial":
+        data["sigma_model"] = (("chain", "draw"), np.abs(around(0.4, 0.02)))
+    else:
+        data["sigma"] = (("chain", "draw"), np.abs(around(0.4, 0.02)))
+        if spec.likelihood == "student_t":
+            data["nu"] = (("chain", "draw"), np.abs(around(5.0, 0.3)))
+    post = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws),
+                                    "period": COHORTS, "developer": list(developers)})
+    stats_ds = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, bool))},
+                          coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+    dt = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats_ds})
+    models = pd.DataFrame({"model_id": ["m1", "m2", "m3"], "developer": list(developers),
+                           "developer_group": ["Meta", "Other, Large", "Google"],
+                           "period": COHORTS, "developer_unit": list(developers)})
+    return SimpleNamespace(spec=spec, dt=dt, models=models, diagnostics=None)
+
+
+def table(*rows) -> pd.DataFrame:
+    """Rows ``(model_id, developer, YYYY-MM, log10_flop)``."""
+    return pd.DataFrame(rows, columns=["model_id", "developer", "release_month", "log10_flop"])
+
+
+def test_before_first_period_is_one_line_error_naming_the_row():
+    fit = noisy_fit()
+    rows = table(("ok", "Meta", "2023-05", 23.0), ("too-early", "Meta", "2022-08", 23.0))
+    with pytest.raises(PeriodBeforeFitError, match=r"row 2 \(model_id 'too-early'\).*2022-08"):
+        predict(fit, rows)
+
+
+def test_periods_are_compared_as_dates_not_text():
+    from bayes_llm.prediction.periods import place_rows
+
+    fitted = ["2023Q3", "2023Q1", "2024Q1", "2023Q2"]  # not in calendar order
+    rows = table(("a", "x", "2023-11", 23.0), ("b", "x", "2024-08", 23.0),
+                 ("c", "x", "2023-02", 23.0))
+    rows["release_month"] = pd.to_datetime(rows["release_month"])
+    placed = place_rows(rows, fitted, "quarter")
+    assert [fitted[i] for i in placed.anchor] == ["2023Q3", "2024Q1", "2023Q1"]
+    assert list(placed.steps) == [1, 2, 0]
+    months = place_rows(rows, ["2023-02", "2023-11", "2023-09"], "month")
+    assert list(months.steps) == [0, 9, 0]
+
+
+def test_cohort_steps_beyond_the_window():
+    from bayes_llm.prediction.periods import cohort_position
+
+    assert cohort_position(pd.Timestamp("2025-03"))[0] == 2
+    assert cohort_position(pd.Timestamp("2025-04"))[0] == 3
+    assert cohort_position(pd.Timestamp("2025-12"))[0] == 3  # 9 months: one cohort length
+    assert cohort_position(pd.Timestamp("2026-01"))[0] == 4
+    assert cohort_position(pd.Timestamp("2022-09"))[0] == -1
+
+
+def test_fixed_period_extrapolation_adds_variance_growing_with_the_gap():
+    from bayes_llm.prediction.periods import period_term, place_rows
+
+    effects = np.array([[-1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])  # two draws
+    rows = table(("in", "x", "2025-01", 23.0), ("h1", "x", "2025-06", 23.0),
+                 ("h2", "x", "2026-01", 23.0))
+    rows["release_month"] = pd.to_datetime(rows["release_month"])
+    placed = place_rows(rows, COHORTS, "cohort")
+    mean, var = period_term(effects, placed, COHORTS, "cohort")
+    np.testing.assert_allclose(mean, [[2.0] * 3, [0.0] * 3])  # the last cohort's effect
+    s2 = (1.0**2 + 2.0**2) / 2  # mean squared successive difference of draw 0
+    np.testing.assert_allclose(var, [[0.0, s2, 2 * s2], [0.0, 0.0, 0.0]])
+
+
+def test_random_walk_extrapolation_walks_forward():
+    from bayes_llm.prediction.periods import period_term, place_rows
+
+    effects = np.array([[0.0, 1.0, 2.0]])
+    rows = table(("h3", "x", "2026-10", 23.0))  # 19 months: 3 cohort lengths
+    rows["release_month"] = pd.to_datetime(rows["release_month"])
+    placed = place_rows(rows, COHORTS, "cohort")
+    mean, var = period_term(effects, placed, COHORTS, "cohort", drift=np.array([0.5]),
+                            sigma_step=np.array([0.2]))
+    assert placed.steps[0] == 3
+    np.testing.assert_allclose(mean, [[2.0 + 3 * 0.5]])
+    np.testing.assert_allclose(var, [[3 * 0.04]])
+
+
+@pytest.mark.parametrize("likelihood", ["binomial", "logit_normal", "student_t"])
+def test_cdf_agrees_with_the_accuracy_draws(likelihood):
+    fit = noisy_fit({"likelihood": likelihood})
+    rows = table(("a", "Meta", "2024-01", 23.5), ("b", "NewCo", "2025-07", 24.5))
+    pred = predict(fit, rows, seed=1)
+    assert pred.latent.dims == ("sample", "row") and pred.accuracy.sizes["sample"] == 1000
+    assert list(pred.accuracy.coords["model_id"].values) == ["a", "b"]
+    for q in (0.2, 0.5, 0.8):
+        values = np.quantile(pred.accuracy.values, q, axis=0)
+        mean_cdf = pred.cdf(values).mean(axis=0)
+        empirical = (pred.accuracy.values <= values).mean(axis=0)
+        np.testing.assert_allclose(mean_cdf, empirical, atol=0.04)
+    lower = np.array([0.3, 0.3])
+    upper = np.array([0.6, 0.7])
+    np.testing.assert_allclose(pred.pmf_bin(lower, upper),
+                               pred.cdf(upper) - pred.cdf(lower))
+    assert np.all(pred.cdf(np.array([0.05, 1.0]))[:, 0] == 0.0) or likelihood == "binomial"
+
+
+def test_summary_columns_interval_and_status():
+    fit = noisy_fit()
+    rows = table(("a", "Meta", "2024-01", 23.5))
+    rows["mmlu_pro_acc"] = [0.55]
+    summary = predict(fit, rows).summary(prob=0.8, kind="eti", thresholds=(0.4, 0.6))
+    row = summary.iloc[0]
+    assert row["observed_accuracy"] == 0.55 and row["interval"] == "80% ETI"
+    assert row["accuracy_lower"] < row["accuracy_median"] < row["accuracy_upper"]
+    assert row["p_accuracy_above_0.4"] > row["p_accuracy_above_0.6"]
+    assert row["fit_diagnostics"] == "not available"
+
+
+def test_group_coding_refuses_an_unknown_group():
+    fit = noisy_fit({"developer": "group"}, developers=("Meta", "Other, Large", "Google"))
+    rows = table(("a", "Meta", "2024-01", 23.5), ("b", "Anthropic", "2024-01", 24.0))
+    rows["developer_group"] = ["Meta", "Anthropic"]
+    with pytest.raises(UnknownGroupError, match=r"row 2 \(model_id 'b'\).*'Anthropic'"):
+        predict(fit, rows)
+
+
+def test_new_developer_variance_by_coding():
+    from bayes_llm.prediction.units import developer_terms
+
+    post = {"developer_effect": np.array([[0.5, -0.5], [1.0, -1.0]]),
+            "sigma_developer": np.array([1.0, 2.0])}
+    coords = {"developer": ["a", "b"], "developer_group": ["g"]}
+    rows = pd.DataFrame({"model_id": ["k", "n"], "developer": ["a", "new"],
+                         "developer_group": ["g", "g"]})
+    centred = developer_terms(post, coords, spec_from_dict({"name": "s"}), rows)
+    np.testing.assert_allclose(centred.mean[:, 0], [0.5, 1.0])
+    np.testing.assert_allclose(centred.var[:, 1], [1.5, 6.0])  # sigma^2 (1 + 1/2)
+    non = developer_terms(post, coords, spec_from_dict(
+        {"name": "s", "developer_parameterisation": "non_centred"}), rows)
+    np.testing.assert_allclose(non.var[:, 1], [1.0, 4.0])
+    fixed = developer_terms(post, coords, spec_from_dict(
+        {"name": "s", "developer_effect": "fixed"}), rows)
+    np.testing.assert_allclose(fixed.var[:, 1], [0.5 * 1.5, 2.0 * 1.5])  # s^2 = sum u^2 / 1
+    nested_post = {**post, "group_effect": np.array([[0.3], [0.1]]),
+                   "sigma_group": np.array([1.0, 1.0])}
+    nested = developer_terms(nested_post, coords, spec_from_dict(
+        {"name": "s", "developer": "nested"}), rows)
+    np.testing.assert_allclose(nested.mean[:, 1], [0.3, 0.1])  # its group's effect
+    np.testing.assert_allclose(nested.var[:, 1], [1.0, 4.0])  # plus a developer draw
+
+
+def test_errors_in_variables_uses_the_conjugate_posterior_of_true_compute():
+    from bayes_llm.prediction.compute import true_compute
+
+    spec = spec_from_dict({"name": "s", "compute_error": True})
+    n = 20_000
+    post = {"alpha": np.zeros(n), "mu_x": np.zeros(n), "sigma_x": np.full(n, 1.0)}
+    rows = pd.DataFrame({"log10_flop": [23.5 + 1.0], "compute_is_estimate": [True]})
+    x = true_compute(post, rows, spec, np.random.default_rng(0))[:, 0]
+    sd = spec.compute_error_sd_estimate
+    precision = 1 / sd**2 + 1
+    assert abs(x.mean() - (1.0 / sd**2) / precision) < 0.01
+    assert abs(x.std() - precision**-0.5) < 0.01
+    post_t = {**post, "nu_x": np.full(n, 3.0)}
+    xt = true_compute(post_t, rows, spec, np.random.default_rng(0))[:, 0]
+    assert abs(xt.mean() - 1.0) < 0.1  # the heavy-tailed population barely pulls it
+
+
+def test_compute_needed_inverts_the_curve():
+    from bayes_llm.prediction import compute_needed
+
+    fit = noisy_fit()
+    result = compute_needed(fit, "Qwen", 0.6, "2024q1")
+    post = fit.dt["posterior"]
+    flat = {k: post[k].values.reshape(-1, *post[k].shape[2:]) for k in post.data_vars}
+    target = special.logit((0.6 - GUESS) / (1 - GUESS))
+    expected = (target - flat["alpha"] - flat["period_effect"][:, 1]
+                - flat["developer_effect"][:, 1]) / flat["beta"] + 23.5
+    np.testing.assert_allclose(result.draws, expected)
+    assert result.share_reachable == 1.0 and result.developer_known
+    post["beta"] = -post["beta"]
+    flat_curve = compute_needed(fit, "Qwen", 0.6, "2024q1")
+    assert flat_curve.share_reachable == 0.0
+    assert np.isnan(flat_curve.summary().iloc[0]["log10_flop_median"])
