@@ -9,6 +9,7 @@ chain's draws) covers it in 90% of worlds if and only if the prediction rules ar
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -351,3 +352,94 @@ def test_compute_needed_inverts_the_curve():
     flat_curve = compute_needed(fit, "Qwen", 0.6, "2024q1")
     assert flat_curve.share_reachable == 0.0
     assert np.isnan(flat_curve.summary().iloc[0]["log10_flop_median"])
+
+
+# --- the command line, on a saved fake fit (no MCMC) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_fit(tmp_path_factory):
+    from bayes_llm.model.fit import Fit
+
+    fake = noisy_fit()
+    metadata = {"spec_name": fake.spec.name, "spec_hash": fake.spec.hash(), "data_hash": "0",
+                "source_file": "simulated", "backend": "fake", "seed": 0, "versions": {},
+                "n_models": 3, "sample_report": "fake posterior (iid draws)",
+                "timing_seconds": {}, "created": "now"}
+    fit = Fit(spec=fake.spec, dt=fake.dt, models=fake.models, metadata=metadata)
+    assert fit.diagnostics.ok, fit.diagnostics.failures
+    return fit.save(tmp_path_factory.mktemp("fits") / "fake_fit")
+
+
+def write_csv(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_predict_writes_table_draws_and_plot(saved_fit, tmp_path, capsys):
+    from bayes_llm.cli import main
+
+    data = write_csv(tmp_path / "new.csv", "model_id,developer,release_month,log10_flop,"
+                     "mmlu_pro_acc\nlate,Qwen,2025-08,24.0,0.61\nnewco,NewCo,2024-02,23.0,\n")
+    out = tmp_path / "pred"
+    code = main(["predict", str(saved_fit), "--data", str(data), "--out", str(out),
+                 "--threshold", "0.5", "--threshold", "0.7", "--hdi-prob", "0.9",
+                 "--ci-kind", "eti"])
+    assert code == 0, capsys.readouterr().err
+    table_out = pd.read_csv(out / "predictions.csv")
+    assert list(table_out["model_id"]) == ["late", "newco"]
+    assert list(table_out["period_steps_ahead"]) == [1, 0]
+    assert list(table_out["developer_known"]) == [True, False]
+    assert {"p_accuracy_above_0.5", "p_accuracy_above_0.7"} <= set(table_out)
+    assert (table_out["interval"] == "90% ETI").all() and table_out["fit_diagnostics_ok"].all()
+    draws = xr.open_dataset(out / "predictive_draws.nc", engine="h5netcdf")
+    assert draws["accuracy"].dims == ("sample", "row")
+    draws.close()
+    assert (out / "predictions.png").stat().st_size > 1000
+    # writing again replaces the folder (it is ours)
+    assert main(["predict", str(saved_fit), "--data", str(data), "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize(("csv", "args", "message"), [
+    ("model_id,developer,release_month,log10_flop\nok,Qwen,2024-01,23\nearly,Qwen,2022-03,23\n",
+     [], r"row 3 \(model_id 'early'\): released 2022-03, before the fit's first period"),
+    ("model_id,developer,release_month\nx,Qwen,2024-01\n", [], "missing compute"),
+    ("model_id,developer,release_month,log10_flop\nx,Qwen,2024-01,23\n", ["--hdi-prob", "1.5"],
+     "interval probability"),
+    ("model_id,developer,release_month,log10_flop\nx,Qwen,2024-01,23\n", ["--threshold", "50"],
+     "--threshold"),
+], ids=["before-first-period", "no-compute", "bad-interval", "bad-threshold"])
+def test_cli_predict_user_errors_exit_2_with_one_line(saved_fit, tmp_path, capsys, csv, args,
+                                                      message):
+    from bayes_llm.cli import main
+
+    data = write_csv(tmp_path / "new.csv", csv)
+    code = main(["predict", str(saved_fit), "--data", str(data), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ")
+    assert re.search(message, err[0]), err[0]
+
+
+def test_cli_predict_refuses_a_foreign_out_folder(saved_fit, tmp_path, capsys):
+    from bayes_llm.cli import main
+
+    data = write_csv(tmp_path / "new.csv", "model_id,developer,release_month,log10_flop\n"
+                     "x,Qwen,2024-01,23\n")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert main(["predict", str(saved_fit), "--data", str(data), "--out", str(foreign)]) == 2
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_compute_needed(saved_fit, capsys):
+    from bayes_llm.cli import main
+
+    code = main(["compute-needed", str(saved_fit), "--developer", "Qwen", "--accuracy", "0.6",
+                 "--period", "2025q3"])
+    out = capsys.readouterr().out
+    assert code == 0 and "log10 FLOP median" in out and "1 period(s) after" in out
+    assert main(["compute-needed", str(saved_fit), "--developer", "Qwen", "--accuracy", "0.05",
+                 "--period", "2024q1"]) == 2
+    assert "guessing floor" in capsys.readouterr().err
