@@ -354,6 +354,23 @@ def test_compute_needed_inverts_the_curve():
     assert np.isnan(flat_curve.summary().iloc[0]["log10_flop_median"])
 
 
+def test_load_model_table_for_prediction_allows_late_months_and_no_scores(tmp_path):
+    from bayes_llm.data.user import load_model_table
+    from bayes_llm.errors import DataValidationError
+
+    path = write_csv(tmp_path / "new.csv", "model_id,developer,release_month,log10_flop\n"
+                     "a,Qwen,2025-09,24.1\n")
+    frame = load_model_table(path, for_prediction=True)
+    assert frame["release_month"].iloc[0] == pd.Timestamp("2025-09-01")
+    assert frame["mmlu_pro_acc"].isna().all()
+    with pytest.raises(DataValidationError, match="mmlu_pro_acc"):
+        load_model_table(path)
+    scored = write_csv(tmp_path / "scored.csv", "model_id,developer,release_month,log10_flop,"
+                       "mmlu_pro_acc\na,Qwen,2025-09,24.1,0.05\n")
+    with pytest.raises(DataValidationError, match="guessing floor"):  # scores still checked
+        load_model_table(scored, for_prediction=True)
+
+
 # --- the command line, on a saved fake fit (no MCMC) ----------------------------------------
 
 
