@@ -487,3 +487,55 @@ def test_predict_matches_the_pymc_graph_on_fitted_rows(paper_df):
         # median |gap| <= 0.012); dropping the developer effects gives 0.05 to 0.09
         assert abs(np.mean(a - b)) < 0.01, (q, np.mean(a - b))
         assert np.median(np.abs(a - b)) < 0.025, (q, np.median(np.abs(a - b)))
+
+
+def test_monotone_curve_with_equal_slopes_matches_the_linear_curve():
+    from bayes_llm.prediction import compute_needed
+
+    linear = noisy_fit()
+    mono = noisy_fit({"compute_curve": "monotone"})
+    post = mono.dt["posterior"].to_dataset()
+    beta = linear.dt["posterior"]["beta"]
+    post["compute_slope"] = beta.expand_dims(compute_segment=5, axis=-1).copy()
+    post = post.drop_vars("beta")
+    post["alpha"], post["period_effect"] = (linear.dt["posterior"]["alpha"],
+                                            linear.dt["posterior"]["period_effect"])
+    post["developer_effect"] = linear.dt["posterior"]["developer_effect"]
+    mono.dt["posterior"] = xr.DataTree(post)
+    rows = table(("a", "Meta", "2024-01", 21.0), ("b", "Qwen", "2025-06", 25.7))
+    a, b = predict(linear, rows, seed=4), predict(mono, rows, seed=4)
+    np.testing.assert_allclose(a.latent.values, b.latent.values, rtol=1e-9, atol=1e-9)
+    for period in ("2024q1", "2025q4"):
+        np.testing.assert_allclose(compute_needed(linear, "Qwen", 0.6, period).draws,
+                                   compute_needed(mono, "Qwen", 0.6, period).draws, atol=1e-9)
+
+
+@pytest.mark.parametrize("changes", [{"developer": "none"},
+                                     {"developer": "nested", "developer_effect": "pooled"},
+                                     {"developer_slopes": True},
+                                     {"compute_period_interaction": True}])
+def test_other_codings_predict_end_to_end(changes):
+    fit = noisy_fit(changes)
+    post = fit.dt["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    if changes.get("developer") == "none":
+        post = post.drop_vars(["developer_effect", "sigma_developer"])
+    if changes.get("developer") == "nested":
+        post["group_effect"] = xr.DataArray(np.zeros((*shape, 2)),
+                                            dims=("chain", "draw", "developer_group"),
+                                            coords={"developer_group": ["Meta", "Google"]})
+        post["sigma_group"] = xr.DataArray(np.full(shape, 0.3), dims=("chain", "draw"))
+    if changes.get("developer_slopes"):
+        post["developer_slope"] = xr.DataArray(np.full((*shape, 3), 0.1),
+                                               dims=("chain", "draw", "developer"))
+        post["sigma_slope"] = xr.DataArray(np.full(shape, 0.2), dims=("chain", "draw"))
+    if changes.get("compute_period_interaction"):
+        post["compute_period_slope"] = xr.DataArray(
+            np.tile([-0.1, 0.0, 0.1], (*shape, 1)), dims=("chain", "draw", "period"))
+    fit.dt["posterior"] = xr.DataTree(post)
+    rows = table(("known", "Meta", "2024-01", 24.5), ("new", "NewCo", "2025-06", 24.5))
+    rows["developer_group"] = ["Meta", "Other, Large"]
+    pred = predict(fit, rows, seed=0)
+    assert np.isfinite(pred.accuracy.values).all()
+    spread = pred.latent.values.std(axis=0)
+    assert spread[1] > spread[0]  # the new developer in a later period is less certain
