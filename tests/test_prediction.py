@@ -539,3 +539,21 @@ def test_other_codings_predict_end_to_end(changes):
     assert np.isfinite(pred.accuracy.values).all()
     spread = pred.latent.values.std(axis=0)
     assert spread[1] > spread[0]  # the new developer in a later period is less certain
+
+
+def test_lineage_protocol_terms_enter_the_prediction():
+    fit = noisy_fit({"lineage_effect": True, "protocol_effect": True})
+    post = fit.dt["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    post["lineage_effect"] = xr.DataArray(np.full((*shape, 1), 2.0),
+                                          dims=("chain", "draw", "lineage"),
+                                          coords={"lineage": ["qwen/qwen2.5-7b"]})
+    post["sigma_lineage"] = xr.DataArray(np.full(shape, 1.0), dims=("chain", "draw"))
+    post["protocol_effect"] = xr.DataArray(np.full(shape, -1.0), dims=("chain", "draw"))
+    fit.dt["posterior"] = xr.DataTree(post)
+    rows = table(("fine-tune", "Qwen", "2024-01", 23.5), ("other", "Qwen", "2024-01", 23.5))
+    rows["hf_id"] = ["Qwen_Qwen2.5-7B-Instruct_bfloat16", pd.NA]
+    lat = predict(fit, rows, seed=0).latent.values
+    # known lineage: +2; off-harness row of a new lineage: kappa = -1 and variance 1 more
+    assert abs(np.median(lat[:, 0]) - np.median(lat[:, 1]) - 3.0) < 0.15
+    assert lat[:, 1].var() - lat[:, 0].var() == pytest.approx(1.0, abs=0.2)

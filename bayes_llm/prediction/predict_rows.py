@@ -34,7 +34,7 @@ from scipy import special
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
-from bayes_llm.model.option_terms import option_terms
+from bayes_llm.model.option_terms import model_effect_distribution, option_terms
 from bayes_llm.prediction.compute import true_compute
 from bayes_llm.prediction.periods import period_term, place_rows
 from bayes_llm.prediction.result import Prediction
@@ -218,7 +218,10 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
     acc_col, _, guess, n_questions = OUTCOMES[spec.outcome]
     n_items = np.full(len(frame), n_questions, dtype=np.int64)
     if spec.likelihood == "binomial":
-        latent = mu + _scaled_noise(post["sigma_model"], post.get("nu_model"), shape, rng)
+        _, sigma_model, nu_model = model_effect_distribution(fit)
+        latent = mu + _scaled_noise(stacked(sigma_model, idx),
+                                    None if nu_model is None else stacked(nu_model, idx),
+                                    shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
         accuracy = rng.binomial(n_items[None, :], p) / n_items[None, :]
         noise = {"p": p}
