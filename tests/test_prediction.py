@@ -557,3 +557,13 @@ def test_lineage_protocol_terms_enter_the_prediction():
     # known lineage: +2; off-harness row of a new lineage: kappa = -1 and variance 1 more
     assert abs(np.median(lat[:, 0]) - np.median(lat[:, 1]) - 3.0) < 0.15
     assert lat[:, 1].var() - lat[:, 0].var() == pytest.approx(1.0, abs=0.2)
+
+
+def test_dataframe_rows_with_missing_values_are_one_line_errors():
+    from bayes_llm.errors import BayesLLMError
+
+    rows = table(("a", "Meta", "2024-01", 23.5), ("b", "Meta", None, 23.5))
+    with pytest.raises(BayesLLMError, match=r"row 2 \(model_id 'b'\) has no release_month"):
+        predict(noisy_fit(), rows)
+    with pytest.raises(BayesLLMError, match="lacks column"):
+        predict(noisy_fit(), rows.drop(columns="log10_flop"))

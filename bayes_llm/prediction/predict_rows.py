@@ -75,7 +75,18 @@ def prediction_frame(table: pd.DataFrame | str | os.PathLike) -> tuple[pd.DataFr
     if table.empty:
         raise BayesLLMError("predict: the table has no rows")
     frame = table.reset_index(drop=True).copy()
-    frame["release_month"] = pd.to_datetime(frame["release_month"])
+    try:
+        frame["release_month"] = pd.to_datetime(frame["release_month"])
+        frame["log10_flop"] = pd.to_numeric(frame["log10_flop"])
+    except (ValueError, TypeError) as exc:
+        raise BayesLLMError(f"predict: release_month must be dates and log10_flop numbers "
+                            f"({' '.join(str(exc).split())})") from exc
+    for column in ("release_month", "log10_flop", "model_id", "developer"):
+        missing_rows = np.flatnonzero(frame[column].isna().to_numpy())
+        if missing_rows.size:
+            i = int(missing_rows[0])
+            raise BayesLLMError(f"predict: row {i + 1} (model_id '{frame['model_id'].iloc[i]}') "
+                                f"has no {column}")
     if "compute_is_estimate" not in frame:
         frame["compute_is_estimate"] = False
     if "hf_id" not in frame:
