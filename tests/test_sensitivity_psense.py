@@ -45,6 +45,9 @@ def test_psense_reports_each_headline_figure_and_top_level_prior(default_psense)
     # never power-scaled
     assert not any(q.startswith("shapley_") for q in res.summary["quantity"])
     assert set(res.summary["verdict"]) <= {"robust", "weak likelihood", "prior-data conflict"}
+    # the frontier's observed gain is data (one value for every draw): not power-scaled
+    assert "frontier_gain" not in set(res.summary["quantity"])
+    assert any("'frontier_gain' is the same in every draw" in n for n in res.notes)
     assert (res.summary["prior_sensitivity"] >= 0).all()
     assert (res.summary["likelihood_sensitivity"] >= 0).all()
     # by prior: one row per (quantity, top-level prior)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import contextlib
 import logging
+import multiprocessing
 import os
 import warnings
 
@@ -71,13 +73,18 @@ def sample_posterior(
         nuts["adaptation"] = "low_rank"
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
+    extra: dict = {}
+    if backend == "pymc" and cores > 1:
+        # PyMC's chain processes recompile the step's functions with their own PyTensor
+        # config: fresh interpreters that read the strict flag from the environment
+        extra["mp_ctx"] = multiprocessing.get_context("spawn")
     logging.getLogger("pymc").setLevel(logging.WARNING)
-    with warnings.catch_warnings(), reproducible_compilation():
+    with warnings.catch_warnings(), reproducible_compilation(), _strict_flags_in_children():
         warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
-            model=model, compute_convergence_checks=False, nuts=nuts)
+            model=model, compute_convergence_checks=False, nuts=nuts, **extra)
         observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
         dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model,
                                              progressbar=False)
@@ -104,3 +111,28 @@ def reproducible_compilation():
     import pytensor
 
     return pytensor.config.change_flags(numba__fastmath=False)
+
+
+#: The PyTensor flag of :func:`reproducible_compilation`, as written in ``PYTENSOR_FLAGS``.
+STRICT_FLAG = "numba__fastmath=False"
+
+
+@contextlib.contextmanager
+def _strict_flags_in_children():
+    """Put :data:`STRICT_FLAG` in ``PYTENSOR_FLAGS`` for processes started in the block.
+
+    A process started by spawn (or from a forkserver) does not inherit the parent's
+    in-memory PyTensor config, only its environment: without this, PyMC's chain processes
+    would compile with fast-math and the same seed would give different draws with a cold
+    and a warm compile cache.
+    """
+    before = os.environ.get("PYTENSOR_FLAGS")
+    flags = [f for f in (before or "").split(",") if f and not f.startswith("numba__fastmath")]
+    os.environ["PYTENSOR_FLAGS"] = ",".join([*flags, STRICT_FLAG])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTENSOR_FLAGS", None)
+        else:
+            os.environ["PYTENSOR_FLAGS"] = before

@@ -171,6 +171,11 @@ def _scalar_figures(draws: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
             why = da.attrs.get("note", "it has non-finite draws")
             notes.append(f"figure '{name}' is not computable for this fit ({why}); skipped")
             continue
+        values = da.to_numpy()
+        if values.size and np.all(values == values.flat[0]):
+            notes.append(f"figure '{name}' is the same in every draw (a property of the data, "
+                         "not of the posterior); not power-scaled")
+            continue
         keep[str(name)] = da
     return xr.Dataset(keep), notes
 
