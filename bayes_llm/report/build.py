@@ -387,9 +387,10 @@ def _figure(report: Report, key: str, caption: str, make: Callable) -> ReportFig
 
     section_id, title = FIGURES[key]
     try:
-        fig = make()
-        png = figure_png(fig)
-        close(fig)
+        with report.timed(f"figure {key}"):
+            fig = make()
+            png = figure_png(fig)
+            close(fig)
     except Exception as exc:  # noqa: BLE001 - a figure that fails is reported, not fatal
         msg = f"figure '{key}' could not be drawn: {type(exc).__name__}: {exc}"
         report.problems.append(msg)
