@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import arviz as az
+import arviz_stats as az  # arviz's statistics, without arviz_plots and matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr

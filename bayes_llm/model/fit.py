@@ -27,7 +27,6 @@ import xarray as xr
 from bayes_llm.atomic import atomic_directory, check_destination
 from bayes_llm.data.sources import sha256_of
 from bayes_llm.errors import ResultsError, SpecError
-from bayes_llm.model.build import build_model
 from bayes_llm.model.design import ModelData, data_hash, prepare_data
 from bayes_llm.model.diagnostics import (
     TABLE_COLUMNS,
@@ -35,7 +34,7 @@ from bayes_llm.model.diagnostics import (
     diagnose,
     diagnostics_from_saved,
 )
-from bayes_llm.model.sampling import DEFAULT_BACKEND, sample_posterior
+from bayes_llm.model.sampling import DEFAULT_BACKEND
 from bayes_llm.model.spec import ModelSpec, load_spec, spec_from_dict
 
 RESULT_FILES = ("posterior.nc", "spec.toml", "metadata.json", "diagnostics.csv", "models.csv")
@@ -224,6 +223,9 @@ def fit_model(
     -------
     Fit
     """
+    from bayes_llm.model.build import build_model  # PyMC: imported only to fit
+    from bayes_llm.model.sampling import sample_posterior
+
     overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains,
                                    "seed": seed}.items() if v is not None}
     if overrides:
