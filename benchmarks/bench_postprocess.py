@@ -8,8 +8,10 @@ Prints (no assertion, no timed test):
   (fresh processes, so imports count), next to the fit's own build + sampling time read
   from its ``metadata.json``, and the ratio post-processing / fit;
 * ``--stages``: where the time of ``headline`` and ``report`` goes, measured in one process
-  (imports, load_fit, the diagnostics recomputed on load, headline draws and table, every
-  report section).
+  (imports, load_fit, which rebuilds the diagnostics saved with the fit, beside what
+  recomputing them would cost; headline draws and table; every report section and figure);
+* ``--profile N``: the N functions of bayes_llm with the largest cumulative time in
+  ``build_report`` (cProfile), to find repeated work.
 
 ``--repo PATH`` runs the CLI from another checkout (e.g. the main branch before a change),
 for before/after figures on the same machine. ``--synthetic N`` first fits the default
@@ -22,6 +24,7 @@ Usage::
     python benchmarks/bench_postprocess.py --fit results/main/fit --stages
     python benchmarks/bench_postprocess.py --synthetic 10000 --draws 300 --chains 2
     python benchmarks/bench_postprocess.py --fit results/main/fit --repo /path/to/main
+    python benchmarks/bench_postprocess.py --fit results/main/fit --profile 25
 """
 
 from __future__ import annotations
@@ -127,10 +130,12 @@ def stages(fit_dir: Path) -> None:
     rows = [("imports (derived, model, report)", time.perf_counter() - t0)]
     t = time.perf_counter()
     fit = load_fit(fit_dir)
-    rows.append(("load_fit (includes diagnostics)", time.perf_counter() - t))
+    rows.append(("load_fit (diagnostics rebuilt from the saved files)",
+                 time.perf_counter() - t))
     t = time.perf_counter()
     diagnose(fit.dt)
-    rows.append(("  diagnose() alone", time.perf_counter() - t))
+    rows.append(("  recomputing them instead, diagnose() (not done on load)",
+                 time.perf_counter() - t))
     t = time.perf_counter()
     draws = headline_draws(fit)
     rows.append(("headline_draws", time.perf_counter() - t))
@@ -146,6 +151,24 @@ def stages(fit_dir: Path) -> None:
     print(f"stages on {fit_dir}:")
     for name, seconds in rows:
         print(f"  {name:<58} {seconds:6.2f} s")
+
+
+def profile(fit_dir: Path, top: int) -> None:
+    """Print the ``top`` bayes_llm functions by cumulative time in ``build_report``."""
+    import cProfile
+    import io
+    import pstats
+
+    sys.path.insert(0, str(REPO))
+    from bayes_llm.report import build_report
+
+    profiler = cProfile.Profile()
+    profiler.runcall(build_report, fit_dir)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
+    stats.print_stats(r"bayes_llm[/\\]", top)
+    print(f"cProfile of build_report({fit_dir}) (profiling slows it; compare shares):")
+    print("\n".join(line for line in text.getvalue().splitlines() if line.strip()))
 
 
 def synthetic_fit(n_models: int, draws: int, chains: int, out: Path) -> Path:
@@ -185,6 +208,8 @@ def main() -> None:
                         help="Checkout whose CLI is timed (default: this one).")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-report", action="store_true", help="Time headline only.")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="cProfile build_report; print the top N bayes_llm functions.")
     args = parser.parse_args()
     fits = list(args.fit)
     if args.synthetic:
@@ -196,6 +221,8 @@ def main() -> None:
         postprocess(fit_dir, args.repo, report=not args.no_report)
         if args.stages:
             stages(fit_dir)
+        if args.profile:
+            profile(fit_dir, args.profile)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,20 @@ def test_help_and_version_import_nothing_heavy():
     assert "bayes-llm" in proc.stdout and "Commands" in proc.stdout
 
 
+def test_reading_a_fit_and_its_headline_imports_no_sampler_and_no_plotting():
+    """Issue 14: post-processing of a saved fit loads neither PyMC nor the plotting stack."""
+    code = ("import sys\nfrom bayes_llm.model import load_fit\n"
+            "from bayes_llm.derived import headline_draws, headline_table\n"
+            "from bayes_llm.report.exports import parameter_summary\n"
+            "from bayes_llm.report.build import find_fit_dir\n"
+            "heavy = [m for m in ('pymc', 'pytensor', 'arviz_plots', 'matplotlib')"
+            " if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert "HEAVY []" in proc.stdout
+
+
 def test_help_lists_every_command_and_version(capsys):
     assert main(["-h"]) == 0
     out = capsys.readouterr().out

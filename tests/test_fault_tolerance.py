@@ -322,6 +322,16 @@ def _drop_draws(folder: Path) -> None:
         {"posterior.nc": sha256_of(nc)})))
 
 
+def _edit_diagnostics_table(folder: Path) -> None:
+    """Write text into diagnostics.csv's R-hat column and re-record its checksum."""
+    table = folder / "diagnostics.csv"
+    frame = pd.read_csv(table, index_col=0)
+    frame["r_hat_max"] = "fine"
+    frame.to_csv(table)
+    _rewrite_metadata(folder, lambda m: m["file_sha256"].update(
+        {"diagnostics.csv": sha256_of(table)}))
+
+
 TAMPERING = {
     "renamed_variable": (_rename_variable, r"does not hold the variables recorded at save time "
                          r"\(missing: sigma_developer; unexpected: sigma_dev\)"),
@@ -344,6 +354,15 @@ TAMPERING = {
         pymc=6)), r"corrupt \(versions\['pymc'\] is int 6\)"),
     "diagnostics_ok_as_text": (lambda f: _rewrite_metadata(f, lambda m: m["diagnostics"].update(
         ok="yes")), r"the diagnostics record is malformed"),
+    "diagnostics_divergences_as_text": (
+        lambda f: _rewrite_metadata(f, lambda m: m["diagnostics"]["sampler"].update(
+            divergences="0")),
+        r"corrupt diagnostics record \(sampler record 'divergences' is str, not int\)"),
+    "diagnostics_sampler_other_chains": (
+        lambda f: _rewrite_metadata(f, lambda m: m["diagnostics"]["sampler"].update(chains=3)),
+        r"the diagnostics record counts 3 chains, the posterior has 2"),
+    "diagnostics_table_not_numeric": (lambda f: _edit_diagnostics_table(f), (
+        r"corrupt diagnostics record \('r_hat_max' is not numeric\)")),
     "seed_as_boolean": (lambda f: _rewrite_metadata(f, lambda m: m.update(seed=True)),
                         r"field 'seed' is bool True, not int"),
     "models_not_utf8": (lambda f: (
@@ -367,6 +386,49 @@ def test_tampered_result_is_one_results_error(copy, case, capsys):
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
         assert [ln for ln in err.splitlines() if ln.startswith("error: ")], err
+
+
+def _same_diagnostics(a, b) -> None:
+    pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+    assert a.sampler == b.sampler
+    assert a.failures == b.failures
+
+
+@pytest.mark.mcmc
+def test_diagnostics_rebuilt_from_the_saved_files_equal_a_fresh_computation(
+        copy, tiny_fit, monkeypatch):
+    import bayes_llm.model.fit as fit_module
+    from bayes_llm.model.diagnostics import diagnose
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_fit recomputed the diagnostics")
+
+    monkeypatch.setattr(fit_module, "diagnose", refuse)
+    loaded = load_fit(copy)
+    monkeypatch.undo()
+    fresh = diagnose(loaded.dt)
+    _same_diagnostics(loaded.diagnostics, fresh)
+    _same_diagnostics(loaded.diagnostics, tiny_fit.diagnostics)
+    assert fresh.failures, "50 draws should fail the ESS rule: the verdict is exercised"
+    assert loaded.diagnostics.to_text() == fresh.to_text()
+
+
+@pytest.mark.mcmc
+@pytest.mark.parametrize("drop", ["sampler", "diagnostics"])
+def test_diagnostics_recomputed_when_not_saved(copy, tiny_fit, drop, monkeypatch):
+    """A fit saved without the sampler record (older versions) gets them recomputed."""
+    import bayes_llm.model.fit as fit_module
+
+    if drop == "sampler":
+        _rewrite_metadata(copy, lambda m: m["diagnostics"].pop("sampler"))
+    else:
+        _rewrite_metadata(copy, lambda m: m.pop("diagnostics"))
+    calls = []
+    original = fit_module.diagnose
+    monkeypatch.setattr(fit_module, "diagnose", lambda dt: calls.append(1) or original(dt))
+    loaded = load_fit(copy)
+    assert calls == [1]
+    _same_diagnostics(loaded.diagnostics, tiny_fit.diagnostics)
 
 
 @pytest.mark.mcmc

@@ -5,10 +5,13 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 from matplotlib.figure import Figure
 
 from bayes_llm import plots
+from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.predictive import posterior_predictive, prior_predictive
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -133,6 +136,20 @@ def test_variance_shares(paper_mirror_fit):
     null = shap.loc["developer"]
     assert null["null_lower"] < null["null_median"] < null["median"]
     assert isinstance(plots.plot_variance_shares(fit=paper_mirror_fit), Figure)
+
+
+def test_variance_shares_from_precomputed_draws_are_identical(paper_mirror_fit):
+    """The report passes the headline's draws and Shapley reference: same rows, not redone."""
+    from bayes_llm.derived import headline_draws
+    from bayes_llm.derived.shapley_null import shapley_reference
+
+    fresh = plots.variance_shares_data(fit=paper_mirror_fit)
+    given = plots.variance_shares_data(fit=paper_mirror_fit,
+                                       draws=headline_draws(paper_mirror_fit),
+                                       shapley=shapley_reference(paper_mirror_fit))
+    pd.testing.assert_frame_equal(given, fresh, check_exact=False, rtol=1e-12, atol=1e-14)
+    with pytest.raises(BayesLLMError, match="lack variance_compute_share"):
+        plots.variance_shares_data(fit=paper_mirror_fit, draws=xr.Dataset())
 
 
 def test_predictive_plots(paper_mirror_fit, paper_df):

@@ -204,6 +204,41 @@ def test_cli_reuses_the_cache_and_writes_table_and_plots(first, tmp_path, mirror
     assert code == 0 and listing.count("cached fits/") == 3
 
 
+def test_cli_interval_choice_reuses_the_fits_and_sets_every_table(first, tmp_path, mirror_dir,
+                                                                  capsys, monkeypatch):
+    """Issue 14: --hdi-prob/--ci-kind on sensitivity; the fits are reused, the tables follow."""
+    out = _copy(first, tmp_path)
+    study_file = first[0] / "small.toml"
+
+    def no_fitting(*args, **kwargs):
+        raise AssertionError("a cached variant was refitted")
+
+    monkeypatch.setattr("bayes_llm.model.fit.fit_model", no_fitting)
+    code = main(["sensitivity", str(study_file), "--out", str(out), "--mirror", str(mirror_dir),
+                 "--workers", "1", "--cv", "none", "--no-psense", "--quiet", "--no-plots",
+                 "--backend", BACKEND, "--hdi-prob", "0.5", "--ci-kind", "eti"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "0 fitted, 3 from cache, 0 failed" in printed
+    assert "(median [50% ETI])" in printed and "50% ETI" in printed.split("\n", 4)[-1]
+    assert "94% HDI" not in printed
+    table = pd.read_csv(out / "sensitivity.csv")
+    default = first[1].table
+    posterior = table["kind"] == "posterior"
+    assert set(table.loc[posterior, "interval"]) == {"50% ETI"}
+    assert set(default.loc[default["kind"] == "posterior", "interval"]) == {"94% HDI"}
+    merged = table[posterior].merge(default, on=["variant", "figure"], suffixes=("", "_94"))
+    merged = merged[np.isfinite(merged["upper"]) & np.isfinite(merged["upper_94"])]
+    assert len(merged) > 30
+    np.testing.assert_allclose(merged["median"], merged["median_94"], rtol=1e-12)
+    width, width_94 = merged["upper"] - merged["lower"], merged["upper_94"] - merged["lower_94"]
+    assert (width <= width_94 + 1e-12).all() and (width < width_94).mean() > 0.9
+    assert main(["sensitivity", str(study_file), "--out", str(tmp_path / "new"),
+                 "--hdi-prob", "1.5"]) == 2
+    assert "interval probability 1.5 must lie strictly between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def test_cli_rejects_unknown_study_and_cv_method(tmp_path, capsys):
     assert main(["sensitivity", str(tmp_path / "nope.toml")]) == 2
     assert "no such study file" in capsys.readouterr().err

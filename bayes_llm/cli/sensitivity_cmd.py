@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import DataOption, MirrorOption, load_data
+from bayes_llm.cli.options import (
+    CiKindOption,
+    DataOption,
+    HdiProbOption,
+    MirrorOption,
+    load_data,
+)
 from bayes_llm.model.sampling import BACKENDS, DEFAULT_BACKEND
 
 HELP = (
@@ -16,7 +22,8 @@ HELP = (
     "nothing that is unchanged), tabulate each headline figure across variants, run "
     "power-scaling sensitivity of the base variant and cross-validate the variants; writes "
     "sensitivity.csv, variants.csv, psense.csv, compare.csv, forest.png, tornado.png and "
-    "logs/<variant>.log under --out."
+    "logs/<variant>.log under --out. --hdi-prob and --ci-kind choose the interval of "
+    "every table and plot (fits are reused; each interval's tables are cached apart)."
 )
 CV_METHODS = ("auto", "loo", "kfold", "none")
 
@@ -60,15 +67,20 @@ def sensitivity(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when any variant failed.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    hdi_prob: HdiProbOption = None,
+    ci_kind: CiKindOption = None,
     mirror: MirrorOption = None,
     data: DataOption = None,
 ) -> int:
     """Run a sensitivity study and print its table (see :data:`HELP`)."""
+    from bayes_llm.derived.summary import resolve_interval
     from bayes_llm.errors import BayesLLMError
     from bayes_llm.model.sampling import check_backend
     from bayes_llm.sensitivity import load_study, run_study
-    from bayes_llm.sensitivity.runner import format_table, stderr_progress
+    from bayes_llm.sensitivity.runner import format_table, stderr_progress, table_interval
 
+    if hdi_prob is not None or ci_kind is not None:
+        resolve_interval(hdi_prob, ci_kind)  # a bad value fails before any work
     if cv is not None and cv not in CV_METHODS:
         raise BayesLLMError(f"--cv: unknown method '{cv}'; choose one of: {', '.join(CV_METHODS)}")
     spec_study = load_study(study)
@@ -83,13 +95,15 @@ def sensitivity(
     result = run_study(spec_study, df, out, workers=workers or os.cpu_count() or 1,
                        scheduler=scheduler, sampler=sampler, backend=backend, crossval=cv,
                        folds=folds, psense=psense, only=only,
-                       progress=None if quiet else stderr_progress)
+                       progress=None if quiet else stderr_progress, hdi_prob=hdi_prob,
+                       ci_kind=ci_kind)
     from bayes_llm.sensitivity.plots import key_figures
 
     typer.echo(f"study '{spec_study.name}' ({len(result.variants)} variants; "
                f"{len(result.fitted)} fitted, {len(result.cached)} from cache, "
                f"{len(result.failed)} failed) in {result.seconds:.1f} s\n")
-    typer.echo("headline figures behind the paper's claims (median [94% HDI]):")
+    typer.echo("headline figures behind the paper's claims (median "
+               f"[{table_interval(result.table)}]):")
     typer.echo(format_table(result.table, figures=key_figures(result.table)))
     if result.psense is not None:
         typer.echo(f"power-scaling sensitivity of variant '{result.psense.variant}':")

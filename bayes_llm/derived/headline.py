@@ -586,7 +586,7 @@ def draw_diagnostics(draws: xr.Dataset) -> pd.DataFrame:
     non-finite or constant draws (e.g. a compute change fixed by the data) get NaN:
     nothing to diagnose. R-hat needs at least two chains.
     """
-    import arviz as az
+    import arviz_stats as az  # without arviz_plots and matplotlib
 
     def informative(values: np.ndarray) -> bool:
         if not np.all(np.isfinite(values)):

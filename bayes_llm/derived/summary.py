@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-import arviz as az
+import arviz_stats as az  # arviz's statistics, without arviz_plots and matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr

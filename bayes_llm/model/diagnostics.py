@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import arviz as az
+import arviz_stats as az  # arviz's statistics, without arviz_plots and matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -163,10 +163,69 @@ def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnost
              if "energy" in stats else [])
     sampler = {"divergences": n_div, "treedepth_saturated": n_depth, "ebfmi": ebfmi,
                "chains": int(post.sizes["chain"]), "draws": int(post.sizes["draw"])}
-    failures = _rule_failures(table, int(post.sizes["chain"]))
+    return Diagnostics(table=table, sampler=sampler, failures=_failures(table, sampler))
+
+
+def _failures(table: pd.DataFrame, sampler: dict) -> list[str]:
+    """List the broken rules, from the per-variable table and the sampler statistics."""
+    failures = _rule_failures(table, int(sampler["chains"]))
+    n_div = sampler["divergences"]
     if n_div:
         failures.append(f"{n_div} divergent transitions")
-    low = [f"{v:.2f}" for v in ebfmi if v < EBFMI_MIN]
+    low = [f"{v:.2f}" for v in sampler["ebfmi"] if v < EBFMI_MIN]
     if low:
         failures.append(f"E-BFMI below {EBFMI_MIN} in {len(low)} chain(s): {', '.join(low)}")
-    return Diagnostics(table=table, sampler=sampler, failures=failures)
+    return failures
+
+
+#: Columns of :attr:`Diagnostics.table` (index ``variable``), as saved in diagnostics.csv.
+TABLE_COLUMNS = ("size", "r_hat_max", "ess_bulk_min", "ess_tail_min", "checked")
+#: Keys of :attr:`Diagnostics.sampler` and their JSON types, as saved in metadata.json.
+SAMPLER_FIELDS: dict[str, type] = {"divergences": int, "treedepth_saturated": int,
+                                   "ebfmi": list, "chains": int, "draws": int}
+
+
+def diagnostics_from_saved(table: pd.DataFrame, sampler: dict) -> Diagnostics:
+    """Rebuild a fit's :class:`Diagnostics` from what :meth:`~bayes_llm.model.fit.Fit.save` wrote.
+
+    The per-variable table (``diagnostics.csv``) and the sampler statistics (the
+    ``diagnostics.sampler`` record of ``metadata.json``) are the numbers :func:`diagnose`
+    computed when the fit was made; the verdict is re-derived from them with the current
+    rules, so it equals :func:`diagnose` on the same posterior without recomputing R-hat
+    and ESS (seconds on a large fit).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Index ``variable``, columns :data:`TABLE_COLUMNS`.
+    sampler : dict
+        Keys :data:`SAMPLER_FIELDS`.
+
+    Raises
+    ------
+    ValueError
+        Missing or mistyped columns or keys (the caller names the file).
+    """
+    if table.index.name != "variable" or list(table.columns) != list(TABLE_COLUMNS):
+        raise ValueError(f"columns {[table.index.name, *table.columns]}, expected "
+                         f"{['variable', *TABLE_COLUMNS]}")
+    if table.index.has_duplicates:
+        raise ValueError("a variable is listed twice")
+    if table["checked"].dtype != bool or table["size"].dtype.kind not in "iu":
+        raise ValueError("'checked' must be True/False and 'size' an integer")
+    for name in ("r_hat_max", "ess_bulk_min", "ess_tail_min"):
+        if table[name].dtype.kind != "f":
+            raise ValueError(f"'{name}' is not numeric")
+    if set(sampler) != set(SAMPLER_FIELDS):
+        raise ValueError(f"sampler record has keys {sorted(sampler)}, expected "
+                         f"{sorted(SAMPLER_FIELDS)}")
+    for name, kind in SAMPLER_FIELDS.items():
+        value = sampler[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ValueError(f"sampler record '{name}' is {type(value).__name__}, not "
+                             f"{kind.__name__}")
+    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in sampler["ebfmi"]):
+        raise ValueError("sampler record 'ebfmi' holds a non-number")
+    sampler = {**sampler, "ebfmi": [float(v) for v in sampler["ebfmi"]]}
+    table = table.astype({"size": int, "checked": bool})
+    return Diagnostics(table=table, sampler=sampler, failures=_failures(table, sampler))

@@ -27,10 +27,14 @@ import xarray as xr
 from bayes_llm.atomic import atomic_directory, check_destination
 from bayes_llm.data.sources import sha256_of
 from bayes_llm.errors import ResultsError, SpecError
-from bayes_llm.model.build import build_model
 from bayes_llm.model.design import ModelData, data_hash, prepare_data
-from bayes_llm.model.diagnostics import Diagnostics, diagnose
-from bayes_llm.model.sampling import DEFAULT_BACKEND, sample_posterior
+from bayes_llm.model.diagnostics import (
+    TABLE_COLUMNS,
+    Diagnostics,
+    diagnose,
+    diagnostics_from_saved,
+)
+from bayes_llm.model.sampling import DEFAULT_BACKEND
 from bayes_llm.model.spec import ModelSpec, load_spec, spec_from_dict
 
 RESULT_FILES = ("posterior.nc", "spec.toml", "metadata.json", "diagnostics.csv", "models.csv")
@@ -219,6 +223,9 @@ def fit_model(
     -------
     Fit
     """
+    from bayes_llm.model.build import build_model  # PyMC: imported only to fit
+    from bayes_llm.model.sampling import sample_posterior
+
     overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains,
                                    "seed": seed}.items() if v is not None}
     if overrides:
@@ -393,7 +400,9 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
     every field of the right type and a checksum table; every file matches its SHA-256;
     the spec parses and matches its hash; the posterior file reads and holds the groups,
     variables, dimensions, sizes and types recorded at save time; ``models.csv`` has its
-    columns and one row per model.
+    columns and one row per model. The diagnostics are rebuilt from ``diagnostics.csv`` and
+    the sampler record of ``metadata.json`` (:func:`saved_diagnostics`), and recomputed only
+    for a fit saved without them.
 
     Parameters
     ----------
@@ -450,8 +459,59 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
             raise ResultsError(f"{path}: the data changed since this fit was made "
                                f"(data hash {current[:12]} != {metadata['data_hash'][:12]})"
                                "; refit it")
-    return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata)
+    return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata,
+               diagnostics=saved_diagnostics(path, metadata, dt))
+
+
+def saved_diagnostics(path: str | os.PathLike, metadata: dict,
+                      dt: xr.DataTree) -> Diagnostics | None:
+    """Rebuild the diagnostics saved with a fit, without recomputing R-hat and ESS.
+
+    ``diagnostics.csv`` (checksum-verified by :func:`load_fit` before this is called) holds
+    the per-variable table and ``metadata.json`` the sampler statistics; together they are
+    what :func:`bayes_llm.model.diagnostics.diagnose` computed when the fit was made.
+
+    Returns
+    -------
+    Diagnostics or None
+        ``None`` when the fit predates this record (no sampler statistics in
+        ``metadata.json``, or a table of another layout or of other variables): the caller
+        then recomputes them.
+
+    Raises
+    ------
+    ResultsError
+        A malformed record, or one that disagrees with the posterior's chains and draws.
+    """
+    path = Path(path)
+    sampler = metadata.get("diagnostics", {}).get("sampler")
+    if sampler is None:
+        return None
+    where = path / "diagnostics.csv"
+    try:
+        table = pd.read_csv(where, index_col=0)  # pandas 3 parses floats exactly
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{where}: corrupt or empty ({' '.join(str(exc).split())})") \
+            from exc
+    post = dt["posterior"]
+    if table.index.name != "variable" or list(table.columns) != list(TABLE_COLUMNS) \
+            or set(map(str, table.index)) != set(map(str, post.data_vars)):
+        return None
+    if not isinstance(sampler, dict):
+        raise ResultsError(f"{path / 'metadata.json'}: corrupt (the diagnostics record's "
+                           f"sampler statistics are {_short(sampler)})")
+    try:
+        diagnostics = diagnostics_from_saved(table, sampler)
+    except ValueError as exc:
+        raise ResultsError(f"{path / 'metadata.json'} / diagnostics.csv: corrupt "
+                           f"diagnostics record ({exc})") from exc
+    for dim in ("chain", "draw"):
+        if diagnostics.sampler[f"{dim}s"] != post.sizes[dim]:
+            raise ResultsError(f"{path / 'metadata.json'}: corrupt (the diagnostics record "
+                               f"counts {diagnostics.sampler[f'{dim}s']} {dim}s, the "
+                               f"posterior has {post.sizes[dim]})")
+    return diagnostics
 
 
 __all__ = ["Fit", "check_output", "estimate_result_bytes", "fit_model", "load_fit",
-           "posterior_structure", "spec_from_dict", "verify_checksums"]
+           "posterior_structure", "saved_diagnostics", "spec_from_dict", "verify_checksums"]

@@ -8,12 +8,15 @@ import logging
 import multiprocessing
 import os
 import warnings
+from typing import TYPE_CHECKING
 
-import pymc as pm
 import xarray as xr
 
 from bayes_llm.errors import BackendUnavailableError, BayesLLMError
 from bayes_llm.model.spec import SamplerSettings
+
+if TYPE_CHECKING:  # pymc is imported when sampling, not with this module
+    import pymc as pm
 
 #: Backend name -> (module that must be importable, install hint).
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -66,6 +69,8 @@ def sample_posterior(
         Groups ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``,
         ``log_likelihood`` and ``log_prior``.
     """
+    import pymc as pm
+
     check_backend(backend)
     cores = cores or min(settings.chains, os.cpu_count() or 1)
     nuts: dict = {"target_accept": settings.target_accept}

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib.figure import Figure
 
 from bayes_llm.constants import DEFAULT_SEED, HDI_PROB
 from bayes_llm.derived.company import company_shares
 from bayes_llm.derived.fast import component_covariance, fast_components
 from bayes_llm.derived.shapley_band import shapley_point
-from bayes_llm.derived.shapley_null import N_BOOT, N_NULL, shapley_reference
+from bayes_llm.derived.shapley_null import N_BOOT, N_NULL, ShapleyReference, shapley_reference
 from bayes_llm.derived.summary import summarise_draws
 from bayes_llm.derived.variance import variance_partition
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.components import COMPONENTS
 from bayes_llm.plots._paper import paper_point_fit
 from bayes_llm.plots._style import COMPONENT_COLOURS, PAPER_COLOUR, new_figure
 
@@ -64,10 +67,32 @@ def _band(values: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _posterior_draws(fit, draws) -> tuple[dict, dict]:
+    """Partition shares by component and company-share draws by variable."""
+    if draws is not None:
+        missing = [f"variance_{c}_share" for c in COMPONENTS
+                   if f"variance_{c}_share" not in draws]
+        missing += [fid for _, fid, _, _ in _COMPANY_ROWS if fid not in draws]
+        if missing:
+            raise BayesLLMError("the headline draws given lack " + ", ".join(missing))
+        part = {c: draws[f"variance_{c}_share"] for c in COMPONENTS}
+        company = {key: draws[fid] for key, fid, _, _ in _COMPANY_ROWS}
+        return part, company
+    comps = fast_components(fit)
+    sigma = component_covariance(comps)
+    share = variance_partition(fit, components=comps, covariance=sigma)["share"]
+    shares = company_shares(fit, components=comps, covariance=sigma)
+    part = {str(c): share.sel(component=c) for c in share["component"].values}
+    company = {key: shares[var] if var else share.sel(component="developer")
+               for key, _, var, _ in _COMPANY_ROWS}
+    return part, company
+
+
 def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
                          seed: int = DEFAULT_SEED, cluster: str = "developer",
                          paper: bool = True, n_boot: int = N_BOOT,
-                         n_null: int = N_NULL) -> pd.DataFrame:
+                         n_null: int = N_NULL, draws: xr.Dataset | None = None,
+                         shapley: ShapleyReference | None = None) -> pd.DataFrame:
     """Rows behind :func:`plot_variance_shares`.
 
     Parameters
@@ -86,6 +111,13 @@ def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
         Mark the paper's OLS Shapley values (its method on the fit's coding).
     n_boot, n_null : int
         Bootstrap and null replicates.
+    draws : Dataset, optional
+        :func:`bayes_llm.derived.headline.headline_draws` of ``fit``, already computed:
+        the posterior rows are read from it (the same figures) instead of recomputed.
+    shapley : ShapleyReference, optional
+        :func:`bayes_llm.derived.shapley_null.shapley_reference` of ``fit`` with this
+        ``seed``, ``cluster``, ``n_boot`` and ``n_null``, already computed (the headline
+        table's): not recomputed.
 
     Returns
     -------
@@ -93,21 +125,18 @@ def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
         Columns :data:`COLUMNS`; ``kind`` is ``posterior`` or ``sampling band``;
         ``null_*`` only on the Shapley developer row.
     """
-    comps = fast_components(fit)
-    sigma = component_covariance(comps)
-    part = variance_partition(fit, components=comps, covariance=sigma)["share"]
-    company = company_shares(fit, components=comps, covariance=sigma)
+    part, company = _posterior_draws(fit, draws)
     rows = []
-    for comp in (str(c) for c in part["component"].values):
-        one = part.sel(component=comp)
+    for comp, one in part.items():
         rows.append({"method": "partition", "component": comp,
                      "figure": f"variance_{comp}_share", "kind": "posterior",
                      "mean": float(one.mean()), **summarise_draws(one)})
-    for key, fid, var, _ in _COMPANY_ROWS:
-        one = company[var] if var else part.sel(component="developer")
+    for key, fid, _, _ in _COMPANY_ROWS:
+        one = company[key]
         rows.append({"method": "company", "component": key, "figure": fid,
                      "kind": "posterior", "mean": float(one.mean()), **summarise_draws(one)})
-    ref = shapley_reference(fit, seed=seed, cluster=cluster, n_boot=n_boot, n_null=n_null)
+    ref = shapley if shapley is not None else shapley_reference(
+        fit, seed=seed, cluster=cluster, n_boot=n_boot, n_null=n_null)
     point = paper_point_fit(fit, baseline, df) if paper else None
     paper_values = shapley_point(point) if point is not None else {}
     for comp in ("compute", "period", "developer", "residual"):
@@ -126,14 +155,16 @@ def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
 
 def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
                          seed: int = DEFAULT_SEED, cluster: str = "developer",
-                         paper: bool = True, claim: tuple[float, float] | None = (0.14, 0.18)
-                         ) -> Figure:
+                         paper: bool = True, claim: tuple[float, float] | None = (0.14, 0.18),
+                         draws: xr.Dataset | None = None,
+                         shapley: ShapleyReference | None = None) -> Figure:
     """Company-share definitions and the paper's statistic, each with its own kind of band.
 
     Parameters
     ----------
-    fit, baseline, df, seed, cluster, paper
-        See :func:`variance_shares_data`.
+    fit, baseline, df, seed, cluster, paper, draws, shapley
+        See :func:`variance_shares_data` (``draws`` and ``shapley``: precomputed results
+        that spare recomputing them).
     claim : (float, float), optional
         The paper's quoted company-share range, shaded on the developer rows.
 
@@ -142,7 +173,7 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
     Figure
     """
     data = variance_shares_data(fit=fit, baseline=baseline, df=df, seed=seed,
-                                cluster=cluster, paper=paper)
+                                cluster=cluster, paper=paper, draws=draws, shapley=shapley)
     fig = new_figure((14, 3.8))
     axes = fig.subplots(1, len(METHODS), sharex=True)
     colour_of = {key: c for key, _, _, c in _COMPANY_ROWS}

@@ -387,9 +387,10 @@ def _figure(report: Report, key: str, caption: str, make: Callable) -> ReportFig
 
     section_id, title = FIGURES[key]
     try:
-        fig = make()
-        png = figure_png(fig)
-        close(fig)
+        with report.timed(f"figure {key}"):
+            fig = make()
+            png = figure_png(fig)
+            close(fig)
     except Exception as exc:  # noqa: BLE001 - a figure that fails is reported, not fatal
         msg = f"figure '{key}' could not be drawn: {type(exc).__name__}: {exc}"
         report.problems.append(msg)
@@ -689,7 +690,8 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
             "headline_definitions")
 
 
-def _results_section(report: Report, fit, baseline, df) -> None:
+def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=None) -> None:
+    """Add the results figures; ``draws`` and ``shapley``: the headline's, reused."""
     from bayes_llm.plots.developers import plot_developer_effects
     from bayes_llm.plots.frontier import plot_frontier_decomposition
     from bayes_llm.plots.scaling import plot_score_vs_compute
@@ -718,7 +720,8 @@ def _results_section(report: Report, fit, baseline, df) -> None:
             f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "
             "developer-clustered bootstrap band and its null level (no developer effect); "
             "the paper's quoted 14-18% is shaded.",
-            lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df))
+            lambda: plot_variance_shares(fit=fit, baseline=baseline, df=df, draws=draws,
+                                         shapley=shapley))
 
 
 def _provenance_section(report: Report, fit, fit_dir: Path) -> None:
@@ -774,6 +777,7 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
                   draws=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
     from bayes_llm.derived.paper import paper_ols
+    from bayes_llm.derived.shapley_null import shapley_reference
     from bayes_llm.report.claims import claim_verdicts
     from bayes_llm.report.exports import diagnostics_status
 
@@ -801,8 +805,10 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     with report.timed("headline draws and table"):
         if draws is None:
             draws = headline_draws(fit)
+        # computed once: the headline table and the variance-share figure show the same
+        shapley = shapley_reference(fit, seed=seed)
         table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
-                               paper=baseline is not None)
+                               paper=baseline is not None, shapley=shapley)
     report.tables["headline"] = table
     with report.timed("exports (parameter summary, headline draws)"):
         _exports(report, fit, draws)
@@ -838,7 +844,7 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     with report.timed("headline section"):
         _headline_section(report, fit, table)
     with report.timed("results figures"):
-        _results_section(report, fit, baseline, df)
+        _results_section(report, fit, baseline, df, draws=draws, shapley=shapley)
     _provenance_section(report, fit, fit_dir)
     if report.problems:
         summary.p("Problems while building this report: " + "; ".join(report.problems))

@@ -73,7 +73,7 @@ def parameter_summary(fit, *, hdi_prob: float | None = None,
         ``r_hat``, MCSE...) with the parameter name as the first column ``parameter``,
         then ``hdi_prob``/``ci_kind`` and the fit's diagnostic status.
     """
-    import arviz as az
+    import arviz_stats as az  # without arviz_plots and matplotlib
 
     prob, kind = resolve_interval(hdi_prob, ci_kind)
     post = fit.dt["posterior"]

@@ -192,7 +192,10 @@ def forest_plot(*, table: pd.DataFrame, figures: list[str] | None = None, ncols:
                        label="paper's estimator on the variant's data")]
     labels += ["ok", "diagnostic warnings", "paper's estimator on the variant's data"]
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
-    fig.suptitle(title or "Headline figures across variants (median and 94% HDI)", fontsize=10)
+    from bayes_llm.sensitivity.runner import table_interval
+
+    fig.suptitle(title or f"Headline figures across variants (median and "
+                 f"{table_interval(table)})", fontsize=10)
     return fig
 
 

@@ -34,7 +34,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_llm.atomic import check_room, prepare_folder, write_text_atomic
+from bayes_llm.derived.summary import interval_label, resolve_interval
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import prepare_data
 from bayes_llm.model.fit import estimate_result_bytes
@@ -322,8 +323,8 @@ def format_table(table: pd.DataFrame, *, figures: list[str] | None = None) -> st
             text = str(sub["paper_claim"].dropna().iloc[0])
             claim = f"  (paper's claim: {text})" if text and text != "nan" else ""
         lines.append(f"{fig}: {label.iloc[0] if len(label) else ''}{claim}")
-        lines.append(f"  {'variant':<{width}}  {'median':>9}  {'94% HDI':<21}  {'paper':>8}  "
-                     "status")
+        lines.append(f"  {'variant':<{width}}  {'median':>9}  {table_interval(sub):<21}  "
+                     f"{'paper':>8}  status")
         for row in sub.itertuples(index=False):
             if pd.notna(row.median):
                 lo = f"{row.lower:.3g}" if pd.notna(row.lower) else "?"
@@ -373,6 +374,26 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def table_interval(table: pd.DataFrame) -> str:
+    """Return the interval label of a study table's posterior rows (e.g. ``94% HDI``).
+
+    Read from the table's ``interval`` column; rows that are not posteriors (the Shapley
+    statistic's bootstrap band, its null) give ``"<prob> band"`` from ``hdi_prob``; a
+    table without either column (older cached tables) gets the project's setting, read now.
+    """
+    posterior = table[table["kind"] == "posterior"] if "kind" in table else table
+    if "interval" in table:
+        labels = posterior["interval"].dropna().astype(str)
+        labels = labels[labels.str.len() > 0]
+        if len(labels):
+            return str(labels.iloc[0])
+    if posterior.empty and "hdi_prob" in table:
+        probs = pd.to_numeric(table["hdi_prob"], errors="coerce").dropna()
+        if len(probs):
+            return interval_label(float(probs.iloc[0]), "hdi").split()[0] + " band"
+    return interval_label()
+
+
 def run_study(
     study: Study,
     df: pd.DataFrame,
@@ -388,6 +409,8 @@ def run_study(
     psense: bool = False,
     only: Iterable[str] | None = None,
     progress: Progress | None = None,
+    hdi_prob: float | None = None,
+    ci_kind: str | None = None,
 ) -> StudyResult:
     """Fit (or reuse) every variant of ``study`` and write the study table.
 
@@ -422,12 +445,22 @@ def run_study(
         Run only these variants (the table lists only them).
     progress : callable, optional
         Called with one line of text per event (e.g. ``print``).
+    hdi_prob, ci_kind : optional
+        The credible interval of the study's tables and plots (``None`` for both: the
+        project's setting, :data:`bayes_llm.constants.HDI_PROB` /
+        :data:`~bayes_llm.constants.CI_KIND`). A chosen interval becomes a headline
+        option of every variant (overriding a study's own), so each interval's tables are
+        cached apart and the fits are reused.
 
     Returns
     -------
     StudyResult
     """
     t_start = time.perf_counter()
+    interval = None  # a bad value fails before any folder is made
+    if hdi_prob is not None or ci_kind is not None:
+        prob, kind = resolve_interval(hdi_prob, ci_kind)
+        interval = {"hdi_prob": prob, "ci_kind": kind}
     say = progress or (lambda _msg: None)
     out = prepare_folder(out, "study", legacy=STUDY_ENTRIES)
     cache = FitCache(out / "fits")
@@ -441,6 +474,8 @@ def run_study(
             raise SpecError(f"{study.source}: unknown variant(s) {', '.join(unknown)}; "
                             f"variants: {', '.join(sorted(known))}")
         variants = [v for v in variants if v.name in wanted]
+    if interval is not None:
+        variants = [replace(v, headline={**v.headline, **interval}) for v in variants]
     for v in variants:
         check_headline_options(v.headline, where=f"{study.source}: variant '{v.name}' headline")
     fingerprint = derived_fingerprint()
