@@ -25,6 +25,9 @@ _LAZY: dict[str, str] = {
     "summarise": "bayes_llm.data",
     "data_location": "bayes_llm.location",
     "interval_setting": "bayes_llm.derived.summary",
+    "predict": "bayes_llm.prediction",
+    "Prediction": "bayes_llm.prediction",
+    "compute_needed": "bayes_llm.prediction",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -32,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from bayes_llm.data import load_model_table, load_paper_dataset, select_sample, summarise
     from bayes_llm.derived.summary import interval_setting
     from bayes_llm.location import data_location
+    from bayes_llm.prediction import Prediction, compute_needed, predict
 
 
 def _version() -> str:
@@ -62,11 +66,14 @@ def __dir__() -> list[str]:
 __all__ = [
     "CI_KIND",
     "HDI_PROB",
+    "Prediction",
     "__version__",
+    "compute_needed",
     "data_location",
     "interval_setting",
     "load_model_table",
     "load_paper_dataset",
+    "predict",
     "select_sample",
     "summarise",
 ]

@@ -100,6 +100,7 @@ def load_model_table(
     path: str | os.PathLike,
     *,
     window: tuple[str, str] | None = (C.PAPER_FIRST_MONTH, C.PAPER_LAST_MONTH),
+    for_prediction: bool = False,
 ) -> pd.DataFrame:
     """Load a user's table with canonical column names, validated like the paper's data.
 
@@ -117,6 +118,10 @@ def load_model_table(
     window : (str, str) or None
         Allowed release months (inclusive); ``None`` allows any month. Cohorts are defined
         only inside the paper's window; quarters and months work for any date.
+    for_prediction : bool
+        A table of models to predict (:func:`bayes_llm.predict`): any release month
+        (``window`` is ignored) and ``mmlu_pro_acc`` may be absent or blank (scores, where
+        given, are validated as usual and kept for checking the predictions).
 
     Returns
     -------
@@ -126,7 +131,11 @@ def load_model_table(
     raw = read_table(path)
     table = S.RawTable(raw, str(path), {})
     S.empty_check(table)
-    table.require(S.USER_REQUIRED)
+    required = S.USER_REQUIRED
+    if for_prediction:
+        window = None
+        required = tuple(c for c in required if c != "mmlu_pro_acc")
+    table.require(required)
     if not any(all(table.has(c) for c in choice) for choice in S.USER_COMPUTE_CHOICES):
         raise DataValidationError(
             str(path), "missing compute: provide column 'log10_flop', or both 'params_b' and "
@@ -157,7 +166,12 @@ def load_model_table(
         S.check_flop_agreement(table, out)
     out["release_month"] = table.months("release_month")
     S.check_window(table, out["release_month"], "release_month", window)
-    out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc")
+    if not for_prediction:
+        out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc")
+    elif table.has("mmlu_pro_acc"):
+        out["mmlu_pro_acc"] = table.numeric("mmlu_pro_acc", allow_missing=True)
+    else:
+        out["mmlu_pro_acc"] = np.nan
     S.check_scores(table, out["mmlu_pro_acc"], "mmlu_pro_acc", C.MMLU_PRO_GUESS_RATE)
     if table.has("math_lvl5_acc"):
         out["math_lvl5_acc"] = table.numeric("math_lvl5_acc", allow_missing=True)
