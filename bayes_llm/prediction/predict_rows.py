@@ -221,7 +221,11 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         latent = mu + _scaled_noise(post["sigma_model"], post.get("nu_model"), shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
         accuracy = rng.binomial(n_items[None, :], p) / n_items[None, :]
-        noise = {"p": p}
+        # mu and the model-effect scale let a log score integrate over the fresh model
+        # effect instead of using its one draw (bayes_llm.validate.scores)
+        noise = {"p": p, "mu": mu, "sigma": post["sigma_model"]}
+        if post.get("nu_model") is not None:
+            noise["nu"] = post["nu_model"]
     else:
         latent = mu
         nu = post["nu"] if spec.likelihood == "student_t" else None

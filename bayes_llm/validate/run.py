@@ -425,7 +425,7 @@ def load_validation(folder: str | Path) -> ValidationResult:
             frame["model_id"] = frame["model_id"].astype(str)
         for col in ("error", "diagnostics", "fit_diagnostics"):
             if col in frame:
-                frame[col] = frame[col].fillna("").astype(str)
+                frame[col] = frame[col].astype(object).fillna("").astype(str)
     return ValidationResult(split=str(meta.get("split")), scores=frames[0], summary=frames[1],
                             coverage=frames[2], folds=frames[3], metadata=meta)
 

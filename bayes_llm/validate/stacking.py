@@ -19,7 +19,7 @@ import numpy as np
 from scipy import special
 
 #: EM iterations at most, and the tolerance on the change of the objective.
-MAX_ITER: int = 5000
+MAX_ITER: int = 2000
 TOL: float = 1e-10
 
 
@@ -44,8 +44,12 @@ def stacking_weights(log_scores: np.ndarray) -> tuple[np.ndarray, float]:
             break
         last = value
         resp = np.exp(ls + np.log(np.maximum(w, 1e-300))[None, :] - mix[:, None])
-        w = resp.mean(axis=0)
-        w /= w.sum()
+        new = resp.mean(axis=0)
+        new /= new.sum()
+        step = float(np.max(np.abs(new - w)))
+        w = new
+        if step < TOL:
+            break
     with np.errstate(divide="ignore"):
         value = float(special.logsumexp(ls + np.log(w)[None, :], axis=1).mean())
     return w, value
