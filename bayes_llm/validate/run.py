@@ -63,11 +63,30 @@ def _predict_api() -> Callable:
                            ) from exc
 
 
-def _diag(fit) -> tuple[bool, str]:
+def _diag(fit) -> tuple[bool, str, str]:
+    """``(ok, short status, every failure)`` of a fit's diagnostics gate.
+
+    The short status names the number of failed checks, the worst R-hat and the smallest
+    bulk ESS (with their variables) and the divergences; the full list goes to folds.csv.
+    """
     diag = getattr(fit, "diagnostics", None)
     if diag is None:
-        return True, "not applicable"
-    return (True, "ok") if diag.ok else (False, "FAILED: " + "; ".join(diag.failures))
+        return True, "not applicable", ""
+    if diag.ok:
+        return True, "ok", ""
+    parts = []
+    table = getattr(diag, "table", None)
+    try:
+        rhat, ess = table["r_hat_max"].astype(float), table["ess_bulk_min"].astype(float)
+        parts.append(f"max R-hat {rhat.max():.3f} ({rhat.idxmax()})")
+        parts.append(f"min bulk ESS {ess.min():.0f} ({ess.idxmin()})")
+    except (TypeError, KeyError, ValueError, AttributeError):
+        pass
+    sampler = getattr(diag, "sampler", None) or {}
+    if "divergences" in sampler:
+        parts.append(f"{sampler['divergences']} divergences")
+    short = f"FAILED ({len(diag.failures)} checks" + (": " + ", ".join(parts) if parts else "") + ")"
+    return False, short, "; ".join(diag.failures)
 
 
 @dataclass
@@ -89,7 +108,8 @@ class ValidationResult:
     coverage : DataFrame
         :func:`coverage_table`, with the diagnostics columns.
     folds : DataFrame
-        One row per (method, fold): sizes, seconds, diagnostics or error.
+        One row per (method, fold): sizes, seconds, the diagnostics status (short), every
+        failed check (``diagnostics_detail``) or the error.
     metadata : dict
         Split, seed, outcome, sample, specs (name and hash), data hash of the table,
         sampler settings, score scale, held-out ids hash, stacked log score.
@@ -133,7 +153,8 @@ def _status_of_method(folds: pd.DataFrame, method: str) -> tuple[bool, str, int,
     if len(failed_diag):
         parts.append(f"{len(failed_diag)}/{len(sub)} folds FAILED diagnostics ("
                      + "; ".join(f"fold {int(r.fold) + 1}: {r.diagnostics}"
-                                 for r in failed_diag.itertuples(index=False)) + ")")
+                                 for r in failed_diag.itertuples(index=False)) + "; every "
+                     "failed check in folds.csv)")
     if len(failed_fit):
         parts.append(f"{len(failed_fit)}/{len(sub)} folds could not be fitted ("
                      + "; ".join(f"fold {int(r.fold) + 1}: {r.error}"
@@ -231,7 +252,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
             t0 = time.perf_counter()
             row = {"method": name, "fold": fold.index, "fold_label": fold.label,
                    "n_train": len(train), "n_test": len(test), "seconds": math.nan,
-                   "diagnostics_ok": True, "diagnostics": "not applicable", "error": ""}
+                   "diagnostics_ok": True, "diagnostics": "not applicable",
+                   "diagnostics_detail": "", "error": ""}
             try:
                 if spec is None:
                     pred = predict_ols(train, test, outcome=outcome, seed=seed + fold.index)
@@ -240,7 +262,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                 else:
                     fit = fit_fn(spec, train, backend=backend, draws=draws, tune=tune,
                                  chains=chains, seed=seed + fold.index, progressbar=False)
-                    row["diagnostics_ok"], row["diagnostics"] = _diag(fit)
+                    (row["diagnostics_ok"], row["diagnostics"],
+                     row["diagnostics_detail"]) = _diag(fit)
                     pred = predict_fn(fit, test, seed=seed + fold.index)
                     n_items = getattr(pred, "n_items", None)
                     n_items = np.full(len(test), n_q) if n_items is None else np.asarray(
@@ -423,7 +446,7 @@ def load_validation(folder: str | Path) -> ValidationResult:
     for frame in frames:
         if "model_id" in frame:
             frame["model_id"] = frame["model_id"].astype(str)
-        for col in ("error", "diagnostics", "fit_diagnostics"):
+        for col in ("error", "diagnostics", "diagnostics_detail", "fit_diagnostics"):
             if col in frame:
                 frame[col] = frame[col].astype(object).fillna("").astype(str)
     return ValidationResult(split=str(meta.get("split")), scores=frames[0], summary=frames[1],
