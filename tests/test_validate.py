@@ -371,10 +371,11 @@ def _spec(name: str):
     return load_spec("binomial_developers").with_changes(name=name)
 
 
-def _run(tmp_path, split, *, fail=False, name="weak"):
+def _run(tmp_path, split, *, fail=False, name="weak", table=None):
     from bayes_llm.validate.run import validate
 
-    res = validate([_spec(name)], _toy_table(), split, fitter=_fake_fitter(fail),
+    table = _toy_table() if table is None else table
+    res = validate([_spec(name)], table, split, fitter=_fake_fitter(fail),
                    predictor=_fake_predictor, seed=3)
     return res, res.write(tmp_path / f"{name}-{split.replace(':', '_')}")
 
@@ -409,23 +410,28 @@ def test_validate_end_to_end_outputs_and_flags(tmp_path):
     assert meta["diagnostics_ok"] is False and meta["score_scale"] == "accuracy_bin"
 
 
-def test_compare_validate_folders_and_refusal_of_other_splits(tmp_path):
+def test_compare_validate_folders_and_refusal_of_other_data(tmp_path):
     _, a = _run(tmp_path, "time:2024-10", name="weak")
     _, b = _run(tmp_path, "time:2024-10", name="weak2")
     table = compare([a, b])
     assert set(table["method"]) == {"weak", "weak2", OLS_METHOD}  # OLS shown once
     assert table["best"].sum() == 1
     assert table.loc[table["best"], "elpd_diff_to_best"].iloc[0] == 0.0
+    # another split: a separate comparison, no difference across splits
     _, c = _run(tmp_path, "kfold:3", name="weak3")
+    both = compare([a, c])
+    assert both.groupby("split")["best"].sum().to_dict() == {"time:2024-10": 1, "kfold:3": 1}
+    # the same split on other data (one model fewer): refused
+    _, d = _run(tmp_path, "time:2024-10", name="weak4", table=_toy_table().iloc[1:])
     with pytest.raises(IncomparableScalesError, match="different observations"):
-        compare([a, c])
+        compare([a, d])
 
 
 def test_compare_cli_refusal_is_one_line_exit_2(tmp_path, capsys):
     from bayes_llm.cli import main
 
     _, a = _run(tmp_path, "time:2024-10", name="weak")
-    _, c = _run(tmp_path, "kfold:3", name="weak3")
+    _, c = _run(tmp_path, "time:2024-10", name="weak3", table=_toy_table().iloc[1:])
     code = main(["compare", str(a), str(c)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "refusing to compare" in err[0]

@@ -19,8 +19,10 @@ observations on the same scale. A binomial fit's log-likelihood is a log probabi
 would happily subtract them (issue 10 saw -3680), but the number has no meaning
 (Vehtari, Gelman & Gabry 2017; the stacking paper of Yao et al. 2018 makes the same
 point). Such a comparison raises :class:`~bayes_llm.errors.IncomparableScalesError`
-(one line, exit 2). Validate folders are all on one scale (``accuracy_bin``), and are
-compared only when they scored the same held-out models (same split, same data).
+(one line, exit 2). Validate folders are all on one scale (``accuracy_bin``); they are
+grouped by split, each split is a separate comparison (never a difference across
+splits), and folders of one split are compared only when they scored the same held-out
+models of the same data (else refused the same way).
 """
 
 from __future__ import annotations
@@ -72,22 +74,28 @@ def _is_validate(folder: Path) -> bool:
     return (folder / META_JSON).is_file()
 
 
-def _validate_rows(results: list, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summary rows and pooled per-model log scores of validate results."""
+def _check_group(results: list, labels: list[str]) -> None:
+    """Refuse validate results of one split that scored different observations."""
     first = results[0].metadata
     for res, label in zip(results[1:], labels[1:], strict=True):
         meta = res.metadata
         check_one_scale({labels[0]: first.get("score_scale"), label: meta.get("score_scale")},
                         what="held-out scores")
-        same = all(meta.get(k) == first.get(k) for k in ("split", "heldout_ids_sha256",
-                                                          "data_hash", "outcome"))
+        same = all(meta.get(k) == first.get(k) for k in ("heldout_ids_sha256", "data_hash",
+                                                          "outcome"))
         if not same:
             raise IncomparableScalesError(
-                f"refusing to compare {label} (split {meta.get('split')}, "
-                f"{meta.get('n_heldout')} held-out models, outcome {meta.get('outcome')}) with "
-                f"{labels[0]} (split {first.get('split')}, {first.get('n_heldout')} "
-                f"held-out models, outcome {first.get('outcome')}): scores of different "
-                "observations are not comparable; validate the specs on one split and data")
+                f"refusing to compare {label} ({meta.get('n_heldout')} held-out models, "
+                f"outcome {meta.get('outcome')}, data {str(meta.get('data_hash'))[:12]}) with "
+                f"{labels[0]} ({first.get('n_heldout')} held-out models, outcome "
+                f"{first.get('outcome')}, data {str(first.get('data_hash'))[:12]}) on split "
+                f"{meta.get('split')}: scores of different observations are not comparable; "
+                "validate the specs on one split and data")
+
+
+def _validate_rows(results: list, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summary rows and per-model log scores of validate results of one split."""
+    _check_group(results, labels)
     rows, scores = [], []
     seen: set[str] = set()
     for res, label in zip(results, labels, strict=True):
@@ -214,8 +222,11 @@ def compare(runs: Iterable, *, loo: bool = False) -> pd.DataFrame:
                 "refusing to compare PSIS-LOO elpd of fits to different models ("
                 + "; ".join(f"{n}: {len(v)} models" for n, v in ids.items()) + ")")
     frames = []
-    if results:
-        table, scores = _validate_rows(results, labels)
+    splits = list(dict.fromkeys(res.split for res in results))
+    for split in splits:  # one comparison per split; never across splits
+        members = [i for i, res in enumerate(results) if res.split == split]
+        table, scores = _validate_rows([results[i] for i in members],
+                                       [labels[i] for i in members])
         table = _diff_to_best(table, scores)
         frames.append(table.sort_values("elpd", ascending=False, kind="stable"))
     if fit_rows:
@@ -228,11 +239,12 @@ def compare(runs: Iterable, *, loo: bool = False) -> pd.DataFrame:
 def comparison_text(table: pd.DataFrame) -> str:
     """Render :func:`compare`'s table for a terminal (failed diagnostics marked ``!!``)."""
     lines = []
-    val = table[table["kind"] == "validate"] if "kind" in table else table.iloc[0:0]
-    if len(val):
-        lines.append(f"Out of sample (split {val['split'].iloc[0]}; scale {val['scale'].iloc[0]}: "
+    all_val = table[table["kind"] == "validate"] if "kind" in table else table.iloc[0:0]
+    for split in dict.fromkeys(all_val["split"] if len(all_val) else []):
+        val = all_val[all_val["split"] == split]
+        lines.append(f"Out of sample (split {split}; scale {val['scale'].iloc[0]}: "
                      "log probability of the observed accuracy bin; CRPS, MAE in accuracy "
-                     "points):")
+                     "points; elpd difference to the best on this split, paired SE):")
         lines.append(f"{'method':<28} {'n':>4} {'log score':>9} {'elpd diff (SE)':>17} "
                      f"{'CRPS':>6} {'MAE':>6} {'cov50':>5} {'cov80':>5} {'cov90':>5} "
                      f"{'cov94':>5}  diagnostics")
