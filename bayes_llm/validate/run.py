@@ -151,10 +151,12 @@ def _status_of_method(folds: pd.DataFrame, method: str) -> tuple[bool, str, int,
     failed_diag = sub[(sub["error"].astype(str) == "") & ~sub["diagnostics_ok"].astype(bool)]
     parts = []
     if len(failed_diag):
-        parts.append(f"{len(failed_diag)}/{len(sub)} folds FAILED diagnostics ("
-                     + "; ".join(f"fold {int(r.fold) + 1}: {r.diagnostics}"
-                                 for r in failed_diag.itertuples(index=False)) + "; every "
-                     "failed check in folds.csv)")
+        if len(sub) == 1:
+            where = str(failed_diag["diagnostics"].iloc[0])
+        else:
+            where = "folds " + ", ".join(str(int(f) + 1) for f in failed_diag["fold"])
+        parts.append(f"{len(failed_diag)}/{len(sub)} folds FAILED diagnostics ({where}; "
+                     "every failed check in folds.csv)")
     if len(failed_fit):
         parts.append(f"{len(failed_fit)}/{len(sub)} folds could not be fitted ("
                      + "; ".join(f"fold {int(r.fold) + 1}: {r.error}"
