@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from bayes_llm.errors import ResultsError
 
 BEGIN, END = "<!-- validate:begin -->", "<!-- validate:end -->"
@@ -21,6 +23,19 @@ def _f(v, nd: int) -> str:
     except (TypeError, ValueError):
         return "n/a"
     return "n/a" if not math.isfinite(v) else f"{v:.{nd}f}"
+
+
+def _diagnostics_cell(res, row: dict) -> str:
+    """``ok``/``n/a (OLS)``, or how many folds failed with the worst R-hat and bulk ESS."""
+    if row.get("fit_diagnostics_ok", True) in (True, "True"):
+        return str(row.get("fit_diagnostics", "ok"))
+    folds = res.folds[res.folds["method"].astype(str) == str(row["method"])]
+    bad = folds[~folds["diagnostics_ok"].astype(bool)]
+    cell = f"**FAILED in {len(bad)}/{len(folds)} folds**"
+    if "max_rhat" in bad and len(bad) and np.isfinite(bad["max_rhat"].astype(float)).any():
+        cell += (f" (worst R-hat {bad['max_rhat'].astype(float).max():.3f}, smallest bulk ESS "
+                 f"{bad['min_ess_bulk'].astype(float).min():.0f})")
+    return cell
 
 
 def score_table_markdown(folders: list[str | Path]) -> str:
@@ -37,13 +52,13 @@ def score_table_markdown(folders: list[str | Path]) -> str:
                 f"made {meta.get('created', '?')}; source `{Path(folder).name}/summary.csv`)",
                 ""]
         if res.banner():
-            out += [f"**{res.banner()}**", ""]
+            out += ["**!! MCMC DIAGNOSTICS FAILED in some folds: these scores are provisional "
+                    "(see the diagnostics column; every failed check is in folds.csv) !!**", ""]
         out += ["| method | log score / model | elpd diff vs OLS (SE) | CRPS (pp) | MAE (pp) "
                 "| cov 50% | cov 80% | cov 90% | cov 94% | stacking weight | diagnostics |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in res.summary.to_dict("records"):
-            diag = str(r.get("fit_diagnostics", ""))
-            diag = diag if r.get("fit_diagnostics_ok", True) in (True, "True") else f"**{diag}**"
+            diag = _diagnostics_cell(res, r)
             out.append(
                 f"| `{r['method']}` | {_f(r['log_score'], 3)} | {_f(r.get('elpd_diff'), 1)} "
                 f"({_f(r.get('elpd_diff_se'), 1)}) | {_f(r['crps_pp'], 2)} | "

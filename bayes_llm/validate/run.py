@@ -89,6 +89,16 @@ def _diag(fit) -> tuple[bool, str, str]:
     return False, short, "; ".join(diag.failures)
 
 
+def _worst(fit) -> dict[str, float]:
+    """Largest R-hat and smallest bulk ESS over the fit's variables (NaN if unknown)."""
+    table = getattr(getattr(fit, "diagnostics", None), "table", None)
+    try:
+        return {"max_rhat": float(table["r_hat_max"].max()),
+                "min_ess_bulk": float(table["ess_bulk_min"].min())}
+    except (TypeError, KeyError, ValueError):
+        return {"max_rhat": math.nan, "min_ess_bulk": math.nan}
+
+
 @dataclass
 class ValidationResult:
     """Scores of every method on every held-out model, and their summaries.
@@ -266,6 +276,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                                  chains=chains, seed=seed + fold.index, progressbar=False)
                     (row["diagnostics_ok"], row["diagnostics"],
                      row["diagnostics_detail"]) = _diag(fit)
+                    row.update(_worst(fit))
                     pred = predict_fn(fit, test, seed=seed + fold.index)
                     n_items = getattr(pred, "n_items", None)
                     n_items = np.full(len(test), n_q) if n_items is None else np.asarray(
