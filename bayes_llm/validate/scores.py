@@ -17,7 +17,10 @@ logit-normal model and the paper's OLS are scored on one scale:
   & Gelman 2018: compare elpd only on one observation scale); the bin probability of a
   continuous model is its accuracy density times ``1/n`` up to O(1/n²), so differences
   between models equal differences of accuracy-scale log densities. It is the logarithmic
-  score of Gneiting & Raftery (2007), a strictly proper rule.
+  score of Gneiting & Raftery (2007), a strictly proper rule. For a binomial prediction the
+  per-draw probability integrates the fresh model-level effect (see
+  :func:`bin_log_probability`: the average of a few hundred 12,032-item binomial spikes
+  is far too noisy to take a log of).
 * **CRPS** (Gneiting & Raftery 2007, eq. 21, the energy form):
   ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with ``X, X'`` independent predictive draws;
   from ``S`` draws the second term is computed in ``O(S log S)`` by sorting:
