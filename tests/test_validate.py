@@ -490,3 +490,26 @@ def test_binomial_log_score_integrates_the_model_effect():
     expected = (stats.norm.logpdf(special.logit(q), mu[0], 0.7)
                 - np.log((1 - GUESS) * q * (1 - q)) - np.log(N_ITEMS))
     np.testing.assert_allclose(rows["log_score"], expected, atol=0.01)
+
+
+def test_a_fold_that_cannot_be_fitted_is_listed_not_hidden():
+    from bayes_llm.validate.run import validate
+
+    calls = {"n": 0}
+
+    def flaky(spec, train, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("sampler crashed")
+        return _fake_fitter()(spec, train, **kw)
+
+    res = validate([_spec("flaky")], _toy_table(), "kfold:3", fitter=flaky,
+                   predictor=_fake_predictor, seed=3)
+    folds = res.folds.set_index(["method", "fold"])
+    assert "sampler crashed" in folds.loc[("flaky", 1), "error"]
+    summary = res.summary.set_index("method")
+    assert summary.loc["flaky", "folds_failed"] == 1 and not res.diagnostics_ok
+    # both methods are summarised on the models both predicted (two folds' worth)
+    assert summary["n_models"].nunique() == 1
+    assert summary.loc[OLS_METHOD, "n_models"] == len(_toy_table()) - folds.loc[
+        ("flaky", 1), "n_test"]
