@@ -40,15 +40,14 @@ def _diagnostics_cell(res, row: dict) -> str:
 
 def score_table_markdown(folders: list[str | Path]) -> str:
     """Markdown of the spec x score table for the given validate output folders."""
-    from bayes_llm.validate.run import load_validation
+    from bayes_llm.validate.run import load_validation, sampler_text
 
     out = []
     for folder in folders:
         res = load_validation(folder)
         meta = res.metadata
         out += [f"**Split `{res.split}`** ({meta.get('n_heldout')} held-out models; outcome "
-                f"`{meta.get('outcome')}`; sampler draws {meta.get('draws')} x chains "
-                f"{meta.get('chains')}, tune {meta.get('tune')}; seed {meta.get('seed')}; "
+                f"`{meta.get('outcome')}`; sampler: {sampler_text(meta)}; seed {meta.get('seed')}; "
                 f"made {meta.get('created', '?')}; source `{Path(folder).name}/summary.csv`)",
                 ""]
         if res.banner():

@@ -332,7 +332,9 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     metadata = {
         "split": rule.label, "seed": seed, "outcome": outcome, "sample": sample,
         "sample_report": str(report), "score_scale": SCORE_SCALE,
-        "specs": {s.name: {"hash": s.hash(), "likelihood": s.likelihood} for s in specs},
+        "specs": {s.name: {"hash": s.hash(), "likelihood": s.likelihood,
+                           "draws": draws or s.sampler.draws, "tune": tune or s.sampler.tune,
+                           "chains": chains or s.sampler.chains} for s in specs},
         "reference": reference, "data_hash": _data_hash(table, HASHED_COLUMNS),
         "heldout_ids_sha256": hashlib.sha256("\n".join(heldout).encode()).hexdigest(),
         "n_heldout": len(heldout), "draws": draws, "tune": tune, "chains": chains,
@@ -342,6 +344,16 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     }
     return ValidationResult(split=rule.label, scores=scores, summary=summary,
                             coverage=coverage, folds=folds_table, metadata=metadata)
+
+
+def sampler_text(meta: dict) -> str:
+    """Say which sampler settings the fits used (overrides, else each spec's own)."""
+    if meta.get("draws") or meta.get("tune") or meta.get("chains"):
+        return (f"draws {meta.get('draws') or 'spec'} x chains {meta.get('chains') or 'spec'}, "
+                f"tune {meta.get('tune') or 'spec'} (overrides)")
+    per_spec = [f"{name} {s['draws']} x {s['chains']}, tune {s['tune']}"
+                for name, s in (meta.get("specs") or {}).items() if "draws" in s]
+    return "each spec's own settings" + (f" ({'; '.join(per_spec)})" if per_spec else "")
 
 
 def _fmt(v: float, nd: int = 3) -> str:
@@ -356,9 +368,8 @@ def summary_markdown(result: ValidationResult) -> str:
     lines += [f"**{banner}**" if banner else "fit diagnostics: every fold passed "
               "(R-hat, ESS, divergences; the OLS reference has none)", ""]
     lines += [f"Held-out models: {meta.get('n_heldout')}; outcome `{meta.get('outcome')}`, "
-              f"sample `{meta.get('sample')}`; seed {meta.get('seed')}; sampler overrides: "
-              f"draws {meta.get('draws')}, tune {meta.get('tune')}, chains "
-              f"{meta.get('chains')}.", "",
+              f"sample `{meta.get('sample')}`; seed {meta.get('seed')}; sampler: "
+              f"{sampler_text(meta)}.", "",
               "Scores on the accuracy scale (one observation scale for every likelihood): "
               "log score = log predictive probability of the observed accuracy bin "
               "[(k-0.5)/n, (k+0.5)/n], mean per model (higher is better); elpd = its sum; "
