@@ -85,7 +85,8 @@ def _diag(fit) -> tuple[bool, str, str]:
     sampler = getattr(diag, "sampler", None) or {}
     if "divergences" in sampler:
         parts.append(f"{sampler['divergences']} divergences")
-    short = f"FAILED ({len(diag.failures)} checks" + (": " + ", ".join(parts) if parts else "") + ")"
+    n = len(diag.failures)
+    short = f"FAILED ({n} check{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "") + ")"
     return False, short, "; ".join(diag.failures)
 
 
@@ -164,7 +165,8 @@ def _status_of_method(folds: pd.DataFrame, method: str) -> tuple[bool, str, int,
         if len(sub) == 1:
             where = str(failed_diag["diagnostics"].iloc[0])
         else:
-            where = "folds " + ", ".join(str(int(f) + 1) for f in failed_diag["fold"])
+            where = ("fold " if len(failed_diag) == 1 else "folds ") + ", ".join(
+                str(int(f) + 1) for f in failed_diag["fold"])
         parts.append(f"{len(failed_diag)}/{len(sub)} folds FAILED diagnostics ({where}; "
                      "every failed check in folds.csv)")
     if len(failed_fit):
