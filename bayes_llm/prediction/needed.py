@@ -148,8 +148,6 @@ def compute_needed(fit: Any, developer: str, accuracy: float, period: str, *,
     frame = pd.DataFrame({"model_id": [f"{developer} @ {period}"], "developer": [developer],
                           "developer_group": [group], "release_month": [month],
                           "log10_flop": [spec.compute_centre]})
-    if spec.developer == "group":
-        frame["developer_group"] = developer if developer != group else group
     names = [f"--developer '{developer}' --period '{period}'"]
     n_total = fit.dt["posterior"].sizes["chain"] * fit.dt["posterior"].sizes["draw"]
     idx = draw_indices(n_total, draws)

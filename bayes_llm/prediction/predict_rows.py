@@ -34,7 +34,7 @@ from scipy import special
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
-from bayes_llm.model.option_terms import option_terms
+from bayes_llm.model.option_terms import model_effect_distribution, option_terms
 from bayes_llm.prediction.compute import true_compute
 from bayes_llm.prediction.periods import period_term, place_rows
 from bayes_llm.prediction.result import Prediction
@@ -75,7 +75,18 @@ def prediction_frame(table: pd.DataFrame | str | os.PathLike) -> tuple[pd.DataFr
     if table.empty:
         raise BayesLLMError("predict: the table has no rows")
     frame = table.reset_index(drop=True).copy()
-    frame["release_month"] = pd.to_datetime(frame["release_month"])
+    try:
+        frame["release_month"] = pd.to_datetime(frame["release_month"])
+        frame["log10_flop"] = pd.to_numeric(frame["log10_flop"])
+    except (ValueError, TypeError) as exc:
+        raise BayesLLMError(f"predict: release_month must be dates and log10_flop numbers "
+                            f"({' '.join(str(exc).split())})") from exc
+    for column in ("release_month", "log10_flop", "model_id", "developer"):
+        missing_rows = np.flatnonzero(frame[column].isna().to_numpy())
+        if missing_rows.size:
+            i = int(missing_rows[0])
+            raise BayesLLMError(f"predict: row {i + 1} (model_id '{frame['model_id'].iloc[i]}') "
+                                f"has no {column}")
     if "compute_is_estimate" not in frame:
         frame["compute_is_estimate"] = False
     if "hf_id" not in frame:
@@ -218,14 +229,17 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
     acc_col, _, guess, n_questions = OUTCOMES[spec.outcome]
     n_items = np.full(len(frame), n_questions, dtype=np.int64)
     if spec.likelihood == "binomial":
-        latent = mu + _scaled_noise(post["sigma_model"], post.get("nu_model"), shape, rng)
+        _, sigma_model, nu_model = model_effect_distribution(fit)
+        latent = mu + _scaled_noise(stacked(sigma_model, idx),
+                                    None if nu_model is None else stacked(nu_model, idx),
+                                    shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
         accuracy = rng.binomial(n_items[None, :], p) / n_items[None, :]
         # mu and the model-effect scale let a log score integrate over the fresh model
         # effect instead of using its one draw (bayes_llm.validate.scores)
-        noise = {"p": p, "mu": mu, "sigma": post["sigma_model"]}
-        if post.get("nu_model") is not None:
-            noise["nu"] = post["nu_model"]
+        noise = {"p": p, "mu": mu, "sigma": stacked(sigma_model, idx)}
+        if nu_model is not None:
+            noise["nu"] = stacked(nu_model, idx)
     else:
         latent = mu
         nu = post["nu"] if spec.likelihood == "student_t" else None
