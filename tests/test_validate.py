@@ -459,16 +459,20 @@ def test_readme_block_regenerated_from_outputs(tmp_path):
 
 @pytest.mark.mcmc
 def test_validate_cli_small_real_run(tmp_path, paper_df):
-    """One tiny real validate run (logit-normal groups, 100 draws) through the command."""
+    """One tiny real validate run (Student-t, developers pooled, 100 draws) via the command.
+
+    (A group-coded spec cannot predict a held-out model of a group it never saw, e.g.
+    X-AI's Grok models after the cut-off; validate lists that fold as failed.)
+    """
     from bayes_llm.cli import main
 
     out = tmp_path / "val"
-    code = main(["validate", "logit_normal_groups", "--split", "time:2024-12", "--out",
+    code = main(["validate", "student_t_developers", "--split", "time:2024-12", "--out",
                  str(out), "--draws", "100", "--tune", "100", "--chains", "2",
                  "--allow-warnings"])
     assert code == 0
     summary = pd.read_csv(out / "summary.csv").set_index("method")
-    assert set(summary.index) == {"logit_normal_groups", OLS_METHOD}
+    assert set(summary.index) == {"student_t_developers", OLS_METHOD}
     assert summary["n_models"].nunique() == 1 and summary["n_models"].iloc[0] > 50
     assert np.isfinite(summary["log_score"]).all()
 
