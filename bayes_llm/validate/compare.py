@@ -142,12 +142,13 @@ def _fit_row(folder: Path, *, loo: bool) -> tuple[dict, object]:
     from bayes_llm.report.build import find_fit_dir
 
     fit_dir = find_fit_dir(folder)
+    from bayes_llm.validate.run import diagnostics_summary
+
     fit = load_fit(fit_dir)
-    diag = fit.diagnostics
+    ok, short, _ = diagnostics_summary(fit)
     row = {"method": fit.spec.name, "source": str(folder), "kind": "fit",
            "likelihood": fit.spec.likelihood, "n_models": len(fit.models),
-           "fit_diagnostics_ok": bool(diag.ok),
-           "fit_diagnostics": "ok" if diag.ok else "FAILED: " + "; ".join(diag.failures)}
+           "fit_diagnostics_ok": ok, "fit_diagnostics": short}
     for candidate in (folder / "headline.csv", fit_dir / "headline.csv",
                       folder / "headline" / "headline.csv"):
         if candidate.is_file():
@@ -262,15 +263,16 @@ def comparison_text(table: pd.DataFrame) -> str:
         lines.append("Fits:")
         for r in fits.to_dict("records"):
             flag = "" if r["fit_diagnostics_ok"] else "!! "
-            parts = [f"{r['method']} ({r['likelihood']}, {r['n_models']} models)",
-                     f"diagnostics {flag}{r['fit_diagnostics']}"]
+            parts = [f"{r['method']} ({r['likelihood']}, {r['n_models']} models)"]
             for fid in HEADLINE_FIGURES:
                 value = r.get(fid)
                 if value is not None and np.isfinite(value):
                     parts.append(f"{fid} {value:.3g} {r.get(f'{fid}_interval', '')}")
             if "loo_elpd" in r and np.isfinite(r.get("loo_elpd", math.nan)):
                 parts.append(f"PSIS-LOO elpd {r['loo_elpd']:.1f} (SE {r['loo_se']:.1f}; "
-                             f"{r['loo_scale']} scale)")
+                             f"{r['loo_scale']} scale; {int(r['loo_high_pareto_k'])} high "
+                             "Pareto k)")
+            parts.append(f"diagnostics {flag}{r['fit_diagnostics']}")
             lines.append("  " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 

@@ -63,7 +63,7 @@ def _predict_api() -> Callable:
                            ) from exc
 
 
-def _diag(fit) -> tuple[bool, str, str]:
+def diagnostics_summary(fit) -> tuple[bool, str, str]:
     """``(ok, short status, every failure)`` of a fit's diagnostics gate.
 
     The short status names the number of failed checks, the worst R-hat and the smallest
@@ -277,7 +277,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                     fit = fit_fn(spec, train, backend=backend, draws=draws, tune=tune,
                                  chains=chains, seed=seed + fold.index, progressbar=False)
                     (row["diagnostics_ok"], row["diagnostics"],
-                     row["diagnostics_detail"]) = _diag(fit)
+                     row["diagnostics_detail"]) = diagnostics_summary(fit)
                     row.update(_worst(fit))
                     pred = predict_fn(fit, test, seed=seed + fold.index)
                     n_items = getattr(pred, "n_items", None)
@@ -480,5 +480,5 @@ def load_validation(folder: str | Path) -> ValidationResult:
 
 
 __all__ = ["COVERAGE_CSV", "FOLDS_CSV", "META_JSON", "PIT_PNG", "SCORES_CSV", "SUMMARY_CSV",
-           "SUMMARY_MD", "ValidationResult", "check_validate_output", "load_validation",
-           "summary_markdown", "validate", "write_validation"]
+           "SUMMARY_MD", "ValidationResult", "check_validate_output", "diagnostics_summary",
+           "load_validation", "summary_markdown", "validate", "write_validation"]
