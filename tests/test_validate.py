@@ -477,7 +477,7 @@ def test_validate_cli_small_real_run(tmp_path, paper_df):
     assert np.isfinite(summary["log_score"]).all()
 
 
-def test_binomial_log_score_integrates_the_model_effect():
+def test_binomial_log_score_integrates_the_model_effect(monkeypatch):
     """With mu and sigma given, the bin probability is the latent density times the Jacobian
     (the binomial is sharp), not the noisy average of a few hundred binomial spikes."""
     s, y = 200, np.array([0.30, 0.45, 0.62])
@@ -494,6 +494,12 @@ def test_binomial_log_score_integrates_the_model_effect():
     expected = (stats.norm.logpdf(special.logit(q), mu[0], 0.7)
                 - np.log((1 - GUESS) * q * (1 - q)) - np.log(N_ITEMS))
     np.testing.assert_allclose(rows["log_score"], expected, atol=0.01)
+    import importlib
+
+    scores_module = importlib.import_module("bayes_llm.validate.scores")
+    monkeypatch.setattr(scores_module, "INTEGRAL_BLOCK_VALUES", 1)  # one row per block
+    blocked = score_rows(pred, y, np.full(3, N_ITEMS), discrete=True)
+    np.testing.assert_allclose(blocked["log_score"], rows["log_score"], rtol=1e-12)
 
 
 def test_a_fold_that_cannot_be_fitted_is_listed_not_hidden():

@@ -55,6 +55,8 @@ COVERAGE_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.94)
 #: reported in ``log_score_floored``; a floored row means the model put essentially no
 #: mass on what happened).
 MIN_PROBABILITY: float = 1e-300
+#: Values (draws x rows x grid points) per block of the binomial's integral (bounds memory).
+INTEGRAL_BLOCK_VALUES: int = 5_000_000
 #: Name of the observation scale of every score here (recorded in validate outputs; the
 #: comparison refuses to mix it with any other scale).
 SCORE_SCALE: str = "accuracy_bin"
@@ -150,13 +152,19 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             and "sigma" in noise and noise.get("nu") is None):
         from scipy import special
 
-        from bayes_llm.sensitivity.crossval import binomial_marginal_loglik
+        from bayes_llm.sensitivity.crossval import ETA_GRID, binomial_marginal_loglik
 
         mu = np.asarray(noise["mu"], float)
         sigma = np.asarray(noise["sigma"], float).reshape(-1, 1)
-        ll = binomial_marginal_loglik(np.asarray(k, float), np.asarray(n, float),
-                                      float(pred.guess), mu, sigma)
-        return special.logsumexp(ll, axis=0) - math.log(ll.shape[0]), "integrated_eta"
+        k, n = np.asarray(k, float), np.broadcast_to(np.asarray(n, float), np.shape(k))
+        # rows in small blocks: the grid integral holds draws x rows x grid values
+        block = max(1, int(INTEGRAL_BLOCK_VALUES // (mu.shape[0] * ETA_GRID)))
+        out = np.empty(len(k))
+        for start in range(0, len(k), block):
+            sl = slice(start, start + block)
+            ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
+            out[sl] = special.logsumexp(ll, axis=0) - math.log(ll.shape[0])
+        return out, "integrated_eta"
     prob = np.mean(np.asarray(pred.pmf_bin(lower, upper), float), axis=0)
     with np.errstate(divide="ignore"):
         return np.log(np.maximum(prob, 0.0)), "cdf_bin"
