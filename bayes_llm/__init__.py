@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "predict": "bayes_llm.prediction",
     "Prediction": "bayes_llm.prediction",
     "compute_needed": "bayes_llm.prediction",
+    "compare": "bayes_llm.validate",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from bayes_llm.derived.summary import interval_setting
     from bayes_llm.location import data_location
     from bayes_llm.prediction import Prediction, compute_needed, predict
+    from bayes_llm.validate import compare
 
 
 def _version() -> str:
@@ -68,6 +70,7 @@ __all__ = [
     "HDI_PROB",
     "Prediction",
     "__version__",
+    "compare",
     "compute_needed",
     "data_location",
     "interval_setting",

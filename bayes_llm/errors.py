@@ -71,3 +71,12 @@ class BackendUnavailableError(BayesLLMError):
 
 class SamplingProblemError(BayesLLMError):
     """MCMC diagnostics failed (R-hat, divergences, ESS) and warnings were not allowed."""
+
+
+class IncomparableScalesError(BayesLLMError):
+    """Scores on different observation scales (or of different observations) were compared.
+
+    E.g. the ELPD of a binomial fit (a probability of k correct answers) against that of a
+    logit-normal fit (a density of the logit score): their difference has no meaning
+    without a transformation onto one scale.
+    """

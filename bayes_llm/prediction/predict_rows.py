@@ -235,7 +235,11 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
                                     shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
         accuracy = rng.binomial(n_items[None, :], p) / n_items[None, :]
-        noise = {"p": p}
+        # mu and the model-effect scale let a log score integrate over the fresh model
+        # effect instead of using its one draw (bayes_llm.validate.scores)
+        noise = {"p": p, "mu": mu, "sigma": stacked(sigma_model, idx)}
+        if nu_model is not None:
+            noise["nu"] = stacked(nu_model, idx)
     else:
         latent = mu
         nu = post["nu"] if spec.likelihood == "student_t" else None

@@ -1,0 +1,77 @@
+"""``bayes-llm validate``: out-of-sample scores of specs on a split, next to the paper's OLS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_llm.cli.options import DataOption, MirrorOption, load_data, say
+from bayes_llm.constants import DEFAULT_SEED
+
+HELP = (
+    "Fit each SPEC on the training models of a split (time:YYYY-MM: fit on models released "
+    "before the month, predict the rest; developers:K: leave-developers-out K-fold; "
+    "kfold:K), predict the held-out models and score them on the accuracy scale: coverage "
+    "of central 50/80/90/94% intervals, (randomised) PIT, log score of the observed accuracy "
+    "bin, CRPS and MAE, next to the paper's OLS (always included, the reference of every "
+    "paired difference). Writes scores.csv, summary.csv, coverage.csv, folds.csv, pit.png, "
+    "summary.md and validate.json; a fold whose fit failed its MCMC diagnostics is flagged "
+    "in every output, and the command then exits 1 unless --allow-warnings."
+)
+
+
+def validate(
+    specs: Annotated[list[str], typer.Argument(
+        metavar="SPEC...", help="Spec files or bundled spec names (the paper's OLS is always "
+        "scored too; 'paper_ols' may be listed and is ignored).", show_default=False)],
+    split: Annotated[str, typer.Option(
+        "--split", metavar="time:YYYY-MM|developers:K|kfold:K",
+        help="How to split the models.")] = "time:2024-10",
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                      help="Output folder.")] = Path("results/validate"),
+    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")]
+    = None,
+    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps (default: spec).")]
+    = None,
+    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of folds, sampler, predictions, PIT.")]
+    = DEFAULT_SEED,
+    backend: Annotated[str, typer.Option(help="NUTS backend.")] = "nutpie",
+    allow_warnings: Annotated[bool, typer.Option(
+        "--allow-warnings", help="Exit 0 even when some fold's fit failed its diagnostics "
+        "(every output still says so).")] = False,
+    mirror: MirrorOption = None,
+    data: DataOption = None,
+) -> int:
+    """Validate specs out of sample and write the score tables, PIT plot and summary."""
+    from bayes_llm.model import load_spec
+    from bayes_llm.model.sampling import check_backend
+    from bayes_llm.validate.reference import OLS_METHOD
+    from bayes_llm.validate.run import check_validate_output
+    from bayes_llm.validate.run import validate as run_validate
+    from bayes_llm.validate.splits import parse_split
+
+    rule = parse_split(split)  # a bad split fails before any work
+    loaded = [load_spec(s) for s in specs if s != OLS_METHOD]
+    check_backend(backend)
+    if check_validate_output(out) == "replace":
+        say(f"will replace the earlier bayes_llm result in {out}")
+    df = load_data(mirror, data)
+    result = run_validate(loaded, df, rule, draws=draws, tune=tune, chains=chains, seed=seed,
+                          backend=backend, progress=say)
+    path = result.write(out)
+    typer.echo(result.to_markdown())
+    say(f"wrote {path}")
+    banner = result.banner()
+    if banner:
+        typer.secho(banner, fg=typer.colors.RED, bold=True, err=True)
+        if not allow_warnings:
+            return 1
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` command."""
+    app.command("validate", help=HELP)(validate)

@@ -1,0 +1,525 @@
+"""Out-of-sample validation: scoring rules against closed forms, calibration checks, splits,
+the paper-OLS reference, the refusal of incomparable elpd, and the command end to end with a
+stand-in fitter (no MCMC; one small real run is marked ``mcmc``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+from bayes_llm.errors import IncomparableScalesError, ResultsError, SpecError
+from bayes_llm.validate.compare import check_one_scale, compare
+from bayes_llm.validate.reference import OLS_METHOD, predict_ols
+from bayes_llm.validate.scores import (
+    accuracy_bins,
+    coverage_table,
+    crps_from_draws,
+    paired_difference,
+    pit_ks_distance,
+    score_rows,
+    summarise_scores,
+)
+from bayes_llm.validate.splits import make_folds, parse_split
+from bayes_llm.validate.stacking import stacking_weights
+
+GUESS, N_ITEMS = 0.1, 12_032
+
+
+# --------------------------------------------------------------------------- stand-ins
+@dataclass
+class NormalLogitPrediction:
+    """Logit-normal predictive per draw: z ~ Normal(mu_s, sd_s) above the floor."""
+
+    mu: np.ndarray  # (S, M)
+    sd: np.ndarray  # (S,)
+    rng_seed: int = 0
+    accuracy: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        rng = np.random.default_rng(self.rng_seed)
+        z = self.mu + self.sd[:, None] * rng.standard_normal(self.mu.shape)
+        self.accuracy = GUESS + (1 - GUESS) * special.expit(z)
+
+    def cdf(self, values):
+        v = np.asarray(values, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = special.logit(np.clip((v - GUESS) / (1 - GUESS), 0, 1))
+        return stats.norm.cdf((y[None, :] - self.mu) / self.sd[:, None])
+
+    def pmf_bin(self, lower, upper):
+        return self.cdf(upper) - self.cdf(lower)
+
+
+@dataclass
+class BinomialPrediction:
+    """Binomial predictive per draw: k ~ Binomial(n, p_s), accuracy k / n."""
+
+    p: np.ndarray  # (S, M)
+    n: int
+    rng_seed: int = 0
+    accuracy: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        rng = np.random.default_rng(self.rng_seed)
+        self.accuracy = rng.binomial(self.n, self.p) / self.n
+
+    def cdf(self, values):
+        k = np.floor(np.asarray(values, float) * self.n + 1e-9)
+        return stats.binom.cdf(k[None, :], self.n, self.p)
+
+    def pmf_bin(self, lower, upper):
+        return self.cdf(upper) - self.cdf(lower)
+
+
+# --------------------------------------------------------------------------- scoring rules
+def test_crps_matches_normal_closed_form():
+    """CRPS from draws vs Gneiting & Raftery's closed form for a Normal (their eq. 5)."""
+    rng = np.random.default_rng(1)
+    sigma, y = 2.0, np.array([0.0, 1.0, -3.0, 5.0])
+    draws = sigma * rng.standard_normal((40_000, 1)) * np.ones((1, len(y)))
+    z = y / sigma
+    exact = sigma * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi))
+    got = crps_from_draws(draws, y)
+    np.testing.assert_allclose(got, exact, rtol=0.02, atol=0.01)
+
+
+def test_crps_sorting_form_equals_pairwise_definition():
+    rng = np.random.default_rng(2)
+    x = rng.gamma(2.0, size=(50, 3))
+    y = np.array([0.5, 2.0, 7.0])
+    brute = (np.mean(np.abs(x - y), axis=0)
+             - 0.5 * np.mean(np.abs(x[:, None, :] - x[None, :, :]), axis=(0, 1)))
+    np.testing.assert_allclose(crps_from_draws(x, y), brute, rtol=1e-12)
+
+
+def test_log_score_is_binomial_pmf_and_continuous_bin_mass():
+    p = np.array([0.3, 0.55, 0.8])
+    y = np.array([0.31, 0.5, 0.79])
+    n = 200
+    pred = BinomialPrediction(p=np.tile(p, (500, 1)), n=n)
+    rows = score_rows(pred, y, np.full(3, n), discrete=True)
+    k = np.rint(y * n)
+    np.testing.assert_allclose(rows["log_score"], stats.binom.logpmf(k, n, p), rtol=1e-10)
+    # continuous: bin mass ~ density on the accuracy scale x bin width 1/n
+    mu = np.zeros((300, 3)) + np.array([-0.5, 0.0, 0.7])
+    cont = NormalLogitPrediction(mu=mu, sd=np.full(300, 0.8))
+    rows = score_rows(cont, y, np.full(3, N_ITEMS), discrete=False)
+    q = (y - GUESS) / (1 - GUESS)
+    dens = stats.norm.pdf(special.logit(q), mu[0], 0.8) / ((1 - GUESS) * q * (1 - q))
+    np.testing.assert_allclose(rows["log_score"], np.log(dens / N_ITEMS), atol=1e-4)
+    k, lo, hi = accuracy_bins(np.array([0.5]), np.array([10]))
+    assert (k[0], lo[0], hi[0]) == (5, 0.45, 0.55)
+
+
+def _simulated(scale_truth: float, scale_model: float, *, discrete: bool, m: int = 3000,
+               seed: int = 3):
+    """Observations from truth; predictions from a model whose spread may be wrong."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(-0.5, 1.0, size=m)
+    s = 200
+    if discrete:
+        n = 40  # few items: the discreteness matters, the randomised PIT must handle it
+        z_true = centre + scale_truth * rng.standard_normal(m)
+        y = rng.binomial(n, GUESS + (1 - GUESS) * special.expit(z_true)) / n
+        z_draws = centre[None, :] + scale_model * rng.standard_normal((s, m))
+        pred = BinomialPrediction(p=GUESS + (1 - GUESS) * special.expit(z_draws), n=n)
+        return pred, y, np.full(m, n)
+    y_logit = centre + scale_truth * rng.standard_normal(m)
+    y = GUESS + (1 - GUESS) * special.expit(y_logit)
+    pred = NormalLogitPrediction(mu=np.tile(centre, (s, 1)), sd=np.full(s, scale_model))
+    return pred, y, np.full(m, N_ITEMS)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+def test_pit_uniform_when_correct_not_when_misscaled(discrete):
+    pred, y, n = _simulated(1.0, 1.0, discrete=discrete)
+    good = score_rows(pred, y, n, discrete=discrete)
+    ks_good = pit_ks_distance(good["pit"].to_numpy())
+    # KS critical value at 1% for m = 3000 is ~1.63/sqrt(m) = 0.030
+    assert ks_good < 0.03
+    bad_pred, y_bad, n_bad = _simulated(1.0, 0.4, discrete=discrete)
+    bad = score_rows(bad_pred, y_bad, n_bad, discrete=discrete)
+    assert pit_ks_distance(bad["pit"].to_numpy()) > 0.1
+    # too narrow: the misses pile up at both ends (a U-shaped histogram)
+    pit = bad["pit"].to_numpy()
+    assert np.mean(pit < 0.1) > 0.15 and np.mean(pit > 0.9) > 0.15
+    # correct model scores better than the mis-scaled one (proper scores)
+    assert good["log_score"].mean() > bad["log_score"].mean()
+    assert good["crps_pp"].mean() < bad["crps_pp"].mean()
+
+
+def test_plain_pit_of_a_discrete_predictive_is_not_uniform():
+    """Why the randomised PIT: F(y) of a coarse binomial piles up (Czado et al. 2009)."""
+    pred, y, n = _simulated(1.0, 1.0, discrete=True)
+    plain = np.mean(pred.cdf(y), axis=0)
+    assert pit_ks_distance(plain) > 0.03
+
+
+def test_coverage_nominal_under_correct_model():
+    pred, y, n = _simulated(1.0, 1.0, discrete=False, m=4000)
+    rows = score_rows(pred, y, n, discrete=False)
+    rows["method"], rows["model_id"] = "m", [f"r{i}" for i in range(len(rows))]
+    cov = coverage_table(rows).set_index("level")
+    for level in (0.5, 0.8, 0.9, 0.94):
+        # binomial SE at m = 4000 is <= 0.008; 4 SE
+        assert abs(cov.loc[level, "coverage"] - level) < 0.032, level
+    bad_pred, yb, nb = _simulated(1.0, 0.4, discrete=False, m=4000)
+    bad = score_rows(bad_pred, yb, nb, discrete=False)
+    assert bad["covered_90"].mean() < 0.6
+
+
+def test_paired_difference_and_summary():
+    d = paired_difference(np.array([1.0, 2.0, 4.0]), np.array([0.0, 1.0, 1.0]))
+    assert d.total == pytest.approx(5.0)
+    assert d.mean_se == pytest.approx(np.std([1, 1, 3], ddof=1) / math.sqrt(3))
+    assert d.total_se == pytest.approx(math.sqrt(3 * np.var([1, 1, 3], ddof=1)))
+    rows = []
+    for method, shift in (("a", 0.0), ("b", -0.5)):
+        pred, y, n = _simulated(1.0, 1.0, discrete=False, m=200)
+        r = score_rows(pred, y, n, discrete=False)
+        r["log_score"] += shift
+        r["method"], r["model_id"] = method, [f"r{i}" for i in range(200)]
+        rows.append(r)
+    summary = summarise_scores(pd.concat(rows), reference="a").set_index("method")
+    assert summary.loc["b", "elpd_diff"] == pytest.approx(-100.0)
+    assert summary.loc["a", "elpd_diff"] == 0.0
+
+
+def test_stacking_prefers_the_better_method_and_mixes_complementary_ones():
+    rng = np.random.default_rng(4)
+    good, bad = rng.normal(-1, 0.1, 500), rng.normal(-3, 0.1, 500)
+    w, _ = stacking_weights(np.column_stack([good, bad]))
+    assert w[0] > 0.95
+    # each method right on half the models: both get weight
+    a = np.where(np.arange(500) < 250, -1.0, -8.0)
+    b = np.where(np.arange(500) < 250, -8.0, -1.0)
+    w, value = stacking_weights(np.column_stack([a, b]))
+    assert w == pytest.approx([0.5, 0.5], abs=0.02)
+    assert value > -2.0 > max(a.mean(), b.mean())
+
+
+# --------------------------------------------------------------------------- splits
+def _toy_table(m: int = 120, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2023-01-01", "2025-03-01", freq="MS")
+    dev = rng.choice([f"dev{i}" for i in range(12)], size=m)
+    groups = {f"dev{i}": g for i, g in enumerate(["Meta"] * 3 + ["Google"] * 3
+                                                  + ["Other, Small"] * 3 + ["Other, Med"] * 3)}
+    month = pd.Series(rng.choice(months, size=m))
+    x = rng.uniform(21, 25.5, size=m)
+    dev_eff = {d: rng.normal(0, 0.5) for d in set(dev)}
+    logit = -1 + 0.8 * (x - 23.5) + np.array([dev_eff[d] for d in dev]) + rng.normal(0, 0.6, m)
+    acc = np.round((GUESS + (1 - GUESS) * special.expit(logit)) * N_ITEMS) / N_ITEMS
+    cohort = np.where(month < "2023-10-01", "2022q4-2023q3",
+                      np.where(month < "2024-07-01", "2023q4-2024q2", "2024q3-2025q1"))
+    return pd.DataFrame({
+        "model_id": [f"m{i:03d}" for i in range(m)], "developer": dev,
+        "developer_group": [groups[d] for d in dev], "release_month": month,
+        "month": month.dt.strftime("%Y-%m"), "cohort": cohort, "log10_flop": x,
+        "mmlu_pro_acc": acc, "mmlu_pro_norm": (acc - GUESS) / (1 - GUESS),
+        "mmlu_pro_logit": special.logit((acc - GUESS) / (1 - GUESS)),
+        "is_major": [groups[d] in ("Meta", "Google") for d in dev]})
+
+
+def test_parse_split_accepts_and_refuses():
+    assert parse_split("time:2024-10").cutoff == "2024-10"
+    assert parse_split("developers:5").k == 5
+    assert parse_split(" kfold:10 ").label == "kfold:10"
+    for bad in ("time:2024-13", "time:24-10", "developers:1", "kfold:x", "loo", "weeks:3",
+                "developers:2.5", ""):
+        with pytest.raises(SpecError, match="--split"):
+            parse_split(bad)
+
+
+def test_folds_time_developers_kfold():
+    df = _toy_table()
+    (fold,) = make_folds(df, parse_split("time:2024-10"), seed=1)
+    month = df.set_index("model_id")["release_month"]
+    assert (month[list(fold.train_ids)] < "2024-10-01").all()
+    assert (month[list(fold.test_ids)] >= "2024-10-01").all()
+    assert len(fold.train_ids) + len(fold.test_ids) == len(df)
+    folds = make_folds(df, parse_split("developers:4"), seed=1)
+    dev = df.set_index("model_id")["developer"]
+    held = [set(dev[list(f.test_ids)]) for f in folds]
+    for f, h in zip(folds, held, strict=True):
+        assert not h & set(dev[list(f.train_ids)])
+    assert sorted(i for f in folds for i in f.test_ids) == sorted(df["model_id"])
+    kf = make_folds(df, parse_split("kfold:5"), seed=1)
+    sizes = [len(f.test_ids) for f in kf]
+    assert max(sizes) - min(sizes) <= 1 and sum(sizes) == len(df)
+    with pytest.raises(SpecError, match="one side"):
+        make_folds(df, parse_split("time:2030-01"), seed=1)
+    with pytest.raises(SpecError, match="developers"):
+        make_folds(df, parse_split("developers:50"), seed=1)
+
+
+# --------------------------------------------------------------------------- OLS reference
+def test_ols_reference_predictive_on_toy_table():
+    import statsmodels.api as sm
+
+    df = _toy_table(m=200)
+    train, test = df.iloc[:150].copy(), df.iloc[150:].copy()
+    pred = predict_ols(train, test, draws=4000, seed=1)
+    # mean = the OLS prediction with dummies for the known levels
+    X = pd.get_dummies(train[["cohort", "developer_group"]], drop_first=False).astype(float)
+    base_cols = [c for c in X.columns if c not in ("cohort_2022q4-2023q3",
+                                                   "developer_group_Other, Small")]
+    Xt = sm.add_constant(pd.concat([train[["log10_flop"]], X[base_cols]], axis=1))
+    res = sm.OLS(train["mmlu_pro_logit"].to_numpy(), Xt).fit()
+    X0 = pd.get_dummies(test[["cohort", "developer_group"]]).astype(float)
+    X0 = X0.reindex(columns=base_cols, fill_value=0.0)
+    X0 = sm.add_constant(pd.concat([test[["log10_flop"]], X0], axis=1), has_constant="add")
+    sf = res.get_prediction(X0).summary_frame(alpha=0.1)
+    np.testing.assert_allclose(pred.mean, sf["mean"], rtol=1e-8)
+    # classical prediction SD: sqrt(s^2 + se(mean)^2)
+    np.testing.assert_allclose(pred.sd, np.sqrt(res.scale + sf["mean_se"] ** 2), rtol=1e-8)
+    # the analytic CDF agrees with the draws
+    v = np.median(pred.accuracy, axis=0)
+    np.testing.assert_allclose(pred.cdf(v)[0], 0.5, atol=0.04)
+    assert not pred.unseen.any()
+
+
+def test_ols_reference_unseen_group_takes_reference_level():
+    df = _toy_table(m=200)
+    train = df[df["developer_group"] != "Google"]
+    test = df[df["developer_group"] == "Google"].head(5)
+    pred = predict_ols(train, test, draws=100)
+    assert pred.unseen.all()
+    # same row moved to the reference group "Other, Small" gets the same mean
+    moved = test.assign(developer_group="Other, Small")
+    np.testing.assert_allclose(predict_ols(train, moved, draws=100).mean, pred.mean)
+
+
+# --------------------------------------------------------------------------- refusal
+def test_incomparable_scales_refused():
+    assert check_one_scale({"a": "logit_score", "b": "logit_score"}) == "logit_score"
+    with pytest.raises(IncomparableScalesError, match="observation scales") as info:
+        check_one_scale({"binomial_developers": "count", "paper_mirror": "logit_score"})
+    assert "\n" not in str(info.value)
+
+
+def test_compare_refuses_binomial_vs_logit_normal_loo(monkeypatch, tmp_path):
+    """ArviZ LOO of a binomial fit (counts) vs a logit-normal fit (logit scores): refused."""
+    import importlib
+
+    cmp = importlib.import_module("bayes_llm.validate.compare")
+    from bayes_llm.validate.compare import LIKELIHOOD_SCALES
+
+    @dataclass
+    class FakeLoo:
+        scale: str
+        pointwise: pd.DataFrame
+
+    def fake_fit_row(folder, *, loo):
+        lik = folder.name
+        ids = pd.DataFrame({"model_id": ["a", "b"]})
+        return ({"method": lik, "kind": "fit", "likelihood": lik, "n_models": 2,
+                 "fit_diagnostics_ok": True, "fit_diagnostics": "ok"},
+                FakeLoo(LIKELIHOOD_SCALES[lik], ids))
+
+    monkeypatch.setattr(cmp, "_fit_row", fake_fit_row)
+    for name in ("binomial", "logit_normal", "student_t"):
+        (tmp_path / name).mkdir()
+    with pytest.raises(IncomparableScalesError, match="count: binomial"):
+        compare([tmp_path / "binomial", tmp_path / "logit_normal"], loo=True)
+    table = compare([tmp_path / "logit_normal", tmp_path / "student_t"], loo=True)
+    assert list(table["method"]) == ["logit_normal", "student_t"]
+
+
+# --------------------------------------------------------------------------- end to end
+@dataclass
+class FakeDiagnostics:
+    ok: bool
+    failures: list
+
+
+@dataclass
+class FakeFit:
+    spec: object
+    train: pd.DataFrame
+    diagnostics: FakeDiagnostics
+
+
+def _fake_fitter(fail_diagnostics: bool = False):
+    def fitter(spec, train, **_kw):
+        diag = FakeDiagnostics(not fail_diagnostics,
+                               ["alpha: R-hat 1.050 > 1.01"] if fail_diagnostics else [])
+        return FakeFit(spec, train, diag)
+    return fitter
+
+
+def _fake_predictor(fit, test, *, seed):
+    """Binomial-like predictive centred on the training mean logit (a weak model)."""
+    y = fit.train["mmlu_pro_logit"].to_numpy()
+    rng = np.random.default_rng(seed)
+    s = 300
+    z = rng.normal(y.mean(), y.std(), size=(s, len(test)))
+    pred = BinomialPrediction(p=GUESS + (1 - GUESS) * special.expit(z), n=N_ITEMS)
+    pred.n_items = np.full(len(test), N_ITEMS)
+    return pred
+
+
+def _spec(name: str):
+    from bayes_llm.model import load_spec
+
+    return load_spec("binomial_developers").with_changes(name=name)
+
+
+def _run(tmp_path, split, *, fail=False, name="weak", table=None):
+    from bayes_llm.validate.run import validate
+
+    table = _toy_table() if table is None else table
+    res = validate([_spec(name)], table, split, fitter=_fake_fitter(fail),
+                   predictor=_fake_predictor, seed=3)
+    return res, res.write(tmp_path / f"{name}-{split.replace(':', '_')}")
+
+
+def test_validate_end_to_end_outputs_and_flags(tmp_path):
+    from bayes_llm.validate.run import load_validation
+
+    res, folder = _run(tmp_path, "time:2024-10")
+    assert set(res.summary["method"]) == {"weak", OLS_METHOD}
+    for name in ("scores.csv", "summary.csv", "coverage.csv", "folds.csv", "pit.png",
+                 "summary.md", "validate.json"):
+        assert (folder / name).is_file(), name
+    assert res.diagnostics_ok and res.banner() is None
+    back = load_validation(folder)
+    pd.testing.assert_frame_equal(back.summary[["method", "n_models"]],
+                                  res.summary[["method", "n_models"]])
+    # the OLS knows compute, the weak model does not: OLS must win on the toy data
+    s = res.summary.set_index("method")
+    assert s.loc[OLS_METHOD, "log_score"] > s.loc["weak", "log_score"]
+    assert s.loc["weak", "elpd_diff"] < 0 and s.loc["weak", "stacking_weight"] < 0.5
+    # a failing fold is flagged in every output
+    bad, bad_folder = _run(tmp_path, "developers:3", fail=True, name="shaky")
+    assert not bad.diagnostics_ok and "DIAGNOSTICS FAILED" in bad.banner()
+    scores = pd.read_csv(bad_folder / "scores.csv")
+    assert not scores.loc[scores["method"] == "shaky", "fit_diagnostics_ok"].any()
+    assert "FAILED" in (bad_folder / "summary.md").read_text().split("\n")[2]
+    summary = pd.read_csv(bad_folder / "summary.csv").set_index("method")
+    assert summary.loc["shaky", "folds_failed_diagnostics"] == 3
+    assert not pd.read_csv(bad_folder / "coverage.csv").query(
+        "method == 'shaky'")["fit_diagnostics_ok"].any()
+    meta = json.loads((bad_folder / "validate.json").read_text())
+    assert meta["diagnostics_ok"] is False and meta["score_scale"] == "accuracy_bin"
+
+
+def test_compare_validate_folders_and_refusal_of_other_data(tmp_path):
+    _, a = _run(tmp_path, "time:2024-10", name="weak")
+    _, b = _run(tmp_path, "time:2024-10", name="weak2")
+    table = compare([a, b])
+    assert set(table["method"]) == {"weak", "weak2", OLS_METHOD}  # OLS shown once
+    assert table["best"].sum() == 1
+    assert table.loc[table["best"], "elpd_diff_to_best"].iloc[0] == 0.0
+    # another split: a separate comparison, no difference across splits
+    _, c = _run(tmp_path, "kfold:3", name="weak3")
+    both = compare([a, c])
+    assert both.groupby("split")["best"].sum().to_dict() == {"time:2024-10": 1, "kfold:3": 1}
+    # the same split on other data (one model fewer): refused
+    _, d = _run(tmp_path, "time:2024-10", name="weak4", table=_toy_table().iloc[1:])
+    with pytest.raises(IncomparableScalesError, match="different observations"):
+        compare([a, d])
+
+
+def test_compare_cli_refusal_is_one_line_exit_2(tmp_path, capsys):
+    from bayes_llm.cli import main
+
+    _, a = _run(tmp_path, "time:2024-10", name="weak")
+    _, c = _run(tmp_path, "time:2024-10", name="weak3", table=_toy_table().iloc[1:])
+    code = main(["compare", str(a), str(c)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "refusing to compare" in err[0]
+    assert main(["validate", "binomial_developers", "--split", "weeks:3",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--split 'weeks:3'" in capsys.readouterr().err
+
+
+def test_readme_block_regenerated_from_outputs(tmp_path):
+    from bayes_llm.validate.readme_table import BEGIN, END, update_readme
+
+    res, folder = _run(tmp_path, "time:2024-10")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Specs\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n")
+    update_readme(readme, [folder])
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# Specs") and text.endswith("after\n")
+    weak = res.summary.set_index("method").loc["weak"]
+    assert f"| `weak` | {weak['log_score']:.3f} |" in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers here\n")
+    with pytest.raises(ResultsError, match="block"):
+        update_readme(plain, [folder])
+
+
+@pytest.mark.mcmc
+def test_validate_cli_small_real_run(tmp_path, paper_df):
+    """One tiny real validate run (Student-t, developers pooled, 100 draws) via the command.
+
+    (A group-coded spec cannot predict a held-out model of a group it never saw, e.g.
+    X-AI's Grok models after the cut-off; validate lists that fold as failed.)
+    """
+    from bayes_llm.cli import main
+
+    out = tmp_path / "val"
+    code = main(["validate", "student_t_developers", "--split", "time:2024-12", "--out",
+                 str(out), "--draws", "100", "--tune", "100", "--chains", "2",
+                 "--allow-warnings"])
+    assert code == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("method")
+    assert set(summary.index) == {"student_t_developers", OLS_METHOD}
+    assert summary["n_models"].nunique() == 1 and summary["n_models"].iloc[0] > 50
+    assert np.isfinite(summary["log_score"]).all()
+
+
+def test_binomial_log_score_integrates_the_model_effect(monkeypatch):
+    """With mu and sigma given, the bin probability is the latent density times the Jacobian
+    (the binomial is sharp), not the noisy average of a few hundred binomial spikes."""
+    s, y = 200, np.array([0.30, 0.45, 0.62])
+    mu = np.tile(np.array([-1.0, 0.0, 0.5]), (s, 1))
+    sigma = np.full(s, 0.7)
+    rng = np.random.default_rng(0)
+    eta = mu + sigma[:, None] * rng.standard_normal(mu.shape)
+    pred = BinomialPrediction(p=GUESS + (1 - GUESS) * special.expit(eta), n=N_ITEMS)
+    pred.likelihood, pred.guess = "binomial", GUESS
+    pred.noise = {"p": pred.p, "mu": mu, "sigma": sigma}
+    rows = score_rows(pred, y, np.full(3, N_ITEMS), discrete=True)
+    assert (rows["log_score_method"] == "integrated_eta").all()
+    q = (y - GUESS) / (1 - GUESS)
+    expected = (stats.norm.logpdf(special.logit(q), mu[0], 0.7)
+                - np.log((1 - GUESS) * q * (1 - q)) - np.log(N_ITEMS))
+    np.testing.assert_allclose(rows["log_score"], expected, atol=0.01)
+    import importlib
+
+    scores_module = importlib.import_module("bayes_llm.validate.scores")
+    monkeypatch.setattr(scores_module, "INTEGRAL_BLOCK_VALUES", 1)  # one row per block
+    blocked = score_rows(pred, y, np.full(3, N_ITEMS), discrete=True)
+    np.testing.assert_allclose(blocked["log_score"], rows["log_score"], rtol=1e-12)
+
+
+def test_a_fold_that_cannot_be_fitted_is_listed_not_hidden():
+    from bayes_llm.validate.run import validate
+
+    calls = {"n": 0}
+
+    def flaky(spec, train, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("sampler crashed")
+        return _fake_fitter()(spec, train, **kw)
+
+    res = validate([_spec("flaky")], _toy_table(), "kfold:3", fitter=flaky,
+                   predictor=_fake_predictor, seed=3)
+    folds = res.folds.set_index(["method", "fold"])
+    assert "sampler crashed" in folds.loc[("flaky", 1), "error"]
+    summary = res.summary.set_index("method")
+    assert summary.loc["flaky", "folds_failed"] == 1 and not res.diagnostics_ok
+    # both methods are summarised on the models both predicted (two folds' worth)
+    assert summary["n_models"].nunique() == 1
+    assert summary.loc[OLS_METHOD, "n_models"] == len(_toy_table()) - folds.loc[
+        ("flaky", 1), "n_test"]
