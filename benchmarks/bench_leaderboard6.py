@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
                         default=None)
     parser.add_argument("--target-accept", type=float, default=None)
+    parser.add_argument("--residuals", choices=["centred", "non_centred"], default="centred",
+                        help="parameterisation of the count residuals eta")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
@@ -61,11 +63,12 @@ def main() -> None:
     t_data = time.perf_counter() - t0
     print(f"design: {data.n_models} models, {len(data.coords['developer'])} developers, "
           f"{len(data.coords['period'])} periods, {data.k.size} counts + {data.y.size} IFEval "
-          f"scores; {spec.developer_parameterisation}; {args.chains} chains x "
+          f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}; "
+          f"{args.chains} chains x "
           f"({args.tune} tune + {args.draws} draws), target_accept "
           f"{spec.sampler.target_accept}")
     t1 = time.perf_counter()
-    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2))
+    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals)
     t_fit = time.perf_counter() - t1
     print(f"wall time: data {t_data:.1f} s, build + compile + sampling {t_fit:.1f} s")
     if args.save:

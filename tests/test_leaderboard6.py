@@ -55,6 +55,12 @@ def test_simulated_data_shapes_and_missing_scores():
     assert model.named_vars_to_dims["developer_effect"] == ("developer", "benchmark")
     assert model.named_vars_to_dims["eta"] == ("count_obs",)
     assert [rv.name for rv in model.observed_RVs] == ["correct", "ifeval_score"]
+    other = build_leaderboard6_model(data, spec.with_changes(
+        developer_parameterisation="centred"), residuals="non_centred")
+    names = {v.name for v in other.free_RVs}
+    assert {"eta_z", "developer_raw"} <= names and not {"eta", "developer_z"} & names
+    with pytest.raises(BayesLLMError, match="residuals must be one of"):
+        build_leaderboard6_model(data, spec, residuals="sideways")
 
 
 def test_real_design_shapes(paper_df):

@@ -210,8 +210,17 @@ def _developer_effects(spec: ModelSpec, n_benchmarks: int):
                             dims=("developer", "benchmark"))
 
 
-def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec) -> pm.Model:
+#: How the count residuals eta are sampled: ``centred`` (eta itself) or ``non_centred``
+#: (``eta_z`` ~ Normal(0, 1), eta = mu + sigma_model z), for every count benchmark.
+RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred")
+
+
+def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
+                             residuals: str = "centred") -> pm.Model:
     """Create the joint PyMC model (equations in the module docstring).
+
+    ``residuals`` chooses the parameterisation of the count residuals
+    (:data:`RESIDUAL_PARAMETERISATIONS`).
 
     Returns
     -------
@@ -251,8 +260,15 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec) -> pm.Mode
             to_counted = np.full(n_b, -1, dtype=np.int64)
             to_counted[counted] = np.arange(len(counted))
             sigma_model = _prior(spec, "sigma_model", dims="count_benchmark")
-            eta = pm.Normal("eta", mu[cm, cb], sigma_model[to_counted[data.count_benchmark]],
-                            dims="count_obs")
+            scale = sigma_model[to_counted[data.count_benchmark]]
+            if residuals == "non_centred":
+                z = pm.Normal("eta_z", 0.0, 1.0, dims="count_obs")
+                eta = pm.Deterministic("eta", mu[cm, cb] + scale * z, dims="count_obs")
+            elif residuals == "centred":
+                eta = pm.Normal("eta", mu[cm, cb], scale, dims="count_obs")
+            else:
+                raise BayesLLMError(f"residuals must be one of "
+                                    f"{', '.join(RESIDUAL_PARAMETERISATIONS)}, not {residuals!r}")
             chance = pt.as_tensor(data.chance)[cb]
             p = chance + (1.0 - chance) * pm.math.sigmoid(eta)
             pm.Binomial("correct", n=data.n, p=p, observed=data.k, dims="count_obs")
@@ -266,10 +282,11 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec) -> pm.Mode
 
 
 def fit_leaderboard6(data: Leaderboard6Data, spec: ModelSpec, *, backend: str = "nutpie",
-                     progressbar: bool = False, cores: int | None = None):
+                     progressbar: bool = False, cores: int | None = None,
+                     residuals: str = "centred"):
     """Build and sample the joint model; returns the DataTree of :func:`sample_posterior`."""
     from bayes_llm.model.sampling import sample_posterior
 
-    model = build_leaderboard6_model(data, spec)
+    model = build_leaderboard6_model(data, spec, residuals=residuals)
     return sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                             cores=cores)
