@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
                         default=None)
     parser.add_argument("--target-accept", type=float, default=None)
-    parser.add_argument("--residuals", choices=["centred", "non_centred"], default="centred",
-                        help="parameterisation of the count residuals eta")
+    parser.add_argument("--residuals", choices=["centred", "non_centred", "mixed"],
+                        default="centred", help="parameterisation of the count residuals eta")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}

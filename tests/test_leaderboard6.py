@@ -59,6 +59,10 @@ def test_simulated_data_shapes_and_missing_scores():
         developer_parameterisation="centred"), residuals="non_centred")
     names = {v.name for v in other.free_RVs}
     assert {"eta_z", "developer_raw"} <= names and not {"eta", "developer_z"} & names
+    mixed = build_leaderboard6_model(data, spec, residuals="mixed")
+    names = {v.name for v in mixed.free_RVs}
+    assert {"eta_z", "eta_centred"} <= names  # gpqa non-centred, mmlu_pro centred
+    assert mixed.named_vars_to_dims["eta"] == ("count_obs",)
     with pytest.raises(BayesLLMError, match="residuals must be one of"):
         build_leaderboard6_model(data, spec, residuals="sideways")
 
