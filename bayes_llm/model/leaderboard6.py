@@ -6,7 +6,7 @@ benchmark b with n_b items and chance level c_b (:mod:`bayes_llm.data.benchmarks
     mu_ib  = alpha_b + beta_b x_i + gamma_t(i) + delta_b,t(i) + u_j(i),b + lambda_b theta_i
     u_j    ~ MvNormal(0, diag(s) R diag(s))           developer effects, correlated across b
     R      ~ LKJ(eta = 2),  s_b ~ prior of sigma_developer
-    theta_i ~ Normal(0, 1),  lambda_b ~ prior of ability_loading (half-line)
+    theta  ~ ZeroSumNormal(1),  lambda_b ~ prior of ability_loading (half-line)
     gamma  ~ ZeroSumNormal(sigma_period)              shared period effects
     delta_b ~ ZeroSumNormal(sigma_period_benchmark)   each benchmark's period deviations
     counts (BBH, MATH, GPQA, MuSR, MMLU-Pro):
@@ -18,7 +18,8 @@ benchmark b with n_b items and chance level c_b (:mod:`bayes_llm.data.benchmarks
         four scores of exactly 0 stay inside (0, 1)); the Beta noise is IFEval's residual.
 
 theta_i is the model-level ability common to all benchmarks (its loadings lambda_b > 0 fix
-its sign); eta_ib - mu_ib is the benchmark-specific residual. alpha_b is the logit of the
+its sign; sum-to-zero over models, so that lambda_b mean(theta) cannot trade off with
+alpha_b); eta_ib - mu_ib is the benchmark-specific residual. alpha_b is the logit of the
 score above chance at the centring compute; beta_b the logit change per 10x compute.
 
 Parameterisation: centred developer effects (``developer_effect`` is the sampled
@@ -245,7 +246,7 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         alpha = _prior(spec, "alpha", dims="benchmark")
         beta = _prior(spec, "beta", dims="benchmark")
         loading = _prior(spec, "ability_loading", dims="benchmark")
-        ability = pm.Normal("ability", 0.0, 1.0, dims="model")
+        ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
         # mu as a model x benchmark matrix, then picked at the observed pairs
         mu = alpha[None, :] + beta[None, :] * x[:, None] + loading[None, :] * ability[:, None]
         if n_periods > 1:

@@ -72,6 +72,7 @@ def simulate_leaderboard6(*, benchmarks: tuple[str, ...] = ("ifeval", "gpqa", "m
     log10_flop = rng.normal(compute_centre, 1.0, n_models)
     x = log10_flop - compute_centre
     theta = rng.normal(size=n_models)
+    theta -= theta.mean()  # sum-to-zero over models, as in the model
     mu = (truth.alpha[None, :] + truth.beta[None, :] * x[:, None]
           + truth.ability_loading[None, :] * theta[:, None] + gamma[period][:, None]
           + delta.T[period] + u[dev])
