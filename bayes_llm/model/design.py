@@ -112,6 +112,11 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
     -------
     ModelData
     """
+    if spec.outcome == "leaderboard6":
+        raise BayesLLMError(f"spec '{spec.name}': outcome 'leaderboard6' is the joint "
+                            "six-benchmark model; prepare it with bayes_llm.model.leaderboard6."
+                            "prepare_leaderboard6_data and fit it with fit_leaderboard6 "
+                            "(the single-outcome pipeline does not take it)")
     acc_col, logit_col, guess, n_questions = OUTCOMES[spec.outcome]
     require = (acc_col,) if spec.likelihood == "binomial" else (logit_col,)
     frame, report = select_sample(df, spec.sample, require=require)

@@ -23,7 +23,7 @@ from bayes_llm.data.samples import SAMPLES
 from bayes_llm.errors import SpecError
 
 LIKELIHOODS = ("binomial", "logit_normal", "student_t")
-OUTCOMES = ("mmlu_pro", "math_lvl5")
+OUTCOMES = ("mmlu_pro", "math_lvl5", "leaderboard6")
 PERIODS = ("cohort", "quarter", "month")
 PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
 DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
@@ -64,7 +64,8 @@ SIGNED_PARAMETERS = ("mu", "alpha")
 #: Priors that must live on the positive half-line (scales).
 SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
                 "sigma_slope", "sigma_interaction", "nu", "sigma_x", "nu_model",
-                "sigma_curve", "sigma_lineage", "nu_x")
+                "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
+                "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 
 
@@ -132,6 +133,16 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "mundlak_lambda": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
                        "logit change per decade of a developer's mean compute, beyond each "
                        "model's own compute; on the scale of beta"),
+    "sigma_period_benchmark": (Prior("HalfNormal", {"sigma": 0.3}),
+                               "leaderboard6: a benchmark's period effects differ from the "
+                               "shared ones by ~0.3 logits, 1 at most"),
+    "ability_loading": (Prior("HalfNormal", {"sigma": 1.0}),
+                        "leaderboard6: logit change on a benchmark per SD of the common "
+                        "model-level ability; positive (fixes its sign), on the scale of "
+                        "sigma_model"),
+    "ifeval_precision": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+                         "leaderboard6: Beta precision phi of IFEval scores around their "
+                         "mean; mean 20 (SD ~0.1 at a score of 0.5), 2-60 plausible"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),
@@ -410,6 +421,24 @@ def _parse_prior(name: str, raw: Any, where: str) -> Prior:
     return Prior(dist, params)
 
 
+def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
+    """Refuse structures the joint model lacks (see :mod:`bayes_llm.model.leaderboard6`)."""
+    needed = {"likelihood": "binomial", "developer": "developer",
+              "developer_effect": "pooled", "period_effect": "exchangeable"}
+    for key, value in needed.items():
+        if kwargs[key] != value:
+            raise SpecError(f"{where}: outcome = 'leaderboard6' needs {key} = '{value}', "
+                            f"not '{kwargs[key]}'")
+    off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
+                       "lineage_effect", "protocol_effect", "developer_mean_compute")
+           if kwargs[k]]
+    if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
+        off.append("model_effect/compute_curve")
+    if off:
+        raise SpecError(f"{where}: outcome = 'leaderboard6' does not support "
+                        f"{', '.join(off)} (turn them off)")
+
+
 KNOWN_KEYS = {f.name for f in ModelSpec.__dataclass_fields__.values()} - {"source"}
 
 
@@ -456,6 +485,8 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
                 raise SpecError(f"{where}: '{key}' = {value} must be positive")
             kwargs[key] = float(value)
     kwargs.update(_parse_options(data, kwargs, where))
+    if kwargs["outcome"] == "leaderboard6":
+        _check_leaderboard6(kwargs, where)
     if kwargs["developer_slopes"] and kwargs["developer"] == "none":
         raise SpecError(f"{where}: developer_slopes needs a developer level (not 'none')")
     if kwargs["developer"] == "nested" and kwargs["developer_effect"] == "fixed":

@@ -1,0 +1,318 @@
+"""The joint model of the Open LLM Leaderboard benchmarks (``outcome = "leaderboard6"``).
+
+For model i of developer j(i), released in period t(i), with x_i = log10 C_i - c0, and
+benchmark b with n_b items and chance level c_b (:mod:`bayes_llm.data.benchmarks`):
+
+    mu_ib  = alpha_b + beta_b x_i + gamma_t(i) + delta_b,t(i) + u_j(i),b + lambda_b theta_i
+    u_j    ~ MvNormal(0, diag(s) R diag(s))           developer effects, correlated across b
+    R      ~ LKJ(eta = 2),  s_b ~ prior of sigma_developer
+    theta  ~ ZeroSumNormal(1),  lambda_b ~ prior of ability_loading (half-line)
+    gamma  ~ ZeroSumNormal(sigma_period)              shared period effects
+    delta_b ~ ZeroSumNormal(sigma_period_benchmark)   each benchmark's period deviations
+    counts (BBH, MATH, GPQA, MuSR, MMLU-Pro):
+        eta_ib ~ Normal(mu_ib, sigma_model_b)        benchmark-specific model residual
+        k_ib   ~ Binomial(n_b, c_b + (1 - c_b) logistic(eta_ib))
+    IFEval (a mean of two accuracies, not a count):
+        y_i*   ~ Beta(logistic(mu_ib) phi, (1 - logistic(mu_ib)) phi)
+        with y* = (y (n - 1) + 1/2) / n, n = 541 (Smithson & Verkuilen 2006, so that the
+        four scores of exactly 0 stay inside (0, 1)); the Beta noise is IFEval's residual.
+
+theta_i is the model-level ability common to all benchmarks (its loadings lambda_b > 0 fix
+its sign; sum-to-zero over models, so that lambda_b mean(theta) cannot trade off with
+alpha_b); eta_ib - mu_ib is the benchmark-specific residual. alpha_b is the logit of the
+score above chance at the centring compute; beta_b the logit change per 10x compute.
+
+Parameterisation: centred developer effects (``developer_effect`` is the sampled
+``MvNormal``) and centred residuals ``eta`` by default, as the rest of the package;
+``developer_parameterisation = "non_centred"`` samples ``developer_z`` ~ Normal(0, 1) and
+sets u = z L' with L the Cholesky factor. Either way the effects are then centred over
+developers, u_j - mean_k u_k (``developer_effect``; the sampled ``developer_raw`` or
+``developer_z``), the multivariate analogue of the package's ``ZeroSumNormal``: it keeps
+alpha_b apart from the mean developer effect. The mean of the raw effects is pinned by its
+prior only (a harmless direction for NUTS).
+
+Only ``likelihood = "binomial"``, ``developer = "developer"``, ``developer_effect =
+"pooled"`` and ``period_effect = "exchangeable"`` are supported (checked in
+:mod:`bayes_llm.model.spec`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayes_llm.data.benchmarks import BENCHMARK_NAMES, benchmark
+from bayes_llm.data.samples import SampleReport, select_sample
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.design import data_hash, period_labels
+from bayes_llm.model.spec import ModelSpec
+
+#: LKJ shape of the developer correlation matrix: 2 puts mild mass away from +-1.
+LKJ_ETA = 2.0
+#: The benchmark with a bounded (Beta) likelihood; every other one is a binomial count.
+BOUNDED_BENCHMARKS = frozenset({"ifeval"})
+
+
+@dataclass
+class Leaderboard6Data:
+    """Arrays and coordinates of a joint fit.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The models (after the spec's sample filter), in model order.
+    x : ndarray
+        Centred log10 compute per model.
+    period_idx, developer_idx : ndarray
+        Per model.
+    benchmarks : tuple of str
+        The benchmarks in the fit (coords ``benchmark``).
+    chance, n_items : ndarray
+        Per benchmark.
+    count_model, count_benchmark, k, n : ndarray
+        One entry per observed count (benchmarks other than IFEval).
+    bounded_model, bounded_benchmark, y : ndarray
+        One entry per observed IFEval score (squeezed into (0, 1)).
+    coords : dict
+    """
+
+    frame: pd.DataFrame
+    x: np.ndarray
+    period_idx: np.ndarray
+    developer_idx: np.ndarray
+    benchmarks: tuple[str, ...]
+    chance: np.ndarray
+    n_items: np.ndarray
+    count_model: np.ndarray
+    count_benchmark: np.ndarray
+    k: np.ndarray
+    n: np.ndarray
+    bounded_model: np.ndarray
+    bounded_benchmark: np.ndarray
+    y: np.ndarray
+    coords: dict[str, list[str]]
+    report: SampleReport | None = None
+    data_hash: str = field(default="")
+
+    @property
+    def n_models(self) -> int:
+        """Number of models in the fit."""
+        return len(self.frame)
+
+
+def squeeze_unit(y: np.ndarray, n: int) -> np.ndarray:
+    """Map shares in [0, 1] into (0, 1): (y (n - 1) + 1/2) / n (Smithson & Verkuilen 2006)."""
+    return (np.asarray(y, float) * (n - 1) + 0.5) / n
+
+
+def prepare_leaderboard6_data(df: pd.DataFrame, spec: ModelSpec,
+                              long: pd.DataFrame | None = None, *,
+                              benchmarks: tuple[str, ...] = BENCHMARK_NAMES
+                              ) -> Leaderboard6Data:
+    """Index models, periods, developers and the observed (model, benchmark) scores.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The canonical model table.
+    spec : ModelSpec
+        A spec with ``outcome = "leaderboard6"`` (sample, period, compute centre).
+    long : DataFrame, optional
+        The long table of :func:`bayes_llm.data.benchmarks.benchmark_long_table`
+        (default: computed from the leaderboard source).
+    benchmarks : tuple of str
+        The benchmarks to model (default all six).
+
+    Returns
+    -------
+    Leaderboard6Data
+        Missing scores are left out (never imputed); a model keeps the benchmarks it has.
+    """
+    unknown = [b for b in benchmarks if b not in BENCHMARK_NAMES]
+    if unknown or not benchmarks:
+        raise BayesLLMError(f"unknown benchmark(s) {', '.join(unknown) or '(none given)'}; "
+                            f"choose from {', '.join(BENCHMARK_NAMES)}")
+    frame, report = select_sample(df, spec.sample)
+    frame = frame.reset_index(drop=True)
+    if long is None:
+        from bayes_llm.data.benchmarks import benchmark_long_table
+
+        long = benchmark_long_table(frame)
+    models = frame["model_id"].astype(str).tolist()
+    obs = long[long["benchmark"].isin(benchmarks) & long["score"].notna()
+               & long["model_id"].astype(str).isin(models)]
+    has_any = frame["model_id"].astype(str).isin(set(obs["model_id"].astype(str)))
+    frame = frame[has_any.to_numpy()].reset_index(drop=True)
+    if len(frame) < 3:
+        raise BayesLLMError(f"spec '{spec.name}': only {len(frame)} models have a benchmark "
+                            "score; a fit needs at least 3")
+    models = frame["model_id"].astype(str).tolist()
+    periods = period_labels(frame, spec.period, fill_gaps=False)
+    period_idx = pd.Categorical(frame[spec.period].astype(str), categories=periods).codes
+    units = sorted(frame["developer"].astype(str).unique())
+    developer_idx = pd.Categorical(frame["developer"].astype(str), categories=units).codes
+    model_pos = {m: i for i, m in enumerate(models)}
+    bench_pos = {b: i for i, b in enumerate(benchmarks)}
+    m_idx = obs["model_id"].astype(str).map(model_pos).to_numpy(np.int64)
+    b_idx = obs["benchmark"].map(bench_pos).to_numpy(np.int64)
+    bounded = obs["benchmark"].isin(BOUNDED_BENCHMARKS).to_numpy()
+    n_items = np.array([benchmark(b).n_items for b in benchmarks], dtype=np.int64)
+    chance = np.array([benchmark(b).chance for b in benchmarks], float)
+    score = obs["score"].to_numpy(float)
+    k = np.rint(score[~bounded] * n_items[b_idx[~bounded]]).astype(np.int64)
+    y = squeeze_unit(score[bounded], int(n_items[b_idx[bounded]][0])) if bounded.any() \
+        else np.zeros(0)
+    counted = [b for b in benchmarks if b not in BOUNDED_BENCHMARKS]
+    coords = {
+        "model": models, "period": periods, "developer": units,
+        "benchmark": list(benchmarks), "benchmark_b": list(benchmarks),
+        "count_benchmark": counted,
+        "count_obs": [f"{models[i]}|{benchmarks[b]}" for i, b in
+                      zip(m_idx[~bounded], b_idx[~bounded], strict=True)],
+        "bounded_obs": [models[i] for i in m_idx[bounded]],
+    }
+    return Leaderboard6Data(
+        frame=frame, x=frame["log10_flop"].to_numpy(float) - spec.compute_centre,
+        period_idx=np.asarray(period_idx, np.int64),
+        developer_idx=np.asarray(developer_idx, np.int64), benchmarks=tuple(benchmarks),
+        chance=chance, n_items=n_items,
+        count_model=m_idx[~bounded], count_benchmark=b_idx[~bounded], k=k,
+        n=n_items[b_idx[~bounded]], bounded_model=m_idx[bounded],
+        bounded_benchmark=b_idx[bounded], y=y, coords=coords, report=report,
+        data_hash=data_hash(frame),
+    )
+
+
+def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
+    prior = spec.prior(name)
+    return getattr(pm, prior.dist)(rv_name or name, **prior.params, **kwargs)
+
+
+def _developer_effects(spec: ModelSpec, n_benchmarks: int):
+    """Developer effects correlated across benchmarks (LKJ Cholesky prior)."""
+    sd = spec.prior("sigma_developer")
+    sd_dist = getattr(pm, sd.dist).dist(**sd.params, shape=n_benchmarks)
+    chol, corr, sds = pm.LKJCholeskyCov("developer_chol", n=n_benchmarks, eta=LKJ_ETA,
+                                        sd_dist=sd_dist, compute_corr=True)
+    pm.Deterministic("developer_corr", corr, dims=("benchmark", "benchmark_b"))
+    pm.Deterministic("sigma_developer", sds, dims="benchmark")
+    if spec.developer_parameterisation == "non_centred":
+        z = pm.Normal("developer_z", 0.0, 1.0, dims=("developer", "benchmark"))
+        raw = z @ chol.T
+    else:
+        raw = pm.MvNormal("developer_raw", mu=pt.zeros(n_benchmarks), chol=chol,
+                          dims=("developer", "benchmark"))
+    # sum-to-zero over developers (per benchmark), as ZeroSumNormal for one outcome
+    return pm.Deterministic("developer_effect", raw - raw.mean(axis=0, keepdims=True),
+                            dims=("developer", "benchmark"))
+
+
+#: How the count residuals eta are sampled: ``centred`` (eta itself), ``non_centred``
+#: (``eta_z`` ~ Normal(0, 1), eta = mu + sigma_model z) for every count benchmark, or
+#: ``mixed``: non-centred for :data:`WEAK_COUNT_BENCHMARKS`, centred for the others.
+RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed")
+#: Count benchmarks whose residuals mixed worst centred on the 809 models (smallest bulk
+#: ESS of sigma_model: GPQA 50, MuSR 62; few items, residual SD near the binomial noise).
+WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
+
+
+def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
+                             residuals: str = "centred") -> pm.Model:
+    """Create the joint PyMC model (equations in the module docstring).
+
+    ``residuals`` chooses the parameterisation of the count residuals
+    (:data:`RESIDUAL_PARAMETERISATIONS`).
+
+    Returns
+    -------
+    pymc.Model
+        Free variables: ``alpha``, ``beta``, ``ability_loading`` (per benchmark),
+        ``period_effect``, ``period_benchmark_effect``, their scales, ``developer_chol``
+        (with ``developer_corr`` and ``sigma_developer`` as deterministics),
+        ``developer_effect``, ``ability`` (theta), ``eta`` (count residuals),
+        ``sigma_model`` (per counted benchmark), ``ifeval_precision``. Observed:
+        ``correct`` (counts) and ``ifeval_score``.
+    """
+    n_b = len(data.benchmarks)
+    n_periods = len(data.coords["period"])
+    with pm.Model(coords=data.coords) as model:
+        x = pm.Data("log10_flop_centred", data.x, dims="model")
+        period_idx = pm.Data("period_idx", data.period_idx, dims="model")
+        developer_idx = pm.Data("developer_idx", data.developer_idx, dims="model")
+        alpha = _prior(spec, "alpha", dims="benchmark")
+        beta = _prior(spec, "beta", dims="benchmark")
+        loading = _prior(spec, "ability_loading", dims="benchmark")
+        ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
+        # mu as a model x benchmark matrix, then picked at the observed pairs
+        mu = alpha[None, :] + beta[None, :] * x[:, None] + loading[None, :] * ability[:, None]
+        if n_periods > 1:
+            gamma = pm.ZeroSumNormal("period_effect", sigma=_prior(spec, "sigma_period"),
+                                     dims="period")
+            delta = pm.ZeroSumNormal("period_benchmark_effect",
+                                     sigma=_prior(spec, "sigma_period_benchmark"),
+                                     dims=("benchmark", "period"))
+            mu = mu + gamma[period_idx][:, None] + delta.T[period_idx]
+        u = _developer_effects(spec, n_b)
+        mu = mu + u[developer_idx]
+        if data.k.size:
+            cm = pm.Data("count_model_idx", data.count_model, dims="count_obs")
+            cb = pm.Data("count_benchmark_idx", data.count_benchmark, dims="count_obs")
+            counted = [data.benchmarks.index(b) for b in data.coords["count_benchmark"]]
+            to_counted = np.full(n_b, -1, dtype=np.int64)
+            to_counted[counted] = np.arange(len(counted))
+            sigma_model = _prior(spec, "sigma_model", dims="count_benchmark")
+            scale = sigma_model[to_counted[data.count_benchmark]]
+            if residuals not in RESIDUAL_PARAMETERISATIONS:
+                raise BayesLLMError(f"residuals must be one of "
+                                    f"{', '.join(RESIDUAL_PARAMETERISATIONS)}, not {residuals!r}")
+            if residuals == "non_centred":
+                z = pm.Normal("eta_z", 0.0, 1.0, dims="count_obs")
+                eta = pm.Deterministic("eta", mu[cm, cb] + scale * z, dims="count_obs")
+            elif residuals == "centred":
+                eta = pm.Normal("eta", mu[cm, cb], scale, dims="count_obs")
+            else:
+                eta = _mixed_residuals(data, mu[cm, cb], scale)
+            chance = pt.as_tensor(data.chance)[cb]
+            p = chance + (1.0 - chance) * pm.math.sigmoid(eta)
+            pm.Binomial("correct", n=data.n, p=p, observed=data.k, dims="count_obs")
+        if data.y.size:
+            bm = pm.Data("bounded_model_idx", data.bounded_model, dims="bounded_obs")
+            mean = pm.math.sigmoid(mu[bm, data.bounded_benchmark])
+            phi = _prior(spec, "ifeval_precision")
+            pm.Beta("ifeval_score", alpha=mean * phi, beta=(1.0 - mean) * phi,
+                    observed=data.y, dims="bounded_obs")
+    return model
+
+
+def _mixed_residuals(data: Leaderboard6Data, mean, scale):
+    """Count residuals: non-centred for :data:`WEAK_COUNT_BENCHMARKS`, centred otherwise."""
+    weak = np.isin(np.asarray(data.benchmarks)[data.count_benchmark],
+                   list(WEAK_COUNT_BENCHMARKS))
+    w, s = np.flatnonzero(weak), np.flatnonzero(~weak)
+    eta = pt.zeros(data.k.size)
+    coords = data.coords["count_obs"]
+    model = pm.modelcontext(None)
+    if s.size:
+        model.add_coord("count_obs_centred", [coords[i] for i in s])
+        strong = pm.Normal("eta_centred", mean[s], scale[s], dims="count_obs_centred")
+        eta = pt.set_subtensor(eta[s], strong)
+    if w.size:
+        model.add_coord("count_obs_weak", [coords[i] for i in w])
+        z = pm.Normal("eta_z", 0.0, 1.0, dims="count_obs_weak")
+        eta = pt.set_subtensor(eta[w], mean[w] + scale[w] * z)
+    return pm.Deterministic("eta", eta, dims="count_obs")
+
+
+def fit_leaderboard6(data: Leaderboard6Data, spec: ModelSpec, *, backend: str = "nutpie",
+                     progressbar: bool = False, cores: int | None = None,
+                     residuals: str = "centred"):
+    """Build and sample the joint model; returns the DataTree of :func:`sample_posterior`."""
+    from bayes_llm.model.sampling import sample_posterior
+
+    model = build_leaderboard6_model(data, spec, residuals=residuals)
+    return sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
+                            cores=cores)

@@ -1,0 +1,101 @@
+"""Time and diagnose the joint six-benchmark fit on the paper's 809 models (issue 15).
+
+Prints: the design (models, developers, observed scores), wall times (data, build +
+compile + sampling), divergences, the worst R-hat and smallest bulk/tail ESS over the
+scalars and the correlations (``bayes_llm.model.diagnostics`` rules: R-hat <= 1.01, bulk
+ESS >= 400, no divergences), then the posterior figures: the correlation of developer
+effects for every pair of benchmarks, each benchmark's developer SD, the common share of
+developer variance, and each benchmark's compute slope (medians, 94% HDIs). Figures are
+printed, never asserted. Target (issue 15): converged in under 5 minutes on 2 cores.
+
+Usage::
+
+    PYTENSOR_FLAGS=base_compiledir=.cache/pytensor BAYES_LLM_DATA_MIRROR=../shared/data \
+        .venv/bin/python benchmarks/bench_leaderboard6.py [--draws 500 --tune 500 --chains 2]
+        [--save posterior.nc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+from bayes_llm.data import load_paper_dataset
+from bayes_llm.derived.leaderboard6 import correlation_table, developer_summary
+from bayes_llm.derived.summary import summary_frame
+from bayes_llm.model.diagnostics import diagnose
+from bayes_llm.model.leaderboard6 import fit_leaderboard6, prepare_leaderboard6_data
+from bayes_llm.model.spec import load_spec
+
+SCALARS = ["alpha", "beta", "ability_loading", "sigma_model", "sigma_developer",
+           "developer_corr", "sigma_period", "sigma_period_benchmark", "ifeval_precision",
+           "period_effect"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
+                        default=None)
+    parser.add_argument("--target-accept", type=float, default=None)
+    parser.add_argument("--residuals", choices=["centred", "non_centred", "mixed"],
+                        default="centred", help="parameterisation of the count residuals eta")
+    parser.add_argument("--save", default=None, help="write the posterior DataTree here")
+    args = parser.parse_args()
+    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    if args.seed is not None:
+        sampler["seed"] = args.seed
+    if args.target_accept is not None:
+        sampler["target_accept"] = args.target_accept
+    changes: dict = {"sampler": sampler}
+    if args.parameterisation:
+        changes["developer_parameterisation"] = args.parameterisation
+    spec = load_spec("leaderboard6").with_changes(**changes)
+
+    t0 = time.perf_counter()
+    df = load_paper_dataset()
+    data = prepare_leaderboard6_data(df, spec)
+    t_data = time.perf_counter() - t0
+    print(f"design: {data.n_models} models, {len(data.coords['developer'])} developers, "
+          f"{len(data.coords['period'])} periods, {data.k.size} counts + {data.y.size} IFEval "
+          f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}; "
+          f"{args.chains} chains x "
+          f"({args.tune} tune + {args.draws} draws), target_accept "
+          f"{spec.sampler.target_accept}")
+    t1 = time.perf_counter()
+    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals)
+    t_fit = time.perf_counter() - t1
+    print(f"wall time: data {t_data:.1f} s, build + compile + sampling {t_fit:.1f} s")
+    if args.save:
+        dt.to_netcdf(args.save)
+
+    diag = diagnose(dt, var_names=SCALARS)
+    table = diag.table
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    print(f"divergences: {diag.sampler['divergences']}, tree depth saturated: "
+          f"{diag.sampler['treedepth_saturated']}, E-BFMI: "
+          + ", ".join(f"{v:.2f}" for v in diag.sampler["ebfmi"]))
+    latents = diagnose(dt, var_names=["eta", "ability", "developer_effect"]).table
+    print("latents (worst element):")
+    print(latents.to_string(float_format=lambda v: f"{v:.4g}"))
+    print("verdict (scalars and correlations):", "OK" if diag.ok else "; ".join(diag.failures))
+
+    post = dt["posterior"].to_dataset()
+    pd.set_option("display.width", 160)
+    print("\ncorrelation of developer effects (posterior median, 94% HDI):")
+    print(correlation_table(post).round(3).to_string(index=False))
+    print("\ndeveloper SD per benchmark and common share of developer variance:")
+    print(developer_summary(post).round(3).to_string(index=False))
+    print("\ncompute slope beta per benchmark (logit per 10x compute):")
+    print(summary_frame(post["beta"], "benchmark").round(3).to_string(index=False))
+    print("\nability loading per benchmark:")
+    print(summary_frame(post["ability_loading"], "benchmark").round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
