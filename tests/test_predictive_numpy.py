@@ -124,3 +124,21 @@ def test_report_checks_do_not_import_pymc(binomial_fit, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"pymc": False, "simulator": "numpy (bayes_llm.prediction.predict)"}
+
+
+def test_verify_package_is_lazy_and_keeps_its_names():
+    """``bayes_llm.verify`` loads its simulate names on first use (no PyMC for the NumPy
+    simulator), and ``simulate`` stays the function after the submodule is imported."""
+    code = textwrap.dedent("""
+        import sys
+        import bayes_llm.verify.generate
+        lazy = "pymc" not in sys.modules
+        import bayes_llm.verify.simulate
+        from bayes_llm.verify import Simulation, simulate
+        print(lazy, callable(simulate) and not isinstance(simulate, type(sys)),
+              Simulation.__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "True", "Simulation"]

@@ -26,6 +26,8 @@ import PyMC with :mod:`~bayes_llm.verify.simulate`.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
 _NAMES = ("Simulation", "headline_quantities", "reduced_design", "simulate",
@@ -40,6 +42,22 @@ if TYPE_CHECKING:
         simulate_prior,
         synthetic_design,
     )
+
+
+class _VerifyPackage(types.ModuleType):
+    """Keep ``bayes_llm.verify.simulate`` the function, as when it was imported eagerly.
+
+    Importing the submodule ``bayes_llm.verify.simulate`` makes the import system bind the
+    module to the package's ``simulate``; the function of that name is the package's API.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "simulate" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _VerifyPackage
 
 
 def __getattr__(name: str):
