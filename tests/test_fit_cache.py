@@ -118,3 +118,15 @@ def test_parameter_summary_cached_equals_fresh_per_interval(loaded_fit):
     path.write_text(json.dumps(data))
     again = parameter_summary(fit, hdi_prob=0.8, ci_kind="eti")
     pd.testing.assert_frame_equal(again, pd.DataFrame(eti), check_exact=True)
+
+
+def test_unwritable_fit_folder_computes_without_cache(loaded_fit, monkeypatch):
+    import bayes_llm.derived.fit_cache as fc
+    from bayes_llm.errors import ResultsError
+
+    def refuse(*_args, **_kwargs):
+        raise ResultsError("cannot write the file")
+
+    monkeypatch.setattr(fc, "write_json_cache", refuse)
+    got = cached_paper_columns(loaded_fit, PAIRS, PAIRS[0], lambda: _fresh(loaded_fit))
+    assert got == _fresh(loaded_fit) and not (loaded_fit.folder / CACHE_FILE).exists()

@@ -110,9 +110,11 @@ def cached_in_fit_folder(fit: Any, file_name: str, key: dict, compute: Callable[
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
     value = compute()
+    from bayes_llm.errors import BayesLLMError
+
     try:
         write_json_cache(path, key, encode(value))
-    except OSError:  # a read-only fit folder: no cache, same numbers
+    except (OSError, BayesLLMError):  # a read-only fit folder: no cache, same numbers
         pass
     return value
 
