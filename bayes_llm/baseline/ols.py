@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from bayes_llm import constants as C
 from bayes_llm.data.grouping import paper_group_order
@@ -327,6 +325,9 @@ class OLSFit:
 def fit_design(design: Design, spec: BaselineSpec,
                sample_report: SampleReport | None = None) -> OLSFit:
     """Fit OLS with cluster-robust (CR1, Stata-corrected) standard errors."""
+    import statsmodels.api as sm  # here: reading a fit's cached OLS values needs no statsmodels
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     exog = sm.add_constant(design.X, has_constant="add")
     model = sm.OLS(design.y, exog)
     with warnings.catch_warnings():

@@ -760,8 +760,14 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
     if paper:
         fixed = tuple(draws.attrs["frontier_pair"].split(" -> ", 1))
         all_pairs = [fixed, *[tuple(p) for p in (pairs or [])]]
-        paper_values, other_values, paper_note, coding = _paper_columns(
-            fit, baseline, df, all_pairs, fixed)
+        if baseline is None and df is None:  # the OLS on the fit's own models: cached
+            from bayes_llm.derived.fit_cache import cached_paper_columns
+
+            paper_values, other_values, paper_note, coding = cached_paper_columns(
+                fit, all_pairs, fixed, lambda: _paper_columns(fit, None, None, all_pairs, fixed))
+        else:
+            paper_values, other_values, paper_note, coding = _paper_columns(
+                fit, baseline, df, all_pairs, fixed)
     primary_of = {v: k for k, v in PRIMARY.items()}
     level = interval_label(prob, kind)
     rows = []

@@ -81,6 +81,9 @@ class Fit:
     models: pd.DataFrame
     metadata: dict
     diagnostics: Diagnostics = field(repr=False, default=None)  # type: ignore[assignment]
+    #: The result folder the fit was loaded from (``None`` for a fit made in memory); where
+    #: post-processing may keep checksum-verified caches (:mod:`bayes_llm.derived.cache`).
+    folder: Path | None = field(repr=False, default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.diagnostics is None:
@@ -460,7 +463,7 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
                                f"(data hash {current[:12]} != {metadata['data_hash'][:12]})"
                                "; refit it")
     return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata,
-               diagnostics=saved_diagnostics(path, metadata, dt))
+               diagnostics=saved_diagnostics(path, metadata, dt), folder=Path(path))
 
 
 def saved_diagnostics(path: str | os.PathLike, metadata: dict,

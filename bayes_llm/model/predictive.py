@@ -26,16 +26,17 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 from arviz_stats.base import array_stats
 
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
-from bayes_llm.model.build import OBSERVED_NAME, build_model
 from bayes_llm.model.design import ModelData, prepare_data
 from bayes_llm.model.spec import ModelSpec
 
+#: Name of the observed variable of each likelihood (as :data:`bayes_llm.model.build.
+#: OBSERVED_NAME`, repeated here so that the checks need not import PyMC).
+OBSERVED_NAME: dict[str, str] = {"binomial": "correct", "logit_normal": "y", "student_t": "y"}
 #: Default number of prior predictive draws.
 PRIOR_DRAWS: int = 500
 #: Accuracy within this distance of the guessing floor counts as "at chance".
@@ -138,6 +139,10 @@ def prior_predictive(spec: ModelSpec, df: pd.DataFrame, draws: int = PRIOR_DRAWS
     """
     if draws < 1:
         raise BayesLLMError(f"prior predictive draws must be positive, got {draws}")
+    import pymc as pm
+
+    from bayes_llm.model.build import build_model
+
     data = prepare_data(df, spec)
     model = build_model(data, spec)
     with _quiet():
@@ -192,6 +197,10 @@ def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
             raise BayesLLMError(f"fit '{spec.name}': the table gives other models than the fit "
                                 f"({len(data.coords['model'])} vs {len(fitted)}, or in another "
                                 "order); pass the data the fit was made on")
+    import pymc as pm
+
+    from bayes_llm.model.build import build_model
+
     model = build_model(data, spec)
     posterior = fit.dt["posterior"].to_dataset()
     if draws is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
+from matplotlib import cbook
 from matplotlib.figure import Figure
 
 from bayes_llm import constants as C
@@ -31,6 +33,25 @@ COMPONENT_COLOURS: dict[str, str] = {"compute": "#4c72b0", "period": "#55a868",
 PAPER_COLOUR: str = "#c0392b"
 #: Resolution of PNG exports.
 DPI: int = 110
+
+
+def _no_jax_import(check):
+    """Wrap matplotlib's JAX-array test so that it never imports JAX.
+
+    ``arviz_base`` registers ``jax`` in ``sys.modules`` as a lazy module; matplotlib's
+    ``cbook._is_jax_array`` reads ``sys.modules["jax"].Array`` for every plotted array, which
+    imports JAX (over a second) although no JAX array can exist while JAX is not loaded.
+    A loaded JAX has ``jax._src`` in ``sys.modules``; only then is the test asked.
+    """
+    def is_jax_array(x) -> bool:
+        return "jax._src" in sys.modules and check(x)
+
+    is_jax_array.wrapped = check
+    return is_jax_array
+
+
+if hasattr(cbook, "_is_jax_array") and not hasattr(cbook._is_jax_array, "wrapped"):
+    cbook._is_jax_array = _no_jax_import(cbook._is_jax_array)
 
 
 def group_colours(groups) -> dict[str, str]:

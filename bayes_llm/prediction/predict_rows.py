@@ -189,7 +189,7 @@ def _scaled_noise(sigma: np.ndarray, nu: np.ndarray | None, shape: tuple[int, in
 
 
 def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DEFAULT_SEED,
-            draws: int | None = None) -> Prediction:
+            draws: int | None = None, draw_index: np.ndarray | None = None) -> Prediction:
     """Posterior predictive draws of the latent score and accuracy for new rows.
 
     Parameters
@@ -204,6 +204,9 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         Seed of every fresh draw.
     draws : int, optional
         Use about this many evenly spaced posterior draws (default all).
+    draw_index : ndarray of int, optional
+        Exactly these posterior draws, as indices into the chain-major stacked draws
+        (``chain * n_draw + draw``); overrides ``draws``.
 
     Returns
     -------
@@ -220,7 +223,8 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
     frame, row_names = prediction_frame(table)
     post_ds = fit.dt["posterior"]
     n_total = post_ds.sizes["chain"] * post_ds.sizes["draw"]
-    idx = draw_indices(n_total, draws)
+    idx = (draw_indices(n_total, draws) if draw_index is None
+           else np.asarray(draw_index, dtype=np.int64))
     post, coords = posterior_arrays(fit, idx)
     rng = np.random.default_rng(seed)
     lp = linear_predictor(fit, frame, post, coords, idx, rng, row_names)

@@ -494,7 +494,8 @@ def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> 
 
 def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int,
                    seed: int) -> None:
-    from bayes_llm.model.predictive import predictive_summary, prior_predictive
+    from bayes_llm.model.predictive import predictive_summary
+    from bayes_llm.model.predictive_numpy import prior_predictive_numpy
     from bayes_llm.plots.predictive import plot_predictive_check
 
     s = report.section("model")
@@ -504,7 +505,7 @@ def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int
             "priors")
     s.pre(fit.spec.to_toml())
     try:
-        prior = prior_predictive(fit.spec, frame, prior_draws, seed)
+        prior = prior_predictive_numpy(fit.spec, frame, prior_draws, seed)
     except Exception as exc:  # noqa: BLE001
         msg = f"prior predictive check failed: {type(exc).__name__}: {exc}"
         report.problems.append(msg)
@@ -631,12 +632,14 @@ def _diagnostics_section(report: Report, fit) -> None:
 
 def _predictive_section(report: Report, fit, frame: pd.DataFrame, *, seed: int,
                         check_data: bool, ppc_draws: int | None) -> None:
-    from bayes_llm.model.predictive import posterior_predictive, predictive_summary
+    from bayes_llm.model.predictive import predictive_summary
+    from bayes_llm.model.predictive_numpy import posterior_predictive_checked
     from bayes_llm.plots.predictive import plot_ppc_dist, plot_predictive_check
 
     s = report.section("predictive")
     try:
-        pred = posterior_predictive(fit, frame, seed, draws=ppc_draws, check_data=check_data)
+        pred = posterior_predictive_checked(fit, frame, seed, draws=ppc_draws,
+                                            check_data=check_data)
     except Exception as exc:  # noqa: BLE001
         msg = f"posterior predictive check failed: {type(exc).__name__}: {exc}"
         report.problems.append(msg)

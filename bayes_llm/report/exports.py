@@ -19,6 +19,9 @@ from bayes_llm.derived.summary import resolve_interval
 #: File names written by :func:`write_exports`.
 PARAMETER_SUMMARY_CSV = "parameter_summary.csv"
 HEADLINE_DRAWS_NC = "headline_draws.nc"
+#: The parameter summary kept in a fit folder (:mod:`bayes_llm.derived.fit_cache`), per
+#: interval: ArviZ's summary of thousands of draws is the slow part of the exports.
+PARAMETER_SUMMARY_CACHE = "headline_parameter_summary.json"
 #: Characters netCDF (and every netCDF reader) accepts in a variable name, besides letters.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
@@ -66,6 +69,10 @@ def parameter_summary(fit, *, hdi_prob: float | None = None,
     hdi_prob, ci_kind : optional
         The interval (``None``: the project's setting, read now).
 
+    The table is computed once per fit folder and interval and kept there
+    (:data:`PARAMETER_SUMMARY_CACHE`, checksum-verified, keyed by the posterior's SHA-256,
+    the interval, the ArviZ version and this module's source).
+
     Returns
     -------
     DataFrame
@@ -73,16 +80,47 @@ def parameter_summary(fit, *, hdi_prob: float | None = None,
         ``r_hat``, MCSE...) with the parameter name as the first column ``parameter``,
         then ``hdi_prob``/``ci_kind`` and the fit's diagnostic status.
     """
-    import arviz_stats as az  # without arviz_plots and matplotlib
+    from bayes_llm.derived.fit_cache import cached_in_fit_folder, code_hash
 
     prob, kind = resolve_interval(hdi_prob, ci_kind)
+    key = {"version": 1, "posterior_sha256": fit.metadata.get("file_sha256", {}).get(
+               "posterior.nc"), "ci_prob": prob, "ci_kind": kind,
+           "arviz_stats": _version("arviz_stats"), "code_sha256": code_hash(["report/exports.py"])}
+    table = cached_in_fit_folder(
+        fit, PARAMETER_SUMMARY_CACHE, key, lambda: _parameter_summary(fit, prob, kind),
+        _encode_table, _decode_table)
+    return with_diagnostics(table, fit)
+
+
+def _parameter_summary(fit, prob: float, kind: str) -> pd.DataFrame:
+    import arviz_stats as az  # without arviz_plots and matplotlib
+
     post = fit.dt["posterior"]
     names = [str(v) for v in post.data_vars if "model" not in post[v].dims]
     table = az.summary(fit.dt, var_names=names, ci_prob=prob, ci_kind=kind)
     table = table.rename_axis("parameter").reset_index()
     table["ci_prob"] = prob
     table["ci_kind"] = kind
-    return with_diagnostics(table, fit)
+    return table
+
+
+def _encode_table(table: pd.DataFrame) -> dict:
+    """Columns in order and their values (JSON keeps every float exactly)."""
+    return {"columns": [str(c) for c in table.columns],
+            "values": [table[c].tolist() for c in table.columns]}
+
+
+def _decode_table(stored: dict) -> pd.DataFrame:
+    return pd.DataFrame(dict(zip(stored["columns"], stored["values"], strict=True)))
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def netcdf_name(name: str, taken: set[str] | None = None) -> str:

@@ -17,16 +17,55 @@
   figures (``python -m bayes_llm.verify.run_sbc``; results in ``verification/sbc/``);
 * :mod:`bayes_llm.verify.plots` — the ECDF-difference plot of SBC ranks with simultaneous
   confidence bands (Säilynoja, Bürkner & Vehtari 2022).
+
+The names below are loaded on first use (PEP 562), so that the NumPy simulator
+(:mod:`~bayes_llm.verify.generate`, used by the report's prior predictive check) does not
+import PyMC with :mod:`~bayes_llm.verify.simulate`.
 """
 
-from bayes_llm.verify.simulate import (
-    Simulation,
-    headline_quantities,
-    reduced_design,
-    simulate,
-    simulate_prior,
-    synthetic_design,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+_NAMES = ("Simulation", "headline_quantities", "reduced_design", "simulate",
+          "simulate_prior", "synthetic_design")
+
+if TYPE_CHECKING:
+    from bayes_llm.verify.simulate import (
+        Simulation,
+        headline_quantities,
+        reduced_design,
+        simulate,
+        simulate_prior,
+        synthetic_design,
+    )
+
+
+class _VerifyPackage(types.ModuleType):
+    """Keep ``bayes_llm.verify.simulate`` the function, as when it was imported eagerly.
+
+    Importing the submodule ``bayes_llm.verify.simulate`` makes the import system bind the
+    module to the package's ``simulate``; the function of that name is the package's API.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "simulate" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _VerifyPackage
+
+
+def __getattr__(name: str):
+    if name not in _NAMES:
+        raise AttributeError(f"module 'bayes_llm.verify' has no attribute '{name}'")
+    value = getattr(importlib.import_module("bayes_llm.verify.simulate"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "Simulation",
