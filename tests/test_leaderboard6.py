@@ -98,6 +98,7 @@ def test_common_share_bounds_and_correlation_table():
     assert list(developer_summary(post)["quantity"])[-1] == "developer_common_share"
 
 
+@pytest.mark.slow  # 40 s on an idle machine, 4 min under load: kept out of the default suite
 @pytest.mark.mcmc
 def test_recovery_of_developer_correlations():
     """3 benchmarks x 150 models x 15 developers, known correlations (non-centred).
