@@ -106,7 +106,8 @@ def test_recovery_of_developer_correlations():
     ~20 quantities are checked at 94%, so a miss now and then is expected of a calibrated
     fit. Measured: at simulation seed 1 the IFEval loading (true 0.55, HDI 0.28-0.50) and
     precision fell just outside; at seeds 2, 3 and 4 the loadings, precision and developer
-    SDs were all inside. The test uses seed 2.
+    SDs were all inside. The test uses seed 2 and tolerates a few misses among the
+    non-correlation quantities, so it does not depend on that seed.
     """
     frame, long, truth = simulate_leaderboard6(corr=TRUE_CORR, seed=2)
     spec = load_spec("leaderboard6").with_changes(
@@ -135,7 +136,12 @@ def test_recovery_of_developer_correlations():
     lo, hi = interval(post["ifeval_precision"]).values
     if not lo <= truth.ifeval_precision <= hi:
         outside.append(("ifeval_precision", truth.ifeval_precision, lo, hi))
-    assert not outside, f"true values outside their 94% intervals: {outside}"
+    # the three correlations, the question this model exists for, must all be covered; of
+    # the other ~17 quantities a calibrated fit misses each with probability 0.06, so
+    # allow up to 3 misses (P(more than 3) ~ 0.02 under calibration) instead of none
+    corr_misses = [o for o in outside if o[0].startswith("corr[")]
+    assert not corr_misses, f"true correlations outside their 94% intervals: {corr_misses}"
+    assert len(outside) <= 3, f"true values outside their 94% intervals: {outside}"
     # informative, not only a wide posterior: the strong correlation is clearly positive
     assert float((post["developer_corr"].sel(benchmark="ifeval", benchmark_b="gpqa") > 0)
                  .mean()) > 0.95
