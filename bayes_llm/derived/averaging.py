@@ -1,0 +1,252 @@
+"""Model-averaged frontier estimand: integrate over the functional form of compute.
+
+The primary frontier figure (:func:`bayes_llm.derived.frontier.frontier_gain`) of one fit
+conditions on that fit's compute curve (straight line, monotone piecewise line) and on
+its treatment of compute (exact, or measured with error). This module mixes the
+posteriors of several fits of the *same data* with weights, so the band integrates over
+those choices: Bayesian stacking weights of the held-out predictive distributions (Yao,
+Vehtari, Simpson & Gelman 2018), read from a ``bayes-llm validate`` folder, or equal
+weights. Each fit's per-draw figures are computed on its own draws and pooled in
+proportion to the weights (:func:`bayes_llm.derived.frontier.mix_draws`).
+
+The estimand must be the same quantity in every fit, so the fits must share their data
+(:func:`check_same_data`, the data hash recorded at fit time) and their frontier models.
+The mixture's rows have kind :data:`AVERAGED_KIND`; they carry the weights, each
+component fit's diagnostics status (a mixture with a failed component is flagged) and the
+worst R-hat / smallest ESS of the figure across the components with positive weight (a
+mixture of pooled draws has no R-hat of its own).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from bayes_llm.derived.frontier import TOP_K, frontier_gain, frontier_sets, mix_draws
+from bayes_llm.derived.summary import FitLike
+from bayes_llm.errors import BayesLLMError
+
+#: The ``kind`` of a model-averaged row of the headline table.
+AVERAGED_KIND: str = "posterior (model-averaged)"
+#: ``--weights equal``.
+EQUAL: str = "equal"
+#: The validate summary file and its columns used here.
+VALIDATE_SUMMARY, METHOD_COLUMN, WEIGHT_COLUMN = "summary.csv", "method", "stacking_weight"
+#: frontier_gain variable -> headline figure id of the single-fit row.
+FRONTIER_FIGURES: dict[str, str] = {
+    "compute_share": "frontier_gain_compute_share",
+    "gain": "frontier_gain",
+    "gain_from_scaling": "frontier_gain_from_scaling",
+    "gain_without_scaling": "frontier_gain_without_scaling",
+    **{f"decades_{c}": f"frontier_decades_{c}"
+       for c in ("compute", "period", "developer", "model", "total")},
+}
+
+
+def averaged_id(figure: str) -> str:
+    """Return the headline figure id of the model-averaged version of ``figure``."""
+    return f"{figure}_averaged"
+
+
+def fit_data_hash(fit: FitLike) -> str:
+    """Return the data hash recorded with a fit (``""`` when it has none)."""
+    return str((getattr(fit, "metadata", None) or {}).get("data_hash", "") or "")
+
+
+def check_same_data(fits: Sequence[FitLike]) -> None:
+    """Refuse fits that were not made on the same data (their recorded data hash).
+
+    Raises
+    ------
+    BayesLLMError
+        A fit has no data hash, or two hashes differ (names both specs).
+    """
+    hashes = [fit_data_hash(f) for f in fits]
+    for fit, h in zip(fits, hashes, strict=True):
+        if not h:
+            raise BayesLLMError(f"fit '{fit.spec.name}' records no data hash, so it cannot be "
+                                "checked to share its data with the others; refit it")
+    for fit, h in zip(fits[1:], hashes[1:], strict=True):
+        if h != hashes[0]:
+            raise BayesLLMError(
+                f"fits '{fits[0].spec.name}' and '{fit.spec.name}' were made on different data "
+                f"(data hash {hashes[0][:12]} != {h[:12]}); a model average needs the same "
+                "quantity, so fit every spec on the same data")
+
+
+def stacking_weights_from(validate_dir: str | os.PathLike,
+                          spec_names: Sequence[str]) -> tuple[list[float], str]:
+    """Read the stacking weights of ``spec_names`` from a ``bayes-llm validate`` folder.
+
+    The folder's ``summary.csv`` has one stacking weight per method (spec name, and the
+    paper's OLS); the weights of the requested specs are renormalised to sum to one (the
+    other methods' weight, e.g. the OLS's, is dropped and the note says how much).
+
+    Returns
+    -------
+    (list of float, str)
+        The weights in the order of ``spec_names`` and a one-line note of their source.
+
+    Raises
+    ------
+    BayesLLMError
+        No summary, no stacking-weight column, a spec missing, or all weights zero.
+    """
+    import pandas as pd
+
+    path = Path(validate_dir) / VALIDATE_SUMMARY
+    if not path.is_file():
+        raise BayesLLMError(f"--weights {validate_dir}: no {VALIDATE_SUMMARY} (give a folder "
+                            "written by 'bayes-llm validate', or 'equal')")
+    try:
+        summary = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise BayesLLMError(f"{path}: cannot be read ({exc})") from exc
+    for col in (METHOD_COLUMN, WEIGHT_COLUMN):
+        if col not in summary:
+            raise BayesLLMError(f"{path}: has no column '{col}'")
+    table = dict(zip(summary[METHOD_COLUMN].astype(str),
+                     pd.to_numeric(summary[WEIGHT_COLUMN], errors="coerce"), strict=True))
+    missing = [s for s in spec_names if s not in table]
+    if missing:
+        raise BayesLLMError(f"{path}: no stacking weight for spec(s) "
+                            f"{', '.join(repr(s) for s in missing)} (methods there: "
+                            f"{', '.join(table)}); validate every averaged spec together")
+    raw = np.array([table[s] for s in spec_names], dtype=float)
+    if not np.all(np.isfinite(raw)) or np.any(raw < 0) or raw.sum() <= 0:
+        raise BayesLLMError(f"{path}: the stacking weights of {', '.join(spec_names)} are "
+                            f"{', '.join(f'{v:g}' for v in raw)}; need non-negative, not all "
+                            "zero")
+    dropped = float(np.nansum([v for k, v in table.items() if k not in spec_names]))
+    note = (f"stacking weights (Yao et al. 2018) from {path}"
+            + (f", renormalised over these specs (other methods held {dropped:.2f})"
+               if dropped > 0 else ""))
+    return [float(v) for v in raw / raw.sum()], note
+
+
+def resolve_weights(weights: str | os.PathLike | Sequence[float] | None,
+                    fits: Sequence[FitLike]) -> tuple[list[float], str]:
+    """Turn ``"equal"``, a validate folder or explicit numbers into weights and a note."""
+    n = len(fits)
+    if weights is None or (isinstance(weights, str) and weights == EQUAL):
+        return [1.0 / n] * n, "equal weights"
+    if isinstance(weights, (str, os.PathLike)):
+        return stacking_weights_from(weights, [f.spec.name for f in fits])
+    w = np.asarray(list(weights), dtype=float)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise BayesLLMError(f"model averaging needs {n} non-negative weights, not all zero; "
+                            f"got {list(weights)}")
+    return [float(v) for v in w / w.sum()], "weights given"
+
+
+def averaged_frontier(fits: Sequence[FitLike],
+                      weights: str | os.PathLike | Sequence[float] | None = EQUAL, *,
+                      top_k: int = TOP_K, seed: int = 0) -> xr.Dataset:
+    """Mix the frontier figures of several fits of the same data with weights.
+
+    Parameters
+    ----------
+    fits : sequence of FitLike
+        Fits of the same data (e.g. ``binomial_developers``, ``binomial_monotone``,
+        ``binomial_eiv_t``); spec names must be distinct.
+    weights : "equal", a validate folder, or numbers
+        See :func:`resolve_weights`.
+    top_k, seed
+        As in :func:`bayes_llm.derived.frontier.frontier_gain` and
+        :func:`bayes_llm.derived.frontier.mix_draws`.
+
+    Returns
+    -------
+    Dataset
+        One chain of mixed draws of every :func:`frontier_gain` variable. Attributes:
+        ``specs``, ``weights``, ``weights_source``, ``component_status`` (per spec),
+        ``failed`` (specs with positive weight that failed their diagnostics), ``notes``
+        (per variable: why it is undefined, when a component's figure is) and
+        ``component_diagnostics`` (per variable: worst R-hat, smallest bulk and tail ESS
+        of that figure across the component fits with positive weight).
+    """
+    if not fits:
+        raise BayesLLMError("model averaging needs at least one fit")
+    names = [f.spec.name for f in fits]
+    if len(set(names)) != len(names):
+        raise BayesLLMError(f"model averaging needs fits of distinct specs; got {names}")
+    check_same_data(fits)
+    w, source = resolve_weights(weights, fits)
+    first = frontier_sets(fits[0], top_k)
+    for fit in fits[1:]:
+        if frontier_sets(fit, top_k) != first:
+            raise BayesLLMError(f"fits '{names[0]}' and '{fit.spec.name}' do not share their "
+                                "frontier models; average fits of the same data only")
+    parts = [frontier_gain(f, top_k=top_k) for f in fits]
+    notes: dict[str, str] = {}
+    for fit, part, wk in zip(fits, parts, w, strict=True):
+        for var, why in part.attrs.get("notes", {}).items():
+            if wk > 0:
+                notes.setdefault(var, f"{fit.spec.name}: {why}")
+    clean = []
+    for part in parts:
+        part = part.copy()
+        part.attrs = {}
+        for var in part.data_vars:
+            part[var].attrs = {}
+        clean.append(part)
+    mixed = mix_draws(clean, w, seed=seed)
+    status = {f.spec.name: _status(f) for f in fits}
+    mixed.attrs = {"specs": names, "weights": [float(v) for v in w],
+                   "weights_source": source, "component_status": status,
+                   "failed": [n for n, wk in zip(names, w, strict=True)
+                              if wk > 0 and status[n] != "ok" and status[n] != "n/a"],
+                   "notes": notes, "top_k": top_k}
+    mixed.attrs["component_diagnostics"] = _component_diagnostics(clean, w)
+    return mixed
+
+
+def _component_diagnostics(parts: Sequence[xr.Dataset], weights: Sequence[float]
+                           ) -> dict[str, tuple[float, float, float]]:
+    """Per variable: worst R-hat, smallest bulk and tail ESS over the weighted components."""
+    from bayes_llm.derived.headline import draw_diagnostics
+
+    tables = [draw_diagnostics(p) for p, wk in zip(parts, weights, strict=True) if wk > 0]
+
+    def worst(values: list[float], largest: bool) -> float:
+        finite = [v for v in values if np.isfinite(v)]
+        return (max(finite) if largest else min(finite)) if finite else float("nan")
+
+    out = {}
+    for var in tables[0].index:
+        out[str(var)] = (worst([t.loc[var, "rhat"] for t in tables], True),
+                         worst([t.loc[var, "ess_bulk"] for t in tables], False),
+                         worst([t.loc[var, "ess_tail"] for t in tables], False))
+    return out
+
+
+def _status(fit: FitLike) -> str:
+    from bayes_llm.derived.headline import fit_status
+
+    return fit_status(fit)
+
+
+def mixture_status(mixed: xr.Dataset) -> str:
+    """Return the diagnostics status of a mixture: ``ok`` or which components failed."""
+    status = mixed.attrs["component_status"]
+    if mixed.attrs["failed"]:
+        return "FAILED in component(s): " + "; ".join(
+            f"{n}: {status[n]}" for n in mixed.attrs["failed"])
+    if all(s == "n/a" for s in status.values()):
+        return "n/a"
+    return "ok (every component fit)"
+
+
+def weights_text(mixed: xr.Dataset) -> str:
+    """Return the weights of a mixture as ``spec 0.50, spec 0.50``."""
+    return ", ".join(f"{n} {w:.2f}" for n, w in
+                     zip(mixed.attrs["specs"], mixed.attrs["weights"], strict=True))
+
+
+__all__ = ["AVERAGED_KIND", "EQUAL", "FRONTIER_FIGURES", "averaged_frontier", "averaged_id",
+           "check_same_data", "fit_data_hash", "mixture_status", "resolve_weights",
+           "stacking_weights_from", "weights_text"]
