@@ -622,7 +622,9 @@ def frontier_gain_averaged(fits: Sequence[FitLike], weights: Sequence[float], *,
     Each fit's :func:`frontier_gain` is computed on its own draws and the draws are mixed
     in proportion to ``weights`` (:func:`mix_draws`), e.g. stacking weights from the
     out-of-sample scores of the prediction issue. The fits must share their models (the
-    frontier is then the same set of models in every fit).
+    frontier is then the same set of models in every fit). Prefer
+    :func:`bayes_llm.derived.averaging.averaged_frontier`, which also checks that the fits
+    share their data, reads stacking weights and carries the component diagnostics.
 
     Returns
     -------
