@@ -10,8 +10,10 @@ statistic on data with no developer effect) and the excess over it
 
 Every row carries
 
-* ``kind``: ``posterior`` / ``sampling band`` / ``null reference`` / ``quoted claim``
-  (:data:`KINDS`);
+* ``kind``: ``posterior`` / ``posterior (model-averaged)`` / ``sampling band`` /
+  ``null reference`` / ``quoted claim`` (:data:`KINDS`); the model-averaged rows
+  (``<figure>_averaged``, only with ``curve_fits``) mix the frontier figures of several
+  fits of the same data (:mod:`bayes_llm.derived.averaging`);
 * ``estimate``, ``lower``, ``upper``: posterior median and interval (project setting, or
   ``hdi_prob`` / ``ci_kind``); for a sampling band the statistic on the data and the
   bootstrap percentile interval; for a null reference the null's median and central
