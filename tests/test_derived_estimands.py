@@ -511,19 +511,37 @@ def test_model_average_with_equal_weights_pools_the_draws():
                                   np.sort(pooled))
 
 
+def _validate_folder(path, scores: dict[str, list[float]]):
+    """A validate folder with summary.csv and scores.csv of these methods (NaN: unscored)."""
+    path.mkdir(exist_ok=True)
+    pd.DataFrame({"method": list(scores), "stacking_weight": 1.0 / len(scores)}).to_csv(
+        path / "summary.csv", index=False)
+    rows = [{"method": m, "model_id": f"m{i}", "log_score": v}
+            for m, values in scores.items() for i, v in enumerate(values) if np.isfinite(v)]
+    pd.DataFrame(rows).to_csv(path / "scores.csv", index=False)
+    return path
+
+
 def test_model_average_reads_stacking_weights_by_spec_name(tmp_path):
     from bayes_llm.derived.averaging import averaged_frontier, stacking_weights_from
+    from bayes_llm.validate.stacking import stacking_weights
 
     a, b = Tiny("binomial"), _steeper("tiny_b")
-    pd.DataFrame({"method": ["tiny_b", "paper_ols", "tiny"],
-                  "stacking_weight": [0.6, 0.2, 0.2]}).to_csv(tmp_path / "summary.csv",
-                                                                index=False)
-    weights, note = stacking_weights_from(tmp_path, ["tiny", "tiny_b"])
-    assert weights == pytest.approx([0.25, 0.75]) and "other methods held 0.20" in note
-    mixed = averaged_frontier([a, b], tmp_path, top_k=1)
-    assert mixed.attrs["weights"] == pytest.approx([0.25, 0.75])
+    rng = np.random.default_rng(1)
+    ls = {"paper_ols": list(rng.normal(-9, 1, 6)), "tiny_b": list(rng.normal(-9, 1, 6)),
+          "tiny": [*rng.normal(-9, 1, 5), np.nan]}  # m5 not scored by tiny
+    folder = _validate_folder(tmp_path / "v", ls)
+    weights, note = stacking_weights_from(folder, ["tiny", "tiny_b"])
+    expected, _ = stacking_weights(np.column_stack([ls["tiny"][:5], ls["tiny_b"][:5]]))
+    assert weights == pytest.approx(list(expected), abs=1e-12)
+    assert "5 held-out models" in note and "re-optimised without paper_ols" in note
+    mixed = averaged_frontier([a, b], folder, top_k=1)
+    assert mixed.attrs["weights"] == pytest.approx(list(expected), abs=1e-12)
+    # a spec that predicts better everywhere takes (almost) all the weight
+    better = _validate_folder(tmp_path / "w", {"tiny": [-9.0] * 4, "tiny_b": [-7.0] * 4})
+    assert stacking_weights_from(better, ["tiny", "tiny_b"])[0][1] > 0.99
     with pytest.raises(BayesLLMError, match=r"no stacking weight for spec\(s\) 'tiny_c'"):
-        averaged_frontier([a, _steeper("tiny_c")], tmp_path, top_k=1)
+        averaged_frontier([a, _steeper("tiny_c")], folder, top_k=1)
     with pytest.raises(BayesLLMError, match="no summary.csv"):
         averaged_frontier([a, b], tmp_path / "nowhere", top_k=1)
 

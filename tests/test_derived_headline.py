@@ -210,6 +210,8 @@ def test_headline_cli_averages_fits_of_the_same_data(binomial_fit, paper_mirror_
     pd.DataFrame({"method": ["binomial_developers", "paper_ols"],
                   "stacking_weight": [0.9, 0.1]}).to_csv(validate / "summary.csv",
                                                          index=False)
+    pd.DataFrame({"method": ["binomial_developers", "paper_ols"], "model_id": ["m", "m"],
+                  "log_score": [-9.0, -9.5]}).to_csv(validate / "scores.csv", index=False)
     assert main(["headline", str(runs["binomial"]), "--average-with", str(runs["mirror"]),
                  "--weights", str(validate), "--allow-warnings"]) == 2
     assert "no stacking weight for spec(s) 'paper_mirror'" in capsys.readouterr().err

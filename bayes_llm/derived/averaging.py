@@ -5,7 +5,8 @@ conditions on that fit's compute curve (straight line, monotone piecewise line) 
 its treatment of compute (exact, or measured with error). This module mixes the
 posteriors of several fits of the *same data* with weights, so the band integrates over
 those choices: Bayesian stacking weights of the held-out predictive distributions (Yao,
-Vehtari, Simpson & Gelman 2018), read from a ``bayes-llm validate`` folder, or equal
+Vehtari, Simpson & Gelman 2018) of these fits' specs, computed from the held-out log
+scores of a ``bayes-llm validate`` folder, or equal
 weights. Each fit's per-draw figures are computed on its own draws and pooled in
 proportion to the weights (:func:`bayes_llm.derived.frontier.mix_draws`).
 
@@ -35,7 +36,7 @@ AVERAGED_KIND: str = "posterior (model-averaged)"
 #: ``--weights equal``.
 EQUAL: str = "equal"
 #: The validate summary file and its columns used here.
-VALIDATE_SUMMARY, METHOD_COLUMN, WEIGHT_COLUMN = "summary.csv", "method", "stacking_weight"
+VALIDATE_SUMMARY, VALIDATE_SCORES, METHOD_COLUMN = "summary.csv", "scores.csv", "method"
 #: frontier_gain variable -> headline figure id of the single-fit row.
 FRONTIER_FIGURES: dict[str, str] = {
     "compute_share": "frontier_gain_compute_share",
@@ -80,11 +81,15 @@ def check_same_data(fits: Sequence[FitLike]) -> None:
 
 def stacking_weights_from(validate_dir: str | os.PathLike,
                           spec_names: Sequence[str]) -> tuple[list[float], str]:
-    """Read the stacking weights of ``spec_names`` from a ``bayes-llm validate`` folder.
+    """Stacking weights of ``spec_names`` from a ``bayes-llm validate`` folder.
 
-    The folder's ``summary.csv`` has one stacking weight per method (spec name, and the
-    paper's OLS); the weights of the requested specs are renormalised to sum to one (the
-    other methods' weight, e.g. the OLS's, is dropped and the note says how much).
+    The weights are the stacking weights (Yao, Vehtari, Simpson & Gelman 2018;
+    :func:`bayes_llm.validate.stacking.stacking_weights`) of exactly these specs,
+    computed from the folder's held-out log scores (``scores.csv``) on the models every
+    one of them predicted. They equal the ``stacking_weight`` column of the folder's
+    ``summary.csv`` when the specs are all of its methods; with a subset (e.g. without
+    the paper's OLS) they are re-optimised over the subset, since stacking weights
+    renormalised over a subset are not that subset's stacking weights.
 
     Returns
     -------
@@ -94,38 +99,42 @@ def stacking_weights_from(validate_dir: str | os.PathLike,
     Raises
     ------
     BayesLLMError
-        No summary, no stacking-weight column, a spec missing, or all weights zero.
+        No summary or scores, a spec missing from the folder, or no common held-out model.
     """
     import pandas as pd
 
-    path = Path(validate_dir) / VALIDATE_SUMMARY
-    if not path.is_file():
-        raise BayesLLMError(f"--weights {validate_dir}: no {VALIDATE_SUMMARY} (give a folder "
-                            "written by 'bayes-llm validate', or 'equal')")
+    from bayes_llm.validate.stacking import stacking_weights
+
+    folder = Path(validate_dir)
+    path, scores_path = folder / VALIDATE_SUMMARY, folder / VALIDATE_SCORES
+    for need in (path, scores_path):
+        if not need.is_file():
+            raise BayesLLMError(f"--weights {validate_dir}: no {need.name} (give a folder "
+                                "written by 'bayes-llm validate', or 'equal')")
     try:
         summary = pd.read_csv(path)
+        scores = pd.read_csv(scores_path, usecols=[METHOD_COLUMN, "model_id", "log_score"])
     except (OSError, ValueError) as exc:
-        raise BayesLLMError(f"{path}: cannot be read ({exc})") from exc
-    for col in (METHOD_COLUMN, WEIGHT_COLUMN):
-        if col not in summary:
-            raise BayesLLMError(f"{path}: has no column '{col}'")
-    table = dict(zip(summary[METHOD_COLUMN].astype(str),
-                     pd.to_numeric(summary[WEIGHT_COLUMN], errors="coerce"), strict=True))
-    missing = [s for s in spec_names if s not in table]
+        raise BayesLLMError(f"{folder}: cannot read its summary or scores ({exc})") from exc
+    if METHOD_COLUMN not in summary:
+        raise BayesLLMError(f"{path}: has no column '{METHOD_COLUMN}'")
+    methods = summary[METHOD_COLUMN].astype(str).tolist()
+    missing = [s for s in spec_names if s not in methods]
     if missing:
         raise BayesLLMError(f"{path}: no stacking weight for spec(s) "
                             f"{', '.join(repr(s) for s in missing)} (methods there: "
-                            f"{', '.join(table)}); validate every averaged spec together")
-    raw = np.array([table[s] for s in spec_names], dtype=float)
-    if not np.all(np.isfinite(raw)) or np.any(raw < 0) or raw.sum() <= 0:
-        raise BayesLLMError(f"{path}: the stacking weights of {', '.join(spec_names)} are "
-                            f"{', '.join(f'{v:g}' for v in raw)}; need non-negative, not all "
-                            "zero")
-    dropped = float(np.nansum([v for k, v in table.items() if k not in spec_names]))
-    note = (f"stacking weights (Yao et al. 2018) from {path}"
-            + (f", renormalised over these specs (other methods held {dropped:.2f})"
-               if dropped > 0 else ""))
-    return [float(v) for v in raw / raw.sum()], note
+                            f"{', '.join(methods)}); validate every averaged spec together")
+    table = scores.pivot_table(index="model_id", columns=METHOD_COLUMN, values="log_score")
+    common = table.reindex(columns=list(spec_names)).dropna()
+    if common.empty:
+        raise BayesLLMError(f"{scores_path}: no held-out model scored by every one of "
+                            f"{', '.join(spec_names)}")
+    weights, _ = stacking_weights(common.to_numpy(float))
+    others = [m for m in methods if m not in spec_names]
+    note = (f"stacking weights (Yao et al. 2018) of these specs on the "
+            f"{len(common)} held-out models of {folder}"
+            + (f" (re-optimised without {', '.join(others)})" if others else ""))
+    return [float(v) for v in weights], note
 
 
 def resolve_weights(weights: str | os.PathLike | Sequence[float] | None,
