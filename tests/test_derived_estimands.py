@@ -467,7 +467,7 @@ def test_headline_adds_the_curve_averaged_frontier_rows():
     assert "model-averaged rows: tiny 0.50, tiny_b 0.50 (weights given)" in headline_text(full)
     table = full.set_index("figure")
     row = table.loc["frontier_gain_compute_share_averaged"]
-    assert row["kind"] == AVERAGED_KIND and "tiny 0.50, tiny_b 0.50" in row["note"]
+    assert row["kind"] == AVERAGED_KIND and "tiny 0.50, tiny_b 0.50" in row["definition"]
     assert row["fit_diagnostics"] == "n/a"  # fakes carry no diagnostics
     pooled = np.concatenate([frontier_gain(f, top_k=1)["compute_share"].values.ravel()
                              for f in (a, b)])

@@ -202,7 +202,7 @@ def test_headline_cli_averages_fits_of_the_same_data(binomial_fit, paper_mirror_
     assert "model-averaged rows: binomial_developers 0.50, paper_mirror 0.50" in printed
     table = pd.read_csv(out / HEADLINE_CSV).set_index("figure")
     row = table.loc["frontier_gain_averaged"]
-    assert row["kind"] == AVERAGED_KIND and "equal weights" in row["note"]
+    assert row["kind"] == AVERAGED_KIND and "equal weights" in row["definition"]
     assert row["lower"] <= row["estimate"] <= row["upper"]
     # stacking weights by spec name; a spec missing from the validate folder is refused
     validate = tmp_path / "validate"

@@ -753,9 +753,10 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         figure of :func:`bayes_llm.derived.frontier.frontier_gain` averaged over the fits
         (:func:`bayes_llm.derived.averaging.averaged_frontier`), as rows ``<figure>_averaged``
         of kind ``"posterior (model-averaged)"`` right after their single-fit rows; the
-        weights are in ``note`` and ``definition``, ``fit_diagnostics`` is every
-        component fit's status (a failed component is flagged) and ``rhat`` / ``ess_*``
-        the worst across the weighted components.
+        weights are in ``definition`` (and the table's context line), ``note`` says why
+        a figure is undefined or flags a failed component, ``fit_diagnostics`` is every
+        component fit's status and ``rhat`` / ``ess_*`` the worst across the weighted
+        components.
 
     Returns
     -------
@@ -837,7 +838,7 @@ def _averaged_rows(mixed: xr.Dataset, prob: float, kind: str) -> list[dict]:
     """Rows of kind ``"posterior (model-averaged)"`` for a mixture of frontier figures."""
     weights = f"{weights_text(mixed)} ({mixed.attrs['weights_source']})"
     status = mixture_status(mixed)
-    flagged = f"; WARNING: {status}" if mixed.attrs["failed"] else ""
+    flagged = f"WARNING: mixture of a failed fit: {status}" if mixed.attrs["failed"] else ""
     rows = []
     for var, base in FRONTIER_FIGURES.items():
         if var not in mixed:
@@ -870,7 +871,7 @@ def _averaged_rows(mixed: xr.Dataset, prob: float, kind: str) -> list[dict]:
             "probability": _event_probability(mixed, var, meta.event) if defined
             else np.nan, "rhat": rhat, "ess_bulk": ess_bulk, "ess_tail": ess_tail,
             "fit_diagnostics": status,
-            "note": "; ".join(p for p in (why, f"model average: {weights}") if p) + flagged})
+            "note": "; ".join(p for p in (why, flagged) if p)})
     return rows
 
 
