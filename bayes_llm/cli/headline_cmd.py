@@ -77,7 +77,7 @@ def _relabel(text: str, prob: float, kind: str) -> str:
     return "\n".join(lines)
 
 
-def _average_options(average_with: list[Path] | None, weights: str | None
+def average_options(average_with: list[Path] | None, weights: str | None
                      ) -> tuple[list[Path], str | None]:
     """Check --average-with / --weights together (one line on a mistake)."""
     from bayes_llm.derived.averaging import EQUAL, VALIDATE_SUMMARY
@@ -152,7 +152,7 @@ def headline(
         write_parameter_summary,
     )
 
-    average_dirs, weight_spec = _average_options(average_with, weights)
+    average_dirs, weight_spec = average_options(average_with, weights)
     fit_dir = find_fit_dir(run_dir)
     average_dirs = [find_fit_dir(d) for d in average_dirs]
     if pairs:  # fail fast, before loading the posterior
