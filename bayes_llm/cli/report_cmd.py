@@ -88,6 +88,13 @@ def report(
         typer.secho(f"warning: {problem}", fg=typer.colors.YELLOW, err=True)
     ok, status = result.fit_status
     code = 1 if result.problems else 0
+    average = result.tables["headline"].attrs.get("model_average", "") \
+        if "headline" in result.tables else ""
+    if "FAILED" in average:
+        typer.secho(f"!! a model-averaged figure mixes a fit that FAILED its MCMC "
+                    f"diagnostics !! ({average})", fg=typer.colors.RED, bold=True, err=True)
+        if not allow_warnings:
+            code = 1
     if not ok:
         reasons = status.removeprefix("FAILED: ").split("; ")
         shown = "; ".join(reasons[:3]) + (f"; +{len(reasons) - 3} more" if len(reasons) > 3
