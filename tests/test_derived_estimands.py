@@ -576,11 +576,13 @@ def test_model_average_flags_a_failed_component():
     assert row["fit_diagnostics"].startswith("FAILED in component(s): tiny_b")
     assert "WARNING" in row["note"]
     assert table.loc["frontier_gain_compute_share", "fit_diagnostics"] == "ok"
-    # a failed fit with zero weight does not enter the mixture, so it is not flagged
-    zero = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
-                          curve_fits=[b], curve_weights=[1.0, 0.0]).set_index("figure")
-    assert zero.loc["frontier_gain_compute_share_averaged",
-                    "fit_diagnostics"] == "ok (every component fit)"
+    # a failed fit whose weight gives it no draws is not in the mixture: not flagged
+    for tiny_weight in (0.0, 1e-9):
+        zero = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                              curve_fits=[b], curve_weights=[1.0, tiny_weight])
+        assert "draws in the mixture: tiny 2, tiny_b 0" in zero.attrs["model_average"]
+        assert zero.set_index("figure").loc["frontier_gain_compute_share_averaged",
+                                            "fit_diagnostics"] == "ok (every component fit)"
 
 
 def test_headline_cli_refuses_half_an_average(tmp_path, capsys):

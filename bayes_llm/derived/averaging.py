@@ -172,11 +172,12 @@ def averaged_frontier(fits: Sequence[FitLike],
     -------
     Dataset
         One chain of mixed draws of every :func:`frontier_gain` variable. Attributes:
-        ``specs``, ``weights``, ``weights_source``, ``component_status`` (per spec),
-        ``failed`` (specs with positive weight that failed their diagnostics), ``notes``
-        (per variable: why it is undefined, when a component's figure is) and
-        ``component_diagnostics`` (per variable: worst R-hat, smallest bulk and tail ESS
-        of that figure across the component fits with positive weight).
+        ``specs``, ``weights``, ``draws_per_fit``, ``weights_source``,
+        ``component_status`` (per spec), ``failed`` (specs in the mixture, i.e. with
+        draws in it, that failed their diagnostics), ``notes`` (per variable: why it is
+        undefined, when a component's figure is) and ``component_diagnostics`` (per
+        variable: worst R-hat, smallest bulk and tail ESS of that figure across the
+        component fits in the mixture).
     """
     if not fits:
         raise BayesLLMError("model averaging needs at least one fit")
@@ -190,36 +191,39 @@ def averaged_frontier(fits: Sequence[FitLike],
         if frontier_sets(fit, top_k) != first:
             raise BayesLLMError(f"fits '{names[0]}' and '{fit.spec.name}' do not share their "
                                 "frontier models; average fits of the same data only")
-    parts = [frontier_gain(f, top_k=top_k) for f in fits]
-    notes: dict[str, str] = {}
-    for fit, part, wk in zip(fits, parts, w, strict=True):
-        for var, why in part.attrs.get("notes", {}).items():
-            if wk > 0:
-                notes.setdefault(var, f"{fit.spec.name}: {why}")
-    clean = []
-    for part in parts:
+    parts = []
+    for part in (frontier_gain(f, top_k=top_k) for f in fits):
+        reasons = part.attrs.get("notes", {})
         part = part.copy()
-        part.attrs = {}
+        part.attrs = {"notes": reasons}
         for var in part.data_vars:
             part[var].attrs = {}
-        clean.append(part)
-    mixed = mix_draws(clean, w, seed=seed)
+        parts.append(part)
+    mixed = mix_draws([p.drop_attrs() for p in parts], w, seed=seed)
+    # what is in the mixture: the fits that contributed draws (a weight of 1e-6 may not)
+    used = [c > 0 for c in mixed.attrs["draws_per_fit"]]
+    notes: dict[str, str] = {}
+    for fit, part, u in zip(fits, parts, used, strict=True):
+        for var, why in part.attrs["notes"].items():
+            if u:
+                notes.setdefault(var, f"{fit.spec.name}: {why}")
     status = {f.spec.name: _status(f) for f in fits}
-    mixed.attrs = {"specs": names, "weights": [float(v) for v in w],
-                   "weights_source": source, "component_status": status,
-                   "failed": [n for n, wk in zip(names, w, strict=True)
-                              if wk > 0 and status[n] != "ok" and status[n] != "n/a"],
-                   "notes": notes, "top_k": top_k}
-    mixed.attrs["component_diagnostics"] = _component_diagnostics(clean, w)
+    mixed.attrs.update({
+        "specs": names, "weights": [float(v) for v in w], "weights_source": source,
+        "component_status": status, "notes": notes, "top_k": top_k,
+        "failed": [n for n, u in zip(names, used, strict=True)
+                   if u and status[n] not in ("ok", "n/a")],
+        "component_diagnostics": _component_diagnostics(
+            [p for p, u in zip(parts, used, strict=True) if u])})
     return mixed
 
 
-def _component_diagnostics(parts: Sequence[xr.Dataset], weights: Sequence[float]
+def _component_diagnostics(parts: Sequence[xr.Dataset]
                            ) -> dict[str, tuple[float, float, float]]:
-    """Per variable: worst R-hat, smallest bulk and tail ESS over the weighted components."""
+    """Per variable: worst R-hat, smallest bulk and tail ESS over the components."""
     from bayes_llm.derived.headline import draw_diagnostics
 
-    tables = [draw_diagnostics(p) for p, wk in zip(parts, weights, strict=True) if wk > 0]
+    tables = [draw_diagnostics(p) for p in parts]
 
     def worst(values: list[float], largest: bool) -> float:
         finite = [v for v in values if np.isfinite(v)]

@@ -588,7 +588,8 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
     Returns
     -------
     Dataset
-        One chain (R-hat of the mixture is not meaningful); attribute ``weights``.
+        One chain (R-hat of the mixture is not meaningful); attributes ``weights`` and
+        ``draws_per_fit`` (how many draws each fit contributed).
     """
     w = np.asarray(weights, dtype=float)
     if len(datasets) != len(w) or len(w) == 0 or np.any(w < 0) or w.sum() <= 0:
@@ -612,6 +613,7 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
     mixed = xr.concat(parts, dim="sample").rename(sample="draw")
     mixed = mixed.assign_coords(draw=np.arange(mixed.sizes["draw"])).expand_dims(chain=[0])
     mixed.attrs["weights"] = [float(v) for v in w]
+    mixed.attrs["draws_per_fit"] = [int(c) for c in counts]
     return mixed.transpose("chain", "draw", ...)
 
 

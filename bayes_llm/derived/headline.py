@@ -829,8 +829,11 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
     if averaged is not None:
         table.attrs["model_average"] = (
             f"model-averaged rows: {weights_text(averaged)} "
-            f"({averaged.attrs['weights_source']}); component diagnostics: "
-            f"{mixture_status(averaged)}")
+            f"({averaged.attrs['weights_source']}); draws in the mixture: "
+            + ", ".join(f"{n} {k}" for n, k in zip(averaged.attrs["specs"],
+                                                   averaged.attrs["draws_per_fit"],
+                                                   strict=True))
+            + f"; component diagnostics: {mixture_status(averaged)}")
     return table
 
 
