@@ -31,6 +31,7 @@ from bayes_llm.derived.shapley_band import Categorical, _SubsetR2, weighted_shap
 from bayes_llm.derived.shapley_null import cluster_bootstrap, parametric_null, subset_r2_many
 from bayes_llm.derived.summary import stacked_components
 from bayes_llm.derived.variance import variance_partition
+from bayes_llm.errors import BayesLLMError
 from bayes_llm.model import spec_from_dict
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.report.claims import claim_verdicts
@@ -54,7 +55,7 @@ class Tiny:
     """What the derived quantities read: spec, dt, models."""
 
     def __init__(self, likelihood: str = "logit_normal", developer: str = "developer",
-                 pooled: bool = True) -> None:
+                 pooled: bool = True, name: str = "tiny") -> None:
         mu = ALPHA[:, None] + BETA[:, None] * X + GAMMA[:, PIDX] + U[:, DIDX]
         latent = mu + E
         sample = {"chain": [0], "draw": [0, 1]}
@@ -84,8 +85,9 @@ class Tiny:
         self.dt = xr.DataTree.from_dict(groups)
         self.latent = latent if likelihood == "binomial" else np.stack([latent[0]] * 2)
         self.spec = spec_from_dict({
-            "name": "tiny", "likelihood": likelihood, "developer": developer,
+            "name": name, "likelihood": likelihood, "developer": developer,
             "developer_effect": "pooled" if pooled else "fixed", "compute_centre": 23.5})
+        self.metadata = {"data_hash": "tiny-data"}
         acc = 0.1 + 0.9 / (1 + np.exp(-latent[0]))
         self.models = pd.DataFrame({
             "model_id": IDS, "developer": [DEVS[i] for i in DIDX],
@@ -261,8 +263,13 @@ def test_mix_draws_weights():
     a = xr.Dataset({"v": (("chain", "draw"), np.zeros((2, 50)))})
     b = xr.Dataset({"v": (("chain", "draw"), np.ones((2, 50)))})
     mixed = mix_draws([a, b], [0.3, 0.7])
-    assert mixed.sizes == {"chain": 1, "draw": 100}
-    assert float(mixed["v"].mean()) == pytest.approx(0.7)
+    # as many draws as the fits supply without replacement: 100 / 0.7 = 142
+    assert mixed.sizes == {"chain": 1, "draw": 142}
+    assert float(mixed["v"].sum()) == 99 and float(mixed["v"].mean()) == pytest.approx(
+        0.7, abs=0.005)
+    fewer = xr.Dataset({"v": (("chain", "draw"), np.ones((1, 30)))})
+    first = mix_draws([a + np.arange(100).reshape(2, 50), fewer], [1.0, 0.0])
+    np.testing.assert_array_equal(first["v"].values.ravel(), np.arange(100))
     with pytest.raises(Exception, match="non-negative weight"):
         mix_draws([a, b], [1.0])
 
@@ -361,12 +368,10 @@ def test_verdict_uses_the_primary_definition_not_the_best():
 def test_frontier_gain_averaged_mixes_fits():
     from bayes_llm.derived.frontier import frontier_gain_averaged
 
-    a, b = Tiny("binomial"), Tiny("binomial")
-    post = b.dt["posterior"].to_dataset()
-    b.dt["posterior"] = xr.DataTree(post.assign(beta=post["beta"] * 1.5))
+    a, b = Tiny("binomial"), _steeper("tiny_b")
     mixed = frontier_gain_averaged([a, b], [0.5, 0.5], top_k=1)
     ga, gb = frontier_gain(a, top_k=1), frontier_gain(b, top_k=1)
-    assert mixed.sizes["draw"] == 2
+    assert mixed.sizes["draw"] == 4  # equal weights: every draw of both fits
     values = set(np.round(mixed["gain_from_scaling"].values.ravel(), 12))
     pool = set(np.round(np.concatenate([ga["gain_from_scaling"].values.ravel(),
                                         gb["gain_from_scaling"].values.ravel()]), 12))
@@ -444,22 +449,152 @@ def test_headline_table_passes_the_interval_setting_through():
     assert table.loc["shapley_developer_share_null", "kind"] == "null reference"
 
 
-def test_headline_adds_the_curve_averaged_frontier_rows():
-    from bayes_llm.derived.headline import headline_table
+def _steeper(name: str, factor: float = 1.5) -> Tiny:
+    """A Tiny fit of the same data whose compute slope is ``factor`` times steeper."""
+    fit = Tiny("binomial", name=name)
+    post = fit.dt["posterior"].to_dataset()
+    fit.dt["posterior"] = xr.DataTree(post.assign(beta=post["beta"] * factor))
+    return fit
 
-    a, b = Tiny("binomial"), Tiny("binomial")
-    post = b.dt["posterior"].to_dataset()
-    b.dt["posterior"] = xr.DataTree(post.assign(beta=post["beta"] * 1.5))
-    table = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
-                           curve_fits=[b], curve_weights=[0.5, 0.5]).set_index("figure")
+
+def test_headline_adds_the_curve_averaged_frontier_rows():
+    from bayes_llm.derived.averaging import AVERAGED_KIND
+    from bayes_llm.derived.headline import headline_table, headline_text
+
+    a, b = Tiny("binomial"), _steeper("tiny_b")
+    full = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                          curve_fits=[b], curve_weights=[0.5, 0.5])
+    assert "model-averaged rows: tiny 0.50, tiny_b 0.50 (weights given)" in headline_text(full)
+    table = full.set_index("figure")
     row = table.loc["frontier_gain_compute_share_averaged"]
-    assert row["kind"] == "posterior" and "0.50" in row["note"]
+    assert row["kind"] == AVERAGED_KIND and "tiny 0.50, tiny_b 0.50" in row["definition"]
+    assert row["fit_diagnostics"] == "n/a"  # fakes carry no diagnostics
     pooled = np.concatenate([frontier_gain(f, top_k=1)["compute_share"].values.ravel()
                              for f in (a, b)])
-    assert pooled.min() <= row["estimate"] <= pooled.max()
+    assert row["estimate"] == pytest.approx(np.median(pooled))
     ids = list(table.index)
-    assert ids.index("frontier_gain_compute_share_averaged") == \
-        ids.index("frontier_gain_compute_share") + 1
+    for base in ("frontier_gain_compute_share", "frontier_gain", "frontier_decades_total"):
+        assert ids.index(f"{base}_averaged") == ids.index(base) + 1
+
+
+def test_model_average_with_weights_one_zero_is_the_first_fit():
+    from bayes_llm.derived.averaging import averaged_frontier
+    from bayes_llm.derived.headline import headline_table
+
+    a, b = Tiny("binomial"), _steeper("tiny_b", 3.0)
+    mixed = averaged_frontier([a, b], [1.0, 0.0], top_k=1)
+    own = frontier_gain(a, top_k=1)
+    for var in ("compute_share", "gain", "gain_from_scaling", "decades_total"):
+        np.testing.assert_array_equal(mixed[var].values.ravel(), own[var].values.ravel())
+    table = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                           curve_fits=[b], curve_weights=[1.0, 0.0]).set_index("figure")
+    for base in ("frontier_gain_compute_share", "frontier_gain_from_scaling"):
+        single, avg = table.loc[base], table.loc[f"{base}_averaged"]
+        assert (avg["estimate"], avg["lower"], avg["upper"]) == \
+            (single["estimate"], single["lower"], single["upper"])
+    # and the other way round it is the second fit's
+    second = averaged_frontier([a, b], [0.0, 1.0], top_k=1)
+    np.testing.assert_array_equal(second["compute_share"].values.ravel(),
+                                  frontier_gain(b, top_k=1)["compute_share"].values.ravel())
+
+
+def test_model_average_with_equal_weights_pools_the_draws():
+    from bayes_llm.derived.averaging import averaged_frontier
+
+    a, b = Tiny("binomial"), _steeper("tiny_b", 3.0)
+    mixed = averaged_frontier([a, b], "equal", top_k=1)
+    assert mixed.attrs["weights"] == [0.5, 0.5]
+    assert mixed.attrs["weights_source"] == "equal weights"
+    pooled = np.concatenate([frontier_gain(f, top_k=1)["compute_share"].values.ravel()
+                             for f in (a, b)])
+    np.testing.assert_array_equal(np.sort(mixed["compute_share"].values.ravel()),
+                                  np.sort(pooled))
+
+
+def _validate_folder(path, scores: dict[str, list[float]]):
+    """A validate folder with summary.csv and scores.csv of these methods (NaN: unscored)."""
+    path.mkdir(exist_ok=True)
+    pd.DataFrame({"method": list(scores), "stacking_weight": 1.0 / len(scores)}).to_csv(
+        path / "summary.csv", index=False)
+    rows = [{"method": m, "model_id": f"m{i}", "log_score": v}
+            for m, values in scores.items() for i, v in enumerate(values) if np.isfinite(v)]
+    pd.DataFrame(rows).to_csv(path / "scores.csv", index=False)
+    return path
+
+
+def test_model_average_reads_stacking_weights_by_spec_name(tmp_path):
+    from bayes_llm.derived.averaging import averaged_frontier, stacking_weights_from
+    from bayes_llm.validate.stacking import stacking_weights
+
+    a, b = Tiny("binomial"), _steeper("tiny_b")
+    rng = np.random.default_rng(1)
+    ls = {"paper_ols": list(rng.normal(-9, 1, 6)), "tiny_b": list(rng.normal(-9, 1, 6)),
+          "tiny": [*rng.normal(-9, 1, 5), np.nan]}  # m5 not scored by tiny
+    folder = _validate_folder(tmp_path / "v", ls)
+    weights, note = stacking_weights_from(folder, ["tiny", "tiny_b"])
+    expected, _ = stacking_weights(np.column_stack([ls["tiny"][:5], ls["tiny_b"][:5]]))
+    assert weights == pytest.approx(list(expected), abs=1e-12)
+    assert "5 held-out models" in note and "re-optimised without paper_ols" in note
+    mixed = averaged_frontier([a, b], folder, top_k=1)
+    assert mixed.attrs["weights"] == pytest.approx(list(expected), abs=1e-12)
+    # a spec that predicts better everywhere takes (almost) all the weight
+    better = _validate_folder(tmp_path / "w", {"tiny": [-9.0] * 4, "tiny_b": [-7.0] * 4})
+    assert stacking_weights_from(better, ["tiny", "tiny_b"])[0][1] > 0.99
+    with pytest.raises(BayesLLMError, match=r"no stacking weight for spec\(s\) 'tiny_c'"):
+        averaged_frontier([a, _steeper("tiny_c")], folder, top_k=1)
+    with pytest.raises(BayesLLMError, match="no summary.csv"):
+        averaged_frontier([a, b], tmp_path / "nowhere", top_k=1)
+
+
+def test_model_average_refuses_fits_of_different_data():
+    from bayes_llm.derived.averaging import averaged_frontier
+
+    a, b = Tiny("binomial"), _steeper("tiny_b")
+    b.metadata = {"data_hash": "other-data"}
+    with pytest.raises(BayesLLMError, match="'tiny' and 'tiny_b' were made on different data"):
+        averaged_frontier([a, b], "equal", top_k=1)
+    b.metadata = {}
+    with pytest.raises(BayesLLMError, match="records no data hash"):
+        averaged_frontier([a, b], "equal", top_k=1)
+    with pytest.raises(BayesLLMError, match="distinct specs"):
+        averaged_frontier([a, Tiny("binomial")], "equal", top_k=1)
+    with pytest.raises(BayesLLMError, match="2 non-negative weights"):
+        averaged_frontier([a, _steeper("tiny_b")], [1.0, -1.0], top_k=1)
+
+
+def test_model_average_flags_a_failed_component():
+    from types import SimpleNamespace
+
+    from bayes_llm.derived.headline import headline_table
+
+    a, b = Tiny("binomial"), _steeper("tiny_b")
+    a.diagnostics = SimpleNamespace(ok=True, failures=[])
+    b.diagnostics = SimpleNamespace(ok=False, failures=["r_hat 1.2 > 1.01 (beta)"])
+    table = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                           curve_fits=[b], curve_weights="equal").set_index("figure")
+    row = table.loc["frontier_gain_compute_share_averaged"]
+    assert row["fit_diagnostics"].startswith("FAILED in component(s): tiny_b")
+    assert "WARNING" in row["note"]
+    assert table.loc["frontier_gain_compute_share", "fit_diagnostics"] == "ok"
+    # a failed fit whose weight gives it no draws is not in the mixture: not flagged
+    for tiny_weight in (0.0, 1e-9):
+        zero = headline_table(a, paper=False, top_k=1, n_boot=10, n_null=10,
+                              curve_fits=[b], curve_weights=[1.0, tiny_weight])
+        assert "draws in the mixture: tiny 2, tiny_b 0" in zero.attrs["model_average"]
+        assert zero.set_index("figure").loc["frontier_gain_compute_share_averaged",
+                                            "fit_diagnostics"] == "ok (every component fit)"
+
+
+def test_headline_cli_refuses_half_an_average(tmp_path, capsys):
+    from bayes_llm.cli import main
+
+    assert main(["headline", str(tmp_path), "--weights", "equal"]) == 2
+    assert "--weights needs --average-with" in capsys.readouterr().err
+    assert main(["headline", str(tmp_path), "--average-with", str(tmp_path)]) == 2
+    assert "--average-with needs --weights" in capsys.readouterr().err
+    assert main(["headline", str(tmp_path), "--average-with", str(tmp_path),
+                 "--weights", str(tmp_path)]) == 2
+    assert "no summary.csv there" in capsys.readouterr().err
 
 
 def test_frontier_gain_plot_data():

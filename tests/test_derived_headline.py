@@ -20,6 +20,7 @@ from bayes_llm.derived import (
     pair_figure_id,
     write_headline,
 )
+from bayes_llm.derived.averaging import AVERAGED_KIND
 from bayes_llm.derived.company import GROUP_CODING_NOTE
 from bayes_llm.derived.headline import HEADLINE_CSV, HEADLINE_MARKDOWN, REPORTED
 
@@ -46,7 +47,7 @@ def binomial_table(binomial_fit):
 
 def _check_complete(table: pd.DataFrame) -> None:
     assert list(table.columns) == list(HEADLINE_COLUMNS)
-    assert set(table["kind"]) == set(KINDS)
+    assert set(table["kind"]) == set(KINDS) - {AVERAGED_KIND}  # no --average-with here
     ids = [f for f in HEADLINE_FIGURES if f in set(table["figure"])]
     assert ids == [f for f in table["figure"] if f in HEADLINE_FIGURES]
     post = table[table["kind"] == "posterior"]
@@ -186,3 +187,31 @@ def test_write_headline_and_cli(mirror_table, paper_mirror_fit, tmp_path, capsys
     assert pair_figure_id("model", f"{FLAN} -> {MINITRON}") in set(cli_table["figure"])
     assert main(["headline", str(run), "--pair", "no arrow"]) == 2
     assert main(["headline", str(tmp_path / "missing")]) == 2
+
+
+def test_headline_cli_averages_fits_of_the_same_data(binomial_fit, paper_mirror_fit,
+                                                     tmp_path, capsys):
+    runs = {"binomial": tmp_path / "binomial", "mirror": tmp_path / "mirror"}
+    binomial_fit.save(runs["binomial"])
+    paper_mirror_fit.save(runs["mirror"])
+    out = tmp_path / "out"
+    code = main(["headline", str(runs["binomial"]), "--average-with", str(runs["mirror"]),
+                 "--weights", "equal", "--out", str(out), "--allow-warnings"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "model-averaged rows: binomial_developers 0.50, paper_mirror 0.50" in printed
+    table = pd.read_csv(out / HEADLINE_CSV).set_index("figure")
+    row = table.loc["frontier_gain_averaged"]
+    assert row["kind"] == AVERAGED_KIND and "equal weights" in row["definition"]
+    assert row["lower"] <= row["estimate"] <= row["upper"]
+    # stacking weights by spec name; a spec missing from the validate folder is refused
+    validate = tmp_path / "validate"
+    validate.mkdir()
+    pd.DataFrame({"method": ["binomial_developers", "paper_ols"],
+                  "stacking_weight": [0.9, 0.1]}).to_csv(validate / "summary.csv",
+                                                         index=False)
+    pd.DataFrame({"method": ["binomial_developers", "paper_ols"], "model_id": ["m", "m"],
+                  "log_score": [-9.0, -9.5]}).to_csv(validate / "scores.csv", index=False)
+    assert main(["headline", str(runs["binomial"]), "--average-with", str(runs["mirror"]),
+                 "--weights", str(validate), "--allow-warnings"]) == 2
+    assert "no stacking weight for spec(s) 'paper_mirror'" in capsys.readouterr().err

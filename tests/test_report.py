@@ -133,6 +133,13 @@ def test_report_errors_are_one_line(tmp_path, capsys):
         find_fit_dir(tmp_path)
 
 
+def test_report_refuses_half_a_model_average(tmp_path, capsys):
+    assert main(["report", str(tmp_path), "--weights", "equal"]) == 2
+    assert "--weights needs --average-with" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--average-with", str(tmp_path)]) == 2
+    assert "--average-with needs --weights" in capsys.readouterr().err
+
+
 def test_find_fit_dir_accepts_fit_and_run_folders(report_dir):
     fit_dir, _ = report_dir
     assert find_fit_dir(fit_dir) == fit_dir

@@ -27,7 +27,12 @@ HELP = (
     "reference, quoted claim), with R-hat/ESS of the figure itself and the paper's value "
     "only where the paper reported it. The interval is set by --hdi-prob and --ci-kind; "
     "the fit's MCMC diagnostic status is printed with the table and written into every "
-    "export; a fit that failed its diagnostics exits 1 unless --allow-warnings."
+    "export; a fit that failed its diagnostics exits 1 unless --allow-warnings. With "
+    "--average-with RUN2 [--average-with RUN3 ...] --weights VALIDATE_DIR|equal the frontier "
+    "figures are also given as a mixture of the fits' posteriors (kind 'posterior "
+    "(model-averaged)'): integrated over the compute curve and the treatment of compute, "
+    "with stacking weights by spec name from a 'bayes-llm validate' folder or equal "
+    "weights; the fits must share their data."
 )
 
 
@@ -72,6 +77,24 @@ def _relabel(text: str, prob: float, kind: str) -> str:
     return "\n".join(lines)
 
 
+def average_options(average_with: list[Path] | None, weights: str | None
+                     ) -> tuple[list[Path], str | None]:
+    """Check --average-with / --weights together (one line on a mistake)."""
+    from bayes_llm.derived.averaging import EQUAL, VALIDATE_SUMMARY
+
+    dirs = list(average_with or [])
+    if weights is not None and not dirs:
+        raise BayesLLMError("--weights needs --average-with RUN_DIR (the fits to average)")
+    if dirs and weights is None:
+        raise BayesLLMError("--average-with needs --weights VALIDATE_DIR (stacking weights "
+                            "from 'bayes-llm validate') or --weights equal")
+    if weights is not None and weights != EQUAL and not (Path(weights) / VALIDATE_SUMMARY
+                                                          ).is_file():
+        raise BayesLLMError(f"--weights {weights}: not 'equal' and no {VALIDATE_SUMMARY} there "
+                            "(give a folder written by 'bayes-llm validate')")
+    return dirs, weights
+
+
 def headline(
     run_dir: Annotated[Path, typer.Argument(
         metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
@@ -90,6 +113,15 @@ def headline(
         "the first period's models).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the Shapley bootstrap and null.")] = DEFAULT_SEED,
+    average_with: Annotated[list[Path] | None, typer.Option(
+        "--average-with", metavar="RUN_DIR",
+        help="Another fit of the same data (e.g. binomial_monotone, binomial_eiv_t) to "
+        "average the frontier figures over; repeatable.", show_default=False)] = None,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", metavar="VALIDATE_DIR|equal",
+        help="Weights of the model average: a 'bayes-llm validate' folder (stacking weight "
+        "of each fit's spec, renormalised) or 'equal'. Required with --average-with.",
+        show_default=False)] = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,
@@ -120,7 +152,9 @@ def headline(
         write_parameter_summary,
     )
 
+    average_dirs, weight_spec = average_options(average_with, weights)
     fit_dir = find_fit_dir(run_dir)
+    average_dirs = [find_fit_dir(d) for d in average_dirs]
     if pairs:  # fail fast, before loading the posterior
         import pandas as pd
 
@@ -134,11 +168,18 @@ def headline(
     if df is None:
         say(fit_data_note(fit))
     check_pairs(fit.models["model_id"], pairs)
+    others = [load_fit(d, df=df) for d in average_dirs]
+    if others:
+        from bayes_llm.derived.averaging import check_same_data, resolve_weights
+
+        check_same_data([fit, *others])  # refuse before the expensive work
+        resolve_weights(weight_spec, [fit, *others])
     with interval_context(hdi_prob, ci_kind) as (prob, kind):
         draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute)
         table = headline_table(fit, pairs=pairs or None,
                                reference_log10_flop=reference_compute, seed=seed, df=df,
-                               draws=draws, hdi_prob=prob, ci_kind=kind)
+                               draws=draws, hdi_prob=prob, ci_kind=kind,
+                               curve_fits=others, curve_weights=weight_spec)
         if "hdi_prob" in table:
             table["hdi_prob"], table["ci_kind"] = prob, kind
         table = with_diagnostics(table, fit)
@@ -147,6 +188,8 @@ def headline(
             typer.echo(banner)
         typer.echo(_relabel(headline_text(table), prob, kind), nl=False)
         typer.echo(f"fit diagnostics: {diagnostics_status(fit)[1]}")
+        if table.attrs.get("model_average"):
+            typer.echo(table.attrs["model_average"])
         if out is not None:
             written = write_headline(table, out)
             for path in written:
@@ -157,7 +200,8 @@ def headline(
             typer.echo(f"\nwrote {', '.join(p.name for p in written)} to {out}")
     from bayes_llm.cli.options import diagnostics_gate
 
-    return diagnostics_gate(fit, allow_warnings)
+    codes = [diagnostics_gate(f, allow_warnings) for f in [fit, *others]]
+    return max(codes)
 
 
 def register(app: typer.Typer) -> None:

@@ -40,6 +40,14 @@ def report(
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the predictive checks and the Shapley bootstrap.")]
     = DEFAULT_SEED,
+    average_with: Annotated[list[Path] | None, typer.Option(
+        "--average-with", metavar="RUN_DIR",
+        help="Another fit of the same data to average the frontier figures over; "
+        "repeatable (as in 'bayes-llm headline').", show_default=False)] = None,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", metavar="VALIDATE_DIR|equal",
+        help="Weights of the model average (required with --average-with).",
+        show_default=False)] = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,
@@ -60,6 +68,9 @@ def report(
     if prior_draws < 1 or ppc_draws < 1:
         raise BayesLLMError("--prior-draws and --ppc-draws must be positive")
     resolve_interval(hdi_prob, ci_kind)  # a bad value fails before any work
+    from bayes_llm.cli.headline_cmd import average_options
+
+    average_dirs, weight_spec = average_options(average_with, weights)
     df = None
     if mirror is not None or data is not None:
         from bayes_llm.cli.options import load_data
@@ -67,7 +78,8 @@ def report(
         df = load_data(mirror, data)
     result, files = write_report(run_dir, out, df=df, prior_draws=prior_draws,
                                  ppc_draws=ppc_draws, seed=seed, hdi_prob=hdi_prob,
-                                 ci_kind=ci_kind)
+                                 ci_kind=ci_kind, average_with=average_dirs,
+                                 weights=weight_spec)
     say(f"data: {result.data_source}")
     folder = files[0].parent
     typer.echo(f"wrote {folder / 'report.html'} and {folder / 'report.md'} "
@@ -76,6 +88,13 @@ def report(
         typer.secho(f"warning: {problem}", fg=typer.colors.YELLOW, err=True)
     ok, status = result.fit_status
     code = 1 if result.problems else 0
+    average = result.tables["headline"].attrs.get("model_average", "") \
+        if "headline" in result.tables else ""
+    if "FAILED" in average:
+        typer.secho(f"!! a model-averaged figure mixes a fit that FAILED its MCMC "
+                    f"diagnostics !! ({average})", fg=typer.colors.RED, bold=True, err=True)
+        if not allow_warnings:
+            code = 1
     if not ok:
         reasons = status.removeprefix("FAILED: ").split("; ")
         shown = "; ".join(reasons[:3]) + (f"; +{len(reasons) - 3} more" if len(reasons) > 3

@@ -7,6 +7,9 @@ at the project's interval (:data:`bayes_llm.constants.HDI_PROB`, a 94% HDI):
   the accuracy scale over the frontier (top-k models of the first and last cohort, against
   the counterfactual without scaling), its additive decomposition in compute-equivalent
   decades, the pairwise (paper's Table 1) and reference-model definitions; guarded ratios;
+* :mod:`~bayes_llm.derived.averaging` -- the frontier figures averaged over several fits
+  of the same data (compute curves, measurement error of compute) with stacking or equal
+  weights (kind "posterior (model-averaged)");
 * :mod:`~bayes_llm.derived.company` -- company share, model-based: Nakagawa &
   Schielzeth's superpopulation share, Gelman's finite-population ANOVA, Bayesian R² with
   and without the developer block;
@@ -28,6 +31,12 @@ Typical use::
     write_headline(table, "out/headline")
 """
 
+from bayes_llm.derived.averaging import (
+    AVERAGED_KIND,
+    averaged_frontier,
+    check_same_data,
+    stacking_weights_from,
+)
 from bayes_llm.derived.company import GROUP_CODING_FLAG, company_shares
 from bayes_llm.derived.frontier import (
     EXPLAINED_COMPONENTS,
@@ -78,6 +87,10 @@ from bayes_llm.derived.summary import interval, summarise_draws, summary_frame
 from bayes_llm.derived.variance import variance_partition
 
 __all__ = [
+    "AVERAGED_KIND",
+    "averaged_frontier",
+    "check_same_data",
+    "stacking_weights_from",
     "EXPLAINED_COMPONENTS",
     "GROUP_CODING_FLAG",
     "GUARD_RULE",

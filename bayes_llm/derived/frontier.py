@@ -567,8 +567,12 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
               seed: int = 0) -> xr.Dataset:
     """Model averaging of per-draw figures: a weighted mixture of several fits' draws.
 
-    Each fit contributes ``round(w_k * S)`` draws (S the smallest number of draws per
-    fit), taken without replacement with a fixed seed and pooled into one chain. Use it
+    The mixture has the most draws ``N`` that the fits can supply without replacement,
+    ``N = min_k S_k / w_k`` over the fits with positive weight (``S_k`` their draws); fit
+    ``k`` contributes ``w_k N`` draws (floored; the remainder goes to the largest
+    fractional parts), taken without replacement with a fixed seed and pooled into one
+    chain. So weights ``(1, 0)`` return every draw of the first fit, and equal weights on
+    fits with equal draws return all their draws pooled. Use it
     with stacking or pseudo-BMA weights across compute-curve options to integrate the
     frontier figures over the functional form (Yao, Vehtari, Simpson & Gelman 2018).
 
@@ -584,7 +588,8 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
     Returns
     -------
     Dataset
-        One chain (R-hat of the mixture is not meaningful); attribute ``weights``.
+        One chain (R-hat of the mixture is not meaningful); attributes ``weights`` and
+        ``draws_per_fit`` (how many draws each fit contributed).
     """
     w = np.asarray(weights, dtype=float)
     if len(datasets) != len(w) or len(w) == 0 or np.any(w < 0) or w.sum() <= 0:
@@ -592,15 +597,23 @@ def mix_draws(datasets: Sequence[xr.Dataset], weights: Sequence[float], *,
     w = w / w.sum()
     stacked = [d.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
                for d in datasets]
-    size = min(d.sizes["sample"] for d in stacked)
-    counts = np.floor(w * size).astype(int)
-    counts[np.argmax(w)] += size - counts.sum()
+    sizes = np.array([d.sizes["sample"] for d in stacked])
+    positive = w > 0
+    total = int(np.floor(np.min(sizes[positive] / w[positive]) + 1e-9))
+    exact = w * total
+    counts = np.minimum(np.floor(exact + 1e-9).astype(int), sizes)
+    for k in np.argsort(-(exact - counts)):  # largest remainders first
+        if counts.sum() >= total:
+            break
+        if positive[k] and counts[k] < sizes[k]:
+            counts[k] += 1
     rng = np.random.default_rng(seed)
     parts = [d.isel(sample=np.sort(rng.choice(d.sizes["sample"], c, replace=False)))
              for d, c in zip(stacked, counts, strict=True) if c > 0]
     mixed = xr.concat(parts, dim="sample").rename(sample="draw")
     mixed = mixed.assign_coords(draw=np.arange(mixed.sizes["draw"])).expand_dims(chain=[0])
     mixed.attrs["weights"] = [float(v) for v in w]
+    mixed.attrs["draws_per_fit"] = [int(c) for c in counts]
     return mixed.transpose("chain", "draw", ...)
 
 
@@ -611,7 +624,9 @@ def frontier_gain_averaged(fits: Sequence[FitLike], weights: Sequence[float], *,
     Each fit's :func:`frontier_gain` is computed on its own draws and the draws are mixed
     in proportion to ``weights`` (:func:`mix_draws`), e.g. stacking weights from the
     out-of-sample scores of the prediction issue. The fits must share their models (the
-    frontier is then the same set of models in every fit).
+    frontier is then the same set of models in every fit). Prefer
+    :func:`bayes_llm.derived.averaging.averaged_frontier`, which also checks that the fits
+    share their data, reads stacking weights and carries the component diagnostics.
 
     Returns
     -------

@@ -10,8 +10,10 @@ statistic on data with no developer effect) and the excess over it
 
 Every row carries
 
-* ``kind``: ``posterior`` / ``sampling band`` / ``null reference`` / ``quoted claim``
-  (:data:`KINDS`);
+* ``kind``: ``posterior`` / ``posterior (model-averaged)`` / ``sampling band`` /
+  ``null reference`` / ``quoted claim`` (:data:`KINDS`); the model-averaged rows
+  (``<figure>_averaged``, only with ``curve_fits``) mix the frontier figures of several
+  fits of the same data (:mod:`bayes_llm.derived.averaging`);
 * ``estimate``, ``lower``, ``upper``: posterior median and interval (project setting, or
   ``hdi_prob`` / ``ci_kind``); for a sampling band the statistic on the data and the
   bootstrap percentile interval; for a null reference the null's median and central
@@ -54,6 +56,14 @@ from bayes_llm.constants import CI_KIND, DEFAULT_SEED, HDI_PROB  # noqa: F401
 
 # (HDI_PROB/CI_KIND: the import-time default that bayes_llm.cli.headline_cmd relabels)
 from bayes_llm.data.grouping import paper_group_order
+from bayes_llm.derived.averaging import (
+    AVERAGED_KIND,
+    FRONTIER_FIGURES,
+    averaged_frontier,
+    averaged_id,
+    mixture_status,
+    weights_text,
+)
 from bayes_llm.derived.company import GROUP_CODING_FLAG, coding_flag, company_shares
 from bayes_llm.derived.fast import component_covariance, fast_components
 from bayes_llm.derived.frontier import (
@@ -91,7 +101,8 @@ from bayes_llm.errors import BayesLLMError
 from bayes_llm.formatting import markdown_table
 
 #: What kind of number a row is.
-KINDS: tuple[str, ...] = ("posterior", "sampling band", "null reference", "quoted claim")
+KINDS: tuple[str, ...] = ("posterior", "posterior (model-averaged)", "sampling band",
+                          "null reference", "quoted claim")
 
 
 @dataclass(frozen=True)
@@ -701,7 +712,7 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
                    shapley: ShapleyReference | None = None,
                    hdi_prob: float | None = None, ci_kind: str | None = None,
                    curve_fits: Sequence[FitLike] = (),
-                   curve_weights: Sequence[float] | None = None
+                   curve_weights: str | os.PathLike | Sequence[float] | None = None
                    ) -> pd.DataFrame:
     """One row per headline figure: kind, estimate, interval, diagnostics, paper values.
 
@@ -734,13 +745,18 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
         read at call time). Sampling bands and null references are
         always central percentile intervals at ``hdi_prob``.
     curve_fits, curve_weights : optional
-        Fits of the same data with other compute curves (e.g. ``binomial_monotone``) and
-        the weights of ``[fit, *curve_fits]`` (e.g. stacking weights; default equal).
-        Adds the frontier estimand averaged over the curves
-        (:func:`bayes_llm.derived.frontier.frontier_gain_averaged`): rows
-        ``frontier_gain_compute_share_averaged`` and
-        ``frontier_gain_from_scaling_averaged`` (posterior mixtures; one pooled chain,
-        so no R-hat).
+        Fits of the same data (same data hash) with other compute curves or compute
+        treatments (e.g. ``binomial_monotone``, ``binomial_eiv_t``) and the weights of
+        ``[fit, *curve_fits]``: ``"equal"`` (default), a ``bayes-llm validate`` folder
+        (its stacking weights, by spec name) or numbers
+        (:func:`bayes_llm.derived.averaging.resolve_weights`). Adds every frontier
+        figure of :func:`bayes_llm.derived.frontier.frontier_gain` averaged over the fits
+        (:func:`bayes_llm.derived.averaging.averaged_frontier`), as rows ``<figure>_averaged``
+        of kind ``"posterior (model-averaged)"`` right after their single-fit rows; the
+        weights are in ``definition`` (and the table's context line), ``note`` says why
+        a figure is undefined or flags a failed component, ``fit_diagnostics`` is every
+        component fit's status and ``rhat`` / ``ess_*`` the worst across the weighted
+        components.
 
     Returns
     -------
@@ -798,14 +814,15 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
     if shapley is None:
         shapley = shapley_reference(fit, n_boot=n_boot, n_null=n_null, seed=seed,
                                     cluster=cluster)
+    averaged = None
     if curve_fits:
-        rows += _averaged_rows(fit, list(curve_fits), curve_weights, top_k, prob, kind,
-                               status)
+        averaged = averaged_frontier([fit, *curve_fits], curve_weights, top_k=top_k)
+        rows += _averaged_rows(averaged, prob, kind)
     rows += _shapley_rows(fit, shapley, prob, paper_values, other_values)
     rows += _claim_rows()
     order: dict[str, float] = {fid: i for i, fid in enumerate(HEADLINE_FIGURES)}
-    order["frontier_gain_compute_share_averaged"] = order["frontier_gain_compute_share"] + 0.5
-    order["frontier_gain_from_scaling_averaged"] = order["frontier_gain_from_scaling"] + 0.5
+    for base in FRONTIER_FIGURES.values():
+        order[averaged_id(base)] = order[base] + 0.5
     after_frontier = order["frontier_reference_compute_share_explained"] + 0.5
     rows.sort(key=lambda r: order.get(r["figure"], after_frontier))
     table = pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
@@ -815,42 +832,55 @@ def headline_table(fit: FitLike, *, baseline: object | None = None,
                         "paper_method_coding": coding,
                         "coding_flag": GROUP_CODING_FLAG if fit.spec.developer == "group"
                         else ""})
+    if averaged is not None:
+        table.attrs["model_average"] = (
+            f"model-averaged rows: {weights_text(averaged)} "
+            f"({averaged.attrs['weights_source']}); draws in the mixture: "
+            + ", ".join(f"{n} {k}" for n, k in zip(averaged.attrs["specs"],
+                                                   averaged.attrs["draws_per_fit"],
+                                                   strict=True))
+            + f"; component diagnostics: {mixture_status(averaged)}")
     return table
 
 
-def _averaged_rows(fit: FitLike, others: list, weights, top_k: int, prob: float,
-                   kind: str, status: str) -> list[dict]:
-    from bayes_llm.derived.frontier import frontier_gain_averaged
-
-    fits = [fit, *others]
-    weights = [1.0 / len(fits)] * len(fits) if weights is None else list(weights)
-    mixed = frontier_gain_averaged(fits, weights, top_k=top_k)
-    specs = ", ".join(f"{f.spec.name} {w:.2f}" for f, w in
-                      zip(fits, mixed.attrs["weights"], strict=True))
+def _averaged_rows(mixed: xr.Dataset, prob: float, kind: str) -> list[dict]:
+    """Rows of kind ``"posterior (model-averaged)"`` for a mixture of frontier figures."""
+    weights = f"{weights_text(mixed)} ({mixed.attrs['weights_source']})"
+    status = mixture_status(mixed)
+    flagged = f"WARNING: mixture of a failed fit: {status}" if mixed.attrs["failed"] else ""
     rows = []
-    for var, base in (("compute_share", "frontier_gain_compute_share"),
-                      ("gain_from_scaling", "frontier_gain_from_scaling")):
+    for var, base in FRONTIER_FIGURES.items():
+        if var not in mixed:
+            continue
         meta = HEADLINE_FIGURES[base]
-        summary = summarise_draws(mixed[var], hdi_prob=prob, ci_kind=kind) \
-            if np.all(np.isfinite(mixed[var].values)) else \
+        values = mixed[var]
+        why = mixed.attrs["notes"].get(var, "")
+        defined = bool(np.all(np.isfinite(values.values)))
+        if not defined and not why:
+            why = "undefined: a component fit's figure is not finite"
+        summary = summarise_draws(values, hdi_prob=prob, ci_kind=kind) if defined else \
             {"median": np.nan, "lower": np.nan, "upper": np.nan}
         claim = PAPER_CLAIMS.get(meta.claim) if meta.claim else None
         p_claim = (_event_probability(mixed, var, Event("", claim.lower, claim.upper))
-                   if claim else np.nan)
+                   if claim and defined else np.nan)
+        rhat, ess_bulk, ess_tail = mixed.attrs["component_diagnostics"].get(
+            var, (np.nan, np.nan, np.nan))
         rows.append({
-            "figure": f"{base}_averaged", "kind": "posterior",
-            "label": meta.label.replace(" (primary)", "") + ", averaged over compute curves",
-            "definition": f"{meta.definition}; mixture of the fits' draws with weights "
-            f"({specs})", "unit": meta.unit, "estimate": summary["median"],
+            "figure": averaged_id(base), "kind": AVERAGED_KIND,
+            "label": meta.label.replace(" (primary)", "") + ", model-averaged",
+            "definition": f"{meta.definition}; mixture of the component fits' draws with "
+            f"weights {weights}; R-hat/ESS: worst of the figure across the weighted "
+            "component fits", "unit": meta.unit, "estimate": summary["median"],
             "lower": summary["lower"], "upper": summary["upper"],
             "interval": interval_label(prob, kind), "hdi_prob": prob, "ci_kind": kind,
             "paper_value": np.nan,
             "paper_method_fit_coding": np.nan, "paper_claim": claim.text if claim else "",
             "p_claim": p_claim, "primary_for": "",
             "statement": meta.event.text if meta.event else "",
-            "probability": _event_probability(mixed, var, meta.event), "rhat": np.nan,
-            "ess_bulk": np.nan, "ess_tail": np.nan, "fit_diagnostics": status,
-            "note": f"model average over compute curves: {specs}"})
+            "probability": _event_probability(mixed, var, meta.event) if defined
+            else np.nan, "rhat": rhat, "ess_bulk": ess_bulk, "ess_tail": ess_tail,
+            "fit_diagnostics": status,
+            "note": "; ".join(p for p in (why, flagged) if p)})
     return rows
 
 
@@ -946,7 +976,7 @@ def display_frame(table: pd.DataFrame) -> pd.DataFrame:
         "estimate": [_fmt(v, u) if k != "quoted claim" else "" for v, u, k in
                      zip(table["estimate"], table["unit"], table["kind"], strict=True)],
         "interval": [f"[{_fmt(lo, u)}, {_fmt(hi, u)}]" if np.isfinite(lo) else "undefined"
-                     if k == "posterior" else "" for lo, hi, u, k in
+                     if k.startswith("posterior") else "" for lo, hi, u, k in
                      zip(table["lower"], table["upper"], table["unit"], table["kind"],
                          strict=True)],
         "paper": [_fmt(v, u) if np.isfinite(v) else "" for v, u in
@@ -997,6 +1027,8 @@ def _context_lines(table: pd.DataFrame) -> list[str]:
                      f"{a['reference_developer']} developer")
     if a.get("shapley_method"):
         lines.append(f"sampling band / null reference: {a['shapley_method']}")
+    if a.get("model_average"):
+        lines.append(a["model_average"])
     if a.get("paper_note"):
         lines.append(a["paper_note"])
     lines.append("primary definitions: " + ", ".join(f"{k} -> {v}" for k, v in PRIMARY.items()))

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -679,13 +679,17 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
         f"reference: that statistic on data with no developer effect. 'paper' only where "
         f"the paper reported that exact quantity; 'claim' is the range the paper quotes and "
         f"P(claim) its posterior probability; 'primary' marks each claim's pre-specified "
-        f"definition. Undefined ratios (denominator near zero) are shown as undefined.")
+        f"definition. Undefined ratios (denominator near zero) are shown as undefined."
+        + (" Posterior (model-averaged): the frontier figures as a mixture of several "
+           "fits' posteriors (weights and component diagnostics below)."
+           if a.get("model_average") else ""))
     context = [f"frontier (top {a.get('top_k', '')} per cohort): "
                f"{a.get('frontier_first', '')} -> {a.get('frontier_last', '')}",
                f"frontier pair (A -> B): {a.get('frontier_pair', '')}",
                f"frontier model vs reference: {a.get('frontier_model', '')} vs a model of "
                f"10^{a.get('reference_log10_flop', float('nan')):.2f} FLOP",
                f"Shapley: {a.get('shapley_method', '')}", a.get("coding_flag", ""),
+               a.get("model_average", ""),
                a.get("paper_note", "")]
     s.pre("\n".join(c for c in context if c))
     s.table("Headline table", display_frame(table), "headline_display")
@@ -740,7 +744,9 @@ def _provenance_section(report: Report, fit, fit_dir: Path) -> None:
 def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
                  prior_draws: int = 200, ppc_draws: int | None = 500,
                  seed: int = DEFAULT_SEED, hdi_prob: float | None = None,
-                 ci_kind: str | None = None, fit=None, draws=None) -> Report:
+                 ci_kind: str | None = None, fit=None, draws=None,
+                 average_with: Sequence[str | os.PathLike] = (),
+                 weights: str | os.PathLike | Sequence[float] | None = None) -> Report:
     """Build the report of a saved fit.
 
     Parameters
@@ -766,6 +772,11 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         skips loading it again and recomputing its diagnostics.
     draws : Dataset, optional
         ``headline_draws(fit)``, already computed (with ``fit``).
+    average_with, weights : optional
+        Other fit folders of the same data and the weights of the model average
+        (``"equal"``, a ``bayes-llm validate`` folder, or numbers): the headline table
+        then has the frontier figures averaged over the fits (kind "posterior
+        (model-averaged)", :mod:`bayes_llm.derived.averaging`).
 
     Returns
     -------
@@ -773,11 +784,12 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
     """
     with interval_setting(hdi_prob, ci_kind):
         return _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
-                             seed=seed, fit=fit, draws=draws)
+                             seed=seed, fit=fit, draws=draws, average_with=average_with,
+                             weights=weights)
 
 
 def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
-                  draws=None) -> Report:
+                  draws=None, average_with=(), weights=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
     from bayes_llm.derived.paper import paper_ols
     from bayes_llm.derived.shapley_null import shapley_reference
@@ -791,6 +803,14 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     else:
         source = ("the data given with the fit" if df is not None
                   else "the models saved with the fit")
+    others = []
+    if average_with:
+        from bayes_llm.derived.averaging import check_same_data, resolve_weights
+        from bayes_llm.model import load_fit
+
+        others = [load_fit(find_fit_dir(d), df=df) for d in average_with]
+        check_same_data([fit, *others])  # refuse before the expensive work
+        resolve_weights("equal" if weights is None else weights, [fit, *others])
     load_seconds = time.perf_counter() - t_start
     frame = df if df is not None else models_frame(fit)
     report = Report(title=f"Bayesian re-analysis of 'Is there secret sauce in LLM "
@@ -811,7 +831,8 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
         # computed once: the headline table and the variance-share figure show the same
         shapley = shapley_reference(fit, seed=seed)
         table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
-                               paper=baseline is not None, shapley=shapley)
+                               paper=baseline is not None, shapley=shapley,
+                               curve_fits=others, curve_weights=weights)
     report.tables["headline"] = table
     with report.timed("exports (parameter summary, headline draws)"):
         _exports(report, fit, draws)
