@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from matplotlib.figure import Figure
-from scipy.special import logit
+from scipy.special import expit, logit
 
 from bayes_llm.derived.leaderboard6_concentration import concentration_table, specific_deviation
 from bayes_llm.derived.leaderboard6_shares import (
@@ -72,9 +72,13 @@ def test_benchmark_shares_match_hand_computed_partition():
     # latent scores all 0: s = 1/2; binomial delta-method term p(1-p) / (n ((1-g)/4)^2)
     dist_counts = [(g + (1 - g) / 2) * (1 - g) / 2 / (n * ((1 - g) / 4) ** 2)
                    for g, n in zip(data.chance[1:], data.n_items[1:], strict=True)]
-    # IFEval: Var(logit y), y ~ Beta(15, 15), by simulation against the trigamma formula
-    y = np.random.default_rng(0).beta(15, 15, 400_000)
-    dist_if = float(np.var(logit(y)))
+    # IFEval: Var(logit y), y ~ Beta(m phi, (1 - m) phi), m = logistic(beta x_i), by
+    # simulation (independent of the trigamma formula), averaged over the IFEval models
+    rng = np.random.default_rng(0)
+    m = expit(known["beta"][0] * data.x[data.bounded_model])
+    phi = known["ifeval_precision"]
+    dist_if = float(np.mean([np.var(logit(rng.beta(mi * phi, (1 - mi) * phi, 50_000)))
+                             for mi in m]))
     for i, b in enumerate(data.benchmarks):
         c = comps.sel(benchmark=b).isel(chain=0, draw=0)
         expected = {"fixed": known["beta"][i] ** 2 * var_x,

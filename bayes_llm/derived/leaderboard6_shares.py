@@ -117,7 +117,7 @@ def benchmark_variance_components(posterior: xr.Dataset, data) -> xr.Dataset:
         var = (polygamma(1, m * phi) + polygamma(1, (1 - m) * phi)).mean(axis=-1)
         dist.loc[{"benchmark": benches[bi]}] = _draws(var, beta)
     v["model"], v["dist"] = model, dist
-    out = {f"variance_{k}": v[k].transpose(*SAMPLE_DIMS, "benchmark").reset_coords(drop=True)
+    out = {f"variance_{k}": (v[k] + zero).transpose(*SAMPLE_DIMS, "benchmark").reset_coords(drop=True)
            for k in BLOCKS}
     total = sum(out.values())
     out["total"] = total

@@ -79,6 +79,8 @@ def developer_benchmark_effects_data(posterior: xr.Dataset, n_models: pd.Series,
         Models per developer (index: developer).
     min_models : int
         Fewest models of a developer shown.
+    hdi_prob : float, optional
+        Interval probability (project default when ``None``).
     """
     keep = [str(d) for d in posterior["developer"].values
             if int(n_models.get(str(d), 0)) >= min_models]
