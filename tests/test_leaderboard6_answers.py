@@ -173,3 +173,38 @@ def test_heat_map_keeps_developers_with_enough_models():
     assert labels[0] == "big (20)" and len(labels) == 2
     with pytest.raises(BayesLLMError, match="no developer has 50"):
         developer_benchmark_effects_data(post, counts, min_models=50)
+
+
+PARAMETERS = ["alpha", "beta", "ability_loading", "ability", "developer_effect",
+              "sigma_developer", "developer_corr", "period_effect", "period_benchmark_effect",
+              "sigma_period", "sigma_period_benchmark", "sigma_model", "eta",
+              "ifeval_precision"]
+
+
+def test_answers_run_on_the_models_own_variables():
+    """Prior draws of the PyMC model stand in for a posterior: names, dims, bounds."""
+    import pymc as pm
+
+    from bayes_llm.derived.leaderboard6_concentration import models_per_developer
+    from bayes_llm.model.leaderboard6 import build_leaderboard6_model
+
+    frame, long, truth = simulate_leaderboard6(n_models=30, n_developers=4, seed=5)
+    data = prepare_leaderboard6_data(frame, load_spec("leaderboard6"), long,
+                                     benchmarks=truth.benchmarks)
+    with build_leaderboard6_model(data, load_spec("leaderboard6")):
+        # parameters only, Python linker: no C compilation (seconds, not minutes)
+        prior = pm.sample_prior_predictive(
+            draws=40, random_seed=1, var_names=PARAMETERS,
+            compile_kwargs={"mode": "FAST_COMPILE"})
+    post = prior["prior"].to_dataset()
+    comps = benchmark_variance_components(post, data)
+    assert comps["company_share"].dims == ("chain", "draw", "benchmark")
+    shares = comps["company_share"] + comps["compute_share"]
+    assert ((comps["company_share"] > 0) & (shares < 1)).all()
+    assert (comps["variance_dist"] > 0).all()
+    counts = models_per_developer(data)
+    assert counts.sum() == 30 and counts.index.tolist() == data.coords["developer"]
+    table = concentration_table(post, n_models=counts)
+    assert len(table) == 4 and table["p_concentrated"].between(0, 1).all()
+    assert isinstance(plot_developer_benchmark_effects(post, counts, min_models=1), Figure)
+    assert isinstance(plot_developer_correlation(post), Figure)

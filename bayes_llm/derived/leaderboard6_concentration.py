@@ -34,6 +34,13 @@ from bayes_llm.derived.summary import SAMPLE_DIMS, summarise_draws
 DEFAULT_THRESHOLD: float = 1.0
 
 
+def models_per_developer(data) -> pd.Series:
+    """Models per developer of a :class:`~bayes_llm.model.leaderboard6.Leaderboard6Data`."""
+    units = data.coords["developer"]
+    counts = np.bincount(data.developer_idx, minlength=len(units))
+    return pd.Series(counts, index=pd.Index(units, name="developer"), name="n_models")
+
+
 def specific_deviation(posterior: xr.Dataset) -> xr.DataArray:
     """``d_jb`` per draw, dims ``(chain, draw, developer, benchmark)`` (module docstring)."""
     z = posterior["developer_effect"] / posterior["sigma_developer"]
@@ -84,4 +91,5 @@ def concentration_table(posterior: xr.Dataset, *, threshold: float = DEFAULT_THR
     return table.sort_values("p_concentrated", ascending=False, ignore_index=True)
 
 
-__all__ = ["DEFAULT_THRESHOLD", "concentration_table", "specific_deviation"]
+__all__ = ["DEFAULT_THRESHOLD", "concentration_table", "models_per_developer",
+           "specific_deviation"]
