@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -50,7 +51,10 @@ def plot_developer_correlation(posterior: xr.Dataset, *, hdi_prob: float | None 
     med = data["median"].transpose("benchmark", "benchmark_b").values
     lo = data["lower"].transpose("benchmark", "benchmark_b").values
     hi = data["upper"].transpose("benchmark", "benchmark_b").values
-    image = ax.imshow(med, cmap="RdBu_r", vmin=-1, vmax=1)
+    shown = med.copy()
+    np.fill_diagonal(shown, np.nan)  # the diagonal is 1 by construction: grey, unlabelled
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#dddddd")
+    image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
     for i in range(nb):
         for j in range(nb):
             if i == j:
@@ -125,6 +129,7 @@ def plot_developer_benchmark_effects(posterior: xr.Dataset, n_models: pd.Series,
                 ax.add_patch(_hatch(j, i))
     counts = frame.drop_duplicates("developer").set_index("developer")["n_models"]
     ax.set_yticks(range(nd), [f"{d} ({counts[d]})" for d in order])
+    ax.set_ylabel("developer (models)")
     ax.set_xticks(range(nb), benches, rotation=45, ha="right")
     ax.set_title(f"Developer effects by benchmark (developers with ≥ {min_models} models)\n"
                  f"hatched: {interval_label(hdi_prob)} contains 0")
