@@ -208,3 +208,21 @@ def test_answers_run_on_the_models_own_variables():
     assert len(table) == 4 and table["p_concentrated"].between(0, 1).all()
     assert isinstance(plot_developer_benchmark_effects(post, counts, min_models=1), Figure)
     assert isinstance(plot_developer_correlation(post), Figure)
+
+
+def test_latent_mean_follows_the_model_equation():
+    from bayes_llm.derived.leaderboard6_shares import latent_mean
+
+    post, data, _ = _fake_fit()
+    rng = np.random.default_rng(4)
+    for name in ("alpha", "ability", "developer_effect", "period_effect",
+                 "period_benchmark_effect", "ability_loading"):
+        post[name] = post[name] + rng.normal(size=post[name].shape)
+    mean = {k: post[k].mean(("chain", "draw")).values for k in post.data_vars}
+    lam_theta = (post["ability_loading"] * post["ability"]).mean(("chain", "draw"))
+    i, b = 7, 2  # one model, one benchmark, by the equation of the model docstring
+    j, t = data.developer_idx[i], data.period_idx[i]
+    expected = (mean["alpha"][b] + mean["beta"][b] * data.x[i]
+                + float(lam_theta.isel(model=i, benchmark=b)) + mean["period_effect"][t]
+                + mean["period_benchmark_effect"][b, t] + mean["developer_effect"][j, b])
+    assert latent_mean(post, data)[i, b] == pytest.approx(expected)
