@@ -26,7 +26,11 @@ from bayes_llm.data import load_paper_dataset
 from bayes_llm.derived.leaderboard6 import correlation_table, developer_summary
 from bayes_llm.derived.summary import summary_frame
 from bayes_llm.model.diagnostics import diagnose
-from bayes_llm.model.leaderboard6 import fit_leaderboard6, prepare_leaderboard6_data
+from bayes_llm.model.leaderboard6 import (
+    RESIDUAL_PARAMETERISATIONS,
+    fit_leaderboard6,
+    prepare_leaderboard6_data,
+)
 from bayes_llm.model.spec import load_spec
 
 SCALARS = ["alpha", "beta", "ability_loading", "sigma_model", "sigma_developer",
@@ -43,7 +47,7 @@ def main() -> None:
     parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
                         default=None)
     parser.add_argument("--target-accept", type=float, default=None)
-    parser.add_argument("--residuals", choices=["centred", "non_centred", "mixed"],
+    parser.add_argument("--residuals", choices=list(RESIDUAL_PARAMETERISATIONS),
                         default="centred", help="parameterisation of the count residuals eta")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
@@ -80,12 +84,13 @@ def main() -> None:
     print(f"divergences: {diag.sampler['divergences']}, tree depth saturated: "
           f"{diag.sampler['treedepth_saturated']}, E-BFMI: "
           + ", ".join(f"{v:.2f}" for v in diag.sampler["ebfmi"]))
-    latents = diagnose(dt, var_names=["eta", "ability", "developer_effect"]).table
+    post = dt["posterior"].to_dataset()
+    latent_names = [v for v in ("eta", "ability", "developer_effect") if v in post]
+    latents = diagnose(dt, var_names=latent_names).table
     print("latents (worst element):")
     print(latents.to_string(float_format=lambda v: f"{v:.4g}"))
     print("verdict (scalars and correlations):", "OK" if diag.ok else "; ".join(diag.failures))
 
-    post = dt["posterior"].to_dataset()
     pd.set_option("display.width", 160)
     print("\ncorrelation of developer effects (posterior median, 94% HDI):")
     print(correlation_table(post).round(3).to_string(index=False))

@@ -63,8 +63,47 @@ def test_simulated_data_shapes_and_missing_scores():
     names = {v.name for v in mixed.free_RVs}
     assert {"eta_z", "eta_centred"} <= names  # gpqa non-centred, mmlu_pro centred
     assert mixed.named_vars_to_dims["eta"] == ("count_obs",)
+    marginal = build_leaderboard6_model(data, spec, residuals="marginal")
+    names = {v.name for v in marginal.free_RVs}
+    assert "sigma_model" in names and not {"eta", "eta_z", "eta_centred"} & names
+    assert [rv.name for rv in marginal.observed_RVs] == ["correct", "ifeval_score"]
+    assert np.isfinite(marginal.compile_logp()(marginal.initial_point()))
     with pytest.raises(BayesLLMError, match="residuals must be one of"):
         build_leaderboard6_model(data, spec, residuals="sideways")
+
+
+@pytest.mark.parametrize(("mu", "sigma", "chance"), [(-2.5, 0.16, 0.25), (0.4, 0.3, 0.33),
+                                                     (-4.0, 1.2, 0.0), (1.5, 0.8, 0.1)])
+def test_marginal_counts_match_logit_normal_binomial(mu, sigma, chance):
+    """The moment-matched beta-binomial has the logit-normal binomial's mean and variance."""
+    from scipy import integrate, stats
+
+    from bayes_llm.model.leaderboard6 import marginal_count_moments
+
+    def p_of(e):
+        return chance + (1 - chance) / (1 + np.exp(-e))
+
+    def moment(f):
+        return integrate.quad(lambda e: f(p_of(e)) * stats.norm.pdf(e, mu, sigma),
+                              mu - 12 * sigma, mu + 12 * sigma)[0]
+
+    mean_true = moment(lambda p: p)
+    var_true = moment(lambda p: (p - mean_true) ** 2)
+    mean_p, precision = marginal_count_moments(np.array(mu), np.array(sigma), chance)
+    # 9 Gauss-Hermite nodes: exact to ~1e-6 (relative) up to sigma ~ 1
+    assert mean_p == pytest.approx(mean_true, rel=1e-5)
+    assert mean_p * (1 - mean_p) / (precision + 1) == pytest.approx(var_true, rel=1e-3)
+    n = 1000  # the count: mean n E p, variance n E p (1 - E p) + n (n - 1) Var p
+    bb = stats.betabinom(n, mean_p * precision, (1 - mean_p) * precision)
+    assert bb.mean() == pytest.approx(n * mean_true, rel=1e-5)
+    assert bb.var() == pytest.approx(n * mean_true * (1 - mean_true)
+                                     + n * (n - 1) * var_true, rel=1e-3)
+    # the tensor version (used in the model) gives the same numbers
+    import pytensor.tensor as pt
+
+    m_t, phi_t = marginal_count_moments(pt.as_tensor(mu), pt.as_tensor(sigma), chance)
+    assert float(m_t.eval()) == pytest.approx(float(mean_p))
+    assert float(phi_t.eval()) == pytest.approx(float(precision), rel=1e-8)
 
 
 def test_real_design_shapes(paper_df):

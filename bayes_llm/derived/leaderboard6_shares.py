@@ -22,7 +22,8 @@ scale, per posterior draw. For benchmark b of :mod:`bayes_llm.model.leaderboard6
   given its latent score. Count benchmarks: the delta-method binomial term of
   :func:`bayes_llm.derived.company.residual_variances`, ``mean_i p_i (1 - p_i) / (n
   [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i = logistic(eta_ib)`` at the posterior mean of
-  ``eta``. IFEval: the exact variance of ``logit(y)`` for ``y ~ Beta(m phi, (1 - m)
+  ``eta`` (of ``mu``, eta's mean, when the residuals are integrated out: ``marginal``).
+  IFEval: the exact variance of ``logit(y)`` for ``y ~ Beta(m phi, (1 - m)
   phi)``, ``trigamma(m phi) + trigamma((1 - m) phi)``, averaged over the models, with
   ``m_i = logistic(mu_ib)`` at the posterior mean of ``mu`` (a plug-in, as for counts),
   per draw of ``phi``.
@@ -101,7 +102,10 @@ def benchmark_variance_components(posterior: xr.Dataset, data) -> xr.Dataset:
     if "sigma_model" in posterior and counted:
         sm = posterior["sigma_model"].rename(count_benchmark="benchmark")
         model = model + (sm**2).reindex(benchmark=benches, fill_value=0.0)
-        eta = posterior["eta"].mean(SAMPLE_DIMS).values
+        if "eta" in posterior:
+            eta = posterior["eta"].mean(SAMPLE_DIMS).values
+        else:  # residuals integrated out (``marginal``): eta's mean is mu
+            eta = latent_mean(posterior, data)[data.count_model, data.count_benchmark]
         for b in counted:
             bi = benches.index(b)
             pick = data.count_benchmark == bi

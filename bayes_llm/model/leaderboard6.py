@@ -212,9 +212,13 @@ def _developer_effects(spec: ModelSpec, n_benchmarks: int):
 
 
 #: How the count residuals eta are sampled: ``centred`` (eta itself), ``non_centred``
-#: (``eta_z`` ~ Normal(0, 1), eta = mu + sigma_model z) for every count benchmark, or
-#: ``mixed``: non-centred for :data:`WEAK_COUNT_BENCHMARKS`, centred for the others.
-RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed")
+#: (``eta_z`` ~ Normal(0, 1), eta = mu + sigma_model z) for every count benchmark,
+#: ``mixed``: non-centred for :data:`WEAK_COUNT_BENCHMARKS`, centred for the others, or
+#: ``marginal``: eta integrated out by a moment-matched beta-binomial
+#: (:func:`marginal_count_moments`; no per-model residual is sampled).
+RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed", "marginal")
+#: Gauss-Hermite nodes for the logit-normal moments of the ``marginal`` residuals.
+HERMITE_NODES = 9
 #: Count benchmarks whose residuals mixed worst centred on the 809 models (smallest bulk
 #: ESS of sigma_model: GPQA 50, MuSR 62; few items, residual SD near the binomial noise).
 WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
@@ -269,16 +273,22 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
             if residuals not in RESIDUAL_PARAMETERISATIONS:
                 raise BayesLLMError(f"residuals must be one of "
                                     f"{', '.join(RESIDUAL_PARAMETERISATIONS)}, not {residuals!r}")
-            if residuals == "non_centred":
+            chance = pt.as_tensor(data.chance)[cb]
+            if residuals == "marginal":
+                mean_p, precision = marginal_count_moments(mu[cm, cb], scale, chance)
+                pm.BetaBinomial("correct", n=data.n, alpha=mean_p * precision,
+                                beta=(1.0 - mean_p) * precision, observed=data.k,
+                                dims="count_obs")
+            elif residuals == "non_centred":
                 z = pm.Normal("eta_z", 0.0, 1.0, dims="count_obs")
                 eta = pm.Deterministic("eta", mu[cm, cb] + scale * z, dims="count_obs")
             elif residuals == "centred":
                 eta = pm.Normal("eta", mu[cm, cb], scale, dims="count_obs")
             else:
                 eta = _mixed_residuals(data, mu[cm, cb], scale)
-            chance = pt.as_tensor(data.chance)[cb]
-            p = chance + (1.0 - chance) * pm.math.sigmoid(eta)
-            pm.Binomial("correct", n=data.n, p=p, observed=data.k, dims="count_obs")
+            if residuals != "marginal":
+                p = chance + (1.0 - chance) * pm.math.sigmoid(eta)
+                pm.Binomial("correct", n=data.n, p=p, observed=data.k, dims="count_obs")
         if data.y.size:
             bm = pm.Data("bounded_model_idx", data.bounded_model, dims="bounded_obs")
             mean = pm.math.sigmoid(mu[bm, data.bounded_benchmark])
@@ -286,6 +296,39 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
             pm.Beta("ifeval_score", alpha=mean * phi, beta=(1.0 - mean) * phi,
                     observed=data.y, dims="bounded_obs")
     return model
+
+
+def marginal_count_moments(mu, sigma, chance, *, nodes: int = HERMITE_NODES):
+    """Mean and Beta precision of p = c + (1 - c) logistic(eta), eta ~ Normal(mu, sigma).
+
+    The ``marginal`` residuals replace the latent eta by a beta-binomial whose Beta has the
+    mean and variance of p under the logit-normal residual (moment matching): with
+    q = logistic(eta), E q and Var q by Gauss-Hermite quadrature (``nodes`` points; the
+    variance as the weighted mean of (q_k - E q)^2, free of cancellation), E p = c + (1 - c)
+    E q, Var p = (1 - c)^2 Var q and precision = E p (1 - E p) / Var p - 1 (Var p <=
+    E p (1 - E p) always, so the precision is positive). The count keeps the mean and
+    variance of the logit-normal binomial; its shape is the beta-binomial's.
+
+    Works on numpy arrays and pytensor tensors alike (broadcasting).
+
+    Returns
+    -------
+    mean_p, precision
+    """
+    x, w = np.polynomial.hermite.hermgauss(nodes)
+    w = w / np.sqrt(np.pi)
+    tensor = isinstance(mu, pt.TensorVariable) or isinstance(sigma, pt.TensorVariable)
+    lib = pt if tensor else np
+    sigmoid = pm.math.sigmoid if tensor else (lambda v: 1.0 / (1.0 + np.exp(-v)))
+    eta = lib.expand_dims(mu, -1) + np.sqrt(2.0) * lib.expand_dims(sigma, -1) * x
+    q = sigmoid(eta)
+    mean_q = (q * w).sum(axis=-1)
+    var_q = (((q - lib.expand_dims(mean_q, -1)) ** 2) * w).sum(axis=-1)
+    mean_p = chance + (1.0 - chance) * mean_q
+    var_p = (1.0 - chance) ** 2 * var_q
+    # a floor on Var p keeps the precision finite as sigma -> 0 (binomial limit, 1e12)
+    precision = mean_p * (1.0 - mean_p) / (var_p + 1e-12 * mean_p * (1.0 - mean_p)) - 1.0
+    return mean_p, precision
 
 
 def _mixed_residuals(data: Leaderboard6Data, mean, scale):
