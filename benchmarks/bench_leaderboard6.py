@@ -85,7 +85,8 @@ def main() -> None:
           f"{diag.sampler['treedepth_saturated']}, E-BFMI: "
           + ", ".join(f"{v:.2f}" for v in diag.sampler["ebfmi"]))
     post = dt["posterior"].to_dataset()
-    latent_names = [v for v in ("eta", "ability", "developer_effect") if v in post]
+    latent_names = [v for v in ("eta", "eta_centred", "ability", "developer_effect")
+                    if v in post]
     latents = diagnose(dt, var_names=latent_names).table
     print("latents (worst element):")
     print(latents.to_string(float_format=lambda v: f"{v:.4g}"))

@@ -68,6 +68,12 @@ def test_simulated_data_shapes_and_missing_scores():
     assert "sigma_model" in names and not {"eta", "eta_z", "eta_centred"} & names
     assert [rv.name for rv in marginal.observed_RVs] == ["correct", "ifeval_score"]
     assert np.isfinite(marginal.compile_logp()(marginal.initial_point()))
+    weak = build_leaderboard6_model(data, spec, residuals="weak_marginal")
+    names = {v.name for v in weak.free_RVs}
+    assert "eta_centred" in names and not {"eta", "eta_z"} & names  # mmlu_pro centred
+    assert weak.named_vars_to_dims["eta_centred"] == ("count_obs_centred",)
+    assert [rv.name for rv in weak.observed_RVs] == ["correct", "correct_weak", "ifeval_score"]
+    assert np.isfinite(weak.compile_logp()(weak.initial_point()))
     with pytest.raises(BayesLLMError, match="residuals must be one of"):
         build_leaderboard6_model(data, spec, residuals="sideways")
 

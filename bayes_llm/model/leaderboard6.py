@@ -216,7 +216,8 @@ def _developer_effects(spec: ModelSpec, n_benchmarks: int):
 #: ``mixed``: non-centred for :data:`WEAK_COUNT_BENCHMARKS`, centred for the others, or
 #: ``marginal``: eta integrated out by a moment-matched beta-binomial
 #: (:func:`marginal_count_moments`; no per-model residual is sampled).
-RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed", "marginal")
+#: ``weak_marginal``: integrated out for :data:`WEAK_COUNT_BENCHMARKS`, centred otherwise.
+RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed", "marginal", "weak_marginal")
 #: Gauss-Hermite nodes for the logit-normal moments of the ``marginal`` residuals.
 HERMITE_NODES = 9
 #: Count benchmarks whose residuals mixed worst centred on the 809 models (smallest bulk
@@ -279,6 +280,8 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
                 pm.BetaBinomial("correct", n=data.n, alpha=mean_p * precision,
                                 beta=(1.0 - mean_p) * precision, observed=data.k,
                                 dims="count_obs")
+            elif residuals == "weak_marginal":
+                _weak_marginal_counts(data, mu[cm, cb], scale, chance)
             elif residuals == "non_centred":
                 z = pm.Normal("eta_z", 0.0, 1.0, dims="count_obs")
                 eta = pm.Deterministic("eta", mu[cm, cb] + scale * z, dims="count_obs")
@@ -286,7 +289,7 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
                 eta = pm.Normal("eta", mu[cm, cb], scale, dims="count_obs")
             else:
                 eta = _mixed_residuals(data, mu[cm, cb], scale)
-            if residuals != "marginal":
+            if residuals not in ("marginal", "weak_marginal"):
                 p = chance + (1.0 - chance) * pm.math.sigmoid(eta)
                 pm.Binomial("correct", n=data.n, p=p, observed=data.k, dims="count_obs")
         if data.y.size:
@@ -329,6 +332,32 @@ def marginal_count_moments(mu, sigma, chance, *, nodes: int = HERMITE_NODES):
     # a floor on Var p keeps the precision finite as sigma -> 0 (binomial limit, 1e12)
     precision = mean_p * (1.0 - mean_p) / (var_p + 1e-12 * mean_p * (1.0 - mean_p)) - 1.0
     return mean_p, precision
+
+
+def _weak_marginal_counts(data: Leaderboard6Data, mean, scale, chance):
+    """Add the count likelihoods: beta-binomial for the weak benchmarks, binomial otherwise.
+
+    :data:`WEAK_COUNT_BENCHMARKS` get the ``marginal`` beta-binomial (their residual
+    integrated out, observed ``correct_weak``); the others a binomial with a centred
+    residual ``eta_centred`` (observed ``correct``).
+    """
+    weak = np.isin(np.asarray(data.benchmarks)[data.count_benchmark],
+                   list(WEAK_COUNT_BENCHMARKS))
+    w, s = np.flatnonzero(weak), np.flatnonzero(~weak)
+    coords = data.coords["count_obs"]
+    model = pm.modelcontext(None)
+    if s.size:
+        model.add_coord("count_obs_centred", [coords[i] for i in s])
+        eta = pm.Normal("eta_centred", mean[s], scale[s], dims="count_obs_centred")
+        p = chance[s] + (1.0 - chance[s]) * pm.math.sigmoid(eta)
+        pm.Binomial("correct", n=data.n[s], p=p, observed=data.k[s],
+                    dims="count_obs_centred")
+    if w.size:
+        model.add_coord("count_obs_weak", [coords[i] for i in w])
+        mean_p, precision = marginal_count_moments(mean[w], scale[w], chance[w])
+        pm.BetaBinomial("correct_weak", n=data.n[w], alpha=mean_p * precision,
+                        beta=(1.0 - mean_p) * precision, observed=data.k[w],
+                        dims="count_obs_weak")
 
 
 def _mixed_residuals(data: Leaderboard6Data, mean, scale):
