@@ -27,6 +27,7 @@ from bayes_llm.derived.leaderboard6 import correlation_table, developer_summary
 from bayes_llm.derived.summary import summary_frame
 from bayes_llm.model.diagnostics import diagnose
 from bayes_llm.model.leaderboard6 import (
+    ABILITY_PARAMETERISATIONS,
     RESIDUAL_PARAMETERISATIONS,
     fit_leaderboard6,
     prepare_leaderboard6_data,
@@ -49,6 +50,8 @@ def main() -> None:
     parser.add_argument("--target-accept", type=float, default=None)
     parser.add_argument("--residuals", choices=list(RESIDUAL_PARAMETERISATIONS),
                         default="centred", help="parameterisation of the count residuals eta")
+    parser.add_argument("--ability", choices=list(ABILITY_PARAMETERISATIONS), default="unit",
+                        help="parameterisation of the common ability theta")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
@@ -67,12 +70,14 @@ def main() -> None:
     t_data = time.perf_counter() - t0
     print(f"design: {data.n_models} models, {len(data.coords['developer'])} developers, "
           f"{len(data.coords['period'])} periods, {data.k.size} counts + {data.y.size} IFEval "
-          f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}; "
+          f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}, "
+          f"ability {args.ability}; "
           f"{args.chains} chains x "
           f"({args.tune} tune + {args.draws} draws), target_accept "
           f"{spec.sampler.target_accept}")
     t1 = time.perf_counter()
-    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals)
+    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals,
+                          ability_scaling=args.ability)
     t_fit = time.perf_counter() - t1
     print(f"wall time: data {t_data:.1f} s, build + compile + sampling {t_fit:.1f} s")
     if args.save:
@@ -85,7 +90,8 @@ def main() -> None:
           f"{diag.sampler['treedepth_saturated']}, E-BFMI: "
           + ", ".join(f"{v:.2f}" for v in diag.sampler["ebfmi"]))
     post = dt["posterior"].to_dataset()
-    latent_names = [v for v in ("eta", "eta_centred", "ability", "developer_effect")
+    latent_names = [v for v in ("eta", "eta_centred", "ability_z", "ability",
+                                "developer_effect")
                     if v in post]
     latents = diagnose(dt, var_names=latent_names).table
     print("latents (worst element):")

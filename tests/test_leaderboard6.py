@@ -76,6 +76,30 @@ def test_simulated_data_shapes_and_missing_scores():
     assert np.isfinite(weak.compile_logp()(weak.initial_point()))
     with pytest.raises(BayesLLMError, match="residuals must be one of"):
         build_leaderboard6_model(data, spec, residuals="sideways")
+    with pytest.raises(BayesLLMError, match="ability must be one of"):
+        build_leaderboard6_model(data, spec, ability_scaling="sideways")
+
+
+def test_scaled_ability_keeps_the_unit_prior():
+    """theta = h z with z ~ ZeroSumNormal(1/h): a change of variables, theta's prior intact."""
+    import pymc as pm
+
+    frame, long, truth = simulate_leaderboard6(n_models=30, n_developers=4, seed=5)
+    spec = load_spec("leaderboard6")
+    data = prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks)
+    model = build_leaderboard6_model(data, spec, residuals="marginal",
+                                     ability_scaling="scaled")
+    names = {v.name for v in model.free_RVs}
+    assert "ability_z" in names and "ability" not in names
+    assert model.named_vars_to_dims["ability"] == ("model",)
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    with model:
+        prior = pm.sample_prior_predictive(draws=2000, var_names=["ability"],
+                                           random_seed=1)
+    theta = prior["prior"]["ability"].values.reshape(2000, -1)
+    assert np.abs(theta.sum(axis=1)).max() < 1e-8  # sum-to-zero
+    # ZeroSumNormal(1) over 30 models: each element has variance 29/30
+    assert theta.var() == pytest.approx(29 / 30, rel=0.05)
 
 
 @pytest.mark.parametrize(("mu", "sigma", "chance"), [(-2.5, 0.16, 0.25), (0.4, 0.3, 0.33),

@@ -225,12 +225,54 @@ HERMITE_NODES = 9
 WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
 
 
+#: How the ability theta is sampled: ``unit`` (theta itself, ZeroSumNormal(1)) or
+#: ``scaled`` (:func:`_scaled_ability`; the same prior).
+ABILITY_PARAMETERISATIONS = ("unit", "scaled")
+
+
+def count_noise_variance(data: Leaderboard6Data) -> np.ndarray:
+    """Typical binomial noise variance of a count on its latent logit scale, per counted b.
+
+    The delta-method variance p (1 - p) / (n [(1 - c) s (1 - s)]^2) at the observed share
+    p = k / n, s = (p - c) / (1 - c) clipped to [0.02, 0.98]; the median over models.
+    """
+    out = []
+    for b in data.coords["count_benchmark"]:
+        bi = data.benchmarks.index(b)
+        pick = data.count_benchmark == bi
+        c, n = data.chance[bi], data.n_items[bi]
+        p = data.k[pick] / n
+        s = np.clip((p - c) / (1 - c), 0.02, 0.98)
+        p = c + (1 - c) * s
+        out.append(float(np.median(p * (1 - p) / (n * ((1 - c) * s * (1 - s)) ** 2))))
+    return np.asarray(out)
+
+
+def _scaled_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[int]):
+    """Theta = h z with z ~ ZeroSumNormal(1 / h): theta keeps its ZeroSumNormal(1) prior.
+
+    h = (1 + sum_b lambda_b^2 / (sigma_model_b^2 + v_b))^(-1/2), v_b the typical binomial
+    noise (:func:`count_noise_variance`), approximates theta's posterior SD given the other
+    parameters: with well-measured benchmarks theta is pinned far more tightly than its
+    prior, and how tightly moves with lambda_b and sigma_model_b (a funnel). Sampling z,
+    whose posterior SD is about 1 whatever those scales, removes most of it (an exact
+    change of variables; the Jacobian is the ZeroSumNormal(1 / h) density).
+    """
+    noise = count_noise_variance(data)
+    lam = loading[counted]
+    h = 1.0 / pt.sqrt(1.0 + (lam**2 / (sigma_model**2 + noise)).sum())
+    z = pm.ZeroSumNormal("ability_z", sigma=1.0 / h, dims="model")
+    return pm.Deterministic("ability", h * z, dims="model")
+
+
 def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
-                             residuals: str = "centred") -> pm.Model:
+                             residuals: str = "centred",
+                             ability_scaling: str = "unit") -> pm.Model:
     """Create the joint PyMC model (equations in the module docstring).
 
     ``residuals`` chooses the parameterisation of the count residuals
-    (:data:`RESIDUAL_PARAMETERISATIONS`).
+    (:data:`RESIDUAL_PARAMETERISATIONS`), ``ability_scaling`` that of theta
+    (:data:`ABILITY_PARAMETERISATIONS`; the model is the same either way).
 
     Returns
     -------
@@ -251,7 +293,16 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         alpha = _prior(spec, "alpha", dims="benchmark")
         beta = _prior(spec, "beta", dims="benchmark")
         loading = _prior(spec, "ability_loading", dims="benchmark")
-        ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
+        counted = [data.benchmarks.index(b) for b in data.coords["count_benchmark"]]
+        sigma_model = (_prior(spec, "sigma_model", dims="count_benchmark") if data.k.size
+                       else None)
+        if ability_scaling not in ABILITY_PARAMETERISATIONS:
+            raise BayesLLMError(f"ability must be one of {', '.join(ABILITY_PARAMETERISATIONS)}"
+                                f", not {ability_scaling!r}")
+        if ability_scaling == "scaled" and data.k.size:
+            ability = _scaled_ability(data, loading, sigma_model, counted)
+        else:
+            ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
         # mu as a model x benchmark matrix, then picked at the observed pairs
         mu = alpha[None, :] + beta[None, :] * x[:, None] + loading[None, :] * ability[:, None]
         if n_periods > 1:
@@ -266,10 +317,8 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if data.k.size:
             cm = pm.Data("count_model_idx", data.count_model, dims="count_obs")
             cb = pm.Data("count_benchmark_idx", data.count_benchmark, dims="count_obs")
-            counted = [data.benchmarks.index(b) for b in data.coords["count_benchmark"]]
             to_counted = np.full(n_b, -1, dtype=np.int64)
             to_counted[counted] = np.arange(len(counted))
-            sigma_model = _prior(spec, "sigma_model", dims="count_benchmark")
             scale = sigma_model[to_counted[data.count_benchmark]]
             if residuals not in RESIDUAL_PARAMETERISATIONS:
                 raise BayesLLMError(f"residuals must be one of "
@@ -381,10 +430,11 @@ def _mixed_residuals(data: Leaderboard6Data, mean, scale):
 
 def fit_leaderboard6(data: Leaderboard6Data, spec: ModelSpec, *, backend: str = "nutpie",
                      progressbar: bool = False, cores: int | None = None,
-                     residuals: str = "centred"):
+                     residuals: str = "centred", ability_scaling: str = "unit"):
     """Build and sample the joint model; returns the DataTree of :func:`sample_posterior`."""
     from bayes_llm.model.sampling import sample_posterior
 
-    model = build_leaderboard6_model(data, spec, residuals=residuals)
+    model = build_leaderboard6_model(data, spec, residuals=residuals,
+                                     ability_scaling=ability_scaling)
     return sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                             cores=cores)
