@@ -5,7 +5,8 @@ compile + sampling), divergences, the worst R-hat and smallest bulk/tail ESS ove
 scalars and the correlations (``bayes_llm.model.diagnostics`` rules: R-hat <= 1.01, bulk
 ESS >= 400, no divergences), then the posterior figures: the correlation of developer
 effects for every pair of benchmarks, each benchmark's developer SD, the common share of
-developer variance, and each benchmark's compute slope (medians, 94% HDIs). Figures are
+developer variance, each benchmark's compute slope, company and compute shares, and the
+developers whose advantage is most concentrated in one benchmark (medians, 94% HDIs). Figures are
 printed, never asserted. Target (issue 15): converged in under 5 minutes on 2 cores.
 
 Usage::
@@ -24,6 +25,11 @@ import pandas as pd
 
 from bayes_llm.data import load_paper_dataset
 from bayes_llm.derived.leaderboard6 import correlation_table, developer_summary
+from bayes_llm.derived.leaderboard6_concentration import (
+    concentration_table,
+    models_per_developer,
+)
+from bayes_llm.derived.leaderboard6_shares import benchmark_share_table
 from bayes_llm.derived.summary import summary_frame
 from bayes_llm.model.diagnostics import diagnose
 from bayes_llm.model.leaderboard6 import (
@@ -107,6 +113,13 @@ def main() -> None:
     print(summary_frame(post["beta"], "benchmark").round(3).to_string(index=False))
     print("\nability loading per benchmark:")
     print(summary_frame(post["ability_loading"], "benchmark").round(3).to_string(index=False))
+
+    print("\ncompany share and compute share per benchmark (latent scale; median, 94% HDI):")
+    print(benchmark_share_table(post, data).round(3).to_string(index=False))
+    print("\ndevelopers whose advantage is most concentrated in one benchmark "
+          "(P(D_j > 1 SD), top 12):")
+    conc = concentration_table(post, n_models=models_per_developer(data))
+    print(conc.head(12).round(3).to_string(index=False))
 
 
 if __name__ == "__main__":
