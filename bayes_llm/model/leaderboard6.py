@@ -31,6 +31,14 @@ developers, u_j - mean_k u_k (``developer_effect``; the sampled ``developer_raw`
 alpha_b apart from the mean developer effect. The mean of the raw effects is pinned by its
 prior only (a harmless direction for NUTS).
 
+Two exact-or-approximate alternatives for the slow mixing of the residual scales
+(``models/README.md``): ``residuals = "marginal"`` integrates each count residual eta out,
+replacing Normal + Binomial by a beta-binomial with the same mean and variance of the count
+(moment matching, :func:`marginal_count_moments`: an approximation of the residual's shape,
+not of its first two moments); ``ability_scaling = "scaled"`` samples theta / h with h its
+approximate conditional posterior SD (:func:`_scaled_ability`; an exact change of
+variables).
+
 Only ``likelihood = "binomial"``, ``developer = "developer"``, ``developer_effect =
 "pooled"`` and ``period_effect = "exchangeable"`` are supported (checked in
 :mod:`bayes_llm.model.spec`).
