@@ -21,6 +21,10 @@ from bayes_llm.verify.leaderboard6_sim import simulate_leaderboard6
 
 TRUE_CORR = np.array([[1.0, 0.8, 0.3], [0.8, 1.0, 0.5], [0.3, 0.5, 1.0]])
 
+#: Compile mode of the structure checks: no C/numba compilation (seconds, not minutes,
+#: with a cold compile cache).
+FAST = "FAST_COMPILE"
+
 
 def test_bundled_spec_and_unsupported_structures():
     spec = load_spec("leaderboard6")
@@ -67,13 +71,13 @@ def test_simulated_data_shapes_and_missing_scores():
     names = {v.name for v in marginal.free_RVs}
     assert "sigma_model" in names and not {"eta", "eta_z", "eta_centred"} & names
     assert [rv.name for rv in marginal.observed_RVs] == ["correct", "ifeval_score"]
-    assert np.isfinite(marginal.compile_logp()(marginal.initial_point()))
+    assert np.isfinite(marginal.compile_logp(mode=FAST)(marginal.initial_point()))
     weak = build_leaderboard6_model(data, spec, residuals="weak_marginal")
     names = {v.name for v in weak.free_RVs}
     assert "eta_centred" in names and not {"eta", "eta_z"} & names  # mmlu_pro centred
     assert weak.named_vars_to_dims["eta_centred"] == ("count_obs_centred",)
     assert [rv.name for rv in weak.observed_RVs] == ["correct", "correct_weak", "ifeval_score"]
-    assert np.isfinite(weak.compile_logp()(weak.initial_point()))
+    assert np.isfinite(weak.compile_logp(mode=FAST)(weak.initial_point()))
     with pytest.raises(BayesLLMError, match="residuals must be one of"):
         build_leaderboard6_model(data, spec, residuals="sideways")
     with pytest.raises(BayesLLMError, match="ability must be one of"):
@@ -92,10 +96,10 @@ def test_scaled_ability_keeps_the_unit_prior():
     names = {v.name for v in model.free_RVs}
     assert "ability_z" in names and "ability" not in names
     assert model.named_vars_to_dims["ability"] == ("model",)
-    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    assert np.isfinite(model.compile_logp(mode=FAST)(model.initial_point()))
     with model:
         prior = pm.sample_prior_predictive(draws=2000, var_names=["ability"],
-                                           random_seed=1)
+                                           random_seed=1, compile_kwargs={"mode": FAST})
     theta = prior["prior"]["ability"].values.reshape(2000, -1)
     assert np.abs(theta.sum(axis=1)).max() < 1e-8  # sum-to-zero
     # ZeroSumNormal(1) over 30 models: each element has variance 29/30
