@@ -150,6 +150,23 @@ def prior_predictive(spec: ModelSpec, df: pd.DataFrame, draws: int = PRIOR_DRAWS
     return _add_accuracy(tree, "prior_predictive", spec, data)
 
 
+def checked_data(fit, df: pd.DataFrame, check_data: bool = True) -> ModelData:
+    """Return the fit's design from ``df``, refused when it is not the data the fit was made on."""
+    spec = fit.spec
+    data = prepare_data(df, spec)
+    expected = fit.metadata.get("data_hash")
+    if check_data and expected and data.data_hash != expected:
+        raise BayesLLMError(f"fit '{spec.name}': the data given differ from the data it was "
+                            "fitted to (data hash mismatch); pass the same table")
+    if "constant_data" in fit.dt and "model" in fit.dt["constant_data"].coords:
+        fitted = [str(m) for m in fit.dt["constant_data"]["model"].values]
+        if fitted != data.coords["model"]:
+            raise BayesLLMError(f"fit '{spec.name}': the table gives other models than the fit "
+                                f"({len(data.coords['model'])} vs {len(fitted)}, or in another "
+                                "order); pass the data the fit was made on")
+    return data
+
+
 def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
                          new_models: bool = True, draws: int | None = None,
                          check_data: bool = True) -> xr.DataTree:
@@ -186,17 +203,7 @@ def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
         When ``df`` is not the data the fit was made on.
     """
     spec = fit.spec
-    data = prepare_data(df, spec)
-    expected = fit.metadata.get("data_hash")
-    if check_data and expected and data.data_hash != expected:
-        raise BayesLLMError(f"fit '{spec.name}': the data given differ from the data it was "
-                            "fitted to (data hash mismatch); pass the same table")
-    if "constant_data" in fit.dt and "model" in fit.dt["constant_data"].coords:
-        fitted = [str(m) for m in fit.dt["constant_data"]["model"].values]
-        if fitted != data.coords["model"]:
-            raise BayesLLMError(f"fit '{spec.name}': the table gives other models than the fit "
-                                f"({len(data.coords['model'])} vs {len(fitted)}, or in another "
-                                "order); pass the data the fit was made on")
+    data = checked_data(fit, df, check_data)
     import pymc as pm
 
     from bayes_llm.model.build import build_model

@@ -32,7 +32,7 @@ import xarray as xr
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import ModelData, prepare_data
-from bayes_llm.model.predictive import OBSERVED_NAME, PRIOR_DRAWS, _add_accuracy
+from bayes_llm.model.predictive import OBSERVED_NAME, PRIOR_DRAWS, _add_accuracy, checked_data
 from bayes_llm.model.spec import ModelSpec
 
 
@@ -76,23 +76,6 @@ def thinned_draw_index(n_chain: int, n_draw: int, draws: int | None) -> tuple[np
     step = 1 if draws is None else max(1, int(np.ceil(n_chain * n_draw / max(draws, 1))))
     kept = np.arange(0, n_draw, step)
     return (np.arange(n_chain)[:, None] * n_draw + kept[None, :]).ravel(), len(kept)
-
-
-def checked_data(fit, df: pd.DataFrame, check_data: bool = True) -> ModelData:
-    """Return the fit's design from ``df``, refused when it is not the data the fit was made on."""
-    spec = fit.spec
-    data = prepare_data(df, spec)
-    expected = fit.metadata.get("data_hash")
-    if check_data and expected and data.data_hash != expected:
-        raise BayesLLMError(f"fit '{spec.name}': the data given differ from the data it was "
-                            "fitted to (data hash mismatch); pass the same table")
-    if "constant_data" in fit.dt and "model" in fit.dt["constant_data"].coords:
-        fitted = [str(m) for m in fit.dt["constant_data"]["model"].values]
-        if fitted != data.coords["model"]:
-            raise BayesLLMError(f"fit '{spec.name}': the table gives other models than the fit "
-                                f"({len(data.coords['model'])} vs {len(fitted)}, or in another "
-                                "order); pass the data the fit was made on")
-    return data
 
 
 def posterior_predictive_numpy(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
