@@ -158,6 +158,23 @@ def _check_replaceable(target: Path) -> bool:
     return True
 
 
+def _check_replaceable_locked(target: Path) -> bool:
+    """:func:`_check_replaceable` under the parent folder's lock.
+
+    Another writer swaps a result in with two renames under that lock; listing the
+    folder outside it could catch the moment it is absent.
+    """
+    if not target.parent.is_dir():  # no parent, so no target: nothing to inspect
+        return _check_replaceable(target)
+    try:
+        with _locked(target.parent):
+            return _check_replaceable(target)
+    except OutputError:
+        raise
+    except OSError as exc:  # the parent cannot be opened to lock it
+        raise _fail(target, "cannot lock the folder it would be written in", exc) from exc
+
+
 def _check_not_cwd(target: Path) -> None:
     try:
         resolved, cwd = target.resolve(), Path.cwd().resolve()
@@ -212,7 +229,7 @@ def check_destination(target: str | os.PathLike, *, size_bytes: int = 0,
     target = Path(target)
     if folder:
         _check_not_cwd(target)
-        exists = _check_replaceable(target)
+        exists = _check_replaceable_locked(target)
     else:
         kind = _kind_of(target)
         if kind and kind != "a file":
@@ -400,7 +417,7 @@ def atomic_directory(target: str | os.PathLike, *, overwrite: bool = True,
         written (permissions, a full disk): one line, nothing left behind.
     """
     target = Path(target)
-    exists = _check_replaceable(target)
+    exists = _check_replaceable_locked(target)
     if exists and not overwrite:
         raise _fail(target, "already exists")
     try:
