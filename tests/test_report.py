@@ -211,3 +211,81 @@ def test_diagnostics_verdict_agrees_with_the_rank_plots(report_dir):
                  "parameter_summary.csv", "headline_draws.nc"):
         assert (out / name).is_file(), name
     assert "fit_diagnostics" in pd.read_csv(out / "convergence.csv")
+
+
+# ------------------------------------------------------------- the figure worker process
+def _figures(report) -> dict[str, bytes]:
+    return {f.key: f.png for f in report.figures}
+
+
+def test_figure_worker_draws_the_same_figures_in_the_same_places(report_dir):
+    from bayes_llm.report.build import build_report
+    from bayes_llm.report.figure_worker import WORKER_FIGURES
+
+    fit_dir, _ = report_dir
+    kwargs = {"prior_draws": 40, "ppc_draws": 100}
+    parallel = build_report(fit_dir, figure_process=True, **kwargs)
+    serial = build_report(fit_dir, figure_process=False, **kwargs)
+    assert parallel.figure_worker.startswith("fit-only figures drawn in a second process")
+    assert serial.figure_worker == ""
+    assert not parallel.problems and not parallel.pending
+    assert [f.key for f in parallel.figures] == [f.key for f in serial.figures]
+    drawn = _figures(parallel)
+    assert set(WORKER_FIGURES) <= set(drawn)
+    for key in WORKER_FIGURES:  # byte-identical PNGs: the same recipe, the same fit
+        assert drawn[key].startswith(PNG_SIGNATURE)
+        assert drawn[key] == _figures(serial)[key], key
+
+
+def test_a_failing_figure_worker_leaves_no_hole(report_dir, monkeypatch):
+    from bayes_llm.report import figure_worker
+    from bayes_llm.report.build import build_report
+
+    def broken(self, timeout=0):  # the worker died: nothing came back
+        self.close()
+        return {}, "BrokenProcessPool: the worker died"
+
+    monkeypatch.setattr(figure_worker.FigureWorker, "results", broken)
+    report = build_report(report_dir[0], figure_process=True, prior_draws=40, ppc_draws=100)
+    assert "the figure worker failed (BrokenProcessPool" in report.figure_worker
+    assert not report.problems
+    assert all(f.png.startswith(PNG_SIGNATURE) for f in report.figures)
+    assert set(figure_worker.WORKER_FIGURES) <= set(_figures(report))
+
+
+def test_a_figure_the_worker_could_not_draw_is_drawn_here_or_reported(report_dir,
+                                                                     monkeypatch):
+    from bayes_llm.report import figure_worker
+    from bayes_llm.report.build import build_report
+
+    def one_failed(self, timeout=0):
+        self.close()
+        return {"trace": "ValueError: no"}, ""
+
+    monkeypatch.setattr(figure_worker.FigureWorker, "results", one_failed)
+    real = figure_worker.make_fit_figure
+
+    def no_rank(key, *args, **kwargs):
+        if key == "rank":
+            raise RuntimeError("rank plot broke")
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr("bayes_llm.report.build.make_fit_figure", no_rank)
+    report = build_report(report_dir[0], figure_process=True, prior_draws=40, ppc_draws=100)
+    drawn = _figures(report)
+    assert drawn["trace"].startswith(PNG_SIGNATURE)  # drawn here instead
+    assert "rank" not in drawn  # failed here too: reported, and no empty figure is left
+    assert any("figure 'rank' could not be drawn: RuntimeError" in p for p in report.problems)
+    diagnostics = next(s for s in report.sections if s.id == "diagnostics")
+    assert any(b[0] == "p" and "rank plot broke" in b[1] for b in diagnostics.blocks)
+
+
+def test_figure_worker_setting(monkeypatch):
+    from bayes_llm.report.figure_worker import ENV_VAR, available_cpus, wanted
+
+    monkeypatch.setenv(ENV_VAR, "0")
+    assert wanted(None) is False and wanted(True) is True
+    monkeypatch.setenv(ENV_VAR, "1")
+    assert wanted(None) is True and wanted(False) is False
+    monkeypatch.delenv(ENV_VAR)
+    assert wanted(None) is (available_cpus() >= 2)

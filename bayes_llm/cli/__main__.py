@@ -4,4 +4,7 @@ import sys
 
 from bayes_llm.cli import main
 
-sys.exit(main())
+# Guarded: a spawned worker process (report figures, study variants) imports the main
+# module again and must not run the command a second time.
+if __name__ == "__main__":
+    sys.exit(main())

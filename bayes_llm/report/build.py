@@ -26,10 +26,12 @@ import pandas as pd
 
 from bayes_llm.atomic import atomic_directory
 from bayes_llm.constants import DEFAULT_SEED
-from bayes_llm.derived.summary import interval_label, interval_setting
+from bayes_llm.derived.summary import interval_label, interval_setting, resolve_interval
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.formatting import markdown_table
 from bayes_llm.model.fit import RESULT_FILES
+from bayes_llm.report import figure_worker
+from bayes_llm.report.figure_worker import make_fit_figure
 
 #: File names inside the report folder.
 REPORT_HTML: str = "report.html"
@@ -144,6 +146,14 @@ class Report:
     exports: dict[str, bytes] = field(default_factory=dict)
     diagnostics_ok: bool | None = None
     data_source: str = ""
+    #: Figures being drawn by :mod:`bayes_llm.report.figure_worker`, with the recipe to
+    #: draw each here if the worker fails: key -> (placeholder figure, recipe).
+    pending: dict[str, tuple[ReportFigure, Callable]] = field(default_factory=dict,
+                                                             repr=False)
+    #: The keys the worker draws (empty: every figure is drawn here, in order).
+    offloaded: frozenset[str] = frozenset()
+    #: How the figures were drawn (``""``: all in this process).
+    figure_worker: str = ""
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -383,9 +393,24 @@ def _load(fit_dir: Path, df: pd.DataFrame | None):
 
 # ---------------------------------------------------------------------- build
 def _figure(report: Report, key: str, caption: str, make: Callable) -> ReportFigure | None:
+    section_id, title = FIGURES[key]
+    if key in report.offloaded:  # drawn by the worker; its place in the section is kept
+        fig = ReportFigure(key, title, caption, b"")
+        report.pending[key] = (fig, make)
+        report.section(section_id).figure(fig)
+        return fig
+    png = _render(report, key, make)
+    if png is None:
+        return None
+    fig = ReportFigure(key, title, caption, png)
+    report.section(section_id).figure(fig)
+    return fig
+
+
+def _render(report: Report, key: str, make: Callable) -> bytes | None:
+    """Draw and render one figure here; a failure is reported (in its section), not fatal."""
     from bayes_llm.plots._style import close, figure_png
 
-    section_id, title = FIGURES[key]
     try:
         with report.timed(f"figure {key}"):
             fig = make()
@@ -394,11 +419,30 @@ def _figure(report: Report, key: str, caption: str, make: Callable) -> ReportFig
     except Exception as exc:  # noqa: BLE001 - a figure that fails is reported, not fatal
         msg = f"figure '{key}' could not be drawn: {type(exc).__name__}: {exc}"
         report.problems.append(msg)
-        report.section(section_id).p("Problem: " + msg)
+        report.section(FIGURES[key][0]).p("Problem: " + msg)
         return None
-    fig = ReportFigure(key, title, caption, png)
-    report.section(section_id).figure(fig)
-    return fig
+    return png
+
+
+def _collect_worker_figures(report: Report, worker) -> str:
+    """Put the worker's figures in their places; draw here any it could not.
+
+    Returns why the worker failed as a whole (``""`` when it did not).
+    """
+    with report.timed("waiting for the figure worker"):
+        results, failure = worker.results()
+    for key, (fig, make) in report.pending.items():
+        png = results.get(key)
+        if not isinstance(png, bytes):  # the worker failed (on this figure or at all)
+            png = _render(report, key, make)
+        if png is None:
+            section = report.section(FIGURES[key][0])
+            section.blocks = [b for b in section.blocks if not (b[0] == "figure"
+                                                                and b[1] is fig)]
+        else:
+            fig.png = png
+    report.pending.clear()
+    return failure
 
 
 def priors_used(spec) -> list[str]:
@@ -458,7 +502,6 @@ def _spec_lines(spec) -> list[str]:
 
 
 def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> None:
-    from bayes_llm.plots.scaling import plot_data_overview
 
     s = report.section("data")
     m = fit.models
@@ -485,11 +528,10 @@ def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> 
             s.pre(summarise(df).to_text())
         except Exception:  # noqa: BLE001 - the summary is optional
             pass
-    frame = df if df is not None else models_frame(fit)
     _figure(report, "data_overview",
             "Each point is a model; normalised accuracy removes the 10% guessing floor "
             "(0 = chance); majors are outlined, the three 'Other' groups are grey.",
-            lambda: plot_data_overview(df=frame, outcome=fit.spec.outcome))
+            lambda: make_fit_figure("data_overview", fit, df))
 
 
 def _model_section(report: Report, fit, frame: pd.DataFrame, *, prior_draws: int,
@@ -589,7 +631,7 @@ def diagnostics_verdict(fit, ranks: pd.DataFrame | None) -> tuple[bool, str]:
 
 
 def _diagnostics_section(report: Report, fit) -> None:
-    from bayes_llm.plots.diagnostics import plot_rank, plot_trace, rank_tests, rank_thin_factor
+    from bayes_llm.plots.diagnostics import rank_tests, rank_thin_factor
 
     s = report.section("diagnostics")
     d = fit.diagnostics
@@ -609,10 +651,10 @@ def _diagnostics_section(report: Report, fit) -> None:
     table = d.table.reset_index()
     s.table("Convergence by variable (worst element)", _rounded(table), "convergence")
     _figure(report, "trace", "Each chain's trace (right) and marginal density (left); chains "
-            "should overlap and look like stationary noise.", lambda: plot_trace(fit=fit))
+            "should overlap and look like stationary noise.", lambda: make_fit_figure("trace", fit, None))
     _figure(report, "rank", "ECDF difference of each chain's fractional ranks; well-mixed "
             "chains stay near zero. Each panel's p-value is explained below.",
-            lambda: plot_rank(fit=fit, thin=thin))
+            lambda: make_fit_figure("rank", fit, None))
     if ranks is not None:
         alpha = float(ranks["alpha"].iloc[0]) if len(ranks) else 0.01
         text = RANK_P_VALUE_TEXT.format(
@@ -699,21 +741,18 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
 
 def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=None) -> None:
     """Add the results figures; ``draws`` and ``shapley``: the headline's, reused."""
-    from bayes_llm.plots.developers import plot_developer_effects
-    from bayes_llm.plots.frontier import plot_frontier_decomposition
-    from bayes_llm.plots.scaling import plot_score_vs_compute
     from bayes_llm.plots.variance import plot_variance_shares
 
     _figure(report, "score_vs_compute",
             f"Posterior mean curve of a typical model per period with its {interval_label()}"
             ", other periods' curves dashed; the vertical gap between curves is shared "
-            "progress.", lambda: plot_score_vs_compute(fit=fit))
+            "progress.", lambda: make_fit_figure("score_vs_compute", fit, df))
     if "developer_effect" in fit.dt["posterior"]:
         _figure(report, "developer_effects",
                 "Compute multiplier each developer group's effect is worth relative to "
                 f"'Other, Small' (log scale): median and {interval_label()}; red crosses: the paper's "
                 "OLS values.",
-                lambda: plot_developer_effects(fit=fit, baseline=baseline, df=df))
+                lambda: make_fit_figure("developer_effects", fit, df, baseline))
     _figure(report, "frontier_decomposition",
             "Top: the primary frontier estimand (the best models' gain in accuracy, the part "
             "due to scaling, the counterfactual without it) and its decomposition in "
@@ -721,7 +760,8 @@ def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=N
             "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
             f"and each share's median and {interval_label()}, the paper's OLS value as a red "
             "cross; a pair whose net change is near zero has no shares (undefined).",
-            lambda: plot_frontier_decomposition(fit=fit, baseline=baseline, df=df))
+            lambda: make_fit_figure("frontier_decomposition", fit, df,
+                                            baseline))
     _figure(report, "variance_shares",
             "Company share: the model-based definitions (posterior median and "
             f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "
@@ -746,7 +786,8 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
                  seed: int = DEFAULT_SEED, hdi_prob: float | None = None,
                  ci_kind: str | None = None, fit=None, draws=None,
                  average_with: Sequence[str | os.PathLike] = (),
-                 weights: str | os.PathLike | Sequence[float] | None = None) -> Report:
+                 weights: str | os.PathLike | Sequence[float] | None = None,
+                 figure_process: bool | None = None) -> Report:
     """Build the report of a saved fit.
 
     Parameters
@@ -777,6 +818,10 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         (``"equal"``, a ``bayes-llm validate`` folder, or numbers): the headline table
         then has the frontier figures averaged over the fits (kind "posterior
         (model-averaged)", :mod:`bayes_llm.derived.averaging`).
+    figure_process : bool, optional
+        Draw the fit-only figures in a second process while the rest is built
+        (:mod:`bayes_llm.report.figure_worker`; the same figures either way). Default: when
+        at least two CPUs are available, unless ``BAYES_LLM_FIGURE_WORKER=0``.
 
     Returns
     -------
@@ -785,11 +830,11 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
     with interval_setting(hdi_prob, ci_kind):
         return _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
                              seed=seed, fit=fit, draws=draws, average_with=average_with,
-                             weights=weights)
+                             weights=weights, figure_process=figure_process)
 
 
 def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
-                  draws=None, average_with=(), weights=None) -> Report:
+                  draws=None, average_with=(), weights=None, figure_process=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
     from bayes_llm.derived.paper import paper_ols
     from bayes_llm.derived.shapley_null import shapley_reference
@@ -816,59 +861,73 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     report = Report(title=f"Bayesian re-analysis of 'Is there secret sauce in LLM "
                           f"development?': fit '{fit.spec.name}'",
                     sections=[Section(k, v) for k, v in SECTIONS.items()])
-    report.timings["load fit (with diagnostics)"] = load_seconds
-    report.data_source = source
-    report.fit_status = diagnostics_status(fit)
-    baseline = None
-    with report.timed("paper OLS"):
-        try:
-            baseline = paper_ols(fit, None, df=df)
-        except Exception as exc:  # noqa: BLE001
-            report.problems.append(f"the paper's OLS could not be run: {exc}")
-    with report.timed("headline draws and table"):
-        if draws is None:
-            draws = headline_draws(fit)
-        # computed once: the headline table and the variance-share figure show the same
-        shapley = shapley_reference(fit, seed=seed)
-        table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
-                               paper=baseline is not None, shapley=shapley,
-                               curve_fits=others, curve_weights=weights)
-    report.tables["headline"] = table
-    with report.timed("exports (parameter summary, headline draws)"):
-        _exports(report, fit, draws)
-    summary = report.section("summary")
-    verdicts = claim_verdicts(table, draws, developer_coding=fit.spec.developer)
-    # The diagnostics section decides the verdict (gate + rank tests); the summary repeats it.
-    summary_index = len(summary.blocks)
-    for v in verdicts:
-        summary.p(f"{v.title} — {v.verdict}. {v.text}")
-    summary.table("Verdicts", name="verdicts", frame=pd.DataFrame([{"claim": v.title, "verdict": v.verdict,
-                                             "probability": v.probability} for v in verdicts]))
-    with report.timed("data section"):
-        _data_section(report, fit, df, source)
-    with report.timed("model section (prior predictive check)"):
-        _model_section(report, fit, frame, prior_draws=prior_draws, seed=seed)
-    with report.timed("diagnostics section (trace, rank plots and tests)"):
-        _diagnostics_section(report, fit)
-    ok, status = report.fit_status
-    verdict_ok = ok and report.diagnostics_ok is not False
-    d_verdict = diagnostics_verdict(fit, report.tables.get("rank_tests"))[1]
-    summary.blocks.insert(summary_index, ("p", (
-        f"Fit '{fit.spec.name}' ({fit.spec.likelihood} likelihood, {fit.models.shape[0]} "
-        "models). MCMC diagnostics: " + (f"{d_verdict}." if verdict_ok else
-                                         f"{d_verdict}. Treat the numbers below as "
-                                         "provisional."))))
-    if not ok:
-        summary.blocks.insert(0, ("p", "WARNING: this fit FAILED its MCMC diagnostics ("
-                                  + status.removeprefix("FAILED: ") + "). Every figure in "
-                                  "this report is provisional."))
-    with report.timed("posterior predictive section"):
-        _predictive_section(report, fit, frame, seed=seed, check_data=df is not None,
-                            ppc_draws=ppc_draws)
-    with report.timed("headline section"):
-        _headline_section(report, fit, table)
-    with report.timed("results figures"):
-        _results_section(report, fit, baseline, df, draws=draws, shapley=shapley)
+    worker = figure_worker.start(fit_dir, df, resolve_interval(), figure_process)
+    if worker is not None:
+        report.offloaded = frozenset(worker.keys)
+        report.figure_worker = "fit-only figures drawn in a second process"
+    try:
+        report.timings["load fit (with diagnostics)"] = load_seconds
+        report.data_source = source
+        report.fit_status = diagnostics_status(fit)
+        baseline = None
+        with report.timed("paper OLS"):
+            try:
+                baseline = paper_ols(fit, None, df=df)
+            except Exception as exc:  # noqa: BLE001
+                report.problems.append(f"the paper's OLS could not be run: {exc}")
+        with report.timed("headline draws and table"):
+            if draws is None:
+                draws = headline_draws(fit)
+            # computed once: the headline table and the variance-share figure show the same
+            shapley = shapley_reference(fit, seed=seed)
+            table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
+                                   paper=baseline is not None, shapley=shapley,
+                                   curve_fits=others, curve_weights=weights)
+        report.tables["headline"] = table
+        with report.timed("exports (parameter summary, headline draws)"):
+            _exports(report, fit, draws)
+        summary = report.section("summary")
+        verdicts = claim_verdicts(table, draws, developer_coding=fit.spec.developer)
+        # The diagnostics section decides the verdict (gate + rank tests); the summary repeats it.
+        summary_index = len(summary.blocks)
+        for v in verdicts:
+            summary.p(f"{v.title} — {v.verdict}. {v.text}")
+        summary.table("Verdicts", name="verdicts", frame=pd.DataFrame(
+            [{"claim": v.title, "verdict": v.verdict, "probability": v.probability}
+             for v in verdicts]))
+        with report.timed("data section"):
+            _data_section(report, fit, df, source)
+        with report.timed("model section (prior predictive check)"):
+            _model_section(report, fit, frame, prior_draws=prior_draws, seed=seed)
+        with report.timed("diagnostics section (trace, rank plots and tests)"):
+            _diagnostics_section(report, fit)
+        ok, status = report.fit_status
+        verdict_ok = ok and report.diagnostics_ok is not False
+        d_verdict = diagnostics_verdict(fit, report.tables.get("rank_tests"))[1]
+        summary.blocks.insert(summary_index, ("p", (
+            f"Fit '{fit.spec.name}' ({fit.spec.likelihood} likelihood, {fit.models.shape[0]} "
+            "models). MCMC diagnostics: " + (f"{d_verdict}." if verdict_ok else
+                                             f"{d_verdict}. Treat the numbers below as "
+                                             "provisional."))))
+        if not ok:
+            summary.blocks.insert(0, ("p", "WARNING: this fit FAILED its MCMC diagnostics ("
+                                      + status.removeprefix("FAILED: ") + "). Every figure in "
+                                      "this report is provisional."))
+        with report.timed("posterior predictive section"):
+            _predictive_section(report, fit, frame, seed=seed, check_data=df is not None,
+                                ppc_draws=ppc_draws)
+        with report.timed("headline section"):
+            _headline_section(report, fit, table)
+        with report.timed("results figures"):
+            _results_section(report, fit, baseline, df, draws=draws, shapley=shapley)
+    except BaseException:  # stop the worker at once, not when it has finished
+        if worker is not None:
+            worker.close()
+        raise
+    if worker is not None:
+        failure = _collect_worker_figures(report, worker)
+        if failure:
+            report.figure_worker = f"the figure worker failed ({failure}); drawn here"
     _provenance_section(report, fit, fit_dir)
     if report.problems:
         summary.p("Problems while building this report: " + "; ".join(report.problems))

@@ -1,0 +1,179 @@
+"""Draw the report's fit-only figures in a second process, while the report is built.
+
+Most of a report's time is matplotlib laying out and rendering figures. The figures in
+:data:`WORKER_FIGURES` need nothing but the saved fit (and the data it was fitted on), so
+:func:`start` hands them to one spawned worker process at the start of
+:func:`bayes_llm.report.build.build_report`; the worker loads the fit from its folder and
+draws them while the main process computes the headline figures, the checks and the other
+figures. :func:`make_fit_figure` is the one recipe of each figure, used by the worker and
+by the main process alike (serially, or when the worker fails), so both draw the same
+figure.
+
+The worker is used only where it can help: at least two CPUs available to this process,
+and not switched off (``BAYES_LLM_FIGURE_WORKER=0`` or ``figure_worker=False``).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+#: Figures drawn from the fit (and its data, and the paper's OLS) alone, in report order.
+FIT_FIGURES: tuple[str, ...] = ("data_overview", "trace", "rank", "score_vs_compute",
+                                "developer_effects", "frontier_decomposition")
+#: The ones the worker draws. Chosen so that the worker (start-up, imports, loading the
+#: fit: ~2 s, then ~3 s of figures on the default fit) finishes before the main process
+#: (~6 s of headline figures, checks and the other figures); the two results figures that
+#: need the paper's OLS stay with the main process, which has it.
+WORKER_FIGURES: tuple[str, ...] = ("data_overview", "trace", "rank", "score_vs_compute")
+#: Environment variable that switches the worker off (``0``) or on (``1``).
+ENV_VAR = "BAYES_LLM_FIGURE_WORKER"
+#: Seconds the report waits for the worker before drawing the figures itself.
+WAIT_SECONDS = 300.0
+
+
+def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None):
+    """Draw one of :data:`FIT_FIGURES` (a matplotlib figure, not rendered).
+
+    Parameters
+    ----------
+    key : str
+        The figure's key.
+    fit : Fit
+        The fit.
+    df : DataFrame or None
+        The data the fit was made on (``None``: the models saved with the fit).
+    baseline : OLSFit, optional
+        The paper's OLS for this fit (red crosses of the results figures).
+    """
+    if key == "data_overview":
+        from bayes_llm.plots.scaling import plot_data_overview
+        from bayes_llm.report.build import models_frame
+
+        frame = df if df is not None else models_frame(fit)
+        return plot_data_overview(df=frame, outcome=fit.spec.outcome)
+    if key == "trace":
+        from bayes_llm.plots.diagnostics import plot_trace
+
+        return plot_trace(fit=fit)
+    if key == "rank":
+        from bayes_llm.plots.diagnostics import plot_rank, rank_thin_factor
+
+        try:
+            thin = rank_thin_factor(fit)
+        except Exception:  # noqa: BLE001 - as the rank tests of the report: no thinning
+            thin = 1
+        return plot_rank(fit=fit, thin=thin)
+    if key == "score_vs_compute":
+        from bayes_llm.plots.scaling import plot_score_vs_compute
+
+        return plot_score_vs_compute(fit=fit)
+    if key == "developer_effects":
+        from bayes_llm.plots.developers import plot_developer_effects
+
+        return plot_developer_effects(fit=fit, baseline=baseline, df=df)
+    if key == "frontier_decomposition":
+        from bayes_llm.plots.frontier import plot_frontier_decomposition
+
+        return plot_frontier_decomposition(fit=fit, baseline=baseline, df=df)
+    raise KeyError(f"not a fit-only figure: {key!r}")
+
+
+def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[float, str],
+                       keys: list[str]) -> dict[str, bytes | str]:
+    """Load the fit in ``fit_dir`` and render ``keys`` (the worker's task).
+
+    Returns
+    -------
+    dict
+        PNG bytes per key, or the error message (``"Type: message"``) of a figure that
+        failed; the main process then draws that one itself.
+    """
+    from bayes_llm.derived.paper import paper_ols
+    from bayes_llm.derived.summary import interval_setting
+    from bayes_llm.model import load_fit
+    from bayes_llm.plots._style import close, figure_png
+
+    out: dict[str, bytes | str] = {}
+    with interval_setting(*interval):
+        fit = load_fit(Path(fit_dir), df=df) if df is not None else load_fit(Path(fit_dir))
+        baseline = None
+        if {"developer_effects", "frontier_decomposition"} & set(keys):
+            try:
+                baseline = paper_ols(fit, None, df=df)
+            except Exception:  # noqa: BLE001 - the main process reports this problem
+                baseline = None
+        for key in keys:
+            try:
+                fig = make_fit_figure(key, fit, df, baseline)
+                out[key] = figure_png(fig)
+                close(fig)
+            except Exception as exc:  # noqa: BLE001 - drawn again (and reported) by the caller
+                out[key] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def wanted(figure_worker: bool | None) -> bool:
+    """Whether to use the worker: the argument, else the environment, else >= 2 CPUs."""
+    if figure_worker is not None:
+        return figure_worker
+    setting = os.environ.get(ENV_VAR, "").strip().lower()
+    if setting in {"0", "false", "no", "off"}:
+        return False
+    if setting in {"1", "true", "yes", "on"}:
+        return True
+    return available_cpus() >= 2
+
+
+class FigureWorker:
+    """One spawned process rendering some of :data:`FIT_FIGURES` of a fit folder."""
+
+    def __init__(self, fit_dir: Path, df: pd.DataFrame | None, interval: tuple[float, str],
+                 keys: list[str]):
+        import multiprocessing as mp
+
+        from bayes_llm.processes import die_with_parent
+
+        self.keys = list(keys)
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"),
+                                         initializer=die_with_parent, initargs=(os.getpid(),))
+        self._future: Future = self._pool.submit(render_fit_figures, str(fit_dir), df,
+                                                 interval, self.keys)
+
+    def results(self, timeout: float = WAIT_SECONDS) -> tuple[dict[str, bytes | str], str]:
+        """Wait for the worker; return its results and ``""``, or ``{}`` and why it failed."""
+        try:
+            return self._future.result(timeout=timeout), ""
+        except Exception as exc:  # noqa: BLE001 - a timeout, a crashed worker...
+            return {}, f"{type(exc).__name__}: {exc}"
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (at once if it is still running)."""
+        if not self._future.done():
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start(fit_dir: Path, df: pd.DataFrame | None, interval: tuple[float, str],
+          figure_worker: bool | None = None) -> FigureWorker | None:
+    """Start the worker on :data:`WORKER_FIGURES` when :func:`wanted`; else ``None``."""
+    if not wanted(figure_worker):
+        return None
+    try:
+        return FigureWorker(fit_dir, df, interval, list(WORKER_FIGURES))
+    except Exception:  # noqa: BLE001 - no worker (e.g. no process may be spawned): serial
+        return None
