@@ -58,8 +58,9 @@ DRAWS, TUNE, CHAINS = 300, 300, 2
 #: Headline figures ranked (prefixes of ``headline_draws`` ids).
 #: The Shapley split of the OLS R^2 at equal weights is a function of the data alone (the
 #: same value in every draw): it is not a posterior quantity and is not ranked.
-DERIVED_PREFIXES = ("variance_", "frontier_", "shared_progress_multiplier",
-                    "developer_multiplier[", "within_spread_multiplier")
+DERIVED_PREFIXES = ("variance_", "frontier_", "company_", "bayes_r2", "anova_",
+                    "shared_progress_multiplier", "developer_multiplier[",
+                    "within_spread_multiplier")
 #: Posterior draws (all chains together) the quantities are computed on: the posterior is
 #: thinned evenly to at most this many before computing the headline figures and ranking.
 DERIVED_DRAWS = 200
