@@ -12,8 +12,9 @@ a run can be resumed or extended in any order):
 3. rank the true value of every scalar quantity among the posterior draws thinned to
    about their ESS (:func:`bayes_llm.verify.sbc.rank_statistics`): the scalar parameters,
    period contrasts, shared progress, developer share, and the headline figures of
-   :func:`bayes_llm.derived.headline.headline_draws` (variance shares, frontier shares,
-   multipliers; Shapley split at equal weights) evaluated at the truth and at each draw,
+   :func:`bayes_llm.derived.headline.headline_draws` (variance shares, company shares,
+   Bayesian R2, finite-population SDs, frontier shares, multipliers; not the Shapley
+   split, a function of the data alone) evaluated at the truth and at each draw,
    with the simulated outcome held fixed (SBC holds for any function of parameters and
    data).
 
