@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+#: Backend names (kept here so that ``--help`` does not import the sampler; the same as
+#: :data:`bayes_llm.model.sampling.BACKENDS`).
+BACKEND_NAMES = ("nutpie", "pymc", "numpyro")
+
 RunDirArgument = Annotated[
     Path,
     typer.Argument(metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a "
@@ -47,6 +51,32 @@ WeightsOption = Annotated[
                  "average: a 'bayes-llm validate' folder (stacking weight of each fit's spec, "
                  "renormalised) or 'equal'. Required with --average-with.",
                  show_default=False),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)}."),
+]
+SamplerDrawsOption = Annotated[
+    int | None,
+    typer.Option("--draws", min=1, help="Draws per chain (default: spec)."),
+]
+SamplerTuneOption = Annotated[
+    int | None,
+    typer.Option("--tune", min=1, help="Tuning steps per chain (default: spec)."),
+]
+SamplerChainsOption = Annotated[
+    int | None,
+    typer.Option("--chains", min=1, help="Chains (default: spec)."),
+]
+SamplerSeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", help="Random seed (default: spec)."),
+]
+ProgressOption = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Show the sampler's progress bar (default: "
+                 "only when stderr is a terminal; in a log file, one line before and after "
+                 "sampling).", show_default=False),
 ]
 AllowWarningsOption = Annotated[
     bool,
