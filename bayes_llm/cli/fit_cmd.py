@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from bayes_llm.cli.options import (
-    BACKEND_NAMES,  # noqa: F401  (its former home; re-exported)
     AllowWarningsOption,
     BackendOption,
     CiKindOption,
