@@ -49,6 +49,14 @@ def test_reading_a_fit_and_its_headline_imports_no_sampler_and_no_plotting():
     assert "HEAVY []" in proc.stdout
 
 
+def test_cli_backend_names_are_the_samplers_backends():
+    """The --backend help of fit/run/validate lists what the sampler accepts."""
+    from bayes_llm.cli.options import BACKEND_NAMES
+    from bayes_llm.model.sampling import BACKENDS
+
+    assert BACKEND_NAMES == tuple(BACKENDS)
+
+
 def test_help_lists_every_command_and_version(capsys):
     assert main(["-h"]) == 0
     out = capsys.readouterr().out

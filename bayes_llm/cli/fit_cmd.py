@@ -9,16 +9,21 @@ from typing import Annotated
 import typer
 
 from bayes_llm.cli.options import (
+    AllowWarningsOption,
+    BackendOption,
     CiKindOption,
     DataOption,
     HdiProbOption,
     MirrorOption,
+    ProgressOption,
+    SamplerChainsOption,
+    SamplerDrawsOption,
+    SamplerSeedOption,
+    SamplerTuneOption,
     load_data,
     say,
 )
 
-#: Backend names (kept here so that ``--help`` does not import the sampler).
-BACKEND_NAMES = ("nutpie", "pymc", "numpyro")
 #: Variables with at most this many elements per draw are listed in the compact summary.
 COMPACT_MAX_ELEMENTS = 16
 
@@ -82,19 +87,13 @@ def fit(
     model: Annotated[str, typer.Option("--model", "-m", help="Spec file (models/NAME.toml) or "
                                        "the name of a bundled spec.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")],
-    backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKEND_NAMES)}.")]
-    = "nutpie",
-    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
-    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps per chain (default: spec).")]
-    = None,
-    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (default: spec).")] = None,
-    allow_warnings: Annotated[bool, typer.Option(
-        "--allow-warnings", help="Exit 0 even when diagnostics fail.")] = False,
-    progress: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Show the sampler's progress bar (default: only when "
-        "stderr is a terminal; in a log file, one line before and after sampling).",
-        show_default=False)] = None,
+    backend: BackendOption = "nutpie",
+    draws: SamplerDrawsOption = None,
+    tune: SamplerTuneOption = None,
+    chains: SamplerChainsOption = None,
+    seed: SamplerSeedOption = None,
+    allow_warnings: AllowWarningsOption = False,
+    progress: ProgressOption = None,
     all_parameters: Annotated[bool, typer.Option(
         "--all-parameters", help="List every parameter in the summary, e.g. one row per "
         "developer (default: top-level parameters, long vectors folded into one line).")]

@@ -9,9 +9,13 @@ import typer
 
 from bayes_llm.cli.options import (
     AllowWarningsOption,
+    AverageWithOption,
     CiKindOption,
     HdiProbOption,
     MirrorOption,
+    RunDirArgument,
+    WeightsOption,
+    average_options,
     say,
 )
 from bayes_llm.constants import DEFAULT_SEED
@@ -77,28 +81,8 @@ def _relabel(text: str, prob: float, kind: str) -> str:
     return "\n".join(lines)
 
 
-def average_options(average_with: list[Path] | None, weights: str | None
-                     ) -> tuple[list[Path], str | None]:
-    """Check --average-with / --weights together (one line on a mistake)."""
-    from bayes_llm.derived.averaging import EQUAL, VALIDATE_SUMMARY
-
-    dirs = list(average_with or [])
-    if weights is not None and not dirs:
-        raise BayesLLMError("--weights needs --average-with RUN_DIR (the fits to average)")
-    if dirs and weights is None:
-        raise BayesLLMError("--average-with needs --weights VALIDATE_DIR (stacking weights "
-                            "from 'bayes-llm validate') or --weights equal")
-    if weights is not None and weights != EQUAL and not (Path(weights) / VALIDATE_SUMMARY
-                                                          ).is_file():
-        raise BayesLLMError(f"--weights {weights}: not 'equal' and no {VALIDATE_SUMMARY} there "
-                            "(give a folder written by 'bayes-llm validate')")
-    return dirs, weights
-
-
 def headline(
-    run_dir: Annotated[Path, typer.Argument(
-        metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
-        "holding one, e.g. results/main).", show_default=False)],
+    run_dir: RunDirArgument,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="DIR", help="Folder for headline.csv, headline.md, "
         "headline_draws.nc (per-draw values) and parameter_summary.csv.",
@@ -113,15 +97,8 @@ def headline(
         "the first period's models).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the Shapley bootstrap and null.")] = DEFAULT_SEED,
-    average_with: Annotated[list[Path] | None, typer.Option(
-        "--average-with", metavar="RUN_DIR",
-        help="Another fit of the same data (e.g. binomial_monotone, binomial_eiv_t) to "
-        "average the frontier figures over; repeatable.", show_default=False)] = None,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", metavar="VALIDATE_DIR|equal",
-        help="Weights of the model average: a 'bayes-llm validate' folder (stacking weight "
-        "of each fit's spec, renormalised) or 'equal'. Required with --average-with.",
-        show_default=False)] = None,
+    average_with: AverageWithOption = None,
+    weights: WeightsOption = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,

@@ -7,6 +7,15 @@ from typing import Annotated
 
 import typer
 
+#: Backend names (kept here so that ``--help`` does not import the sampler; the same as
+#: :data:`bayes_llm.model.sampling.BACKENDS`).
+BACKEND_NAMES = ("nutpie", "pymc", "numpyro")
+
+RunDirArgument = Annotated[
+    Path,
+    typer.Argument(metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a "
+                   "run folder holding one, e.g. results/main).", show_default=False),
+]
 MirrorOption = Annotated[
     Path | None,
     typer.Option("--mirror", help="Local mirror folder of the data files (default: "
@@ -29,6 +38,45 @@ CiKindOption = Annotated[
     typer.Option("--ci-kind", metavar="hdi|eti", help="Interval kind: highest-density (hdi) "
                  "or equal-tailed (eti) (default: bayes_llm.constants.CI_KIND, hdi).",
                  show_default=False),
+]
+AverageWithOption = Annotated[
+    list[Path] | None,
+    typer.Option("--average-with", metavar="RUN_DIR", help="Another fit of the same data "
+                 "(e.g. binomial_monotone, binomial_eiv_t) to average the frontier figures "
+                 "over; repeatable.", show_default=False),
+]
+WeightsOption = Annotated[
+    str | None,
+    typer.Option("--weights", metavar="VALIDATE_DIR|equal", help="Weights of the model "
+                 "average: a 'bayes-llm validate' folder (stacking weight of each fit's spec, "
+                 "renormalised) or 'equal'. Required with --average-with.",
+                 show_default=False),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)}."),
+]
+SamplerDrawsOption = Annotated[
+    int | None,
+    typer.Option("--draws", min=1, help="Draws per chain (default: spec)."),
+]
+SamplerTuneOption = Annotated[
+    int | None,
+    typer.Option("--tune", min=1, help="Tuning steps per chain (default: spec)."),
+]
+SamplerChainsOption = Annotated[
+    int | None,
+    typer.Option("--chains", min=1, help="Chains (default: spec)."),
+]
+SamplerSeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", help="Random seed (default: spec)."),
+]
+ProgressOption = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress", help="Show the sampler's progress bar (default: "
+                 "only when stderr is a terminal; in a log file, one line before and after "
+                 "sampling).", show_default=False),
 ]
 AllowWarningsOption = Annotated[
     bool,
@@ -68,6 +116,44 @@ def fit_data_note(fit) -> str:
     source = fit.metadata.get("source_file") or "unrecorded"
     return (f"data: the {len(fit.models)} models saved with the fit "
             f"(fitted from {source}; data hash {str(fit.metadata.get('data_hash', ''))[:12]})")
+
+
+def average_options(average_with: list[Path] | None, weights: str | None
+                    ) -> tuple[list[Path], str | None]:
+    """Check ``--average-with`` / ``--weights`` together.
+
+    Parameters
+    ----------
+    average_with : list of Path or None
+        The ``--average-with`` folders.
+    weights : str or None
+        The ``--weights`` value: a ``bayes-llm validate`` folder or ``"equal"``.
+
+    Returns
+    -------
+    (list of Path, str or None)
+        The folders (empty without ``--average-with``) and the weights.
+
+    Raises
+    ------
+    BayesLLMError
+        One line when one option comes without the other, or ``--weights`` is neither
+        ``equal`` nor a folder written by ``bayes-llm validate``.
+    """
+    from bayes_llm.derived.averaging import EQUAL, VALIDATE_SUMMARY
+    from bayes_llm.errors import BayesLLMError
+
+    dirs = list(average_with or [])
+    if weights is not None and not dirs:
+        raise BayesLLMError("--weights needs --average-with RUN_DIR (the fits to average)")
+    if dirs and weights is None:
+        raise BayesLLMError("--average-with needs --weights VALIDATE_DIR (stacking weights "
+                            "from 'bayes-llm validate') or --weights equal")
+    if weights is not None and weights != EQUAL and not (Path(weights) / VALIDATE_SUMMARY
+                                                          ).is_file():
+        raise BayesLLMError(f"--weights {weights}: not 'equal' and no {VALIDATE_SUMMARY} there "
+                            "(give a folder written by 'bayes-llm validate')")
+    return dirs, weights
 
 
 def interval_context(hdi_prob: float | None, ci_kind: str | None):

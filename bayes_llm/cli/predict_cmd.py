@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import AllowWarningsOption, CiKindOption, HdiProbOption, say
+from bayes_llm.cli.options import (
+    AllowWarningsOption,
+    CiKindOption,
+    HdiProbOption,
+    RunDirArgument,
+    say,
+)
 from bayes_llm.constants import DEFAULT_SEED
 
 PREDICT_HELP = (
@@ -26,9 +32,6 @@ NEEDED_HELP = (
     "draws that reach it and the share of draws that do (a flat curve cannot)."
 )
 
-RunArgument = Annotated[Path, typer.Argument(
-    metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
-    "holding one).", show_default=False)]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the predictive draws.")]
 DrawsOption = Annotated[int | None, typer.Option(
     "--draws", metavar="N", help="Use about N evenly spaced posterior draws (default all).",
@@ -43,7 +46,7 @@ def _load(run_dir: Path):
 
 
 def predict(
-    run_dir: RunArgument,
+    run_dir: RunDirArgument,
     data: Annotated[Path, typer.Option(
         "--data", metavar="FILE", help="Table of models to predict (.csv/.parquet, "
         "canonical columns; mmlu_pro_acc optional).", show_default=False)],
@@ -93,7 +96,7 @@ def predict(
 
 
 def compute_needed(
-    run_dir: RunArgument,
+    run_dir: RunDirArgument,
     developer: Annotated[str, typer.Option(
         "--developer", metavar="NAME", help="Developer (a group, for a group-coded fit); "
         "one the fit has not seen is a fresh population draw.", show_default=False)],

@@ -9,10 +9,14 @@ import typer
 
 from bayes_llm.cli.options import (
     AllowWarningsOption,
+    AverageWithOption,
     CiKindOption,
     DataOption,
     HdiProbOption,
     MirrorOption,
+    RunDirArgument,
+    WeightsOption,
+    average_options,
 )
 from bayes_llm.constants import DEFAULT_SEED
 
@@ -27,9 +31,7 @@ HELP = (
 
 
 def report(
-    run_dir: Annotated[Path, typer.Argument(
-        metavar="RUN_DIR", help="A result folder written by 'bayes-llm fit' (or a run folder "
-        "holding one).", show_default=False)],
+    run_dir: RunDirArgument,
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="DIR", help="Report folder to write (replaced if it is a previous "
         "report; default RUN_DIR/report).", show_default=False)] = None,
@@ -40,14 +42,8 @@ def report(
     seed: Annotated[int, typer.Option(
         "--seed", help="Seed of the predictive checks and the Shapley bootstrap.")]
     = DEFAULT_SEED,
-    average_with: Annotated[list[Path] | None, typer.Option(
-        "--average-with", metavar="RUN_DIR",
-        help="Another fit of the same data to average the frontier figures over; "
-        "repeatable (as in 'bayes-llm headline').", show_default=False)] = None,
-    weights: Annotated[str | None, typer.Option(
-        "--weights", metavar="VALIDATE_DIR|equal",
-        help="Weights of the model average (required with --average-with).",
-        show_default=False)] = None,
+    average_with: AverageWithOption = None,
+    weights: WeightsOption = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,
@@ -68,8 +64,6 @@ def report(
     if prior_draws < 1 or ppc_draws < 1:
         raise BayesLLMError("--prior-draws and --ppc-draws must be positive")
     resolve_interval(hdi_prob, ci_kind)  # a bad value fails before any work
-    from bayes_llm.cli.headline_cmd import average_options
-
     average_dirs, weight_spec = average_options(average_with, weights)
     df = None
     if mirror is not None or data is not None:

@@ -23,10 +23,17 @@ import typer
 
 from bayes_llm.atomic import write_text_atomic
 from bayes_llm.cli.options import (
+    AllowWarningsOption,
+    BackendOption,
     CiKindOption,
     DataOption,
     HdiProbOption,
     MirrorOption,
+    ProgressOption,
+    SamplerChainsOption,
+    SamplerDrawsOption,
+    SamplerSeedOption,
+    SamplerTuneOption,
     load_data,
 )
 
@@ -43,17 +50,13 @@ def run(
     = Path("results/main"),
     model: Annotated[str, typer.Option("--model", "-m", help="Spec of the main fit.")]
     = DEFAULT_MODEL,
-    backend: Annotated[str, typer.Option(help="NUTS backend: nutpie, pymc, numpyro.")]
-    = "nutpie",
-    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")] = None,
-    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps (default: spec).")] = None,
-    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default: spec).")] = None,
-    allow_warnings: Annotated[bool, typer.Option(
-        "--allow-warnings", help="Exit 0 even when MCMC diagnostics fail.")] = False,
-    progress: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Sampler progress bar (default: only when stderr "
-        "is a terminal).", show_default=False)] = None,
+    backend: BackendOption = "nutpie",
+    draws: SamplerDrawsOption = None,
+    tune: SamplerTuneOption = None,
+    chains: SamplerChainsOption = None,
+    seed: SamplerSeedOption = None,
+    allow_warnings: AllowWarningsOption = False,
+    progress: ProgressOption = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     mirror: MirrorOption = None,

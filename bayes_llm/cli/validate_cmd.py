@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from bayes_llm.cli.options import DataOption, MirrorOption, load_data, say
+from bayes_llm.cli.options import (
+    BackendOption,
+    DataOption,
+    MirrorOption,
+    SamplerChainsOption,
+    SamplerDrawsOption,
+    SamplerTuneOption,
+    load_data,
+    say,
+)
 from bayes_llm.constants import DEFAULT_SEED
 
 HELP = (
@@ -31,14 +40,12 @@ def validate(
         help="How to split the models.")] = "time:2024-10",
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
                                       help="Output folder.")] = Path("results/validate"),
-    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: spec).")]
-    = None,
-    tune: Annotated[int | None, typer.Option(min=1, help="Tuning steps (default: spec).")]
-    = None,
-    chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: spec).")] = None,
+    draws: SamplerDrawsOption = None,
+    tune: SamplerTuneOption = None,
+    chains: SamplerChainsOption = None,
     seed: Annotated[int, typer.Option(help="Seed of folds, sampler, predictions, PIT.")]
     = DEFAULT_SEED,
-    backend: Annotated[str, typer.Option(help="NUTS backend.")] = "nutpie",
+    backend: BackendOption = "nutpie",
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when some fold's fit failed its diagnostics "
         "(every output still says so).")] = False,

@@ -132,6 +132,28 @@ def rank_thin_factor(fit, var_names: list[str] | None = None) -> int:
     return int(max(1, min(factor, max(1, n_draw // 50))))
 
 
+def _thinned_posterior(fit, names: list[str], thin: int | None) -> tuple[xr.Dataset, int]:
+    """Return the posterior of ``names`` thinned as the rank test and plot both use it.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model.
+    names : list of str
+        Posterior variables.
+    thin : int, optional
+        Thinning factor; default :func:`rank_thin_factor`.
+
+    Returns
+    -------
+    (Dataset, int)
+        Every ``thin``-th draw of each chain, and the factor used.
+    """
+    factor = rank_thin_factor(fit, names) if thin is None else int(thin)
+    post = fit.dt["posterior"].to_dataset()[names].isel(draw=slice(None, None, factor))
+    return post, factor
+
+
 def rank_tests(*, fit, var_names: list[str] | None = None, thin: int | None = None,
                envelope_prob: float | None = None) -> pd.DataFrame:
     """Run the rank plot's multi-chain uniformity test, one row per panel.
@@ -157,9 +179,8 @@ def rank_tests(*, fit, var_names: list[str] | None = None, thin: int | None = No
     from arviz_base import rcParams
 
     names = var_names or default_var_names(fit)
-    factor = rank_thin_factor(fit, names) if thin is None else int(thin)
+    post, factor = _thinned_posterior(fit, names, thin)
     prob = rcParams["stats.envelope_prob"] if envelope_prob is None else envelope_prob
-    post = fit.dt["posterior"].to_dataset()[names].isel(draw=slice(None, None, factor))
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore")
         ranks = post.azstats.compute_ranks(dim=("chain", "draw"), relative=True)
@@ -239,15 +260,13 @@ def plot_rank(*, fit, var_names: list[str] | None = None, thin: int | None = Non
     Figure
     """
     names = var_names or default_var_names(fit)
-    factor = rank_thin_factor(fit, names) if thin is None else int(thin)
-    post = fit.dt["posterior"]
+    post, factor = _thinned_posterior(fit, names, thin)
     n_panels = sum(int(post[n].isel(chain=0, draw=0).size) for n in names)
     cols = min(4, n_panels)
     rows = int(np.ceil(n_panels / cols))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        tree = xr.DataTree.from_dict({"posterior": post.to_dataset()[names].isel(
-            draw=slice(None, None, factor))})
+        tree = xr.DataTree.from_dict({"posterior": post})
         pc = az.plot_rank(tree, var_names=names, backend="matplotlib",
                           figure_kwargs={"figsize": (3.2 * cols, 2.4 * rows + 0.6),
                                          "layout": "constrained"})

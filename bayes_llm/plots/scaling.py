@@ -38,6 +38,34 @@ def _raw_axis(ax, guess: float) -> None:
     sec.set_ylabel("raw accuracy")
 
 
+def _scatter_by_group(ax, points: pd.DataFrame, colours: dict[str, str], majors: set[str], *,
+                      sizes: tuple[float, float], minor_alpha: float) -> None:
+    """Scatter models' score against log10 compute, one colour and label per developer group.
+
+    Parameters
+    ----------
+    ax : Axes
+        The panel.
+    points : DataFrame
+        ``developer_group``, ``log10_flop`` and ``score`` of each model.
+    colours : dict of str to str
+        Colour of each developer group (:func:`bayes_llm.plots._style.group_colours`).
+    majors : set of str
+        Groups drawn larger, opaque, outlined and on top.
+    sizes : (float, float)
+        Marker size of a major group's points and of the others'.
+    minor_alpha : float
+        Opacity of the other groups' points (majors' 0.9).
+    """
+    for group in sort_groups(points["developer_group"]):
+        g = points[points["developer_group"] == group]
+        major = group in majors
+        ax.scatter(g["log10_flop"], g["score"], s=sizes[0] if major else sizes[1],
+                   color=colours[group], alpha=0.9 if major else minor_alpha,
+                   edgecolor="black" if major else "none", linewidth=0.3, label=group,
+                   zorder=3 if major else 2)
+
+
 def data_overview_data(*, df: pd.DataFrame, outcome: str = "mmlu_pro",
                        period: str = "cohort") -> pd.DataFrame:
     """Return the models behind :func:`plot_data_overview`.
@@ -99,13 +127,9 @@ def plot_data_overview(*, df: pd.DataFrame, outcome: str = "mmlu_pro",
     axes = fig.subplots(1, len(periods), sharex=True, sharey=True, squeeze=False)[0]
     for ax, per in zip(axes, periods, strict=True):
         sub = data[data["period"] == per]
-        for group in sort_groups(sub["developer_group"]):
-            g = sub[sub["developer_group"] == group]
-            major = bool(g["is_major"].iloc[0])
-            ax.scatter(g["log10_flop"], g["score"], s=22 if major else 10,
-                       color=colours[group], alpha=0.9 if major else 0.55,
-                       edgecolor="black" if major else "none", linewidth=0.3,
-                       label=group, zorder=3 if major else 2)
+        first = sub.groupby("developer_group")["is_major"].first()
+        _scatter_by_group(ax, sub, colours, set(first.index[first.astype(bool)]),
+                          sizes=(22, 10), minor_alpha=0.55)
         ax.set_title(f"{per} (n = {len(sub)})")
         ax.set_xlabel("log10 training FLOP")
         ax.grid(alpha=0.3)
@@ -224,13 +248,7 @@ def plot_score_vs_compute(*, fit, grid_points: int = GRID_POINTS) -> Figure:
     axes = fig.subplots(1, len(periods), sharex=True, sharey=True, squeeze=False)[0]
     for i, (ax, period) in enumerate(zip(axes, periods, strict=True)):
         sub = points[points["period"] == period]
-        for group in sort_groups(sub["developer_group"]):
-            g = sub[sub["developer_group"] == group]
-            major = group in majors
-            ax.scatter(g["log10_flop"], g["score"], s=20 if major else 9,
-                       color=colours[group], alpha=0.9 if major else 0.5,
-                       edgecolor="black" if major else "none", linewidth=0.3, label=group,
-                       zorder=3 if major else 2)
+        _scatter_by_group(ax, sub, colours, majors, sizes=(20, 9), minor_alpha=0.5)
         for j, other in enumerate(periods):
             if other == period:
                 continue

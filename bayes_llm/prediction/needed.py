@@ -32,7 +32,7 @@ from bayes_llm import constants as C
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
-from bayes_llm.prediction.periods import period_term, place_rows
+from bayes_llm.prediction.periods import row_period_terms
 from bayes_llm.prediction.predict_rows import diagnostics_status, draw_indices, posterior_arrays
 from bayes_llm.prediction.result import interval_bounds
 from bayes_llm.prediction.units import developer_terms
@@ -153,17 +153,11 @@ def compute_needed(fit: Any, developer: str, accuracy: float, period: str, *,
     idx = draw_indices(n_total, draws)
     post, coords = posterior_arrays(fit, idx)
     rng = np.random.default_rng(seed)
-    labels = coords.get("period", ["all"])
-    placement = place_rows(frame, labels, spec.period, names)
-    walk = "period_drift" in post
-    p_mean, p_var = period_term(post["period_effect"], placement, labels, spec.period,
-                                drift=post.get("period_drift") if walk else None,
-                                sigma_step=post.get("sigma_period") if walk else None,
-                                row_names=names)
+    periods = row_period_terms(post, coords, spec.period, frame, names)
     dev = developer_terms(post, coords, spec, frame, names)
-    shape = p_mean.shape
-    rest = (post["alpha"][:, None] + p_mean + dev.mean
-            + np.sqrt(p_var + dev.var) * rng.standard_normal(shape))
+    shape = periods.mean.shape
+    rest = (post["alpha"][:, None] + periods.mean + dev.mean
+            + np.sqrt(periods.var + dev.var) * rng.standard_normal(shape))
     target = special.logit((accuracy - guess) / (1.0 - guess))
     value = (target - rest)[:, 0]
     if spec.compute_curve == "monotone":
@@ -177,17 +171,16 @@ def compute_needed(fit: Any, developer: str, accuracy: float, period: str, *,
     else:
         slope = post["beta"] + (dev.slope_mean + np.sqrt(dev.slope_var)
                                 * rng.standard_normal(shape))[:, 0]
-        if "compute_period_slope" in post:
-            d_mean, d_var = period_term(post["compute_period_slope"], placement, labels,
-                                        spec.period, row_names=names)
-            slope = slope + (d_mean + np.sqrt(d_var) * rng.standard_normal(shape))[:, 0]
+        if periods.slope_mean is not None:
+            slope = slope + (periods.slope_mean + np.sqrt(periods.slope_var)
+                             * rng.standard_normal(shape))[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.where(slope > 0, value / slope, np.nan)
     ok, status = diagnostics_status(fit)
     return ComputeNeeded(draws=x + spec.compute_centre, developer=developer,
                          period=str(period), accuracy=float(accuracy),
                          developer_known=bool(dev.known[0]),
-                         period_steps_ahead=int(placement.steps[0]),
+                         period_steps_ahead=int(periods.placement.steps[0]),
                          diagnostics_ok=ok, diagnostics=status)
 
 

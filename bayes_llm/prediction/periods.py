@@ -190,6 +190,70 @@ def period_term(effects: np.ndarray, placement: PeriodPlacement, fitted_labels: 
     return mean, steps[None, :] * s2[:, None]
 
 
+@dataclass(frozen=True)
+class RowPeriodTerms:
+    """Each row's period terms, per draw, from :func:`row_period_terms`.
+
+    Attributes
+    ----------
+    placement : PeriodPlacement
+        Where each row lies relative to the fitted periods.
+    mean, var : ndarray
+        ``(sample, row)``: mean and variance of the row's period effect
+        (``period_effect``; a random walk walked forward when the fit has one).
+    slope_mean, slope_var : ndarray or None
+        ``(sample, row)``: mean and variance of the row's per-period compute slope
+        (``compute_period_slope``); ``None`` when the fit has none.
+    """
+
+    placement: PeriodPlacement
+    mean: np.ndarray
+    var: np.ndarray
+    slope_mean: np.ndarray | None = None
+    slope_var: np.ndarray | None = None
+
+
+def row_period_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
+                     period: str, frame: pd.DataFrame,
+                     row_names: list[str] | None = None) -> RowPeriodTerms:
+    """Place the rows of ``frame`` among the fit's periods and give their period terms.
+
+    Parameters
+    ----------
+    post : dict of str to ndarray
+        Stacked posterior arrays, ``(sample, ...)``
+        (:func:`bayes_llm.prediction.predict_rows.posterior_arrays`).
+    coords : dict of str to list of str
+        The fit's coordinates; ``coords["period"]`` the fitted period labels (a fit
+        without periods has the single label ``"all"``).
+    period : str
+        The spec's period kind (cohort, quarter or month).
+    frame : DataFrame
+        The rows, with ``release_month``.
+    row_names : list of str, optional
+        How errors name the rows.
+
+    Returns
+    -------
+    RowPeriodTerms
+        The placement, the period effect's term (:func:`period_term`, with the fit's
+        random-walk drift and step SD when it has them) and, when the fit has per-period
+        compute slopes, their term.
+    """
+    labels = coords.get("period", ["all"])
+    placement = place_rows(frame, labels, period, row_names)
+    walk = "period_drift" in post
+    mean, var = period_term(post["period_effect"], placement, labels, period,
+                            drift=post.get("period_drift") if walk else None,
+                            sigma_step=post.get("sigma_period") if walk else None,
+                            row_names=row_names)
+    if "compute_period_slope" not in post:
+        return RowPeriodTerms(placement, mean, var)
+    slope_mean, slope_var = period_term(post["compute_period_slope"], placement, labels,
+                                        period, row_names=row_names)
+    return RowPeriodTerms(placement, mean, var, slope_mean, slope_var)
+
+
 __all__ = ["PeriodBeforeFitError", "PeriodExtrapolationError", "PeriodPlacement",
-           "cohort_position", "label_position", "period_term", "place_rows", "row_positions",
-           "successive_step_variance"]
+           "RowPeriodTerms", "cohort_position", "label_position", "period_term", "place_rows",
+           "row_period_terms", "row_positions", "successive_step_variance"]

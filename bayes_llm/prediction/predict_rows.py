@@ -36,7 +36,7 @@ from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.option_terms import model_effect_distribution, option_terms
 from bayes_llm.prediction.compute import true_compute
-from bayes_llm.prediction.periods import period_term, place_rows
+from bayes_llm.prediction.periods import row_period_terms
 from bayes_llm.prediction.result import Prediction
 from bayes_llm.prediction.units import developer_terms, row_units
 
@@ -159,18 +159,10 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
     spec = fit.spec
     x = true_compute(post, frame, spec, rng)
     mean = post["alpha"][:, None] + curve_term(post, x, _knots(fit))
-    labels = coords.get("period", ["all"])
-    placement = place_rows(frame, labels, spec.period, row_names)
-    walk = "period_drift" in post
-    p_mean, p_var = period_term(post["period_effect"], placement, labels, spec.period,
-                                drift=post.get("period_drift") if walk else None,
-                                sigma_step=post.get("sigma_period") if walk else None,
-                                row_names=row_names)
-    mean, var = mean + p_mean, p_var
-    if "compute_period_slope" in post:
-        d_mean, d_var = period_term(post["compute_period_slope"], placement, labels,
-                                    spec.period, row_names=row_names)
-        mean, var = mean + d_mean * x, var + d_var * x**2
+    periods = row_period_terms(post, coords, spec.period, frame, row_names)
+    mean, var = mean + periods.mean, periods.var
+    if periods.slope_mean is not None:
+        mean, var = mean + periods.slope_mean * x, var + periods.slope_var * x**2
     dev = developer_terms(post, coords, spec, frame, row_names)
     mean = mean + dev.mean + dev.slope_mean * x
     var = var + dev.var + dev.slope_var * x**2
@@ -178,8 +170,8 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
                                  compute_centre=spec.compute_centre)
     mean = mean + stacked(o_mean, idx)
     var = var + stacked(o_var, idx)
-    return {"mean": mean, "var": var, "x": x, "steps": placement.steps,
-            "period_label": placement.label, "developer_known": dev.known}
+    return {"mean": mean, "var": var, "x": x, "steps": periods.placement.steps,
+            "period_label": periods.placement.label, "developer_known": dev.known}
 
 
 def _scaled_noise(sigma: np.ndarray, nu: np.ndarray | None, shape: tuple[int, int],
