@@ -130,21 +130,24 @@ def test_nakagawa_share_by_hand_logit_normal():
     total = var_fixed + SIG_DEV**2 + SIG_MODEL**2
     np.testing.assert_allclose(ds["superpop_share"].values[0], SIG_DEV**2 / total)
     np.testing.assert_allclose(ds["variance_fixed"].values[0], var_fixed)
-    assert np.all(ds["variance_dist"].values == 0)
+    assert "variance_dist" not in ds
     assert ds.attrs["notes"] == ""
 
 
-def test_nakagawa_share_binomial_adds_the_delta_method_variance():
+def test_nakagawa_share_binomial_is_of_latent_performance():
+    """No distribution-specific (measurement-noise) term: a plug-in of it failed SBC."""
     fit = Tiny("binomial")
     ds = company_shares(fit)
-    _, _, g, n = OUTCOMES["mmlu_pro"]
-    s = 1 / (1 + np.exp(-fit.latent.mean(axis=0)))
-    p = g + (1 - g) * s
-    dist = np.mean(p * (1 - p) / (n * ((1 - g) * s * (1 - s)) ** 2))
     fixed = _pop_var(BETA[:, None] * X + GAMMA[:, PIDX])
-    expected = SIG_DEV**2 / (fixed + SIG_DEV**2 + SIG_MODEL**2 + dist)
+    expected = SIG_DEV**2 / (fixed + SIG_DEV**2 + SIG_MODEL**2)
     np.testing.assert_allclose(ds["superpop_share"].values[0], expected)
-    np.testing.assert_allclose(ds["variance_dist"].values[0], dist)
+    assert "variance_dist" not in ds
+    # the same share whatever the latent scores are, given the parameters it is made of
+    shifted = Tiny("binomial")
+    eta = shifted.dt["posterior"]["eta"]
+    shifted.dt["posterior"]["eta"] = eta - 6.0  # every model near the guessing floor
+    np.testing.assert_allclose(company_shares(shifted)["superpop_share"].values[0],
+                               expected)
 
 
 def test_finite_population_anova_and_bayes_r2_by_hand():
@@ -164,7 +167,7 @@ def test_finite_population_anova_and_bayes_r2_by_hand():
     total = (ds["developer_own_share"] + ds["developer_cov_compute_share"]
              + ds["developer_cov_other_share"]).values[0]
     np.testing.assert_allclose(total, part)
-    res = SIG_MODEL**2 + ds["variance_dist"].values[0]
+    res = SIG_MODEL**2
     mu = compute + period + dev
     np.testing.assert_allclose(ds["bayes_r2"].values[0],
                                _pop_var(mu) / (_pop_var(mu) + res))

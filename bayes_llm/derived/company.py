@@ -28,16 +28,17 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       infinite for ``nu <= 2``. A lineage effect has its own block
       (``sigma_lineage**2``); a protocol offset (11 models) is left out of the fixed
       part's variance;
-    * ``sigma2_dist`` (binomial only) is the distribution-specific variance of a model's
-      observed logit score given its latent score, by the delta method:
-      ``mean_i p_i (1 - p_i) / (n [(1 - g) s_i (1 - s_i)]**2)`` with ``s_i =
-      logistic(eta_i)`` at the posterior mean of ``eta_i`` (a plug-in: the latent scores
-      are pinned by the data to a few hundredths of a logit), ``p_i = g + (1 - g) s_i``,
-      ``n`` questions and guessing floor ``g``. With 12,032 questions it is about
-      0.01 logit² on the 809 models (models near the guessing floor dominate it),
-      against ~0.46 for ``sigma_model**2``
-      (Nakagawa et al.'s ``pi**2/3`` is the variance of a single Bernoulli trial and
-      does not apply to a model's proportion correct).
+    * no distribution-specific variance: the shares are of the variance of *latent*
+      performance. A binomial model's measurement noise (12,032 questions) is not a
+      performance difference, and the delta-method term ``mean_i p_i (1 - p_i) / (n [(1 -
+      g) s_i (1 - s_i)]**2)`` that Nakagawa et al. (2017) would add, evaluated at the
+      posterior mean of the latent scores (about 0.01 logit² on the 809 models, against
+      ~0.46 for ``sigma_model**2``), made the share and the Bayesian R² fail
+      simulation-based calibration on the full design (coverage of their 94% intervals
+      0.68 and 0.49 in 200 replications, ``verification/sbc/binomial_developers``): the
+      term is unbounded near the guessing floor, where the latent score is weakly
+      identified, so a plug-in of it is not a function of the parameters that the data
+      pin down. Without it the ranks are uniform.
 
 (b) **Finite-population ANOVA** (Gelman 2005): the SD of the realised effects of each
     batch, ``s_dev = sd_j(u_j)`` over developer units (ddof 1), beside the
@@ -51,7 +52,7 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
 (c) **Bayesian R²** (Gelman, Goodrich, Gabry & Vehtari 2019):
     ``Var_i(mu_i) / (Var_i(mu_i) + sigma2_res)`` with ``mu_i`` the fitted linear predictor
     (realised developer effects included) and the model-based residual variance
-    ``sigma2_res = sigma2_model + sigma2_dist``. *Without the developer block*: the
+    ``sigma2_res = sigma2_model`` (latent scale, as in (a)). *Without the developer block*: the
     developer effects move to the residual, ``Var_i(mu_i - u_i) / (Var_i(mu_i - u_i) +
     sigma2_dev + sigma2_res)`` (the analogue of Nakagawa's marginal R²); the increment
     is the difference.
@@ -68,7 +69,6 @@ import xarray as xr
 
 from bayes_llm.derived.fast import as_draws, component_covariance
 from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
-from bayes_llm.model.design import OUTCOMES
 
 #: The warning on every table and plot of a fit with the paper's 13-group coding.
 GROUP_CODING_FLAG: str = (
@@ -114,31 +114,25 @@ def developer_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
 
 
 def residual_variances(fit: FitLike, components: xr.DataArray | None = None
-                       ) -> tuple[xr.DataArray, xr.DataArray, str]:
-    """Model-level and distribution-specific variances per draw (see the module docstring).
+                       ) -> tuple[xr.DataArray, str]:
+    """Model-level variance per draw (see the module docstring) and a note.
 
     Returns
     -------
-    (DataArray, DataArray, str)
-        ``sigma2_model``, ``sigma2_dist`` (zero except binomial) and a note.
+    (DataArray, str)
+        ``sigma2_model`` with dims ``(chain, draw)`` and how it was obtained (empty for a
+        Normal model-level effect).
     """
     post = fit.dt["posterior"].to_dataset()
     zero = xr.zeros_like(post["beta"])
     likelihood = fit.spec.likelihood
-    if likelihood == "binomial" and "sigma_model" in post and "eta" in post \
-            and "nu_model" not in post:
-        _, _, guess, n = OUTCOMES[fit.spec.outcome]
-        eta = post["eta"].transpose(*SAMPLE_DIMS, "model").values
-        s = 1.0 / (1.0 + np.exp(-eta.mean(axis=(0, 1))))
-        p = guess + (1.0 - guess) * s
-        slope = (1.0 - guess) * s * (1.0 - s)
-        dist = float(np.mean(p * (1.0 - p) / (n * slope**2)))
-        return post["sigma_model"] ** 2, zero + dist, ""
+    if likelihood == "binomial" and "sigma_model" in post and "nu_model" not in post:
+        return post["sigma_model"] ** 2, ""
     if likelihood == "logit_normal" and "sigma" in post:
-        return post["sigma"] ** 2, zero, ""
+        return post["sigma"] ** 2, ""
     comps = stacked_components(fit, components)
     resid = comps.sel(component="model", drop=True).transpose(*SAMPLE_DIMS, "model")
-    return (as_draws(np.var(resid.values, axis=-1, ddof=1), zero), zero,
+    return (as_draws(np.var(resid.values, axis=-1, ddof=1), zero),
             "Student-t model-level effects: the variance of the realised effects stands "
             "in for sigma^2 nu / (nu - 2)")
 
@@ -205,7 +199,7 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     for block, names in EXTRA_BLOCKS.items():
         present = [n for n in names if n in post]
         v[block] = sum(post[n] ** 2 for n in present) if present else zero
-    v["model"], v["dist"], res_note = residual_variances(fit, comps)
+    v["model"], res_note = residual_variances(fit, comps)
     v = {k: val.reset_coords(drop=True).transpose(*SAMPLE_DIMS) for k, val in v.items()}
     total = sum(v.values())
     out = {f"variance_{k}": val for k, val in v.items()}
@@ -230,7 +224,7 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     explained = [c, p, d]
     var_mu = sig[..., explained, :][..., explained].sum(axis=(-1, -2))
     var_mu0 = sig[..., [c, p], :][..., [c, p]].sum(axis=(-1, -2))
-    res = (v["model"] + v["dist"]).values
+    res = v["model"].values
     r2 = var_mu / (var_mu + res)
     r2_0 = var_mu0 / (var_mu0 + v["developer"].values + res)
     out["bayes_r2"] = as_draws(r2, zero)

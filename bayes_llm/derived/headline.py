@@ -208,7 +208,7 @@ def _frontier_figures() -> list[Figure]:
 
 _NAKAGAWA = ("Nakagawa & Schielzeth (2013), Nakagawa, Johnson & Schielzeth (2017): "
              "sigma2_dev / (Var(fixed part) + sigma2_dev [+ sigma2_period, sigma2_lineage] + "
-             "sigma2_model + sigma2_dist), latent scale, per draw")
+             "sigma2_model), variance of latent performance, per draw")
 _PRATT = ("Cov(component, latent score) / Var(latent score) across the fit's models, per "
           "draw (finite population; covariances split evenly between components)")
 
