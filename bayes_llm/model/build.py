@@ -7,6 +7,8 @@ For model i of developer unit j(i) released in period t(i), with x_i = log10 C_i
     f(x) = beta x (linear) or a monotone piecewise-linear curve (see ``curve.py``)
     binomial:      eta_i ~ Normal(mu_i, sigma_model) (or StudentT(nu_model, mu_i, sigma_model));
                    k_i ~ Binomial(n, g + (1 - g) logistic(eta_i))
+                   [floor_mixture: k_i ~ pi BetaBinomial(n, m_c kappa, (1 - m_c) kappa)
+                                         + (1 - pi) Binomial(n, g + (1 - g) logistic(eta_i))]
     logit_normal:  y_i ~ Normal(mu_i, sigma)
     student_t:     y_i ~ StudentT(nu, mu_i, sigma)
 
@@ -166,6 +168,29 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     return term
 
 
+def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
+    """Observed counts from the collapse mixture (``floor_mixture``; ``models/README.md``).
+
+    With probability ``collapse_probability`` (pi) a model is collapsed and its count is
+    BetaBinomial(n, m_c kappa, (1 - m_c) kappa), with mean accuracy
+    ``m_c = g + (1 - g) logistic(collapse_logit_mean)`` just above the guessing floor g and
+    concentration ``kappa = exp(collapse_log_concentration)``; otherwise it is the regular
+    Binomial(n, p_i). The indicator is marginalised (``pm.Mixture``: log-sum-exp of the
+    weighted component log probabilities), so NUTS samples only continuous variables.
+    """
+    pi = _prior(spec, "collapse_probability")
+    logit_mean = _prior(spec, "collapse_logit_mean")
+    log_conc = _prior(spec, "collapse_log_concentration")
+    mean = pm.Deterministic("collapse_mean",
+                            data.guess + (1.0 - data.guess) * pm.math.sigmoid(logit_mean))
+    conc = pm.Deterministic("collapse_concentration", pt.exp(log_conc))
+    collapsed = pm.BetaBinomial.dist(n=data.n, alpha=mean * conc, beta=(1.0 - mean) * conc,
+                                     shape=(len(data.k),))
+    regular = pm.Binomial.dist(n=data.n, p=p)
+    pm.Mixture(name, w=pt.stack([pi, 1.0 - pi]), comp_dists=[collapsed, regular],
+               observed=data.k, dims="model")
+
+
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
     """Coordinates of the PyMC model (including contrast dims where used)."""
     return dict(data.coords)
@@ -238,7 +263,10 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
             else:
                 eta = pm.Normal("eta", mu, sigma_model, dims="model")
             p = data.guess + (1.0 - data.guess) * pm.math.sigmoid(eta)
-            pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
+            if spec.floor_mixture:
+                _floor_mixture(spec, data, name, p)
+            else:
+                pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
         elif spec.likelihood == "logit_normal":
             sigma = _prior(spec, "sigma")
             pm.Normal(name, mu, sigma, observed=data.y, dims="model")
