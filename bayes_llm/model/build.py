@@ -32,7 +32,7 @@ import pytensor.tensor as pt
 
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import ModelSpec
+from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec
 
 #: Name of the observed outcome variable, by likelihood.
 OBSERVED_NAME = {"binomial": "correct", "logit_normal": "y", "student_t": "y"}
@@ -173,17 +173,19 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
 
     With probability ``collapse_probability`` (pi) a model is collapsed and its count is
     BetaBinomial(n, m_c kappa, (1 - m_c) kappa), with mean accuracy
-    ``m_c = g + (1 - g) logistic(collapse_logit_mean)`` just above the guessing floor g and
-    concentration ``kappa = exp(collapse_log_concentration)``; otherwise it is the regular
+    ``m_c = g + (1 - g) COLLAPSE_BAND logistic(collapse_logit_mean)`` in a band just above
+    the guessing floor g and concentration ``kappa = COLLAPSE_MIN_CONCENTRATION +
+    exp(collapse_log_concentration)``; otherwise it is the regular
     Binomial(n, p_i). The indicator is marginalised (``pm.Mixture``: log-sum-exp of the
     weighted component log probabilities), so NUTS samples only continuous variables.
     """
     pi = _prior(spec, "collapse_probability")
     logit_mean = _prior(spec, "collapse_logit_mean")
     log_conc = _prior(spec, "collapse_log_concentration")
-    mean = pm.Deterministic("collapse_mean",
-                            data.guess + (1.0 - data.guess) * pm.math.sigmoid(logit_mean))
-    conc = pm.Deterministic("collapse_concentration", pt.exp(log_conc))
+    mean = pm.Deterministic("collapse_mean", data.guess + (1.0 - data.guess) * COLLAPSE_BAND
+                            * pm.math.sigmoid(logit_mean))
+    conc = pm.Deterministic("collapse_concentration",
+                            COLLAPSE_MIN_CONCENTRATION + pt.exp(log_conc))
     collapsed = pm.BetaBinomial.dist(n=data.n, alpha=mean * conc, beta=(1.0 - mean) * conc,
                                      shape=(len(data.k),))
     regular = pm.Binomial.dist(n=data.n, p=p)

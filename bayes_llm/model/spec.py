@@ -69,6 +69,13 @@ SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model",
                 "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
+#: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
+#: COLLAPSE_BAND) above the guessing floor g (MMLU-Pro: 0.100-0.145), and the Beta
+#: concentration of their accuracy is at least COLLAPSE_MIN_CONCENTRATION (an SD of at
+#: most ~0.015). Without these bounds the component turns into a broad catch-all (mean 0.3,
+#: concentration 10) and the chains disagree (models/README.md, floor mixture).
+COLLAPSE_BAND = 0.05
+COLLAPSE_MIN_CONCENTRATION = 500.0
 #: Priors of probabilities: they need (and only they may have) a Beta distribution.
 PROBABILITY_PRIORS = ("collapse_probability",)
 
@@ -150,14 +157,14 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "collapse_probability": (Prior("Beta", {"alpha": 1.0, "beta": 9.0}),
                              "floor_mixture: share of collapsed (broken) models scoring near "
                              "chance; mean 0.1, 94% below 0.27, mode 0: most releases work"),
-    "collapse_logit_mean": (Prior("Normal", {"mu": -4.0, "sigma": 0.75}),
-                            "floor_mixture: logit of the collapsed models' mean accuracy above "
-                            "the floor; median 1.8% of the way above chance (0.116 on "
-                            "MMLU-Pro), 94% between 0.104 and 0.16"),
+    "collapse_logit_mean": (Prior("Normal", {"mu": 0.0, "sigma": 1.5}),
+                            "floor_mixture: logit of the collapsed models' mean accuracy "
+                            "within its band above the floor (MMLU-Pro 0.100-0.145); "
+                            "median 0.1225, 94% in 0.102-0.143"),
     "collapse_log_concentration": (Prior("Normal", {"mu": 7.0, "sigma": 1.5}),
-                                   "floor_mixture: log Beta concentration of collapsed models' "
-                                   "accuracy; 94% in 65-18,000, an SD of 0.04 to 0.002 around "
-                                   "a mean of 0.11"),
+                                   "floor_mixture: log of the Beta concentration above its "
+                                   "minimum of 500; concentration 94% in 565-19,000, an "
+                                   "accuracy SD of 0.013 down to 0.002 around 0.11"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),

@@ -152,9 +152,10 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
             for name in ("collapse_probability", "collapse_logit_mean",
                          "collapse_log_concentration"):
                 v[name] = prior_draw(pr(name), rng)
-            v["collapse_mean"] = data.guess + (1.0 - data.guess) * special.expit(
-                v["collapse_logit_mean"])
-            v["collapse_concentration"] = np.exp(v["collapse_log_concentration"])
+            a, b = collapse_shape(data.guess, v["collapse_logit_mean"],
+                                  v["collapse_log_concentration"])
+            v["collapse_mean"] = a / (a + b)
+            v["collapse_concentration"] = a + b
     else:
         v["sigma"] = prior_draw(pr("sigma"), rng)
         if spec.likelihood == "student_t":

@@ -30,8 +30,8 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
   sigma_model)``; ``Normal(mu_i, sigma)``; ``StudentT(nu, mu_i, sigma)``;
 * floor mixture (``floor_mixture``): ``pi ~ Beta``, the binomial count becomes
   ``pi BetaBinomial(n, m kappa, (1 - m) kappa) + (1 - pi) Binomial(n, p_i)`` with
-  ``m = g + (1 - g) logistic(collapse_logit_mean)``, ``kappa =
-  exp(collapse_log_concentration)``.
+  ``m = g + (1 - g) B logistic(collapse_logit_mean)``, ``kappa = K +
+  exp(collapse_log_concentration)`` (B = 0.05, K = 500: ``bayes_llm.model.spec``).
 
 The variable names are the ones listed in ``models/README.md`` ("Sampled variables").
 """
@@ -44,7 +44,7 @@ import numpy as np
 from scipy import special, stats
 
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import ModelSpec, Prior
+from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec, Prior
 
 #: Absolute tolerance on the mean of a sum-to-zero vector.
 ZERO_SUM_ATOL = 1e-9
@@ -197,11 +197,12 @@ def slope_at_centre(slopes: np.ndarray, knots: np.ndarray) -> float:
 def collapse_shape(guess: float, logit_mean, log_concentration) -> tuple:
     """Beta parameters ``(m kappa, (1 - m) kappa)`` of the collapsed models' accuracy.
 
-    ``m = g + (1 - g) logistic(collapse_logit_mean)`` (just above the guessing floor g),
-    ``kappa = exp(collapse_log_concentration)``.
+    ``m = g + (1 - g) B logistic(collapse_logit_mean)`` (in a band of width B =
+    ``COLLAPSE_BAND`` above the guessing floor g), ``kappa = K + exp(collapse_log_concentration)``
+    (K = ``COLLAPSE_MIN_CONCENTRATION``).
     """
-    m = guess + (1.0 - guess) * special.expit(logit_mean)
-    kappa = np.exp(log_concentration)
+    m = guess + (1.0 - guess) * COLLAPSE_BAND * special.expit(logit_mean)
+    kappa = COLLAPSE_MIN_CONCENTRATION + np.exp(log_concentration)
     return m * kappa, (1.0 - m) * kappa
 
 
