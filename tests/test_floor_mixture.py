@@ -77,6 +77,21 @@ def test_the_mixture_builds_on_the_809_models(paper_df):
     assert np.isfinite(model.compile_logp()(point))
 
 
+def test_chains_start_at_a_low_pi_and_the_observed_logit_scores(paper_df):
+    from bayes_llm.model.build import initial_values
+
+    spec = spec_from_dict(BASE)
+    data = prepare_data(paper_df, spec)
+    start = initial_values(data, spec)
+    assert float(start["collapse_probability"]) == pytest.approx(0.05)
+    eta = start["eta"]
+    assert eta.shape == (data.n_models,) and np.isfinite(eta).all()
+    acc = GUESS + (1 - GUESS) * special.expit(eta)
+    inside = np.abs(data.k / data.n - 0.55) < 0.4
+    np.testing.assert_allclose(acc[inside], (data.k / data.n)[inside], rtol=1e-9)
+    assert initial_values(data, spec.with_changes(floor_mixture=False)) is None
+
+
 def test_simulated_counts_put_a_share_pi_at_the_floor(paper_df):
     """The NumPy simulator: with pi = 0.3 about 30% of counts are beta-binomial near 0.11."""
     from bayes_llm.verify.generate import draw_observations, draw_parameters

@@ -168,6 +168,33 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     return term
 
 
+#: floor_mixture: starting collapse probability of every chain (before jitter).
+COLLAPSE_START = 0.05
+#: Clip of the observed success rate above the floor when starting eta at it.
+START_CLIP = 0.005
+
+
+def _observed_logit(data: ModelData) -> np.ndarray:
+    """Each model's observed logit score above the floor, clipped to stay finite."""
+    rate = (np.asarray(data.k, float) / data.n - data.guess) / (1.0 - data.guess)
+    return np.log(np.clip(rate, START_CLIP, 1 - START_CLIP)) - np.log1p(
+        -np.clip(rate, START_CLIP, 1 - START_CLIP))
+
+
+def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | None:
+    """Return starting values for the sampler (before its jitter), or None (PyMC's).
+
+    Only ``floor_mixture`` sets any: pi = ``COLLAPSE_START`` and each model's ``eta`` at
+    its observed logit score above the floor. From PyMC's default start (pi = 0.5,
+    eta = mu for every model) chains got stuck in a mode with most models "collapsed"
+    and eta near -20 (``models/README.md``). A start does not change the model.
+    """
+    if not (spec.likelihood == "binomial" and spec.floor_mixture):
+        return None
+    return {"collapse_probability": np.asarray(COLLAPSE_START),
+            "eta": _observed_logit(data)}
+
+
 def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
     """Observed counts from the collapse mixture (``floor_mixture``; ``models/README.md``).
 
@@ -178,6 +205,8 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
     exp(collapse_log_concentration)``; otherwise it is the regular
     Binomial(n, p_i). The indicator is marginalised (``pm.Mixture``: log-sum-exp of the
     weighted component log probabilities), so NUTS samples only continuous variables.
+
+    Chains start from :func:`initial_values` (the sampler's ``initvals``).
     """
     pi = _prior(spec, "collapse_probability")
     logit_mean = _prior(spec, "collapse_logit_mean")
