@@ -70,12 +70,12 @@ SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 #: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
-#: COLLAPSE_BAND) above the guessing floor g (MMLU-Pro: 0.100-0.145), and the Beta
+#: COLLAPSE_BAND) above the guessing floor g (MMLU-Pro: 0.100-0.127), and the Beta
 #: concentration of their accuracy is at least COLLAPSE_MIN_CONCENTRATION (an SD of at
-#: most ~0.015). Without these bounds the component turns into a broad catch-all (mean 0.3,
-#: concentration 10) and the chains disagree (models/README.md, floor mixture).
-COLLAPSE_BAND = 0.05
-COLLAPSE_MIN_CONCENTRATION = 500.0
+#: most ~0.007). With wider bounds the component turns into a broad catch-all for weak
+#: models and the chains disagree (models/README.md, floor mixture).
+COLLAPSE_BAND = 0.03
+COLLAPSE_MIN_CONCENTRATION = 2000.0
 #: Priors of probabilities: they need (and only they may have) a Beta distribution.
 PROBABILITY_PRIORS = ("collapse_probability",)
 
@@ -159,12 +159,12 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
                              "chance; mean 0.1, 94% below 0.27, mode 0: most releases work"),
     "collapse_logit_mean": (Prior("Normal", {"mu": 0.0, "sigma": 1.5}),
                             "floor_mixture: logit of the collapsed models' mean accuracy "
-                            "within its band above the floor (MMLU-Pro 0.100-0.145); "
-                            "median 0.1225, 94% in 0.102-0.143"),
+                            "within its band above the floor (MMLU-Pro 0.100-0.127); "
+                            "median 0.1135, 94% in 0.1015-0.1255"),
     "collapse_log_concentration": (Prior("Normal", {"mu": 7.0, "sigma": 1.5}),
                                    "floor_mixture: log of the Beta concentration above its "
-                                   "minimum of 500; concentration 94% in 565-19,000, an "
-                                   "accuracy SD of 0.013 down to 0.002 around 0.11"),
+                                   "minimum of 2,000; concentration 94% in 2,065-20,400, an "
+                                   "accuracy SD of 0.007 down to 0.002 around 0.11"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),

@@ -31,7 +31,7 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * floor mixture (``floor_mixture``): ``pi ~ Beta``, the binomial count becomes
   ``pi BetaBinomial(n, m kappa, (1 - m) kappa) + (1 - pi) Binomial(n, p_i)`` with
   ``m = g + (1 - g) B logistic(collapse_logit_mean)``, ``kappa = K +
-  exp(collapse_log_concentration)`` (B = 0.05, K = 500: ``bayes_llm.model.spec``).
+  exp(collapse_log_concentration)`` (B = 0.03, K = 2,000: ``bayes_llm.model.spec``).
 
 The variable names are the ones listed in ``models/README.md`` ("Sampled variables").
 """
