@@ -90,6 +90,11 @@ def test_chains_start_at_a_low_pi_and_the_observed_logit_scores(paper_df):
     inside = np.abs(data.k / data.n - 0.6) < 0.3
     np.testing.assert_allclose(acc[inside], (data.k / data.n)[inside], rtol=1e-9)
     assert acc.min() == pytest.approx(GUESS + (1 - GUESS) * 0.1)  # floor models start higher
+    assert float(start["sigma_model"]) == pytest.approx(0.5)
+    assert float(start["alpha"]) == pytest.approx(np.median(eta))  # cohorts: alpha
+    walk = spec.with_changes(period="month", period_effect="random_walk")
+    walk_start = initial_values(prepare_data(paper_df, walk), walk)
+    assert "alpha" not in walk_start and np.ptp(walk_start["period_walk"]) == 0.0
     assert initial_values(data, spec.with_changes(floor_mixture=False)) is None
 
 

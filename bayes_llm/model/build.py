@@ -168,8 +168,10 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     return term
 
 
-#: floor_mixture: starting collapse probability of every chain (before jitter).
+#: floor_mixture: starting collapse probability and model-effect SD of every chain
+#: (before jitter).
 COLLAPSE_START = 0.05
+SIGMA_MODEL_START = 0.5
 #: Clip of the observed success rate above the floor when starting eta at it: models at
 #: the floor start at rate 0.1 (accuracy 0.19 on MMLU-Pro), where the collapsed
 #: component, not an eta far below mu, explains them (see :func:`initial_values`).
@@ -186,8 +188,10 @@ def _observed_logit(data: ModelData) -> np.ndarray:
 def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | None:
     """Return starting values for the sampler (before its jitter), or None (PyMC's).
 
-    Only ``floor_mixture`` sets any: pi = ``COLLAPSE_START`` and each model's ``eta`` at
-    its observed logit score above the floor, but no lower than logit(0.1). From PyMC's
+    Only ``floor_mixture`` sets any: pi = ``COLLAPSE_START``, each model's ``eta`` at
+    its observed logit score above the floor but no lower than logit(0.1),
+    ``sigma_model`` = ``SIGMA_MODEL_START`` and the level (``alpha``, or every period of
+    a random walk) at the median of those scores. From PyMC's
     default start (pi = 0.5, eta = mu for every model) chains got stuck in a mode with
     most models "collapsed" and eta near -20; starting floor models at their observed
     logit (-5) let a chain settle where they are regular models far below mu, 300 log
@@ -196,8 +200,16 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
     """
     if not (spec.likelihood == "binomial" and spec.floor_mixture):
         return None
-    return {"collapse_probability": np.asarray(COLLAPSE_START),
-            "eta": _observed_logit(data)}
+    eta = _observed_logit(data)
+    start = {"collapse_probability": np.asarray(COLLAPSE_START), "eta": eta,
+             "sigma_model": np.asarray(SIGMA_MODEL_START)}
+    # the overall level at the models' median logit score (a random walk: every period)
+    level = float(np.median(eta))
+    if spec.period_effect == "random_walk" and len(data.coords["period"]) > 1:
+        start["period_walk"] = np.full(len(data.coords["period"]), level)
+    else:
+        start["alpha"] = np.asarray(level)
+    return start
 
 
 def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
