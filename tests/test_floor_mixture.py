@@ -52,14 +52,14 @@ def test_leaderboard6_refuses_the_floor_mixture():
         spec_from_dict({**spec, "floor_mixture": True}, source="lb.toml")
 
 
-def test_bundled_spec_is_the_default_plus_the_mixture_and_monthly_walk():
+def test_bundled_spec_is_the_default_plus_the_mixture():
     spec = load_spec("binomial_floor_mixture")
     default = load_spec("binomial_developers").to_dict()
     d = spec.to_dict()
     changed = {k for k in set(d) | set(default)
                if k not in ("name", "description") and d.get(k) != default.get(k)}
-    assert changed == {"floor_mixture", "period", "period_effect"}
-    assert (spec.period, spec.period_effect) == ("month", "random_walk")
+    assert changed == {"floor_mixture"}
+    assert (spec.period, spec.period_effect) == ("cohort", "fixed")
     assert spec.floor_mixture and "floor_mixture" not in load_spec(
         "binomial_developers").to_dict()
 
