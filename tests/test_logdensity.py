@@ -65,6 +65,11 @@ CASES = {
     "mundlak": {"developer_mean_compute": True, "developer": "group",
                 "likelihood": "logit_normal"},
     "eiv_student_t_population": {"compute_error": True, "compute_population": "student_t"},
+    "floor_mixture": {"floor_mixture": True},
+    "floor_mixture_month_walk": {"floor_mixture": True, "period": "month",
+                                 "period_effect": "random_walk", "lineage_effect": True,
+                                 "priors": {"collapse_probability": {
+                                     "dist": "Beta", "alpha": 2.0, "beta": 5.0}}},
     "all_issue10_options": {"model_effect": "student_t", "compute_curve": "monotone",
                             "lineage_effect": True, "protocol_effect": True,
                             "developer_mean_compute": True, "compute_error": True,
@@ -103,8 +108,13 @@ def _transformed_point(model, values: dict) -> tuple[dict, dict[str, float]]:
         names.append(model.rvs_to_values[rv].name)
         outs.append(x if transform is None else transform.forward(x, *rv.owner.inputs))
         # log transform: sigma = exp(y), so log |d sigma / d y| = y = log sigma
-        jac[rv.name] = (float(np.sum(np.log(values[rv.name])))
-                        if type(transform).__name__ == "LogTransform" else 0.0)
+        # log-odds transform (a Beta probability): pi = logistic(y), so the log-Jacobian
+        # is log pi + log(1 - pi)
+        kind = type(transform).__name__
+        value = np.asarray(values[rv.name], float)
+        jac[rv.name] = (float(np.sum(np.log(value))) if kind == "LogTransform"
+                        else float(np.sum(np.log(value) + np.log1p(-value)))
+                        if kind == "LogOddsTransform" else 0.0)
     computed = pytensor.function([], outs, mode=MODE, on_unused_input="ignore")()
     return {n: np.asarray(v) for n, v in zip(names, computed, strict=True)}, jac
 

@@ -40,6 +40,13 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       identified, so a plug-in of it is not a function of the parameters that the data
       pin down. Without it the ranks are uniform.
 
+With a floor mixture (``floor_mixture``) every figure here describes the *regular*
+(non-collapsed) population: ``sigma_model`` is the spread of the regular models'
+effects, and ``eta_i`` of a model the fit puts in the collapsed component is its
+would-be regular score (the likelihood then says little about it, so its posterior is
+close to Normal(mu_i, sigma_model)). The share of collapsed models is its own posterior
+quantity (``collapse_probability``, a headline row), not part of any variance share.
+
 (b) **Finite-population ANOVA** (Gelman 2005): the SD of the realised effects of each
     batch, ``s_dev = sd_j(u_j)`` over developer units (ddof 1), beside the
     superpopulation ``sigma_dev``; and, across models, the developer block's *own*

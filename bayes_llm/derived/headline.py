@@ -316,6 +316,10 @@ def _claim_figures() -> list[Figure]:
 #: Every fixed headline figure by id, in table order (ids are stable across fits).
 HEADLINE_FIGURES: dict[str, Figure] = {f.id: f for f in [
     *_frontier_figures(), *_company_figures(), *_shapley_figures(), *_multiplier_figures(),
+    Figure("collapse_probability", "Share of collapsed models (floor mixture only)",
+           "pi of the floor_mixture: probability that a model scores near chance "
+           "(broken fine-tune, merge, pruned model); the other figures describe the "
+           "regular, non-collapsed models", "share", None),
     *_claim_figures()]}
 #: Each claim's pre-specified primary definition (figure id). The verdict of a claim uses
 #: this row only; every other definition is shown beside it, never maximised over.
@@ -514,6 +518,12 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
         notes["within_spread_centred_multiplier"] = (
             f"{a['n_models']} models of {a['n_developers']} developers with at least two")
     figures["within_spread_model_based_multiplier"] = within_spread_model_based(fit)
+    if "collapse_probability" in fit.dt["posterior"]:
+        figures["collapse_probability"] = fit.dt["posterior"]["collapse_probability"]
+        notes["collapse_probability"] = (
+            "floor mixture: sigma_model, the variance shares and the spreads describe the "
+            "regular (non-collapsed) models; a collapsed model's eta is its would-be "
+            "regular score")
     _group_figures(fit, comps, template, figures, notes)
     ordered = [f for f in HEADLINE_FIGURES if f in figures]
     ordered += [f for f in figures if f not in HEADLINE_FIGURES]

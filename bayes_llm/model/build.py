@@ -7,6 +7,8 @@ For model i of developer unit j(i) released in period t(i), with x_i = log10 C_i
     f(x) = beta x (linear) or a monotone piecewise-linear curve (see ``curve.py``)
     binomial:      eta_i ~ Normal(mu_i, sigma_model) (or StudentT(nu_model, mu_i, sigma_model));
                    k_i ~ Binomial(n, g + (1 - g) logistic(eta_i))
+                   [floor_mixture: k_i ~ pi BetaBinomial(n, m_c kappa, (1 - m_c) kappa)
+                                         + (1 - pi) Binomial(n, g + (1 - g) logistic(eta_i))]
     logit_normal:  y_i ~ Normal(mu_i, sigma)
     student_t:     y_i ~ StudentT(nu, mu_i, sigma)
 
@@ -30,7 +32,7 @@ import pytensor.tensor as pt
 
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import ModelSpec
+from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec
 
 #: Name of the observed outcome variable, by likelihood.
 OBSERVED_NAME = {"binomial": "correct", "logit_normal": "y", "student_t": "y"}
@@ -166,6 +168,77 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     return term
 
 
+#: floor_mixture: starting collapse probability and model-effect SD of every chain
+#: (before jitter).
+COLLAPSE_START = 0.05
+SIGMA_MODEL_START = 0.5
+#: Clip of the observed success rate above the floor when starting eta at it: models at
+#: the floor start at rate 0.1 (accuracy 0.19 on MMLU-Pro), where the collapsed
+#: component, not an eta far below mu, explains them (see :func:`initial_values`).
+START_CLIP = (0.1, 0.995)
+
+
+def _observed_logit(data: ModelData) -> np.ndarray:
+    """Each model's observed logit score above the floor, clipped to ``START_CLIP``."""
+    rate = (np.asarray(data.k, float) / data.n - data.guess) / (1.0 - data.guess)
+    rate = np.clip(rate, *START_CLIP)
+    return np.log(rate) - np.log1p(-rate)
+
+
+def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | None:
+    """Return starting values for the sampler (before its jitter), or None (PyMC's).
+
+    Only ``floor_mixture`` sets any: pi = ``COLLAPSE_START``, each model's ``eta`` at
+    its observed logit score above the floor but no lower than logit(0.1),
+    ``sigma_model`` = ``SIGMA_MODEL_START`` and the level (``alpha``, or every period of
+    a random walk) at the median of those scores. From PyMC's
+    default start (pi = 0.5, eta = mu for every model) chains got stuck in a mode with
+    most models "collapsed" and eta near -20; starting floor models at their observed
+    logit (-5) let a chain settle where they are regular models far below mu, 300 log
+    density units below the other chains (``models/README.md``). A start does not change
+    the model.
+    """
+    if not (spec.likelihood == "binomial" and spec.floor_mixture):
+        return None
+    eta = _observed_logit(data)
+    start = {"collapse_probability": np.asarray(COLLAPSE_START), "eta": eta,
+             "sigma_model": np.asarray(SIGMA_MODEL_START)}
+    # the overall level at the models' median logit score (a random walk: every period)
+    level = float(np.median(eta))
+    if spec.period_effect == "random_walk" and len(data.coords["period"]) > 1:
+        start["period_walk"] = np.full(len(data.coords["period"]), level)
+    else:
+        start["alpha"] = np.asarray(level)
+    return start
+
+
+def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
+    """Observed counts from the collapse mixture (``floor_mixture``; ``models/README.md``).
+
+    With probability ``collapse_probability`` (pi) a model is collapsed and its count is
+    BetaBinomial(n, m_c kappa, (1 - m_c) kappa), with mean accuracy
+    ``m_c = g + (1 - g) COLLAPSE_BAND logistic(collapse_logit_mean)`` in a band just above
+    the guessing floor g and concentration ``kappa = COLLAPSE_MIN_CONCENTRATION +
+    exp(collapse_log_concentration)``; otherwise it is the regular
+    Binomial(n, p_i). The indicator is marginalised (``pm.Mixture``: log-sum-exp of the
+    weighted component log probabilities), so NUTS samples only continuous variables.
+
+    Chains start from :func:`initial_values` (the sampler's ``initvals``).
+    """
+    pi = _prior(spec, "collapse_probability")
+    logit_mean = _prior(spec, "collapse_logit_mean")
+    log_conc = _prior(spec, "collapse_log_concentration")
+    mean = pm.Deterministic("collapse_mean", data.guess + (1.0 - data.guess) * COLLAPSE_BAND
+                            * pm.math.sigmoid(logit_mean))
+    conc = pm.Deterministic("collapse_concentration",
+                            COLLAPSE_MIN_CONCENTRATION + pt.exp(log_conc))
+    collapsed = pm.BetaBinomial.dist(n=data.n, alpha=mean * conc, beta=(1.0 - mean) * conc,
+                                     shape=(len(data.k),))
+    regular = pm.Binomial.dist(n=data.n, p=p)
+    pm.Mixture(name, w=pt.stack([pi, 1.0 - pi]), comp_dists=[collapsed, regular],
+               observed=data.k, dims="model")
+
+
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
     """Coordinates of the PyMC model (including contrast dims where used)."""
     return dict(data.coords)
@@ -238,7 +311,10 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
             else:
                 eta = pm.Normal("eta", mu, sigma_model, dims="model")
             p = data.guess + (1.0 - data.guess) * pm.math.sigmoid(eta)
-            pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
+            if spec.floor_mixture:
+                _floor_mixture(spec, data, name, p)
+            else:
+                pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
         elif spec.likelihood == "logit_normal":
             sigma = _prior(spec, "sigma")
             pm.Normal(name, mu, sigma, observed=data.y, dims="model")

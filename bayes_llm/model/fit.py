@@ -226,7 +226,7 @@ def fit_model(
     -------
     Fit
     """
-    from bayes_llm.model.build import build_model  # PyMC: imported only to fit
+    from bayes_llm.model.build import build_model, initial_values  # PyMC: only to fit
     from bayes_llm.model.sampling import sample_posterior
 
     overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains,
@@ -238,7 +238,7 @@ def fit_model(
     model = build_model(data, spec)
     t1 = time.perf_counter()
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
-                          cores=cores)
+                          cores=cores, initvals=initial_values(data, spec))
     t2 = time.perf_counter()
     metadata = {
         "spec_name": spec.name,

@@ -96,4 +96,20 @@ def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray
     return "normal", post["sigma_model"], None
 
 
-__all__ = ["model_effect_distribution", "option_terms"]
+def collapse_distribution(fit: Any) -> dict[str, xr.DataArray] | None:
+    """Return the collapsed component of a ``floor_mixture`` fit, else None.
+
+    Returns ``probability`` (pi), ``a`` and ``b`` per draw: a new model is collapsed with
+    probability pi, and then its accuracy is Beta(a, b) (its count beta-binomial),
+    ``a = m kappa``, ``b = (1 - m) kappa`` with ``m = collapse_mean`` and ``kappa =
+    collapse_concentration`` (see ``models/README.md``).
+    """
+    post = _tree(fit)["posterior"].to_dataset()
+    if "collapse_probability" not in post:
+        return None
+    mean, conc = post["collapse_mean"], post["collapse_concentration"]
+    return {"probability": post["collapse_probability"], "a": mean * conc,
+            "b": (1.0 - mean) * conc}
+
+
+__all__ = ["collapse_distribution", "model_effect_distribution", "option_terms"]

@@ -47,6 +47,7 @@ def sample_posterior(
     backend: str = DEFAULT_BACKEND,
     progressbar: bool = True,
     cores: int | None = None,
+    initvals: dict | None = None,
 ) -> xr.DataTree:
     """Sample the posterior and add the log-likelihood and log-prior groups.
 
@@ -62,6 +63,9 @@ def sample_posterior(
         Show sampling progress.
     cores : int, optional
         Parallel chains (default: all cores, at most ``chains``).
+    initvals : dict, optional
+        Starting values by variable name (before the sampler's jitter), e.g.
+        :func:`bayes_llm.model.build.initial_values`; default PyMC's.
 
     Returns
     -------
@@ -78,7 +82,7 @@ def sample_posterior(
         nuts["adaptation"] = "low_rank"
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
-    extra: dict = {}
+    extra: dict = {} if initvals is None else {"initvals": initvals}
     if backend == "pymc" and cores > 1:
         # PyMC's chain processes recompile the step's functions with their own PyTensor
         # config: fresh interpreters that read the strict flag from the environment

@@ -46,6 +46,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "protocol_effect": False,
     "developer_mean_compute": False,
     "compute_population": "normal",
+    "floor_mixture": False,
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -58,6 +59,7 @@ PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
     "Gamma": ("alpha", "beta"),
     "Cauchy": ("alpha", "beta"),
     "HalfCauchy": ("beta",),
+    "Beta": ("alpha", "beta"),
 }
 #: Parameters that may be negative.
 SIGNED_PARAMETERS = ("mu", "alpha")
@@ -67,6 +69,15 @@ SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model",
                 "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
+#: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
+#: COLLAPSE_BAND) above the guessing floor g (MMLU-Pro: 0.100-0.127), and the Beta
+#: concentration of their accuracy is at least COLLAPSE_MIN_CONCENTRATION (an SD of at
+#: most ~0.007). With wider bounds the component turns into a broad catch-all for weak
+#: models and the chains disagree (models/README.md, floor mixture).
+COLLAPSE_BAND = 0.03
+COLLAPSE_MIN_CONCENTRATION = 2000.0
+#: Priors of probabilities: they need (and only they may have) a Beta distribution.
+PROBABILITY_PRIORS = ("collapse_probability",)
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,17 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "ifeval_precision": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
                          "leaderboard6: Beta precision phi of IFEval scores around their "
                          "mean; mean 20 (SD ~0.1 at a score of 0.5), 2-60 plausible"),
+    "collapse_probability": (Prior("Beta", {"alpha": 1.0, "beta": 9.0}),
+                             "floor_mixture: share of collapsed (broken) models scoring near "
+                             "chance; mean 0.1, 94% below 0.27, mode 0: most releases work"),
+    "collapse_logit_mean": (Prior("Normal", {"mu": 0.0, "sigma": 1.5}),
+                            "floor_mixture: logit of the collapsed models' mean accuracy "
+                            "within its band above the floor (MMLU-Pro 0.100-0.127); "
+                            "median 0.1135, 94% in 0.1015-0.1255"),
+    "collapse_log_concentration": (Prior("Normal", {"mu": 7.0, "sigma": 1.5}),
+                                   "floor_mixture: log of the Beta concentration above its "
+                                   "minimum of 2,000; concentration 94% in 2,065-20,400, an "
+                                   "accuracy SD of 0.007 down to 0.002 around 0.11"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),
@@ -196,6 +218,9 @@ class ModelSpec:
     protocol_effect: bool = False
     developer_mean_compute: bool = False
     compute_population: str = "normal"
+    #: Binomial only: a share of models is "collapsed" and scores near chance (a
+    #: beta-binomial component), marginalised in the likelihood (``models/README.md``).
+    floor_mixture: bool = False
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -373,8 +398,13 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
         "compute_population": _choice(data, "compute_population", COMPUTE_POPULATIONS,
                                       "normal", where),
     }
-    for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute"):
+    for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
+                 "floor_mixture"):
         out[flag] = _flag(data, flag, where)
+    if out["floor_mixture"] and kwargs["likelihood"] != "binomial":
+        raise SpecError(f"{where}: floor_mixture = true needs likelihood = 'binomial', not "
+                        f"'{kwargs['likelihood']}' (the collapsed component is a "
+                        "beta-binomial count)")
     if out["model_effect"] != "normal" and kwargs["likelihood"] != "binomial":
         raise SpecError(f"{where}: model_effect = '{out['model_effect']}' needs likelihood = "
                         "'binomial' (only the binomial has a model-level effect)")
@@ -415,6 +445,11 @@ def _parse_prior(name: str, raw: Any, where: str) -> Prior:
         if key not in SIGNED_PARAMETERS and value <= 0:
             raise SpecError(f"{where}: prior '{name}' parameter {key} = {value} must be positive")
         params[key] = float(value)
+    if (name in PROBABILITY_PRIORS) != (dist == "Beta"):
+        what = (f"'{name}' is a probability and needs dist = 'Beta'" if name in
+                PROBABILITY_PRIORS else f"'{name}' cannot have a Beta prior (only "
+                f"{', '.join(PROBABILITY_PRIORS)})")
+        raise SpecError(f"{where}: prior {what}")
     if name in SCALE_PRIORS and dist not in POSITIVE_FAMILIES:
         raise SpecError(f"{where}: prior '{name}' is a scale and needs a positive distribution "
                         f"({', '.join(POSITIVE_FAMILIES)}), not {dist}")
@@ -430,7 +465,8 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
             raise SpecError(f"{where}: outcome = 'leaderboard6' needs {key} = '{value}', "
                             f"not '{kwargs[key]}'")
     off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
-                       "lineage_effect", "protocol_effect", "developer_mean_compute")
+                       "lineage_effect", "protocol_effect", "developer_mean_compute",
+                       "floor_mixture")
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")

@@ -14,6 +14,10 @@ observation noise are added:
 
 * binomial: ``eta = mu + e``, ``e ~ Normal(0, sigma_model)`` (or Student-t with
   ``nu_model``); ``k ~ Binomial(n, g + (1 - g) logistic(eta))``; accuracy ``k / n``;
+  with ``floor_mixture`` a new model is collapsed with probability pi (per draw and row):
+  its success probability is then a Beta(a, b) draw near the guessing floor (a
+  beta-binomial count) and its latent score the logit of that probability above the
+  floor;
 * logit-normal / Student-t: ``y ~ Normal(mu, sigma)`` / ``StudentT(nu, mu, sigma)`` on the
   logit-above-floor scale; accuracy ``g + (1 - g) logistic(y)``.
 
@@ -34,7 +38,11 @@ from scipy import special
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
-from bayes_llm.model.option_terms import model_effect_distribution, option_terms
+from bayes_llm.model.option_terms import (
+    collapse_distribution,
+    model_effect_distribution,
+    option_terms,
+)
 from bayes_llm.prediction.compute import true_compute
 from bayes_llm.prediction.periods import row_period_terms
 from bayes_llm.prediction.result import Prediction
@@ -230,12 +238,23 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
                                     None if nu_model is None else stacked(nu_model, idx),
                                     shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
-        accuracy = rng.binomial(n_items[None, :], p) / n_items[None, :]
         # mu and the model-effect scale let a log score integrate over the fresh model
         # effect instead of using its one draw (bayes_llm.validate.scores)
         noise = {"p": p, "mu": mu, "sigma": stacked(sigma_model, idx)}
         if nu_model is not None:
             noise["nu"] = stacked(nu_model, idx)
+        collapse = collapse_distribution(fit)
+        drawn_p = p
+        if collapse is not None:
+            pi, a, b = (stacked(collapse[key], idx) for key in ("probability", "a", "b"))
+            collapsed = rng.uniform(size=shape) < pi[:, None]
+            p_collapsed = rng.beta(a[:, None], b[:, None], shape)
+            drawn_p = np.where(collapsed, p_collapsed, p)
+            with np.errstate(divide="ignore"):
+                latent = np.where(collapsed, special.logit((p_collapsed - guess)
+                                                           / (1.0 - guess)), latent)
+            noise.update({"collapse_probability": pi, "collapse_a": a, "collapse_b": b})
+        accuracy = rng.binomial(n_items[None, :], drawn_p) / n_items[None, :]
     else:
         latent = mu
         nu = post["nu"] if spec.likelihood == "student_t" else None

@@ -86,7 +86,9 @@ class Prediction:
         """Per-draw predictive CDF of accuracy at ``values`` (one per row).
 
         Binomial: ``P(k <= floor(v n))`` with ``k ~ Binomial(n, p)``, ``p`` the draw's
-        success probability (guessing floor included). Logit-normal and Student-t: the
+        success probability (guessing floor included); with a floor mixture the draw's
+        ``pi BetaBinomial(n, a, b) + (1 - pi) Binomial(n, p)`` (the collapse indicator
+        summed out, ``p`` the regular component's). Logit-normal and Student-t: the
         continuous CDF of the draw's observation model on the logit-above-floor scale at
         ``logit((v - g) / (1 - g))`` (0 at or below the floor ``g``, 1 at or above 1).
         Exact per draw, conditional on the draw's sampled new-unit and period effects.
@@ -107,6 +109,12 @@ class Prediction:
         if self.likelihood == "binomial":
             k = np.floor(v * self.n_items + COUNT_EPS)
             out = stats.binom.cdf(k[None, :], self.n_items[None, :], self.noise["p"])
+            if "collapse_probability" in self.noise:
+                pi = self.noise["collapse_probability"][:, None]
+                collapsed = stats.betabinom.cdf(k[None, :], self.n_items[None, :],
+                                                self.noise["collapse_a"][:, None],
+                                                self.noise["collapse_b"][:, None])
+                out = pi * collapsed + (1.0 - pi) * out
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 y = special.logit((v - self.guess) / (1.0 - self.guess))

@@ -148,6 +148,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
         used.add("mundlak_lambda")
     if spec.compute_error and spec.compute_population == "student_t":
         used.add("nu_x")
+    if spec.floor_mixture:
+        used |= {"collapse_probability", "collapse_logit_mean", "collapse_log_concentration"}
     return used
 
 

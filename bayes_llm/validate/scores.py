@@ -145,7 +145,11 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
     with huge relative variance, and its log is biased far downwards (in a 100-draw run,
     two held-out models got probabilities below 1e-300); integrating the model effect,
     which is what spreads the predictive, removes that (a Rao-Blackwellised estimate of
-    the same probability). A Student-t model effect falls back to ``"cdf_bin"``.
+    the same probability). A Student-t model effect falls back to ``"cdf_bin"``. With a
+    floor mixture (``collapse_probability``, ``collapse_a``, ``collapse_b`` in
+    ``pred.noise``) the per-draw probability is ``pi_s BetaBinomial(k | n, a_s, b_s) +
+    (1 - pi_s) P_s(k)`` (``"integrated_eta_mixture"``): the collapse indicator is summed
+    out as well.
     """
     noise = getattr(pred, "noise", None) or {}
     if (getattr(pred, "likelihood", None) == "binomial" and "mu" in noise
@@ -163,11 +167,27 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         for start in range(0, len(k), block):
             sl = slice(start, start + block)
             ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
+            if "collapse_probability" in noise:
+                ll = _mix_collapsed(ll, noise, k[sl], n[sl])
             out[sl] = special.logsumexp(ll, axis=0) - math.log(ll.shape[0])
-        return out, "integrated_eta"
+        mixture = "collapse_probability" in noise
+        return out, "integrated_eta_mixture" if mixture else "integrated_eta"
     prob = np.mean(np.asarray(pred.pmf_bin(lower, upper), float), axis=0)
     with np.errstate(divide="ignore"):
         return np.log(np.maximum(prob, 0.0)), "cdf_bin"
+
+
+def _mix_collapsed(ll_regular: np.ndarray, noise: dict, k: np.ndarray,
+                   n: np.ndarray) -> np.ndarray:
+    """``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and row."""
+    from scipy import stats
+
+    pi = np.asarray(noise["collapse_probability"], float)[:, None]
+    a = np.asarray(noise["collapse_a"], float)[:, None]
+    b = np.asarray(noise["collapse_b"], float)[:, None]
+    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
+        collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], a, b)
+        return np.logaddexp(collapsed, np.log1p(-pi) + ll_regular)
 
 
 def pit_values(pred: PredictiveLike, y: np.ndarray, n: np.ndarray, *, discrete: bool,

@@ -19,6 +19,7 @@ from scipy import special
 from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.verify.logdensity import (
+    collapse_shape,
     lineage_effects,
     monotone_curve,
     prior_draw,
@@ -147,6 +148,14 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
             v["eta"] = mu + v["sigma_model"] * rng.standard_t(v["nu_model"], n_models)
         else:
             v["eta"] = rng.normal(mu, v["sigma_model"])
+        if parts["floor_mixture"]:
+            for name in ("collapse_probability", "collapse_logit_mean",
+                         "collapse_log_concentration"):
+                v[name] = prior_draw(pr(name), rng)
+            a, b = collapse_shape(data.guess, v["collapse_logit_mean"],
+                                  v["collapse_log_concentration"])
+            v["collapse_mean"] = a / (a + b)
+            v["collapse_concentration"] = a + b
     else:
         v["sigma"] = prior_draw(pr("sigma"), rng)
         if spec.likelihood == "student_t":
@@ -158,14 +167,22 @@ def draw_observations(spec: ModelSpec, data: ModelData, params: dict[str, np.nda
                       rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Draw the observations given the parameters.
 
-    Returns ``correct`` (binomial: correct answers out of ``data.n``) or ``y`` (logit
-    score), and ``log10_flop_obs`` (centred observed compute) under errors-in-variables.
+    Returns ``correct`` (binomial: correct answers out of ``data.n``; with
+    ``floor_mixture`` each model is collapsed with probability pi and then its success
+    probability is a Beta draw, i.e. a beta-binomial count) or ``y`` (logit score), and
+    ``log10_flop_obs`` (centred observed compute) under errors-in-variables.
     """
     out: dict[str, np.ndarray] = {}
     if spec.compute_error:
         out["log10_flop_obs"] = rng.normal(params["log10_flop_true"], data.compute_error_sd)
     if spec.likelihood == "binomial":
         p = data.guess + (1.0 - data.guess) * special.expit(params["eta"])
+        if "collapse_probability" in params:
+            # floor mixture: a collapsed model's accuracy is Beta(a, b), its count binomial
+            collapsed = rng.uniform(size=data.n_models) < params["collapse_probability"]
+            a, b = collapse_shape(data.guess, params["collapse_logit_mean"],
+                                  params["collapse_log_concentration"])
+            p = np.where(collapsed, rng.beta(a, b, data.n_models), p)
         out["correct"] = rng.binomial(data.n, p).astype(np.int64)
     elif spec.likelihood == "logit_normal":
         out["y"] = rng.normal(params["mu"], params["sigma"])

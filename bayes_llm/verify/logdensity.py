@@ -27,7 +27,11 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * errors-in-variables: ``x_true_i ~ Normal(mu_x, sigma_x)``, ``x_obs_i ~ Normal(x_true_i,
   tau_i)``;
 * likelihoods: ``Binomial(n, g + (1 - g) logistic(eta_i))`` with ``eta_i ~ Normal(mu_i,
-  sigma_model)``; ``Normal(mu_i, sigma)``; ``StudentT(nu, mu_i, sigma)``.
+  sigma_model)``; ``Normal(mu_i, sigma)``; ``StudentT(nu, mu_i, sigma)``;
+* floor mixture (``floor_mixture``): ``pi ~ Beta``, the binomial count becomes
+  ``pi BetaBinomial(n, m kappa, (1 - m) kappa) + (1 - pi) Binomial(n, p_i)`` with
+  ``m = g + (1 - g) B logistic(collapse_logit_mean)``, ``kappa = K +
+  exp(collapse_log_concentration)`` (B = 0.03, K = 2,000: ``bayes_llm.model.spec``).
 
 The variable names are the ones listed in ``models/README.md`` ("Sampled variables").
 """
@@ -40,7 +44,7 @@ import numpy as np
 from scipy import special, stats
 
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import ModelSpec, Prior
+from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec, Prior
 
 #: Absolute tolerance on the mean of a sum-to-zero vector.
 ZERO_SUM_ATOL = 1e-9
@@ -72,6 +76,8 @@ def prior_logpdf(prior: Prior, x: np.ndarray | float) -> np.ndarray:
         return stats.cauchy.logpdf(x, p["alpha"], p["beta"])
     if d == "HalfCauchy":
         return stats.halfcauchy.logpdf(x, scale=p["beta"])
+    if d == "Beta":
+        return stats.beta.logpdf(x, p["alpha"], p["beta"])
     raise ValueError(f"unknown prior family {d!r}")
 
 
@@ -95,6 +101,8 @@ def prior_draw(prior: Prior, rng: np.random.Generator, size=None) -> np.ndarray:
         return p["alpha"] + p["beta"] * rng.standard_cauchy(size)
     if d == "HalfCauchy":
         return np.abs(p["beta"] * rng.standard_cauchy(size))
+    if d == "Beta":
+        return rng.beta(p["alpha"], p["beta"], size)
     raise ValueError(f"unknown prior family {d!r}")
 
 
@@ -151,7 +159,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "mundlak": bool(getattr(spec, "developer_mean_compute", False)
                             and spec.developer != "none"),
             "t_model": getattr(spec, "model_effect", "normal") == "student_t",
-            "t_compute": getattr(spec, "compute_population", "normal") == "student_t"}
+            "t_compute": getattr(spec, "compute_population", "normal") == "student_t",
+            "floor_mixture": bool(getattr(spec, "floor_mixture", False))}
 
 
 def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -183,6 +192,35 @@ def slope_at_centre(slopes: np.ndarray, knots: np.ndarray) -> float:
     """Slope of the segment containing x = 0 (at a knot, the segment above): ``beta``."""
     return float(np.asarray(slopes)[int(np.searchsorted(np.asarray(knots), 0.0,
                                                         side="right"))])
+
+
+def collapse_shape(guess: float, logit_mean, log_concentration) -> tuple:
+    """Beta parameters ``(m kappa, (1 - m) kappa)`` of the collapsed models' accuracy.
+
+    ``m = g + (1 - g) B logistic(collapse_logit_mean)`` (in a band of width B =
+    ``COLLAPSE_BAND`` above the guessing floor g), ``kappa = K + exp(collapse_log_concentration)``
+    (K = ``COLLAPSE_MIN_CONCENTRATION``).
+    """
+    m = guess + (1.0 - guess) * COLLAPSE_BAND * special.expit(logit_mean)
+    kappa = COLLAPSE_MIN_CONCENTRATION + np.exp(log_concentration)
+    return m * kappa, (1.0 - m) * kappa
+
+
+def floor_mixture_logpmf(k, n, p, guess: float, pi, logit_mean,
+                         log_concentration) -> np.ndarray:
+    """Log probability of each count under the collapse mixture (``floor_mixture``).
+
+    ``log(pi BetaBinomial(k; n, a, b) + (1 - pi) Binomial(k; n, p))`` with ``(a, b)`` of
+    :func:`collapse_shape`; ``pi``, ``logit_mean`` and ``log_concentration`` broadcast
+    against ``k`` and ``p`` (e.g. one value per posterior draw as a column).
+    """
+    a, b = collapse_shape(guess, np.asarray(logit_mean, float),
+                          np.asarray(log_concentration, float))
+    pi = np.asarray(pi, float)
+    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
+        collapsed = np.log(pi) + stats.betabinom.logpmf(k, n, a, b)
+        regular = np.log1p(-pi) + stats.binom.logpmf(k, n, p)
+    return np.logaddexp(collapsed, regular)
 
 
 def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
@@ -266,6 +304,9 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names += ["sigma_slope", "developer_slope"]
     if spec.likelihood == "binomial":
         names += ["sigma_model", "eta"] + (["nu_model"] if parts["t_model"] else [])
+        if parts["floor_mixture"]:
+            names += ["collapse_probability", "collapse_logit_mean",
+                      "collapse_log_concentration"]
     elif spec.likelihood == "logit_normal":
         names.append("sigma")
     else:
@@ -374,6 +415,14 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
         else:
             normal("eta", mu, float(v["sigma_model"]))
         p = data.guess + (1.0 - data.guess) * special.expit(np.asarray(v["eta"], float))
+        if parts["floor_mixture"]:
+            for name in ("collapse_probability", "collapse_logit_mean",
+                         "collapse_log_concentration"):
+                prior(name)
+            terms["correct"] = float(np.sum(floor_mixture_logpmf(
+                data.k, data.n, p, data.guess, float(v["collapse_probability"]),
+                float(v["collapse_logit_mean"]), float(v["collapse_log_concentration"]))))
+            return terms
         terms["correct"] = float(np.sum(stats.binom.logpmf(data.k, data.n, p)))
         return terms
     prior("sigma")
@@ -406,5 +455,6 @@ def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarra
     return float(sum(log_density_terms(spec, data, values).values()))
 
 
-__all__ = ["log_density", "log_density_terms", "monotone_curve", "prior_draw", "prior_logpdf",
+__all__ = ["collapse_shape", "floor_mixture_logpmf", "log_density", "log_density_terms",
+           "monotone_curve", "prior_draw", "prior_logpdf",
            "slope_at_centre", "structure", "value_names", "zero_sum_normal_logpdf"]

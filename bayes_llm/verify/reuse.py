@@ -19,7 +19,7 @@ import numpy as np
 import pytensor
 import xarray as xr
 
-from bayes_llm.model.build import build_model
+from bayes_llm.model.build import build_model, initial_values
 from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 
@@ -72,7 +72,12 @@ class ReusableSampler:
         self.observed_names = [rv.name for rv in model.observed_RVs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._compiled = nutpie.compile_pymc_model(model)
+            # floor mixture: start pi low, as fit_model does (eta's data-based start
+            # would change with every replicate's observations; it is left at PyMC's)
+            start = initial_values(self.data, self.spec)
+            points = None if start is None else {
+                "collapse_probability": start["collapse_probability"]}
+            self._compiled = nutpie.compile_pymc_model(model, initial_points=points)
         self.compile_seconds = time.perf_counter() - t0
         self.coords = {k: list(v) for k, v in model.coords.items() if v is not None}
 
