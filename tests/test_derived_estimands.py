@@ -33,7 +33,6 @@ from bayes_llm.derived.summary import stacked_components
 from bayes_llm.derived.variance import variance_partition
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model import spec_from_dict
-from bayes_llm.model.design import OUTCOMES
 from bayes_llm.report.claims import claim_verdicts
 
 # Six models, two draws. x centred compute, periods 0/1, developers a (3 models), b (2), c (1).
