@@ -246,3 +246,27 @@ def test_tiny_fit_feeds_prediction_scores_and_headline(paper_df):
     assert np.isfinite(rows["log_score"]).all() and np.isfinite(rows["pit"]).all()
     draws = headline_draws(fit)
     assert np.isfinite(draws["variance_developer_share"].values).all()
+
+
+def test_cross_validation_loglik_mixes_in_the_collapsed_component():
+    """``sensitivity.crossval`` sums the collapse indicator out with the posterior's pi, a, b."""
+    import xarray as xr
+
+    from bayes_llm.sensitivity.crossval import _with_collapse
+
+    k = np.array([1350.0, 4000.0])
+    n = np.full(2, N_ITEMS)
+    regular = np.array([[-400.0, -9.0], [-380.0, -8.5]])  # (draw, model)
+    pi, mean, conc = np.array([0.1, 0.3]), np.array([0.112, 0.114]), np.array([3000.0, 2500.0])
+    post = xr.Dataset({"collapse_probability": (("chain", "draw"), pi[None]),
+                       "collapse_mean": (("chain", "draw"), mean[None]),
+                       "collapse_concentration": (("chain", "draw"), conc[None])})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    mixed = _with_collapse(regular, tree, k, n)
+    collapsed = stats.betabinom.logpmf(k[None, :], N_ITEMS, (mean * conc)[:, None],
+                                       ((1 - mean) * conc)[:, None])
+    expected = np.log(pi[:, None] * np.exp(collapsed) + (1 - pi[:, None]) * np.exp(regular))
+    np.testing.assert_allclose(mixed, expected, rtol=1e-10)
+    assert mixed[0, 0] > regular[0, 0] + 300  # a model at the floor is a collapsed one
+    no_mixture = xr.DataTree.from_dict({"posterior": post.drop_vars("collapse_probability")})
+    assert _with_collapse(regular, no_mixture, k, n) is regular

@@ -132,20 +132,28 @@ def _draws(post: xr.Dataset, name: str) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
 
 
-def _with_collapse(loglik: np.ndarray, post, k: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is).
+def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarray,
+                            b: np.ndarray, k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Log-likelihood of a ``floor_mixture`` fit: the collapse indicator summed out.
 
-    ``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(loglik))`` per draw ``(S, M)``.
+    ``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and model;
+    ``ll_regular`` has shape ``(S, M)``, ``pi``, ``a`` and ``b`` shape ``(S,)``.
     """
-    if "collapse_probability" not in post:
+    pi, a, b = (np.asarray(v, float)[:, None] for v in (pi, a, b))
+    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
+        collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], a, b)
+        return np.logaddexp(collapsed, np.log1p(-pi) + ll_regular)
+
+
+def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is)."""
+    from bayes_llm.model.option_terms import collapse_distribution
+
+    collapse = collapse_distribution(fit)
+    if collapse is None:
         return loglik
-    mean = _draws(post, "collapse_mean")[:, None]
-    conc = _draws(post, "collapse_concentration")[:, None]
-    pi = _draws(post, "collapse_probability")[:, None]
-    with np.errstate(divide="ignore"):
-        collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], mean * conc,
-                                                        (1.0 - mean) * conc)
-        return np.logaddexp(collapsed, np.log1p(-pi) + loglik)
+    pi, a, b = (_draws(xr.Dataset(collapse), name) for name in ("probability", "a", "b"))
+    return collapse_mixture_loglik(loglik, pi, a, b, k, n)
 
 
 def logit_scale_defined(k: np.ndarray, n: np.ndarray, guess: float) -> bool:
@@ -181,7 +189,7 @@ def pointwise_loglik(fit) -> xr.DataArray:
     nc, nd, nm = mu.shape
     sigma = fit.dt["posterior"]["sigma_model"].to_numpy().reshape(nc * nd, 1)
     values = binomial_marginal_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), sigma)
-    values = _with_collapse(values, fit.dt["posterior"], k, n)
+    values = _with_collapse(values, fit, k, n)
     scale = "logit_score" if logit_scale_defined(k, n, guess) else "count"
     if scale == "logit_score":
         values = values + logit_score_jacobian(k, n, guess)[None, :]
@@ -391,7 +399,7 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         k = np.rint(test[acc_col].to_numpy(float) * n_q)
         n = np.full(M, float(n_q))
         sd = np.sqrt(var + _draws(post, "sigma_model")[:, None] ** 2)
-        out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), post, k, n)
+        out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), fit, k, n)
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]

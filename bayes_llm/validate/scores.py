@@ -156,7 +156,11 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             and "sigma" in noise and noise.get("nu") is None):
         from scipy import special
 
-        from bayes_llm.sensitivity.crossval import ETA_GRID, binomial_marginal_loglik
+        from bayes_llm.sensitivity.crossval import (
+            ETA_GRID,
+            binomial_marginal_loglik,
+            collapse_mixture_loglik,
+        )
 
         mu = np.asarray(noise["mu"], float)
         sigma = np.asarray(noise["sigma"], float).reshape(-1, 1)
@@ -168,26 +172,15 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             sl = slice(start, start + block)
             ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
             if "collapse_probability" in noise:
-                ll = _mix_collapsed(ll, noise, k[sl], n[sl])
+                ll = collapse_mixture_loglik(ll, noise["collapse_probability"],
+                                             noise["collapse_a"], noise["collapse_b"],
+                                             k[sl], n[sl])
             out[sl] = special.logsumexp(ll, axis=0) - math.log(ll.shape[0])
         mixture = "collapse_probability" in noise
         return out, "integrated_eta_mixture" if mixture else "integrated_eta"
     prob = np.mean(np.asarray(pred.pmf_bin(lower, upper), float), axis=0)
     with np.errstate(divide="ignore"):
         return np.log(np.maximum(prob, 0.0)), "cdf_bin"
-
-
-def _mix_collapsed(ll_regular: np.ndarray, noise: dict, k: np.ndarray,
-                   n: np.ndarray) -> np.ndarray:
-    """``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and row."""
-    from scipy import stats
-
-    pi = np.asarray(noise["collapse_probability"], float)[:, None]
-    a = np.asarray(noise["collapse_a"], float)[:, None]
-    b = np.asarray(noise["collapse_b"], float)[:, None]
-    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
-        collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], a, b)
-        return np.logaddexp(collapsed, np.log1p(-pi) + ll_regular)
 
 
 def pit_values(pred: PredictiveLike, y: np.ndarray, n: np.ndarray, *, discrete: bool,
