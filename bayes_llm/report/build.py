@@ -502,7 +502,6 @@ def _spec_lines(spec) -> list[str]:
 
 
 def _data_section(report: Report, fit, df: pd.DataFrame | None, source: str) -> None:
-
     s = report.section("data")
     m = fit.models
     s.p(f"The fit uses {len(m)} models from {m['developer'].nunique()} developers in "
@@ -654,7 +653,7 @@ def _diagnostics_section(report: Report, fit) -> None:
             "should overlap and look like stationary noise.", lambda: make_fit_figure("trace", fit, None))
     _figure(report, "rank", "ECDF difference of each chain's fractional ranks; well-mixed "
             "chains stay near zero. Each panel's p-value is explained below.",
-            lambda: make_fit_figure("rank", fit, None))
+            lambda: make_fit_figure("rank", fit, None, thin=thin))
     if ranks is not None:
         alpha = float(ranks["alpha"].iloc[0]) if len(ranks) else 0.01
         text = RANK_P_VALUE_TEXT.format(
@@ -760,8 +759,7 @@ def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=N
             "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
             f"and each share's median and {interval_label()}, the paper's OLS value as a red "
             "cross; a pair whose net change is near zero has no shares (undefined).",
-            lambda: make_fit_figure("frontier_decomposition", fit, df,
-                                            baseline))
+            lambda: make_fit_figure("frontier_decomposition", fit, df, baseline))
     _figure(report, "variance_shares",
             "Company share: the model-based definitions (posterior median and "
             f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "

@@ -10,7 +10,7 @@ by the main process alike (serially, or when the worker fails), so both draw the
 figure.
 
 The worker is used only where it can help: at least two CPUs available to this process,
-and not switched off (``BAYES_LLM_FIGURE_WORKER=0`` or ``figure_worker=False``).
+and not switched off (``BAYES_LLM_FIGURE_WORKER=0`` or ``figure_process=False``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ ENV_VAR = "BAYES_LLM_FIGURE_WORKER"
 WAIT_SECONDS = 300.0
 
 
-def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None):
+def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None, *,
+                    thin: int | None = None):
     """Draw one of :data:`FIT_FIGURES` (a matplotlib figure, not rendered).
 
     Parameters
@@ -48,6 +49,9 @@ def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None):
         The data the fit was made on (``None``: the models saved with the fit).
     baseline : OLSFit, optional
         The paper's OLS for this fit (red crosses of the results figures).
+    thin : int, optional
+        The rank plot's thinning, that of the report's rank tests (default
+        :func:`bayes_llm.plots.diagnostics.rank_thin_factor`).
     """
     if key == "data_overview":
         from bayes_llm.plots.scaling import plot_data_overview
@@ -60,12 +64,8 @@ def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None):
 
         return plot_trace(fit=fit)
     if key == "rank":
-        from bayes_llm.plots.diagnostics import plot_rank, rank_thin_factor
+        from bayes_llm.plots.diagnostics import plot_rank
 
-        try:
-            thin = rank_thin_factor(fit)
-        except Exception:  # noqa: BLE001 - as the rank tests of the report: no thinning
-            thin = 1
         return plot_rank(fit=fit, thin=thin)
     if key == "score_vs_compute":
         from bayes_llm.plots.scaling import plot_score_vs_compute
@@ -86,29 +86,29 @@ def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[fl
                        keys: list[str]) -> dict[str, bytes | str]:
     """Load the fit in ``fit_dir`` and render ``keys`` (the worker's task).
 
+    The keys are figures that need no paper OLS (:data:`WORKER_FIGURES`): the worker
+    would draw the results figures without their red crosses.
+
     Returns
     -------
     dict
         PNG bytes per key, or the error message (``"Type: message"``) of a figure that
         failed; the main process then draws that one itself.
     """
-    from bayes_llm.derived.paper import paper_ols
     from bayes_llm.derived.summary import interval_setting
     from bayes_llm.model import load_fit
     from bayes_llm.plots._style import close, figure_png
 
+    needs_ols = {"developer_effects", "frontier_decomposition"} & set(keys)
+    if needs_ols:
+        raise ValueError(f"the figure worker draws no figure that needs the paper's OLS: "
+                         f"{sorted(needs_ols)}")
     out: dict[str, bytes | str] = {}
     with interval_setting(*interval):
         fit = load_fit(Path(fit_dir), df=df) if df is not None else load_fit(Path(fit_dir))
-        baseline = None
-        if {"developer_effects", "frontier_decomposition"} & set(keys):
-            try:
-                baseline = paper_ols(fit, None, df=df)
-            except Exception:  # noqa: BLE001 - the main process reports this problem
-                baseline = None
         for key in keys:
             try:
-                fig = make_fit_figure(key, fit, df, baseline)
+                fig = make_fit_figure(key, fit, df)
                 out[key] = figure_png(fig)
                 close(fig)
             except Exception as exc:  # noqa: BLE001 - drawn again (and reported) by the caller
