@@ -36,8 +36,8 @@ Two exact-or-approximate alternatives for the slow mixing of the residual scales
 replacing Normal + Binomial by a beta-binomial with the same mean and variance of the count
 (moment matching, :func:`marginal_count_moments`: an approximation of the residual's shape,
 not of its first two moments); ``ability_scaling = "scaled"`` samples theta / h with h its
-approximate conditional posterior SD (:func:`_scaled_ability`; an exact change of
-variables).
+approximate conditional posterior SD, per model (:func:`_scaled_ability`; exact: theta
+keeps its prior).
 
 Only ``likelihood = "binomial"``, ``developer = "developer"``, ``developer_effect =
 "pooled"`` and ``period_effect = "exchangeable"`` are supported (checked in
@@ -239,38 +239,45 @@ ABILITY_PARAMETERISATIONS = ("unit", "scaled")
 
 
 def count_noise_variance(data: Leaderboard6Data) -> np.ndarray:
-    """Typical binomial noise variance of a count on its latent logit scale, per counted b.
+    """Binomial noise variance of each count on its latent logit scale (one per count).
 
     The delta-method variance p (1 - p) / (n [(1 - c) s (1 - s)]^2) at the observed share
-    p = k / n, s = (p - c) / (1 - c) clipped to [0.02, 0.98]; the median over models.
+    p = k / n, s = (p - c) / (1 - c) clipped to [0.02, 0.98] (so counts at or below the
+    guessing floor c get a large but finite variance). Depends on the data only.
     """
-    out = []
-    for b in data.coords["count_benchmark"]:
-        bi = data.benchmarks.index(b)
-        pick = data.count_benchmark == bi
-        c, n = data.chance[bi], data.n_items[bi]
-        p = data.k[pick] / n
-        s = np.clip((p - c) / (1 - c), 0.02, 0.98)
-        p = c + (1 - c) * s
-        out.append(float(np.median(p * (1 - p) / (n * ((1 - c) * s * (1 - s)) ** 2))))
-    return np.asarray(out)
+    c = data.chance[data.count_benchmark]
+    n = data.n_items[data.count_benchmark]
+    s = np.clip((data.k / n - c) / (1 - c), 0.02, 0.98)
+    p = c + (1 - c) * s
+    return p * (1 - p) / (n * ((1 - c) * s * (1 - s)) ** 2)
 
 
 def _scaled_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[int]):
-    """Theta = h z with z ~ ZeroSumNormal(1 / h): theta keeps its ZeroSumNormal(1) prior.
+    """Theta = centred(h * z) with z_i ~ Normal(0, 1 / h_i): theta keeps its ZeroSumNormal(1) prior.
 
-    h = (1 + sum_b lambda_b^2 / (sigma_model_b^2 + v_b))^(-1/2), v_b the typical binomial
-    noise (:func:`count_noise_variance`), approximates theta's posterior SD given the other
+    h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2 + v_o))^(-1/2), the sum over model
+    i's observed counts o (benchmark b(o), binomial noise v_o of
+    :func:`count_noise_variance`), approximates theta_i's posterior SD given the other
     parameters: with well-measured benchmarks theta is pinned far more tightly than its
     prior, and how tightly moves with lambda_b and sigma_model_b (a funnel). Sampling z,
-    whose posterior SD is about 1 whatever those scales, removes most of it (an exact
-    change of variables; the Jacobian is the ZeroSumNormal(1 / h) density).
+    whose posterior SD is about 1 whatever those scales, removes most of it. Given the
+    scales, h * z ~ Normal(0, I) exactly, so its centred version theta is ZeroSumNormal(1)
+    (the mean of h * z is a direction the likelihood does not see, pinned by its prior).
+    h is per model: a model scored on fewer benchmarks (the 11 off the leaderboard) or
+    near a benchmark's floor (large v_o) is pinned less. The first version used one h for
+    every model (the median noise per benchmark); on the 809 models per-model h raised the
+    smallest bulk ESS of sigma_model from 26 to 250 (``models/README.md``).
     """
-    noise = count_noise_variance(data)
-    lam = loading[counted]
-    h = 1.0 / pt.sqrt(1.0 + (lam**2 / (sigma_model**2 + noise)).sum())
-    z = pm.ZeroSumNormal("ability_z", sigma=1.0 / h, dims="model")
-    return pm.Deterministic("ability", h * z, dims="model")
+    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
+    to_counted[counted] = np.arange(len(counted))
+    lam = loading[data.count_benchmark]
+    scale = sigma_model[to_counted[data.count_benchmark]]
+    precision = pt.zeros(data.n_models)[data.count_model].inc(
+        lam**2 / (scale**2 + count_noise_variance(data)))
+    h = 1.0 / pt.sqrt(1.0 + precision)
+    z = pm.Normal("ability_z", 0.0, 1.0 / h, dims="model")
+    scaled = h * z
+    return pm.Deterministic("ability", scaled - scaled.mean(), dims="model")
 
 
 def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
