@@ -24,7 +24,12 @@ def diagnostics_banner(result) -> str | None:
         return None
     lines = [f"> **WARNING: this joint fit FAILED its MCMC diagnostics "
              f"({len(diag.failures)} problem(s)). Every number below is provisional.**", ">"]
-    lines += [f"> - {f}" for f in diag.failures]
+    worst = result.metadata.get("worst_elements") or {}
+    for failure in diag.failures:
+        name = failure.split(":", 1)[0]
+        where = worst.get(name)
+        lines.append(f"> - {failure}" + (f" (worst R-hat element: {where})"
+                                         if where and where != name else ""))
     return "\n".join(lines)
 
 

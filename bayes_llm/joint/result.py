@@ -181,8 +181,11 @@ class JointResult:
         from bayes_llm.data.sources import sha256_of
         from bayes_llm.derived.summary import interval_label, resolve_interval
         from bayes_llm.joint.markdown import joint_markdown
+        from bayes_llm.joint.run import worst_elements
         from bayes_llm.plots._style import figure_png
 
+        if "worst_elements" not in self.metadata:  # e.g. a result saved by an older version
+            self.metadata["worst_elements"] = worst_elements(self.posterior, self.diagnostics)
         prob, kind = resolve_interval(hdi_prob, ci_kind)
         tables = self.make_tables(prob, kind)
         figures = self.figures(prob, kind)

@@ -139,6 +139,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
     t2 = time.perf_counter()
     post = dt["posterior"].to_dataset()
     diagnostics = diagnose(dt, var_names=[v for v in DIAGNOSED if v in post])
+    worst = worst_elements(post, diagnostics)
     t_diag = time.perf_counter() - t2
     metadata = {
         "kind": "joint",
@@ -154,6 +155,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
                    "periods": len(data.coords["period"]),
                    "benchmarks": list(data.benchmarks),
                    "counts": int(data.k.size), "bounded_scores": int(data.y.size)},
+        "worst_elements": worst,
         "timing_seconds": {"data": round(t_data, 3), "build_compile_sample": round(t_fit, 3),
                            "diagnostics": round(t_diag, 3)},
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -161,6 +163,39 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
     }
     return JointResult(spec=spec, dt=dt, data=data, diagnostics=diagnostics,
                        metadata=metadata)
+
+
+def worst_elements(post, diagnostics) -> dict[str, str]:
+    """Name the worst element (by R-hat) of each variable that fails the diagnostics.
+
+    The diagnostics table has one row per variable (its worst element's R-hat and ESS);
+    this says *which* element, e.g. ``sigma_model[bbh]``, for the banner of ``joint.md``.
+    """
+    import warnings
+
+    import arviz_stats as azs
+    import numpy as np
+
+    failing = [n for n in diagnostics.table.index
+               if any(f.startswith(f"{n}:") for f in diagnostics.failures)]
+    out: dict[str, str] = {}
+    for name in failing:
+        da = post[name]
+        if da.ndim <= 2:
+            out[name] = name
+            continue
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore")
+            rhat = azs.rhat(da)
+        values = np.asarray(rhat).ravel()
+        if not np.isfinite(values).any():
+            continue
+        flat = int(np.nanargmax(values))
+        index = np.unravel_index(flat, rhat.shape)
+        labels = [str(rhat[dim].values[i]) if dim in rhat.coords else str(i)
+                  for dim, i in zip(rhat.dims, index, strict=True)]
+        out[name] = f"{name}[{', '.join(labels)}]"
+    return out
 
 
 def _versions() -> dict[str, str]:
