@@ -64,19 +64,18 @@ PARAMETERS = '''\
 JOINT_DIR = os.environ.get("BAYES_LLM_NB_JOINT_DIR", os.path.join("..", "results", "joint"))
 # Used only when JOINT_DIR holds no result: a fit here, with reduced draws (the command's
 # defaults are the spec's 4 x (1000 + 1000); the runs in models/README.md use 2 x (500 + 500
-# or 1000)). CI sets BAYES_LLM_NB_DRAWS=150 and never reads a saved result.
+# or 1000)). CI sets BAYES_LLM_NB_DRAWS=150 (its working folder holds no saved result).
 DRAWS = int(os.environ.get("BAYES_LLM_NB_DRAWS", 300))
 TUNE = int(os.environ.get("BAYES_LLM_NB_TUNE", 300))
 CHAINS = int(os.environ.get("BAYES_LLM_NB_CHAINS", 2))
-SEED = int(os.environ.get("BAYES_LLM_NB_SEED", 20260207))
-CI_MODE = "BAYES_LLM_NB_DRAWS" in os.environ and DRAWS < 300'''
+SEED = int(os.environ.get("BAYES_LLM_NB_SEED", 20260207))'''
 
 LOAD = '''\
 import time
 
 from bayes_llm.joint import load_joint, run_joint
 
-saved = os.path.isfile(os.path.join(JOINT_DIR, "metadata.json")) and not CI_MODE
+saved = bool(JOINT_DIR) and os.path.isfile(os.path.join(JOINT_DIR, "metadata.json"))
 t0 = time.perf_counter()
 if saved:
     result = load_joint(JOINT_DIR)
