@@ -28,8 +28,9 @@ def diagnostics_banner(result) -> str | None:
     for failure in diag.failures:
         name = failure.split(":", 1)[0]
         where = worst.get(name)
-        lines.append(f"> - {failure}" + (f" (worst R-hat element: {where})"
-                                         if where and where != name else ""))
+        lines.append(f"> - {failure}" + (f" (worst element: {where})"
+                                         if where and where != name and "R-hat" in failure
+                                         else ""))
     return "\n".join(lines)
 
 
