@@ -199,17 +199,17 @@ def test_python_api_tables_carry_the_status(monkeypatch):
 
 @pytest.mark.mcmc
 def test_real_joint_fit_end_to_end(tmp_path, monkeypatch, capsys):
-    """The command with the real sampler on 60 simulated models (2 x 150 draws)."""
+    """The command with the real sampler on 60 simulated models (2 x (100 + 100))."""
     frame, long = _simulated()
     monkeypatch.setattr("bayes_llm.cli.joint_cmd.load_data", lambda mirror, data: frame)
     monkeypatch.setattr("bayes_llm.data.benchmarks.benchmark_long_table", lambda f: long)
     out = tmp_path / "joint"
     rc = main(["joint", "--out", str(out), "--benchmarks", ",".join(BENCHES), "--draws",
-               "150", "--tune", "150", "--chains", "2", "--allow-warnings"])
+               "100", "--tune", "100", "--chains", "2", "--allow-warnings"])
     assert rc == 0, capsys.readouterr().err
     result = load_joint(out)
     post = result.posterior
-    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 150
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 100
     assert "developer_corr" in result.diagnostics.table.index
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["diagnostics"]["ok"] == result.diagnostics.ok
