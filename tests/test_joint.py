@@ -250,6 +250,14 @@ def test_report_section_only_with_joint(fake_cli, tmp_path, monkeypatch, capsys)
         p.name for p in (with_joint / "figures").iterdir()}
     shares = pd.read_csv(with_joint / "joint_benchmark_shares.csv")
     assert (shares["joint_diagnostics"] == "ok").all() and len(shares) == len(BENCHES)
+    assert len(pd.read_csv(with_joint / "joint_concentration.csv")) == 6  # every developer
+    monkeypatch.setattr("bayes_llm.report.joint_section.TOP_CONCENTRATED", 2)
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "top2"), "--joint",
+                 str(joint)]) == 0
+    md = (tmp_path / "top2" / "report.md").read_text()
+    shown = md.split("most concentrated in one benchmark")[1].split("\n\n")[1]
+    assert shown.count("\n") == 3  # header, rule and 2 rows shown; the CSV keeps all 6
+    assert len(pd.read_csv(tmp_path / "top2" / "joint_concentration.csv")) == 6
     # a failing joint fit: banner in its section, exit 1 unless --allow-warnings
     monkeypatch.setattr("bayes_llm.model.diagnostics.diagnose", _failing)
     bad = tmp_path / "bad_joint"
@@ -262,6 +270,8 @@ def test_report_section_only_with_joint(fake_cli, tmp_path, monkeypatch, capsys)
     section = md.split("## Is the secret sauce general? (six benchmarks)")[1]
     assert section.lstrip().startswith("WARNING: the joint fit FAILED")
     assert "sigma_model: R-hat 1.078 > 1.01" in section
+    shares = pd.read_csv(tmp_path / "r3" / "joint_benchmark_shares.csv")
+    assert (~shares["joint_diagnostics_ok"]).all()
     # a folder that is not a joint result: one line, exit 2
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "r4"), "--joint",
                  str(tmp_path / "run")]) == 2

@@ -4,9 +4,10 @@ Built from a folder written by ``bayes-llm joint`` (:func:`bayes_llm.joint.load_
 nothing is refitted): the correlation figure, the developer x benchmark heat map, the
 common share, the company and compute share per benchmark, the developers whose advantage
 is most concentrated in one benchmark, and the joint fit's *own* diagnostics verdict
-(a banner when it failed; the main fit's verdict says nothing about this one). Its tables
-carry the joint fit's status in the columns ``joint_diagnostics_ok`` and
-``joint_diagnostics`` (the report adds the main fit's, as to every table).
+(a banner when it failed; the main fit's verdict says nothing about this one). Its CSV
+files carry the joint fit's status in the columns ``joint_diagnostics_ok`` and
+``joint_diagnostics`` (the report adds the main fit's, as to every table); the page states
+it once, at the top of the section and in each figure's caption.
 """
 
 from __future__ import annotations
@@ -85,21 +86,24 @@ def add_joint_section(report, result) -> None:
                                                           " PROVISIONAL: the joint fit "
                                                           "failed its diagnostics."), png))
 
-    def marked(frame):
-        out = frame.copy()
-        out["joint_diagnostics_ok"], out["joint_diagnostics"] = ok, status
-        return out
+    def add(caption: str, frame, name: str, rows: int | None = None) -> None:
+        # the CSV (report.tables) carries the joint fit's status and every row; the page
+        # shows the numbers (the first ``rows``)
+        exported = frame.copy()
+        exported["joint_diagnostics_ok"], exported["joint_diagnostics"] = ok, status
+        report.tables[name] = exported
+        section.table(caption, frame if rows is None else frame.head(rows), name=name)
 
-    section.table("Developer SD per benchmark (logits) and common share", marked(sds),
-                  name="joint_developer_sds")
-    section.table("Correlation of developer effects between benchmarks",
-                  marked(tables["correlations"]), name="joint_correlations")
-    section.table("Company share and compute share per benchmark (latent scale)",
-                  marked(tables["benchmark_shares"]), name="joint_benchmark_shares")
+    add("Developer SD per benchmark (logits) and common share", sds, "joint_developer_sds")
+    add("Correlation of developer effects between benchmarks", tables["correlations"],
+        "joint_correlations")
+    add("Company share and compute share per benchmark (latent scale)",
+        tables["benchmark_shares"], "joint_benchmark_shares")
     conc = tables["concentration"]
-    section.table(f"Developers whose advantage is most concentrated in one benchmark (top "
-                  f"{TOP_CONCENTRATED} by P(D > {conc.attrs.get('threshold', 1.0):g} SD))",
-                  marked(conc.head(TOP_CONCENTRATED)), name="joint_concentration")
+    add(f"Developers whose advantage is most concentrated in one benchmark (top "
+        f"{TOP_CONCENTRATED} by P(D > {conc.attrs.get('threshold', 1.0):g} SD); every "
+        "developer in joint_concentration.csv)", conc, "joint_concentration",
+        rows=TOP_CONCENTRATED)
 
 
 __all__ = ["FIGURE_TITLES", "SECTION_ID", "SECTION_TITLE", "add_joint_section"]
