@@ -23,7 +23,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = ["01_explore_data.ipynb", "02_fit_and_diagnose.ipynb",
              "03_headline_figures.ipynb", "04_*.ipynb",
              # the joint six-benchmark fit of the 809 models, even at 2 x (150 + 150), takes
-             # minutes (28 min at 2 x (500 + 500) on the loaded 2-core machine): slow only
+             # minutes (369 s measured, load ~4 on 2 cores): slow only
              pytest.param("05_*.ipynb", marks=pytest.mark.slow)]
 CI_SETTINGS = {"BAYES_LLM_NB_DRAWS": "150", "BAYES_LLM_NB_TUNE": "150",
                "BAYES_LLM_NB_CHAINS": "2", "BAYES_LLM_NB_PRIOR_DRAWS": "100",
