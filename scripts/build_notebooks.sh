@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the four notebooks and execute them top to bottom at small draws, storing their
+# Regenerate the five notebooks and execute them top to bottom at small draws, storing their
 # outputs in the .ipynb files (so they render where the repository is browsed).
 # Notebook 03 reuses results/main/fit when it exists (run scripts/main.sh first for full-size
 # headline figures); otherwise it reuses the fit notebook 02 just made. CPU-heavy: runs at
@@ -22,3 +22,4 @@ if [ -z "${BAYES_LLM_NB_FIT_DIR:-}" ] && [ ! -d results/main/fit ]; then
 fi
 nice -n 10 "$PY" notebooks/build_notebooks.py --execute
 nice -n 10 "$PY" notebooks/build_notebook_04.py --execute
+nice -n 10 "$PY" notebooks/build_notebook_05.py --execute   # reads results/joint when present

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "The paper's frequentist baseline (OLS with clustered SEs, Shapley R2)."),
     "specs": ("bayes_llm.cli.specs_cmd", "List the bundled model specs."),
     "fit": ("bayes_llm.cli.fit_cmd", "Fit a model spec by MCMC and save the result folder."),
+    "joint": ("bayes_llm.cli.joint_cmd",
+              "Joint model of the six leaderboard benchmarks: is the secret sauce general?"),
     "headline": ("bayes_llm.cli.headline_cmd",
                  "Headline figures of a saved fit with posterior bands (and exports)."),
     "predict": ("bayes_llm.cli.predict_cmd",

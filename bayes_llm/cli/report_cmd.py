@@ -44,6 +44,10 @@ def report(
     = DEFAULT_SEED,
     average_with: AverageWithOption = None,
     weights: WeightsOption = None,
+    joint: Annotated[Path | None, typer.Option(
+        "--joint", metavar="JOINT_DIR", help="Add the section 'Is the secret sauce general? "
+        "(six benchmarks)' from a folder written by 'bayes-llm joint' (with that fit's own "
+        "diagnostics verdict).", show_default=False)] = None,
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,
@@ -73,7 +77,7 @@ def report(
     result, files = write_report(run_dir, out, df=df, prior_draws=prior_draws,
                                  ppc_draws=ppc_draws, seed=seed, hdi_prob=hdi_prob,
                                  ci_kind=ci_kind, average_with=average_dirs,
-                                 weights=weight_spec)
+                                 weights=weight_spec, joint=joint)
     say(f"data: {result.data_source}")
     folder = files[0].parent
     typer.echo(f"wrote {folder / 'report.html'} and {folder / 'report.md'} "
@@ -88,6 +92,14 @@ def report(
         typer.secho(f"!! a model-averaged figure mixes a fit that FAILED its MCMC "
                     f"diagnostics !! ({average})", fg=typer.colors.RED, bold=True, err=True)
         if not allow_warnings:
+            code = 1
+    if result.joint_status is not None and not result.joint_status[0]:
+        typer.secho("!! MCMC DIAGNOSTICS FAILED for the joint six-benchmark fit (--joint): its "
+                    "section is provisional !! (" + result.joint_status[1] + ")",
+                    fg=typer.colors.RED, bold=True, err=True)
+        if not allow_warnings:
+            say("exit code 1 because the joint fit's diagnostics failed; pass "
+                "--allow-warnings to exit 0")
             code = 1
     if not ok:
         reasons = status.removeprefix("FAILED: ").split("; ")

@@ -154,6 +154,9 @@ class Report:
     offloaded: frozenset[str] = frozenset()
     #: How the figures were drawn (``""``: all in this process).
     figure_worker: str = ""
+    #: The joint six-benchmark fit's own diagnostic status when its section was added
+    #: (``build_report(..., joint=DIR)``); ``None`` without it.
+    joint_status: tuple[bool, str] | None = None
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -785,7 +788,8 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
                  ci_kind: str | None = None, fit=None, draws=None,
                  average_with: Sequence[str | os.PathLike] = (),
                  weights: str | os.PathLike | Sequence[float] | None = None,
-                 figure_process: bool | None = None) -> Report:
+                 figure_process: bool | None = None,
+                 joint: str | os.PathLike | None = None) -> Report:
     """Build the report of a saved fit.
 
     Parameters
@@ -820,15 +824,31 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
         Draw the fit-only figures in a second process while the rest is built
         (:mod:`bayes_llm.report.figure_worker`; the same figures either way). Default: when
         at least two CPUs are available, unless ``BAYES_LLM_FIGURE_WORKER=0``.
+    joint : path, optional
+        A folder written by ``bayes-llm joint``: adds the section "Is the secret sauce
+        general? (six benchmarks)" with the joint fit's answers and its own diagnostics
+        verdict (:mod:`bayes_llm.report.joint_section`; read, never refitted; checked
+        before the rest of the report is built). Without it the report is unchanged.
 
     Returns
     -------
     Report
     """
+    joint_result = None
+    if joint is not None:
+        from bayes_llm.joint import load_joint
+
+        joint_result = load_joint(joint)
     with interval_setting(hdi_prob, ci_kind):
-        return _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
-                             seed=seed, fit=fit, draws=draws, average_with=average_with,
-                             weights=weights, figure_process=figure_process)
+        report = _build_report(run_dir, df=df, prior_draws=prior_draws, ppc_draws=ppc_draws,
+                               seed=seed, fit=fit, draws=draws, average_with=average_with,
+                               weights=weights, figure_process=figure_process)
+        if joint_result is not None:
+            from bayes_llm.report.joint_section import add_joint_section
+
+            with report.timed("joint section"):
+                add_joint_section(report, joint_result)
+    return report
 
 
 def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
