@@ -371,10 +371,12 @@ def models_frame(fit) -> pd.DataFrame:
 def _load(fit_dir: Path, df: pd.DataFrame | None):
     """Load the fit against ``df`` when given; otherwise try the paper's data."""
     from bayes_llm.model import load_fit
+    from bayes_llm.model.fit import POINTWISE_GROUPS  # the report never reads them
 
     if df is not None:
-        return load_fit(fit_dir, df=df), df, "the data given (checked against the fit's hash)"
-    fit = load_fit(fit_dir)
+        return (load_fit(fit_dir, df=df, omit=POINTWISE_GROUPS), df,
+                "the data given (checked against the fit's hash)")
+    fit = load_fit(fit_dir, omit=POINTWISE_GROUPS)
     try:
         from bayes_llm.data import load_paper_dataset
         from bayes_llm.model.design import data_hash, prepare_data
@@ -854,8 +856,10 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     if average_with:
         from bayes_llm.derived.averaging import check_same_data, resolve_weights
         from bayes_llm.model import load_fit
+        from bayes_llm.model.fit import POINTWISE_GROUPS
 
-        others = [load_fit(find_fit_dir(d), df=df) for d in average_with]
+        others = [load_fit(find_fit_dir(d), df=df, omit=POINTWISE_GROUPS)
+                  for d in average_with]
         check_same_data([fit, *others])  # refuse before the expensive work
         resolve_weights("equal" if weights is None else weights, [fit, *others])
     load_seconds = time.perf_counter() - t_start

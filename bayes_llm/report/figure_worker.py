@@ -102,6 +102,7 @@ def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[fl
     """
     from bayes_llm.derived.summary import interval_setting
     from bayes_llm.model import load_fit
+    from bayes_llm.model.fit import POINTWISE_GROUPS
     from bayes_llm.plots._style import close, figure_png
 
     needs_ols = {"developer_effects", "frontier_decomposition"} & set(keys)
@@ -110,7 +111,7 @@ def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[fl
                          f"{sorted(needs_ols)}")
     out: dict[str, bytes | str] = {}
     with interval_setting(*interval):
-        fit = load_fit(Path(fit_dir), df=df) if df is not None else load_fit(Path(fit_dir))
+        fit = load_fit(Path(fit_dir), df=df, omit=POINTWISE_GROUPS)
         for key in keys:
             try:
                 fig = make_fit_figure(key, fit, df)
