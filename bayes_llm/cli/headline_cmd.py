@@ -153,11 +153,21 @@ def headline(
         check_same_data([fit, *others])  # refuse before the expensive work
         resolve_weights(weight_spec, [fit, *others])
     with interval_context(hdi_prob, ci_kind) as (prob, kind):
-        draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute)
-        table = headline_table(fit, pairs=pairs or None,
-                               reference_log10_flop=reference_compute, seed=seed, df=df,
-                               draws=draws, hdi_prob=prob, ci_kind=kind,
-                               curve_fits=others, curve_weights=weight_spec)
+        if out is None and df is None and not others:  # the table alone: kept in the folder
+            from bayes_llm.derived.fit_cache import cached_headline_table
+
+            options = {"pairs": [list(p) for p in pairs], "reference_log10_flop":
+                       reference_compute, "seed": seed, "hdi_prob": prob, "ci_kind": kind}
+            table = cached_headline_table(fit, options, lambda: headline_table(
+                fit, pairs=pairs or None, reference_log10_flop=reference_compute, seed=seed,
+                hdi_prob=prob, ci_kind=kind))
+        else:
+            draws = headline_draws(fit, pairs=pairs or None,
+                                   reference_log10_flop=reference_compute)
+            table = headline_table(fit, pairs=pairs or None,
+                                   reference_log10_flop=reference_compute, seed=seed, df=df,
+                                   draws=draws, hdi_prob=prob, ci_kind=kind,
+                                   curve_fits=others, curve_weights=weight_spec)
         if "hdi_prob" in table:
             table["hdi_prob"], table["ci_kind"] = prob, kind
         table = with_diagnostics(table, fit)
