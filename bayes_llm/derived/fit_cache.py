@@ -128,8 +128,10 @@ def cached_in_fit_folder(fit: Any, file_name: str, key: dict, compute: Callable[
 
 #: File name of the headline table cache inside a fit folder.
 TABLE_CACHE_FILE: str = "headline_table.json"
-#: Package folders and files whose source the headline table depends on.
-TABLE_CODE: tuple[str, ...] = ("baseline", "data", "derived", "model", "constants.py")
+#: Package folders and files whose source the headline table depends on (with the command
+#: that asks for it).
+TABLE_CODE: tuple[str, ...] = ("baseline", "data", "derived", "model", "constants.py",
+                               "cli/headline_cmd.py")
 #: Libraries whose version can change the table's numbers.
 TABLE_LIBRARIES: tuple[str, ...] = ("numpy", "pandas", "xarray", "arviz_stats", "arviz_base",
                                     "scipy", "statsmodels")
