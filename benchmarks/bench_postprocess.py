@@ -11,7 +11,8 @@ Prints (no assertion, no timed test):
   (reads them);
 * ``--stages``: where the time of ``headline`` and ``report`` goes, measured in one process
   (imports, load_fit, which rebuilds the diagnostics saved with the fit, beside what
-  recomputing them would cost; headline draws and table; every report section and figure);
+  recomputing them would cost and what skipping the pointwise groups saves; headline draws
+  and table; every report section and figure);
 * ``--profile N``: the N functions of bayes_llm with the largest cumulative time in
   ``build_report`` (cProfile), to find repeated work.
 
@@ -152,6 +153,15 @@ def stages(fit_dir: Path) -> None:
     fit = load_fit(fit_dir)
     rows.append(("load_fit (diagnostics rebuilt from the saved files)",
                  time.perf_counter() - t))
+    try:
+        from bayes_llm.model.fit import POINTWISE_GROUPS
+
+        t = time.perf_counter()
+        load_fit(fit_dir, omit=POINTWISE_GROUPS)
+        rows.append(("  again, imports warm, without log_likelihood, log_prior",
+                     time.perf_counter() - t))
+    except ImportError:  # an older checkout
+        pass
     t = time.perf_counter()
     diagnose(fit.dt)
     rows.append(("  recomputing them instead, diagnose() (not done on load)",

@@ -121,6 +121,41 @@ def test_fast_components_equal_the_reference():
     assert not np.allclose(fast_components(bad).values, ref.values)
 
 
+def test_fast_components_with_slopes_and_latent_compute():
+    """The NumPy path equals the reference with every extension at once."""
+    rng = np.random.default_rng(3)
+    fit = Tiny("binomial")
+    post = fit.dt["posterior"].to_dataset()
+    post = post.assign(
+        developer_slope=(("chain", "draw", "developer"), rng.normal(0, 0.3, (1, 2, len(DEVS)))),
+        compute_period_slope=(("chain", "draw", "period"), rng.normal(0, 0.2, (1, 2, 2))),
+        log10_flop_true=(("chain", "draw", "model"), X[None, None, :]
+                         + rng.normal(0, 0.1, (1, 2, len(IDS)))))
+    fit.dt["posterior"] = xr.DataTree(post)
+    fast = fast_components(fit)
+    ref = stacked_components(fit).transpose(*fast.dims)
+    np.testing.assert_allclose(fast.values, ref.values, atol=1e-12)
+    # the gathered components are copies of posterior values: exactly equal
+    np.testing.assert_array_equal(fast.sel(component=["period", "developer"]).values,
+                                  ref.sel(component=["period", "developer"]).values)
+
+
+def test_fast_components_index_checks():
+    """An index out of range fails as indexing does; a negative one counts from the end."""
+    fit = Tiny("binomial")
+    const = fit.dt["constant_data"].to_dataset()
+    bad = DIDX.copy()
+    bad[0] = len(DEVS)
+    fit.dt["constant_data"] = xr.DataTree(const.assign(developer_idx=("model", bad)))
+    with pytest.raises(IndexError):
+        fast_components(fit)
+    wrapped = DIDX.copy()
+    wrapped[0] = DIDX[0] - len(DEVS)  # the same developer, counted from the end
+    fit.dt["constant_data"] = xr.DataTree(const.assign(developer_idx=("model", wrapped)))
+    np.testing.assert_array_equal(fast_components(fit).values,
+                                  fast_components(Tiny("binomial")).values)
+
+
 def test_nakagawa_share_by_hand_logit_normal():
     fit = Tiny("logit_normal")
     ds = company_shares(fit)

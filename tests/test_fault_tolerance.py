@@ -30,7 +30,7 @@ from bayes_llm.cli import main
 from bayes_llm.data.sources import sha256_of
 from bayes_llm.errors import OutputError, ResultsError
 from bayes_llm.model import Fit, fit_model, load_fit, load_spec
-from bayes_llm.model.fit import RESULT_FILES, check_output
+from bayes_llm.model.fit import POINTWISE_GROUPS, RESULT_FILES, check_output
 from bayes_llm.verify.simulate import reduced_design
 
 
@@ -312,6 +312,18 @@ def _rename_variable(folder: Path) -> None:
         {"posterior.nc": sha256_of(nc)}))
 
 
+def _rename_pointwise_variable(folder: Path) -> None:
+    """As :func:`_rename_variable`, in a group that post-processing does not read."""
+    nc = folder / "posterior.nc"
+    dt = xr.open_datatree(nc, engine="h5netcdf").load()
+    ll = dt["log_likelihood"].to_dataset()
+    dt["log_likelihood"] = xr.DataTree(ll.rename({next(iter(ll.data_vars)): "renamed"}))
+    nc.unlink()
+    dt.to_netcdf(nc, engine="h5netcdf")
+    _rewrite_metadata(folder, lambda m: m["file_sha256"].update(
+        {"posterior.nc": sha256_of(nc)}))
+
+
 def _drop_draws(folder: Path) -> None:
     nc = folder / "posterior.nc"
     dt = xr.open_datatree(nc, engine="h5netcdf").load()
@@ -335,6 +347,8 @@ def _edit_diagnostics_table(folder: Path) -> None:
 TAMPERING = {
     "renamed_variable": (_rename_variable, r"does not hold the variables recorded at save time "
                          r"\(missing: sigma_developer; unexpected: sigma_dev\)"),
+    "renamed_pointwise_variable": (_rename_pointwise_variable,
+                                   r"group 'log_likelihood' does not hold the variables"),
     "fewer_draws_no_structure": (_drop_draws, "10 draws, but spec.toml asks for 50"),
     "metadata_is_a_list": (lambda f: (f / "metadata.json").write_text("[1, 2]"),
                            r"metadata\.json: corrupt \(a JSON list, not an object\)"),
@@ -381,6 +395,8 @@ def test_tampered_result_is_one_results_error(copy, case, capsys):
     with pytest.raises(ResultsError, match=pattern) as info:
         load_fit(copy)
     assert "\n" not in str(info.value)
+    with pytest.raises(ResultsError, match=pattern):  # the same checks without reading them
+        load_fit(copy, omit=POINTWISE_GROUPS)
     for command in (["headline", str(copy)], ["report", str(copy)]):  # and in the CLI
         assert main(command) == 2
         out, err = capsys.readouterr()
@@ -429,6 +445,24 @@ def test_diagnostics_recomputed_when_not_saved(copy, tiny_fit, drop, monkeypatch
     loaded = load_fit(copy)
     assert calls == [1]
     _same_diagnostics(loaded.diagnostics, tiny_fit.diagnostics)
+
+
+@pytest.mark.mcmc
+def test_load_without_the_pointwise_groups(copy, tiny_fit, tmp_path):
+    """Post-processing's load: the same fit less the groups it never reads; not savable."""
+    full = load_fit(copy)
+    part = load_fit(copy, omit=POINTWISE_GROUPS)
+    assert set(full.dt.children) - set(part.dt.children) == set(POINTWISE_GROUPS)
+    assert part.omitted_groups == POINTWISE_GROUPS and full.omitted_groups == ()
+    for group in part.dt.children:
+        assert part.dt[group].identical(full.dt[group]), group
+    pd.testing.assert_frame_equal(part.models, full.models)
+    _same_diagnostics(part.diagnostics, full.diagnostics)
+    with pytest.raises(ResultsError, match="loaded without its log_likelihood, log_prior"):
+        part.save(tmp_path / "again")
+    assert not (tmp_path / "again").exists()
+    with pytest.raises(ValueError, match="cannot be omitted"):
+        load_fit(copy, omit=("posterior",))
 
 
 @pytest.mark.mcmc

@@ -130,3 +130,45 @@ def test_unwritable_fit_folder_computes_without_cache(loaded_fit, monkeypatch):
     monkeypatch.setattr(fc, "write_json_cache", refuse)
     got = cached_paper_columns(loaded_fit, PAIRS, PAIRS[0], lambda: _fresh(loaded_fit))
     assert got == _fresh(loaded_fit) and not (loaded_fit.folder / CACHE_FILE).exists()
+
+
+def test_headline_table_cache_reads_back_the_same_table(loaded_fit):
+    """Every column (floats exactly, dtypes) and every attribute; other options: recomputed."""
+    from bayes_llm.derived import headline_draws, headline_table
+    from bayes_llm.derived.fit_cache import TABLE_CACHE_FILE, cached_headline_table
+    from bayes_llm.derived.shapley_null import shapley_reference
+
+    fit = loaded_fit
+    draws = headline_draws(fit)
+    shapley = shapley_reference(fit, n_boot=20, n_null=20)
+    calls = []
+
+    def compute(prob=0.94):
+        calls.append(prob)
+        return headline_table(fit, draws=draws, shapley=shapley, hdi_prob=prob)
+
+    options = {"pairs": [], "seed": 1, "hdi_prob": 0.94}
+    fresh = cached_headline_table(fit, options, compute)
+    assert (fit.folder / TABLE_CACHE_FILE).is_file() and calls == [0.94]
+    cached = cached_headline_table(fit, options, compute)
+    assert calls == [0.94]  # read from the folder
+    pd.testing.assert_frame_equal(cached, fresh, check_exact=True)
+    assert cached.attrs == fresh.attrs and cached.attrs
+    other = cached_headline_table(fit, {**options, "hdi_prob": 0.8}, lambda: compute(0.8))
+    assert calls == [0.94, 0.8]
+    assert not other["lower"].equals(fresh["lower"])
+
+
+def test_headline_command_prints_the_same_from_its_cache(loaded_fit, capsys):
+    """``bayes-llm headline`` twice: computed, then read from the fit folder; same output."""
+    from bayes_llm.cli import main
+    from bayes_llm.derived.fit_cache import TABLE_CACHE_FILE
+
+    folder = str(loaded_fit.folder)
+    assert main(["headline", folder, "--allow-warnings"]) == 0
+    first = capsys.readouterr().out
+    assert (loaded_fit.folder / TABLE_CACHE_FILE).is_file()
+    assert main(["headline", folder, "--allow-warnings"]) == 0
+    assert capsys.readouterr().out == first
+    assert main(["headline", folder, "--allow-warnings", "--hdi-prob", "0.9"]) == 0
+    assert "90% HDI" in capsys.readouterr().out

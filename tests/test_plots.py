@@ -121,6 +121,24 @@ def test_frontier_decomposition(paper_mirror_fit):
                       Figure)
 
 
+def test_results_figures_data_with_the_headlines_components(binomial_fit):
+    """The report passes the headline's components to these figures: same numbers."""
+    from bayes_llm.derived.fast import fast_components
+    from bayes_llm.plots.frontier import frontier_gain_data
+
+    comps = fast_components(binomial_fit)
+    # a developer's component is a copy of its posterior effect: exactly the same
+    pd.testing.assert_frame_equal(
+        plots.developer_effects_data(fit=binomial_fit, paper=False, components=comps),
+        plots.developer_effects_data(fit=binomial_fit, paper=False), check_exact=True)
+    pd.testing.assert_frame_equal(
+        plots.frontier_decomposition_data(fit=binomial_fit, paper=False, components=comps),
+        plots.frontier_decomposition_data(fit=binomial_fit, paper=False), rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        frontier_gain_data(fit=binomial_fit, components=comps),
+        frontier_gain_data(fit=binomial_fit), rtol=1e-12)
+
+
 def test_variance_shares(paper_mirror_fit):
     data = plots.variance_shares_data(fit=paper_mirror_fit)
     shap = data[data["method"] == "shapley"].set_index("component")

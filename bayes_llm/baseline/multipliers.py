@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayes_llm.baseline.ols import (
     COMPUTE_TERM,
@@ -37,6 +36,8 @@ MULTIPLIER_COLUMNS: list[str] = [
 
 def critical_value(fit: OLSFit, level: float = CONFIDENCE_LEVEL) -> float:
     """Two-sided t critical value with clusters-minus-one degrees of freedom."""
+    from scipy import stats  # here: importing the package (e.g. for a cached headline) needs none
+
     return float(stats.t.ppf(0.5 + level / 2, fit.df_inference))
 
 

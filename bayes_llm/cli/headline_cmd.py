@@ -117,6 +117,7 @@ def headline(
     pairs = [_parse_pair(p) for p in pair or []]
     from bayes_llm.derived import headline_draws, headline_table, headline_text, write_headline
     from bayes_llm.model import load_fit
+    from bayes_llm.model.fit import POINTWISE_GROUPS
     from bayes_llm.report.build import find_fit_dir
     from bayes_llm.report.exports import (
         HEADLINE_DRAWS_NC,
@@ -141,22 +142,32 @@ def headline(
         except (OSError, ValueError):
             pass  # a damaged models.csv is reported by load_fit below
     df = load_data(mirror, None) if mirror is not None else None
-    fit = load_fit(fit_dir, df=df)
+    fit = load_fit(fit_dir, df=df, omit=POINTWISE_GROUPS)  # the headline never reads them
     if df is None:
         say(fit_data_note(fit))
     check_pairs(fit.models["model_id"], pairs)
-    others = [load_fit(d, df=df) for d in average_dirs]
+    others = [load_fit(d, df=df, omit=POINTWISE_GROUPS) for d in average_dirs]
     if others:
         from bayes_llm.derived.averaging import check_same_data, resolve_weights
 
         check_same_data([fit, *others])  # refuse before the expensive work
         resolve_weights(weight_spec, [fit, *others])
     with interval_context(hdi_prob, ci_kind) as (prob, kind):
-        draws = headline_draws(fit, pairs=pairs or None, reference_log10_flop=reference_compute)
-        table = headline_table(fit, pairs=pairs or None,
-                               reference_log10_flop=reference_compute, seed=seed, df=df,
-                               draws=draws, hdi_prob=prob, ci_kind=kind,
-                               curve_fits=others, curve_weights=weight_spec)
+        if out is None and df is None and not others:  # the table alone: kept in the folder
+            from bayes_llm.derived.fit_cache import cached_headline_table
+
+            options = {"pairs": [list(p) for p in pairs], "reference_log10_flop":
+                       reference_compute, "seed": seed, "hdi_prob": prob, "ci_kind": kind}
+            table = cached_headline_table(fit, options, lambda: headline_table(
+                fit, pairs=pairs or None, reference_log10_flop=reference_compute, seed=seed,
+                hdi_prob=prob, ci_kind=kind))
+        else:
+            draws = headline_draws(fit, pairs=pairs or None,
+                                   reference_log10_flop=reference_compute)
+            table = headline_table(fit, pairs=pairs or None,
+                                   reference_log10_flop=reference_compute, seed=seed, df=df,
+                                   draws=draws, hdi_prob=prob, ci_kind=kind,
+                                   curve_fits=others, curve_weights=weight_spec)
         if "hdi_prob" in table:
             table["hdi_prob"], table["ci_kind"] = prob, kind
         table = with_diagnostics(table, fit)

@@ -27,6 +27,16 @@ def _np(da: xr.DataArray, *dims: str) -> np.ndarray:
     return np.asarray(da.transpose(*SAMPLE_DIMS, *dims).values, dtype=float)
 
 
+def _gather(values: np.ndarray, idx: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``values[..., idx]`` (written into ``out`` when given), with its index checks."""
+    size = values.shape[-1]
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        raise IndexError(f"index out of bounds for a dimension of size {size}")
+    # mode="wrap" only maps negative indices as indexing does (bounds checked above) and,
+    # unlike the default, writes straight into ``out`` without a buffer
+    return np.take(values, idx, axis=-1, out=out, mode="wrap")
+
+
 def fast_components(fit: FitLike) -> xr.DataArray:
     """Return the four components per draw and model, dims ``(chain, draw, model, component)``.
 
@@ -48,17 +58,19 @@ def fast_components(fit: FitLike) -> xr.DataArray:
     beta = post["beta"].transpose(*SAMPLE_DIMS)
     n_chain, n_draw = beta.shape
     n = len(pidx)
-    # component-major layout: each component is one contiguous (chain, draw, model) block
+    # component-major layout: each component is one contiguous (chain, draw, model) block;
+    # the gathers write straight into it (no (chain, draw, model) temporary: on a
+    # 4,000-draw fit each is 26 MB of fresh memory)
     out = np.empty((len(COMPONENTS), n_chain, n_draw, n))
     slope = beta.values[..., None]
     if "developer_slope" in post:
-        slope = slope + _np(post["developer_slope"], "developer")[..., didx]
+        slope = slope + _gather(_np(post["developer_slope"], "developer"), didx)
     if "compute_period_slope" in post:
-        slope = slope + _np(post["compute_period_slope"], "period")[..., pidx]
+        slope = slope + _gather(_np(post["compute_period_slope"], "period"), pidx)
     np.multiply(slope, x, out=out[0])
-    out[1] = _np(post["period_effect"], "period")[..., pidx]
+    _gather(_np(post["period_effect"], "period"), pidx, out=out[1])
     if "developer_effect" in post:
-        out[2] = _np(post["developer_effect"], "developer")[..., didx]
+        _gather(_np(post["developer_effect"], "developer"), didx, out=out[2])
     else:
         out[2] = 0.0
     if "eta" in post:

@@ -1,8 +1,15 @@
 """Post-processing results kept in a fit folder, checksum-verified: computed once, reused.
 
 :func:`cached_in_fit_folder` is the mechanism (a JSON file with its key and its own
-SHA-256); :func:`cached_paper_columns` (below) and
+SHA-256); :func:`cached_paper_columns` (below), :func:`cached_headline_table` (below) and
 :func:`bayes_llm.report.exports.parameter_summary` use it.
+
+The headline table of ``bayes-llm headline`` (without ``--out``, ``--mirror`` or
+``--average-with``): kept as ``headline_table.json``, keyed by the SHA-256 of every file of
+the fit (all verified by :func:`bayes_llm.model.load_fit`), the command's options (pairs,
+reference compute, seed, interval), the source of every package folder the numbers come
+from and the versions of the numerical libraries; read back column by column (floats
+exactly, the same dtypes) with the table's attributes.
 
 The headline table's OLS columns:
 The ``paper`` and ``paper method`` columns of :func:`bayes_llm.derived.headline_table`
@@ -119,6 +126,67 @@ def cached_in_fit_folder(fit: Any, file_name: str, key: dict, compute: Callable[
     return value
 
 
+#: File name of the headline table cache inside a fit folder.
+TABLE_CACHE_FILE: str = "headline_table.json"
+#: Package folders and files whose source the headline table depends on (with the command
+#: that asks for it).
+TABLE_CODE: tuple[str, ...] = ("baseline", "data", "derived", "model", "constants.py",
+                               "cli/headline_cmd.py")
+#: Libraries whose version can change the table's numbers.
+TABLE_LIBRARIES: tuple[str, ...] = ("numpy", "pandas", "xarray", "arviz_stats", "arviz_base",
+                                    "scipy", "statsmodels")
+
+
+def _versions(packages: Sequence[str]) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in packages:
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def table_cache_key(fit: Any, options: dict) -> dict:
+    """Return what the headline table depends on (see the module docstring)."""
+    sums = fit.metadata.get("file_sha256", {})
+    return {"version": CACHE_VERSION, "spec_hash": fit.metadata.get("spec_hash"),
+            "files_sha256": ",".join(f"{k}={sums[k]}" for k in sorted(sums)) or None,
+            "options": json.dumps(options, sort_keys=True),
+            "code_sha256": code_hash(TABLE_CODE),
+            "libraries": json.dumps(_versions(TABLE_LIBRARIES), sort_keys=True)}
+
+
+def _encode_frame(frame: Any) -> dict:
+    return {"columns": [str(c) for c in frame.columns],
+            "values": [frame[c].tolist() for c in frame.columns],
+            "attrs": dict(frame.attrs)}
+
+
+def _decode_frame(stored: dict) -> Any:
+    import pandas as pd
+
+    frame = pd.DataFrame(dict(zip(stored["columns"], stored["values"], strict=True)),
+                         columns=stored["columns"])
+    frame.attrs.update(stored["attrs"])
+    return frame
+
+
+def cached_headline_table(fit: Any, options: dict, compute: Callable[[], Any]) -> Any:
+    """Return the headline table cached in the fit folder for ``options``, or ``compute()``.
+
+    ``options`` must name every argument ``compute`` passes to
+    :func:`bayes_llm.derived.headline_table` besides the fit (JSON values). A fit
+    without a folder (made in memory) is always computed.
+    """
+    if getattr(fit, "folder", None) is None:
+        return compute()
+    return cached_in_fit_folder(fit, TABLE_CACHE_FILE, table_cache_key(fit, options), compute,
+                                _encode_frame, _decode_frame)
+
+
 def _decode(value: dict) -> PaperColumns:
     paper = {str(k): float(v) for k, v in value["paper"].items()}
     other = {str(k): float(v) for k, v in value["other"].items()}
@@ -139,5 +207,6 @@ def cached_paper_columns(fit: Any, pairs: Sequence[tuple[str, str]],
                                 _encode, _decode)
 
 
-__all__ = ["CACHE_FILE", "CACHE_VERSION", "cache_key", "cached_in_fit_folder",
-           "cached_paper_columns", "code_hash", "read_json_cache", "write_json_cache"]
+__all__ = ["CACHE_FILE", "CACHE_VERSION", "TABLE_CACHE_FILE", "cache_key",
+           "cached_headline_table", "cached_in_fit_folder", "cached_paper_columns",
+           "code_hash", "read_json_cache", "table_cache_key", "write_json_cache"]

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-import arviz_stats as az  # arviz's statistics, without arviz_plots and matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -190,6 +189,8 @@ def interval(da: xr.DataArray, *, hdi_prob: float | None = None, ci_kind: str | 
     """
     prob, kind = resolve_interval(_pick(hdi_prob, prob), _pick(ci_kind, kind))
     values = np.log10(da) if log10 else da
+    import arviz_stats as az  # here: a headline read from its cache needs no scipy.stats
+
     func = az.hdi if kind == "hdi" else az.eti
     out = func(values, prob=prob, dim=list(SAMPLE_DIMS))
     return 10.0**out if log10 else out

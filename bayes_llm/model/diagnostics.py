@@ -16,7 +16,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import arviz_stats as az  # arviz's statistics, without arviz_plots and matplotlib
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -80,6 +79,8 @@ def _sample_stat(stats: xr.Dataset, *names: str) -> xr.DataArray | None:
 
 
 def _table(post: xr.Dataset, names: list[str]) -> pd.DataFrame:
+    import arviz_stats as az  # here: loading a fit with its saved diagnostics needs none
+
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         # Constant elements (e.g. a reference level fixed at 0) have undefined R-hat/ESS.
         warnings.simplefilter("ignore")
@@ -159,6 +160,8 @@ def diagnose(dt: xr.DataTree, *, var_names: list[str] | None = None) -> Diagnost
     depth = _sample_stat(stats, "maxdepth_reached", "reached_max_treedepth")
     n_div = int(div.sum()) if div is not None else 0
     n_depth = int(depth.sum()) if depth is not None else 0
+    import arviz_stats as az
+
     ebfmi = (np.atleast_1d(az.bfmi(dt)["energy"].values).astype(float).tolist()
              if "energy" in stats else [])
     sampler = {"divergences": n_div, "treedepth_saturated": n_depth, "ebfmi": ebfmi,

@@ -55,6 +55,10 @@ OPTIONAL_METADATA_FIELDS: dict[str, type | tuple[type, ...]] = {
 REQUIRED_MODEL_COLUMNS = ("model_id", "developer", "period", "developer_unit")
 #: Groups every saved posterior file has.
 REQUIRED_GROUPS = ("posterior", "sample_stats")
+#: The per-model, per-draw groups that only model comparison and prior sensitivity read
+#: (about two thirds of a posterior file): post-processing loads fits without their data
+#: (``load_fit(..., omit=POINTWISE_GROUPS)``).
+POINTWISE_GROUPS = ("log_likelihood", "log_prior")
 MODEL_COLUMNS = ("model_id", "developer", "developer_group", "is_major", "cohort", "quarter",
                  "month", "log10_flop", "mmlu_pro_acc", "mmlu_pro_norm", "mmlu_pro_logit",
                  "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard")
@@ -84,6 +88,8 @@ class Fit:
     #: The result folder the fit was loaded from (``None`` for a fit made in memory); where
     #: post-processing may keep checksum-verified caches (:mod:`bayes_llm.derived.cache`).
     folder: Path | None = field(repr=False, default=None, compare=False)
+    #: Groups of the saved posterior file left out of :attr:`dt` (``load_fit(omit=...)``).
+    omitted_groups: tuple[str, ...] = field(repr=False, default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.diagnostics is None:
@@ -117,6 +123,9 @@ class Fit:
         detects a corrupted or replaced file, even one that still parses.
         """
         out = Path(out)
+        if self.omitted_groups:
+            raise ResultsError(f"this fit was loaded without its {', '.join(self.omitted_groups)}"
+                               " group(s); load it in full to save it")
         with atomic_directory(out, kind=None) as tmp:  # metadata.json marks it
             self.dt.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
             (tmp / "spec.toml").write_text(self.spec.to_toml(), encoding="utf-8")
@@ -396,7 +405,7 @@ def _check_structure(path: Path, dt: xr.DataTree, metadata: dict, spec: ModelSpe
 
 
 def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
-             spec: ModelSpec | None = None) -> Fit:
+             spec: ModelSpec | None = None, omit: tuple[str, ...] = ()) -> Fit:
     """Load a saved fit; check it is complete and, if given, matches data and spec.
 
     Checks, in order: every file is present; ``metadata.json`` is a UTF-8 JSON object with
@@ -415,6 +424,11 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
         The current canonical data; a different data hash is an error.
     spec : ModelSpec, optional
         The current spec; a different spec hash is an error.
+    omit : tuple of str
+        Groups of the posterior file whose data are not read (e.g.
+        :data:`POINTWISE_GROUPS`, which the headline and the report never use): every check
+        above still covers them (checksum, structure), but they are not in ``fit.dt``
+        (``fit.omitted_groups``), and such a fit cannot be saved.
 
     Raises
     ------
@@ -438,24 +452,40 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
     if saved_spec.hash() != metadata["spec_hash"]:
         raise ResultsError(f"{path}: spec.toml does not match the spec hash recorded in "
                            "metadata.json (edited or corrupt)")
+    if set(omit) & set(REQUIRED_GROUPS):
+        raise ValueError(f"load_fit: the {', '.join(REQUIRED_GROUPS)} groups cannot be omitted")
     try:
-        dt = xr.open_datatree(path / "posterior.nc", engine="h5netcdf").load()
+        dt = xr.open_datatree(path / "posterior.nc", engine="h5netcdf")
+        if not omit:
+            dt = dt.load()
     except Exception as exc:  # noqa: BLE001 - any read failure means a corrupt file
         raise ResultsError(f"{path / 'posterior.nc'}: cannot be read, the file is corrupt or "
                            f"truncated ({type(exc).__name__}: {exc})") from exc
-    if spec is not None and spec.hash() != saved_spec.hash():
-        raise ResultsError(f"{path}: the saved fit was made with a different spec than "
-                           f"'{spec.name}' now is; refit it")
+    lazy = dt if omit else None  # open until the structure of every group is checked
     try:
-        models = pd.read_csv(path / "models.csv")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path / 'models.csv'}: corrupt or empty "
-                           f"({' '.join(str(exc).split())})") from exc
-    lacking = [c for c in REQUIRED_MODEL_COLUMNS if c not in models.columns]
-    if lacking:
-        raise ResultsError(f"{path / 'models.csv'}: corrupt (missing column(s) "
-                           f"{', '.join(lacking)})")
-    _check_structure(path, dt, metadata, saved_spec, len(models))
+        if spec is not None and spec.hash() != saved_spec.hash():
+            raise ResultsError(f"{path}: the saved fit was made with a different spec than "
+                               f"'{spec.name}' now is; refit it")
+        try:
+            models = pd.read_csv(path / "models.csv")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ResultsError(f"{path / 'models.csv'}: corrupt or empty "
+                               f"({' '.join(str(exc).split())})") from exc
+        lacking = [c for c in REQUIRED_MODEL_COLUMNS if c not in models.columns]
+        if lacking:
+            raise ResultsError(f"{path / 'models.csv'}: corrupt (missing column(s) "
+                               f"{', '.join(lacking)})")
+        _check_structure(path, dt, metadata, saved_spec, len(models))  # every group
+        omitted = tuple(g for g in omit if g in dt.children)
+        if lazy is not None:
+            try:
+                dt = lazy.drop_nodes(list(omitted)).load()
+            except Exception as exc:  # noqa: BLE001 - as above
+                raise ResultsError(f"{path / 'posterior.nc'}: cannot be read, the file is "
+                                   f"corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+    finally:
+        if lazy is not None:
+            lazy.close()
     if df is not None:
         current = data_hash(prepare_data(df, saved_spec).frame)
         if current != metadata["data_hash"]:
@@ -463,7 +493,8 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
                                f"(data hash {current[:12]} != {metadata['data_hash'][:12]})"
                                "; refit it")
     return Fit(spec=saved_spec, dt=dt, models=models, metadata=metadata,
-               diagnostics=saved_diagnostics(path, metadata, dt), folder=Path(path))
+               diagnostics=saved_diagnostics(path, metadata, dt), folder=Path(path),
+               omitted_groups=omitted)
 
 
 def saved_diagnostics(path: str | os.PathLike, metadata: dict,

@@ -49,7 +49,7 @@ def _paper_values(fit, baseline, df, level: str, reference: str | None) -> dict[
 
 def developer_effects_data(*, fit, baseline=None, level: str = "group",
                            reference: str | None = None, df: pd.DataFrame | None = None,
-                           paper: bool = True) -> pd.DataFrame:
+                           paper: bool = True, components=None) -> pd.DataFrame:
     """Posterior efficiency factors behind :func:`plot_developer_effects`.
 
     Parameters
@@ -72,6 +72,9 @@ def developer_effects_data(*, fit, baseline=None, level: str = "group",
         Full canonical table for the default OLS run.
     paper : bool
         Compute the paper's values (``False``: ``paper_ols`` is NaN).
+    components : DataArray, optional
+        The fit's components, already computed
+        (:func:`bayes_llm.derived.fast.fast_components`; the report shares the headline's).
 
     Returns
     -------
@@ -88,11 +91,11 @@ def developer_effects_data(*, fit, baseline=None, level: str = "group",
         raise BayesLLMError(f"fit '{fit.spec.name}' has no developer effects to plot")
     models = fit.models
     if level == "group":
-        draws = group_multipliers(fit, reference)
+        draws = group_multipliers(fit, reference, components=components)
         dim = "developer_group"
         unit_col = "developer_group"
     else:
-        draws = developer_multipliers(fit, reference)
+        draws = developer_multipliers(fit, reference, components=components)
         dim = "developer"
         unit_col = "developer_unit"
     ref = str(draws.attrs.get("reference", reference or ""))
@@ -132,7 +135,8 @@ def _rows_to_show(data: pd.DataFrame, max_rows: int) -> pd.DataFrame:
 
 def plot_developer_effects(*, fit, baseline=None, level: str = "group",
                            reference: str | None = None, df: pd.DataFrame | None = None,
-                           paper: bool = True, max_rows: int = MAX_ROWS) -> Figure:
+                           paper: bool = True, max_rows: int = MAX_ROWS,
+                           components=None) -> Figure:
     """Forest plot of developer efficiency factors (log scale), majors highlighted.
 
     Points are posterior medians, bars the project's interval
@@ -155,13 +159,15 @@ def plot_developer_effects(*, fit, baseline=None, level: str = "group",
         Mark the paper's OLS values.
     max_rows : int
         With more units than this, show every major and the most extreme others.
+    components : DataArray, optional
+        See :func:`developer_effects_data`.
 
     Returns
     -------
     Figure
     """
     data = developer_effects_data(fit=fit, baseline=baseline, level=level, reference=reference,
-                                  df=df, paper=paper)
+                                  df=df, paper=paper, components=components)
     shown = _rows_to_show(data, max_rows)
     colours = group_colours(sort_groups(data["developer_group"]))
     n = len(shown)

@@ -57,7 +57,8 @@ def default_pairs(fit) -> list[tuple[str, str]]:
 
 def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
                                 baseline=None, df: pd.DataFrame | None = None,
-                                explained: bool = False, paper: bool = True) -> pd.DataFrame:
+                                explained: bool = False, paper: bool = True,
+                                components=None) -> pd.DataFrame:
     """Shares of each pair's progress by component, behind :func:`plot_frontier_decomposition`.
 
     Parameters
@@ -74,6 +75,9 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
         Definition (b): shares of the explained part only (compute, period, developer).
     paper : bool
         Compute the paper's OLS values.
+    components : DataArray, optional
+        The fit's components, already computed
+        (:func:`bayes_llm.derived.fast.fast_components`; the report shares the headline's).
 
     Returns
     -------
@@ -87,7 +91,7 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
         raise BayesLLMError("no model pair to decompose (the default pairs are not in the fit)")
     var = "explained_share" if explained else "share"
     comps = [c for c in COMPONENTS if not (explained and c == "model")]
-    dec = pair_decomposition(fit, pairs)
+    dec = pair_decomposition(fit, pairs, components=components)
     guards = pair_guards(dec)
     point = paper_point_fit(fit, baseline, df) if paper else None
     pdec = None
@@ -113,8 +117,10 @@ def frontier_decomposition_data(*, fit, pairs: Sequence[tuple[str, str]] | None 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def frontier_gain_data(*, fit, top_k: int = TOP_K) -> pd.DataFrame:
+def frontier_gain_data(*, fit, top_k: int = TOP_K, components=None) -> pd.DataFrame:
     """Return the primary frontier estimand behind the top row of the plot.
+
+    ``components``: the fit's components, already computed (optional).
 
     Returns
     -------
@@ -124,7 +130,7 @@ def frontier_gain_data(*, fit, top_k: int = TOP_K) -> pd.DataFrame:
         compute-equivalent decades), ``unit``, posterior ``median``, ``lower``, ``upper``,
         and ``note`` (why a figure is undefined, if it is).
     """
-    gain = frontier_gain(fit, top_k=top_k)
+    gain = frontier_gain(fit, top_k=top_k, components=components)
     rows = []
     for var in gain.data_vars:
         if var == "compute_share":
@@ -179,7 +185,8 @@ def _short(model_id: str, width: int = 28) -> str:
 
 def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None = None,
                                 baseline=None, df: pd.DataFrame | None = None,
-                                explained: bool = False, paper: bool = True) -> Figure:
+                                explained: bool = False, paper: bool = True,
+                                components=None) -> Figure:
     """Plot the frontier estimand, then stacked shares of progress per pair.
 
     Top row: the primary frontier estimand (:func:`frontier_gain_data`): the frontier's
@@ -192,7 +199,7 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
 
     Parameters
     ----------
-    fit, pairs, baseline, df, explained, paper
+    fit, pairs, baseline, df, explained, paper, components
         See :func:`frontier_decomposition_data`.
 
     Returns
@@ -200,14 +207,15 @@ def plot_frontier_decomposition(*, fit, pairs: Sequence[tuple[str, str]] | None 
     Figure
     """
     data = frontier_decomposition_data(fit=fit, pairs=pairs, baseline=baseline, df=df,
-                                       explained=explained, paper=paper)
+                                       explained=explained, paper=paper,
+                                       components=components)
     labels = list(dict.fromkeys(data["pair"]))
     comps = list(dict.fromkeys(data["component"]))
     n = len(labels)
     fig = new_figure((12, 3.2 + 1.9 * n))
     grid = fig.subplots(n + 1, 2, width_ratios=[1, 1.2], squeeze=False,
                         height_ratios=[1.5] + [1] * n)
-    _plot_frontier_gain(grid[0, 0], grid[0, 1], frontier_gain_data(fit=fit))
+    _plot_frontier_gain(grid[0, 0], grid[0, 1], frontier_gain_data(fit=fit, components=components))
     axes = grid[1:]
     offsets = np.linspace(0.3, -0.3, len(comps))
     for i, label in enumerate(labels):

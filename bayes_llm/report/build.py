@@ -374,10 +374,12 @@ def models_frame(fit) -> pd.DataFrame:
 def _load(fit_dir: Path, df: pd.DataFrame | None):
     """Load the fit against ``df`` when given; otherwise try the paper's data."""
     from bayes_llm.model import load_fit
+    from bayes_llm.model.fit import POINTWISE_GROUPS  # the report never reads them
 
     if df is not None:
-        return load_fit(fit_dir, df=df), df, "the data given (checked against the fit's hash)"
-    fit = load_fit(fit_dir)
+        return (load_fit(fit_dir, df=df, omit=POINTWISE_GROUPS), df,
+                "the data given (checked against the fit's hash)")
+    fit = load_fit(fit_dir, omit=POINTWISE_GROUPS)
     try:
         from bayes_llm.data import load_paper_dataset
         from bayes_llm.model.design import data_hash, prepare_data
@@ -741,8 +743,9 @@ def _headline_section(report: Report, fit, table: pd.DataFrame) -> None:
             "headline_definitions")
 
 
-def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=None) -> None:
-    """Add the results figures; ``draws`` and ``shapley``: the headline's, reused."""
+def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=None,
+                     components=None) -> None:
+    """Add the results figures; ``draws``, ``shapley`` and ``components``: the headline's."""
     from bayes_llm.plots.variance import plot_variance_shares
 
     _figure(report, "score_vs_compute",
@@ -754,7 +757,8 @@ def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=N
                 "Compute multiplier each developer group's effect is worth relative to "
                 f"'Other, Small' (log scale): median and {interval_label()}; red crosses: the paper's "
                 "OLS values.",
-                lambda: make_fit_figure("developer_effects", fit, df, baseline))
+                lambda: make_fit_figure("developer_effects", fit, df, baseline,
+                                        components=components))
     _figure(report, "frontier_decomposition",
             "Top: the primary frontier estimand (the best models' gain in accuracy, the part "
             "due to scaling, the counterfactual without it) and its decomposition in "
@@ -762,7 +766,8 @@ def _results_section(report: Report, fit, baseline, df, *, draws=None, shapley=N
             "the gain in latent score (sum to 100%; shares can be negative or exceed 100%) "
             f"and each share's median and {interval_label()}, the paper's OLS value as a red "
             "cross; a pair whose net change is near zero has no shares (undefined).",
-            lambda: make_fit_figure("frontier_decomposition", fit, df, baseline))
+            lambda: make_fit_figure("frontier_decomposition", fit, df, baseline,
+                                    components=components))
     _figure(report, "variance_shares",
             "Company share: the model-based definitions (posterior median and "
             f"{interval_label()}; the primary one first) and the paper's Shapley statistic with its "
@@ -854,6 +859,7 @@ def build_report(run_dir: str | os.PathLike, *, df: pd.DataFrame | None = None,
 def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
                   draws=None, average_with=(), weights=None, figure_process=None) -> Report:
     from bayes_llm.derived import headline_draws, headline_table
+    from bayes_llm.derived.fast import fast_components
     from bayes_llm.derived.paper import paper_ols
     from bayes_llm.derived.shapley_null import shapley_reference
     from bayes_llm.report.claims import claim_verdicts
@@ -870,8 +876,10 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
     if average_with:
         from bayes_llm.derived.averaging import check_same_data, resolve_weights
         from bayes_llm.model import load_fit
+        from bayes_llm.model.fit import POINTWISE_GROUPS
 
-        others = [load_fit(find_fit_dir(d), df=df) for d in average_with]
+        others = [load_fit(find_fit_dir(d), df=df, omit=POINTWISE_GROUPS)
+                  for d in average_with]
         check_same_data([fit, *others])  # refuse before the expensive work
         resolve_weights("equal" if weights is None else weights, [fit, *others])
     load_seconds = time.perf_counter() - t_start
@@ -894,8 +902,10 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
             except Exception as exc:  # noqa: BLE001
                 report.problems.append(f"the paper's OLS could not be run: {exc}")
         with report.timed("headline draws and table"):
+            # computed once: the headline draws and the results figures use the same
+            components = fast_components(fit)
             if draws is None:
-                draws = headline_draws(fit)
+                draws = headline_draws(fit, components=components)
             # computed once: the headline table and the variance-share figure show the same
             shapley = shapley_reference(fit, seed=seed)
             table = headline_table(fit, baseline=baseline, df=df, draws=draws, seed=seed,
@@ -937,7 +947,8 @@ def _build_report(run_dir, *, df, prior_draws, ppc_draws, seed, fit=None,
         with report.timed("headline section"):
             _headline_section(report, fit, table)
         with report.timed("results figures"):
-            _results_section(report, fit, baseline, df, draws=draws, shapley=shapley)
+            _results_section(report, fit, baseline, df, draws=draws, shapley=shapley,
+                             components=components)
     except BaseException:  # stop the worker at once, not when it has finished
         if worker is not None:
             worker.close()

@@ -36,7 +36,7 @@ WAIT_SECONDS = 300.0
 
 
 def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None, *,
-                    thin: int | None = None):
+                    thin: int | None = None, components=None):
     """Draw one of :data:`FIT_FIGURES` (a matplotlib figure, not rendered).
 
     Parameters
@@ -52,6 +52,9 @@ def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None, *,
     thin : int, optional
         The rank plot's thinning, that of the report's rank tests (default
         :func:`bayes_llm.plots.diagnostics.rank_thin_factor`).
+    components : DataArray, optional
+        The fit's components (:func:`bayes_llm.derived.fast.fast_components`), already
+        computed for the headline: the results figures reuse them.
     """
     if key == "data_overview":
         from bayes_llm.plots.scaling import plot_data_overview
@@ -74,11 +77,13 @@ def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None, *,
     if key == "developer_effects":
         from bayes_llm.plots.developers import plot_developer_effects
 
-        return plot_developer_effects(fit=fit, baseline=baseline, df=df)
+        return plot_developer_effects(fit=fit, baseline=baseline, df=df,
+                                      components=components)
     if key == "frontier_decomposition":
         from bayes_llm.plots.frontier import plot_frontier_decomposition
 
-        return plot_frontier_decomposition(fit=fit, baseline=baseline, df=df)
+        return plot_frontier_decomposition(fit=fit, baseline=baseline, df=df,
+                                           components=components)
     raise KeyError(f"not a fit-only figure: {key!r}")
 
 
@@ -97,6 +102,7 @@ def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[fl
     """
     from bayes_llm.derived.summary import interval_setting
     from bayes_llm.model import load_fit
+    from bayes_llm.model.fit import POINTWISE_GROUPS
     from bayes_llm.plots._style import close, figure_png
 
     needs_ols = {"developer_effects", "frontier_decomposition"} & set(keys)
@@ -105,7 +111,7 @@ def render_fit_figures(fit_dir: str, df: pd.DataFrame | None, interval: tuple[fl
                          f"{sorted(needs_ols)}")
     out: dict[str, bytes | str] = {}
     with interval_setting(*interval):
-        fit = load_fit(Path(fit_dir), df=df) if df is not None else load_fit(Path(fit_dir))
+        fit = load_fit(Path(fit_dir), df=df, omit=POINTWISE_GROUPS)
         for key in keys:
             try:
                 fig = make_fit_figure(key, fit, df)
