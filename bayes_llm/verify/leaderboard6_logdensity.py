@@ -1,0 +1,249 @@
+"""The joint six-benchmark model's log density, in NumPy/SciPy, from ``models/README.md``.
+
+An independent implementation of the density of ``outcome = "leaderboard6"`` (section "The
+joint model of the six leaderboard benchmarks" of ``models/README.md``): it does not import
+``bayes_llm.model.leaderboard6``'s model code (only its data container, ``Leaderboard6Data``).
+``tests/test_leaderboard6_logdensity.py`` compares it with the PyMC model term by term.
+
+For model *i*, benchmark *b*::
+
+    mu_ib = alpha_b + beta_b x_i + gamma_t(i) + delta_b,t(i) + u_j(i),b + lambda_b theta_i
+
+Terms (each sampled variable given its parents, each observed variable; constrained values,
+Lebesgue measure, sum-to-zero vectors on their subspace as in
+:mod:`bayes_llm.verify.logdensity`):
+
+* ``alpha``, ``beta``, ``ability_loading``, ``sigma_model`` (count benchmarks),
+  ``sigma_period``, ``sigma_period_benchmark``, ``ifeval_precision`` (phi): their spec priors;
+* ``period_effect`` gamma ~ ZeroSumNormal(sigma_period); ``period_benchmark_effect``
+  delta_b ~ ZeroSumNormal(sigma_period_benchmark) over periods, for each benchmark (only
+  with more than one period);
+* ability, ``unit``: ``ability`` theta ~ ZeroSumNormal(1) over models; ``scaled``:
+  ``ability_z`` z_i ~ Normal(0, 1/h_i), h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2
+  + v_o))^(-1/2) over model i's counts o, v_o = p (1 - p) / (n [(1 - c) s (1 - s)]^2) at
+  the observed share p = k/n, s = (p - c)/(1 - c) clipped to [0.02, 0.98]; theta = h z -
+  mean(h z);
+* developer effects: ``developer_z`` ~ Normal(0, 1) iid (non-centred, raw = z L') or
+  ``developer_raw`` ~ MvNormal(0, L L') per developer (centred); u = raw - mean over
+  developers;
+* counts, ``centred``: ``eta`` ~ Normal(mu, sigma_model_b), ``correct`` ~ Binomial(n_b,
+  c_b + (1 - c_b) logistic(eta)); ``marginal``: ``correct`` ~ BetaBinomial(n_b, m kappa,
+  (1 - m) kappa) with m = c + (1 - c) E q, Var p = (1 - c)^2 Var q (q = logistic(eta), eta ~
+  Normal(mu, sigma_model); 9-point Gauss-Hermite quadrature), kappa = m (1 - m) / (Var p +
+  1e-12 m (1 - m)) - 1;
+* ``ifeval_score`` y* ~ Beta(logistic(mu) phi, (1 - logistic(mu)) phi).
+
+**Not checked: ``developer_chol``** (the ``LKJCholeskyCov`` prior of the packed Cholesky
+factor L: LKJ(eta = 2) on the correlation and the ``sigma_developer`` prior on the SDs, with
+the Jacobian of (s, R) -> L). Its density was not written independently; the test leaves
+that one term out (every other term is compared). L itself enters the developer terms
+above, so a wrong use of L (transposed, unpacked wrongly) is still caught.
+
+What was read from the builder (``bayes_llm/model/leaderboard6.py``), for names and shapes
+only, where the README is silent: the variable names ``developer_z``/``developer_raw``,
+``ability_z``, ``ifeval_precision``; the packing of ``developer_chol`` (lower triangle, row
+by row, ``numpy.tril_indices``); that ``period_benchmark_effect`` has dims (benchmark,
+period); the 1e-12 floor in the beta-binomial precision (now also in ``models/README.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import special, stats
+
+from bayes_llm.model.spec import ModelSpec
+from bayes_llm.verify.logdensity import prior_logpdf, zero_sum_normal_logpdf
+
+#: Gauss-Hermite points of the marginal residuals (``models/README.md``).
+QUADRATURE_POINTS = 9
+#: Relative floor on Var p in the beta-binomial precision (binomial limit as sigma -> 0).
+VARIANCE_FLOOR = 1e-12
+#: Residual and ability parameterisations this module implements.
+RESIDUALS = ("centred", "marginal")
+ABILITY = ("unit", "scaled")
+
+
+def unpack_lower(packed: np.ndarray, n: int) -> np.ndarray:
+    """Return the ``n x n`` lower-triangular matrix of a packed (row-by-row) triangle."""
+    out = np.zeros((n, n))
+    out[np.tril_indices(n)] = np.asarray(packed, float)
+    return out
+
+
+def logit_normal_count_moments(mu, sigma, chance) -> tuple[np.ndarray, np.ndarray]:
+    """Mean m and Beta precision kappa of p = c + (1 - c) logistic(eta), eta ~ N(mu, sigma).
+
+    E q and Var q (q = logistic(eta)) by Gauss-Hermite quadrature in the physicists' form:
+    E f(eta) = sum_k w_k f(mu + sqrt(2) sigma t_k) / sqrt(pi).
+    """
+    t, w = special.roots_hermite(QUADRATURE_POINTS)
+    w = w / np.sqrt(np.pi)
+    mu = np.asarray(mu, float)[:, None]
+    sigma = np.asarray(sigma, float)[:, None]
+    q = special.expit(mu + np.sqrt(2.0) * sigma * t[None, :])
+    e_q = q @ w
+    var_q = ((q - e_q[:, None]) ** 2) @ w
+    c = np.asarray(chance, float)
+    m = c + (1.0 - c) * e_q
+    var_p = (1.0 - c) ** 2 * var_q
+    kappa = m * (1.0 - m) / (var_p + VARIANCE_FLOOR * m * (1.0 - m)) - 1.0
+    return m, kappa
+
+
+def binomial_logit_noise(k, n, chance) -> np.ndarray:
+    """Delta-method variance of a count's latent logit (the v_o of the scaled ability)."""
+    p = np.asarray(k, float) / np.asarray(n, float)
+    s = np.clip((p - chance) / (1.0 - chance), 0.02, 0.98)
+    p = chance + (1.0 - chance) * s
+    return p * (1.0 - p) / (n * ((1.0 - chance) * s * (1.0 - s)) ** 2)
+
+
+def ability_scale(data, loading: np.ndarray, sigma_model: np.ndarray) -> np.ndarray:
+    """h_i = (1 + sum over model i's counts of lambda^2 / (sigma_model^2 + v))^(-1/2)."""
+    b = data.count_benchmark
+    c = data.chance[b]
+    counted = _counted(data)
+    sig = np.asarray(sigma_model, float)[counted[b]]
+    lam = np.asarray(loading, float)[b]
+    v = binomial_logit_noise(data.k, data.n, c)
+    precision = np.bincount(data.count_model, weights=lam**2 / (sig**2 + v),
+                            minlength=data.n_models)
+    return 1.0 / np.sqrt(1.0 + precision)
+
+
+def _counted(data) -> np.ndarray:
+    """Benchmark index -> position in ``sigma_model`` (-1 for IFEval)."""
+    out = np.full(len(data.benchmarks), -1, dtype=np.int64)
+    names = list(data.benchmarks)
+    for pos, name in enumerate(data.coords["count_benchmark"]):
+        out[names.index(name)] = pos
+    return out
+
+
+def developer_effects(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Return u = raw - mean over developers (raw = z L' non-centred, else sampled)."""
+    nb = len(data.benchmarks)
+    chol = unpack_lower(v["developer_chol"], nb)
+    if spec.developer_parameterisation == "non_centred":
+        raw = np.asarray(v["developer_z"], float) @ chol.T
+    else:
+        raw = np.asarray(v["developer_raw"], float)
+    return raw - raw.mean(axis=0, keepdims=True)
+
+
+def ability(data, v: Mapping[str, np.ndarray], ability_scaling: str) -> np.ndarray:
+    """Return theta: sampled (``unit``) or h z - mean(h z) (``scaled``)."""
+    if ability_scaling == "unit":
+        return np.asarray(v["ability"], float)
+    hz = ability_scale(data, v["ability_loading"], v["sigma_model"]) * np.asarray(
+        v["ability_z"], float)
+    return hz - hz.mean()
+
+
+def linear_predictor(spec: ModelSpec, data, v: Mapping[str, np.ndarray],
+                     ability_scaling: str) -> np.ndarray:
+    """Return mu as a model x benchmark matrix."""
+    t = data.period_idx
+    mu = (np.asarray(v["alpha"], float)[None, :]
+          + np.asarray(v["beta"], float)[None, :] * data.x[:, None]
+          + np.asarray(v["ability_loading"], float)[None, :]
+          * ability(data, v, ability_scaling)[:, None])
+    if len(data.coords["period"]) > 1:
+        mu = mu + np.asarray(v["period_effect"], float)[t][:, None] \
+            + np.asarray(v["period_benchmark_effect"], float).T[t]
+    return mu + developer_effects(spec, data, v)[data.developer_idx]
+
+
+def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
+                      residuals: str = "centred", ability_scaling: str = "unit",
+                      include_lkj: bool = False) -> dict[str, float]:
+    """Log density of each sampled variable given its parents, and of each observation.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A ``leaderboard6`` spec.
+    data : Leaderboard6Data
+        The design and observations.
+    v : mapping
+        Sampled variable name -> constrained value (``developer_chol`` packed).
+    residuals, ability_scaling : str
+        ``"centred"`` or ``"marginal"``; ``"unit"`` or ``"scaled"``.
+    include_lkj : bool
+        Not implemented: ``developer_chol`` has no independent density here (raises).
+
+    Returns
+    -------
+    dict
+        Term name (the PyMC variable name) -> log density; no ``developer_chol`` key.
+    """
+    if residuals not in RESIDUALS or ability_scaling not in ABILITY:
+        raise ValueError(f"residuals {residuals!r} / ability {ability_scaling!r}: this check "
+                         f"covers {RESIDUALS} x {ABILITY}")
+    if include_lkj:
+        raise NotImplementedError("the LKJCholeskyCov prior of developer_chol is not "
+                                  "implemented independently")
+    pr = spec.prior
+    terms: dict[str, float] = {}
+
+    def prior(name: str) -> None:
+        terms[name] = float(np.sum(prior_logpdf(pr(name), v[name])))
+
+    for name in ("alpha", "beta", "ability_loading"):
+        prior(name)
+    has_counts = data.k.size > 0
+    if has_counts:
+        prior("sigma_model")
+    if ability_scaling == "scaled" and has_counts:
+        h = ability_scale(data, v["ability_loading"], v["sigma_model"])
+        terms["ability_z"] = float(np.sum(stats.norm.logpdf(
+            np.asarray(v["ability_z"], float), 0.0, 1.0 / h)))
+        ability_mode = "scaled"
+    else:
+        terms["ability"] = zero_sum_normal_logpdf(v["ability"], 1.0)
+        ability_mode = "unit"
+    if len(data.coords["period"]) > 1:
+        prior("sigma_period")
+        prior("sigma_period_benchmark")
+        terms["period_effect"] = zero_sum_normal_logpdf(v["period_effect"],
+                                                        float(v["sigma_period"]))
+        terms["period_benchmark_effect"] = float(sum(
+            zero_sum_normal_logpdf(row, float(v["sigma_period_benchmark"]))
+            for row in np.asarray(v["period_benchmark_effect"], float)))
+    nb = len(data.benchmarks)
+    if spec.developer_parameterisation == "non_centred":
+        terms["developer_z"] = float(np.sum(stats.norm.logpdf(
+            np.asarray(v["developer_z"], float))))
+    else:
+        cov = unpack_lower(v["developer_chol"], nb)
+        cov = cov @ cov.T
+        terms["developer_raw"] = float(np.sum(stats.multivariate_normal.logpdf(
+            np.asarray(v["developer_raw"], float), np.zeros(nb), cov)))
+    mu = linear_predictor(spec, data, v, ability_mode)
+    if has_counts:
+        mu_c = mu[data.count_model, data.count_benchmark]
+        c = data.chance[data.count_benchmark]
+        sig = np.asarray(v["sigma_model"], float)[_counted(data)[data.count_benchmark]]
+        if residuals == "centred":
+            eta = np.asarray(v["eta"], float)
+            terms["eta"] = float(np.sum(stats.norm.logpdf(eta, mu_c, sig)))
+            terms["correct"] = float(np.sum(stats.binom.logpmf(
+                data.k, data.n, c + (1.0 - c) * special.expit(eta))))
+        else:
+            m, kappa = logit_normal_count_moments(mu_c, sig, c)
+            terms["correct"] = float(np.sum(stats.betabinom.logpmf(
+                data.k, data.n, m * kappa, (1.0 - m) * kappa)))
+    if data.y.size:
+        prior("ifeval_precision")
+        phi = float(v["ifeval_precision"])
+        mean = special.expit(mu[data.bounded_model, data.bounded_benchmark])
+        terms["ifeval_score"] = float(np.sum(stats.beta.logpdf(
+            data.y, mean * phi, (1.0 - mean) * phi)))
+    return terms
+
+
+__all__ = ["ability_scale", "binomial_logit_noise", "developer_effects",
+           "linear_predictor", "log_density_terms", "logit_normal_count_moments",
+           "unpack_lower"]
