@@ -184,7 +184,7 @@ def test_log_density_matches_the_pymc_model(paper_df, case):
     pytest.param(n, marks=() if n == "binomial_developers" else pytest.mark.slow)
     for n in available_specs()
     if n != "leaderboard6"])  # the option matrix above covers them; slow for the rest
-# leaderboard6 (the joint six-benchmark model) has no independent log density yet.
+# leaderboard6 (the joint six-benchmark model): tests/test_leaderboard6_logdensity.py.
 def test_log_density_matches_every_bundled_spec(paper_df, name):
     _check(load_spec(name), paper_df, n_points=2, transformed=False)
 

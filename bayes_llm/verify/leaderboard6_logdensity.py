@@ -32,17 +32,16 @@ Lebesgue measure, sum-to-zero vectors on their subspace as in
   Normal(mu, sigma_model); 9-point Gauss-Hermite quadrature), kappa = m (1 - m) / (Var p +
   1e-12 m (1 - m)) - 1;
 * ``ifeval_score`` y* ~ Beta(logistic(mu) phi, (1 - logistic(mu)) phi).
-
-**Not checked: ``developer_chol``** (the ``LKJCholeskyCov`` prior of the packed Cholesky
-factor L: LKJ(eta = 2) on the correlation and the ``sigma_developer`` prior on the SDs, with
-the Jacobian of (s, R) -> L). Its density was not written independently; the test leaves
-that one term out (every other term is compared). L itself enters the developer terms
-above, so a wrong use of L (transposed, unpacked wrongly) is still caught.
+* ``developer_chol`` (packed lower-triangular L, Sigma = L L' = diag(s) R diag(s)):
+  s_b ~ prior of ``sigma_developer``, R ~ LKJ(eta = 2), as a density of L
+  (:func:`lkj_cholesky_cov_logpdf`: Lewandowski, Kurowicka & Joe 2009 for the
+  normalising constant, the Stan Functions Reference for the density of the correlation's
+  Cholesky factor, and the Jacobian of (s, C) -> L derived there).
 
 What was read from the builder (``bayes_llm/model/leaderboard6.py``), for names and shapes
 only, where the README is silent: the variable names ``developer_z``/``developer_raw``,
 ``ability_z``, ``ifeval_precision``; the packing of ``developer_chol`` (lower triangle, row
-by row, ``numpy.tril_indices``); that ``period_benchmark_effect`` has dims (benchmark,
+by row, ``numpy.tril_indices``, PyMC's convention); that ``period_benchmark_effect`` has dims (benchmark,
 period); the 1e-12 floor in the beta-binomial precision (now also in ``models/README.md``).
 """
 
@@ -60,6 +59,8 @@ from bayes_llm.verify.logdensity import prior_logpdf, zero_sum_normal_logpdf
 QUADRATURE_POINTS = 9
 #: Relative floor on Var p in the beta-binomial precision (binomial limit as sigma -> 0).
 VARIANCE_FLOOR = 1e-12
+#: LKJ shape of the developer correlation (``models/README.md``: eta = 2).
+LKJ_ETA = 2.0
 #: Residual and ability parameterisations this module implements.
 RESIDUALS = ("centred", "marginal")
 ABILITY = ("unit", "scaled")
@@ -70,6 +71,40 @@ def unpack_lower(packed: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros((n, n))
     out[np.tril_indices(n)] = np.asarray(packed, float)
     return out
+
+
+def lkj_normalising_log_constant(n: int, eta: float) -> float:
+    """Log of the LKJ(eta) normalising constant on n x n correlation matrices.
+
+    Lewandowski, Kurowicka & Joe (2009), eq. 16: c_n(eta) = 2^(sum_k (2 eta - 2 + n - k)
+    (n - k)) prod_k B(eta + (n - k - 1)/2, eta + (n - k - 1)/2)^(n - k), k = 1..n-1, the
+    integral of det(R)^(eta - 1); for n = 2 it gives the Beta(eta, eta) law of (r + 1)/2.
+    """
+    k = np.arange(1, n)
+    b = eta + (n - k - 1) / 2.0
+    return float(np.sum((2 * eta - 2 + n - k) * (n - k)) * np.log(2.0)
+                 + np.sum((n - k) * special.betaln(b, b)))
+
+
+def lkj_cholesky_cov_logpdf(packed: np.ndarray, n: int, eta: float, sd_prior) -> float:
+    """Log density of the packed Cholesky factor L of Sigma = diag(s) R diag(s).
+
+    s_b iid ``sd_prior``, R ~ LKJ(eta). With s_i = |row i of L| and the correlation's
+    Cholesky factor C = diag(1/s) L (unit rows): the LKJ density of C with respect to its
+    strictly lower entries is c_n^-1 prod_i C_ii^(n - i + 2 eta - 3) (i = 0..n-1; Stan
+    Functions Reference, ``lkj_corr_cholesky``), and row i of L = s_i (c, sqrt(1 - |c|^2))
+    has volume element dL_i = s_i^i / C_ii ds_i dc (a sphere of radius s_i in i + 1
+    dimensions, projected on its first i coordinates), so
+    log p(L) = sum_i log p_s(s_i) + log p_LKJ(C) - sum_i (i log s_i - log C_ii).
+    """
+    chol = unpack_lower(packed, n)
+    sds = np.sqrt(np.sum(chol**2, axis=1))
+    c_diag = np.diag(chol) / sds
+    i = np.arange(n)
+    log_lkj = float(np.sum((n - i + 2 * eta - 3) * np.log(c_diag))) \
+        - lkj_normalising_log_constant(n, eta)
+    log_jacobian = -float(np.sum(i * np.log(sds) - np.log(c_diag)))
+    return float(np.sum(prior_logpdf(sd_prior, sds))) + log_lkj + log_jacobian
 
 
 def logit_normal_count_moments(mu, sigma, chance) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +193,7 @@ def linear_predictor(spec: ModelSpec, data, v: Mapping[str, np.ndarray],
 
 def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
                       residuals: str = "centred", ability_scaling: str = "unit",
-                      include_lkj: bool = False) -> dict[str, float]:
+                      ) -> dict[str, float]:
     """Log density of each sampled variable given its parents, and of each observation.
 
     Parameters
@@ -171,20 +206,15 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
         Sampled variable name -> constrained value (``developer_chol`` packed).
     residuals, ability_scaling : str
         ``"centred"`` or ``"marginal"``; ``"unit"`` or ``"scaled"``.
-    include_lkj : bool
-        Not implemented: ``developer_chol`` has no independent density here (raises).
 
     Returns
     -------
     dict
-        Term name (the PyMC variable name) -> log density; no ``developer_chol`` key.
+        Term name (the PyMC variable name) -> log density.
     """
     if residuals not in RESIDUALS or ability_scaling not in ABILITY:
         raise ValueError(f"residuals {residuals!r} / ability {ability_scaling!r}: this check "
                          f"covers {RESIDUALS} x {ABILITY}")
-    if include_lkj:
-        raise NotImplementedError("the LKJCholeskyCov prior of developer_chol is not "
-                                  "implemented independently")
     pr = spec.prior
     terms: dict[str, float] = {}
 
@@ -213,6 +243,8 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
             zero_sum_normal_logpdf(row, float(v["sigma_period_benchmark"]))
             for row in np.asarray(v["period_benchmark_effect"], float)))
     nb = len(data.benchmarks)
+    terms["developer_chol"] = lkj_cholesky_cov_logpdf(v["developer_chol"], nb, LKJ_ETA,
+                                                      pr("sigma_developer"))
     if spec.developer_parameterisation == "non_centred":
         terms["developer_z"] = float(np.sum(stats.norm.logpdf(
             np.asarray(v["developer_z"], float))))
