@@ -13,4 +13,5 @@ export MPLBACKEND=Agg
 # oversubscribed BLAS made the per-developer OLS 100x slower on 2 cores.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 .venv/bin/ruff check bayes_llm tests benchmarks notebooks
-exec .venv/bin/python -m pytest "$@"
+# --durations: the slowest tests are printed, to keep the suite under 15 minutes
+exec .venv/bin/python -m pytest --durations=25 "$@"

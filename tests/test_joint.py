@@ -197,9 +197,14 @@ def test_python_api_tables_carry_the_status(monkeypatch):
     assert bad.tables["benchmark_shares"].attrs["fit_diagnostics_ok"] is False
 
 
+@pytest.mark.slow  # 30 s warm, ~90 s with a cold compile cache: kept out of the default suite
 @pytest.mark.mcmc
 def test_real_joint_fit_end_to_end(tmp_path, monkeypatch, capsys):
-    """The command with the real sampler on 60 simulated models (2 x (100 + 100))."""
+    """The command with the real sampler on 60 simulated models (2 x (100 + 100)).
+
+    The default suite covers the command with fake posteriors (above) and the model with
+    the independent log density (``tests/test_leaderboard6_logdensity.py``).
+    """
     frame, long = _simulated()
     monkeypatch.setattr("bayes_llm.cli.joint_cmd.load_data", lambda mirror, data: frame)
     monkeypatch.setattr("bayes_llm.data.benchmarks.benchmark_long_table", lambda f: long)
