@@ -112,21 +112,10 @@ def _rerender(from_dir: Path, out: Path):
 
 def _fit(spec_name: str, out: Path, *, draws, tune, chains, seed, residuals, ability,
          benchmarks, backend, progress, mirror):
-    from bayes_llm.errors import BayesLLMError
     from bayes_llm.joint import check_joint_output, joint_spec, run_joint
-    from bayes_llm.model.leaderboard6 import (
-        ABILITY_PARAMETERISATIONS,
-        RESIDUAL_PARAMETERISATIONS,
-    )
-    from bayes_llm.model.sampling import check_backend
+    from bayes_llm.joint.run import check_joint_options
 
-    if residuals not in RESIDUAL_PARAMETERISATIONS:
-        raise BayesLLMError(f"--residuals {residuals!r}: choose one of "
-                            f"{', '.join(RESIDUAL_PARAMETERISATIONS)}")
-    if ability not in ABILITY_PARAMETERISATIONS:
-        raise BayesLLMError(f"--ability {ability!r}: choose one of "
-                            f"{', '.join(ABILITY_PARAMETERISATIONS)}")
-    check_backend(backend)
+    check_joint_options(residuals, ability, backend)  # before any data is loaded
     chosen = tuple(b.strip() for b in benchmarks.split(",") if b.strip()) if benchmarks \
         else None
     spec = joint_spec(spec_name, draws=draws, tune=tune, chains=chains, seed=seed)

@@ -68,6 +68,23 @@ def check_joint_output(out: str | os.PathLike, spec, df: pd.DataFrame) -> str:
     return check_destination(out, size_bytes=estimate_joint_bytes(spec, len(df), n_dev))
 
 
+def check_joint_options(residuals: str, ability: str, backend: str) -> None:
+    """Refuse an unknown residual or ability parameterisation or backend (one line each)."""
+    from bayes_llm.model.leaderboard6 import (
+        ABILITY_PARAMETERISATIONS,
+        RESIDUAL_PARAMETERISATIONS,
+    )
+    from bayes_llm.model.sampling import check_backend
+
+    if residuals not in RESIDUAL_PARAMETERISATIONS:
+        raise BayesLLMError(f"--residuals {residuals!r}: choose one of "
+                            f"{', '.join(RESIDUAL_PARAMETERISATIONS)}")
+    if ability not in ABILITY_PARAMETERISATIONS:
+        raise BayesLLMError(f"--ability {ability!r}: choose one of "
+                            f"{', '.join(ABILITY_PARAMETERISATIONS)}")
+    check_backend(backend)
+
+
 def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | None = None,
               benchmarks: tuple[str, ...] | None = None, draws: int | None = None,
               tune: int | None = None, chains: int | None = None, seed: int | None = None,
@@ -108,21 +125,10 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
         Its diagnostics say whether the numbers can be trusted; they are computed either way.
     """
     from bayes_llm.model.diagnostics import diagnose
-    from bayes_llm.model.leaderboard6 import (
-        ABILITY_PARAMETERISATIONS,
-        RESIDUAL_PARAMETERISATIONS,
-        fit_leaderboard6,
-        prepare_leaderboard6_data,
-    )
-    from bayes_llm.model.sampling import check_backend
+    from bayes_llm.model.fit import package_versions
+    from bayes_llm.model.leaderboard6 import fit_leaderboard6, prepare_leaderboard6_data
 
-    if residuals not in RESIDUAL_PARAMETERISATIONS:
-        raise BayesLLMError(f"--residuals {residuals!r}: choose one of "
-                            f"{', '.join(RESIDUAL_PARAMETERISATIONS)}")
-    if ability not in ABILITY_PARAMETERISATIONS:
-        raise BayesLLMError(f"--ability {ability!r}: choose one of "
-                            f"{', '.join(ABILITY_PARAMETERISATIONS)}")
-    check_backend(backend)
+    check_joint_options(residuals, ability, backend)
     spec = joint_spec(spec, draws=draws, tune=tune, chains=chains, seed=seed)
     t0 = time.perf_counter()
     kwargs = {"benchmarks": tuple(benchmarks)} if benchmarks else {}
@@ -159,7 +165,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
         "timing_seconds": {"data": round(t_data, 3), "build_compile_sample": round(t_fit, 3),
                            "diagnostics": round(t_diag, 3)},
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": package_versions(),
     }
     return JointResult(spec=spec, dt=dt, data=data, diagnostics=diagnostics,
                        metadata=metadata)
@@ -195,18 +201,6 @@ def worst_elements(post, diagnostics) -> dict[str, str]:
         labels = [str(rhat[dim].values[i]) if dim in rhat.coords else str(i)
                   for dim, i in zip(rhat.dims, index, strict=True)]
         out[name] = f"{name}[{', '.join(labels)}]"
-    return out
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("bayes_llm", "pymc", "pytensor", "arviz", "nutpie", "numpy", "xarray"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
     return out
 
 

@@ -64,7 +64,8 @@ MODEL_COLUMNS = ("model_id", "developer", "developer_group", "is_major", "cohort
                  "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard")
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that make a fit (recorded in its metadata)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -256,7 +257,7 @@ def fit_model(
         "source_file": str(df.attrs.get("source_file", "")),
         "backend": backend,
         "seed": spec.sampler.seed,
-        "versions": _versions(),
+        "versions": package_versions(),
         "n_models": data.n_models,
         "sample_report": str(data.report),
         "timing_seconds": {"build": round(t1 - t0, 3), "sample": round(t2 - t1, 3)},
