@@ -138,3 +138,33 @@ def test_fit_cli_rejects_unknown_backend_before_writing(tmp_path, mirror_dir, ca
     assert code == 2
     assert "unknown backend 'stan'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_open_posterior_file_equals_full_cf_decoding(tmp_path):
+    """The fast open (no NaN-mask decoding) reads exactly what full CF decoding reads,
+    and falls back to it when a variable has a numeric fill value (which must be masked)."""
+    import xarray as xr
+
+    from bayes_llm.model.fit import open_posterior_file
+
+    rng = np.random.default_rng(0)
+    post = xr.Dataset({"alpha": (("chain", "draw"), rng.normal(size=(2, 5))),
+                       "eta": (("chain", "draw", "model"), rng.normal(size=(2, 5, 3)))})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((2, 5), bool)),
+                        "depth": (("chain", "draw"), np.full((2, 5), 3, np.int64))})
+    tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+    nan_fill = tmp_path / "nan_fill.nc"
+    tree.to_netcdf(nan_fill, engine="h5netcdf")
+    fast = open_posterior_file(nan_fill).load()
+    assert "_FillValue" not in fast["posterior"]["alpha"].attrs
+    assert fast.identical(xr.open_datatree(nan_fill, engine="h5netcdf").load())
+
+    masked = post.copy()
+    masked["alpha"].values[0, 0] = -999.0
+    masked["alpha"].encoding["_FillValue"] = -999.0
+    numeric_fill = tmp_path / "numeric_fill.nc"
+    xr.DataTree.from_dict({"posterior": masked, "sample_stats": stats}).to_netcdf(
+        numeric_fill, engine="h5netcdf")
+    read = open_posterior_file(numeric_fill).load()
+    assert np.isnan(read["posterior"]["alpha"].values[0, 0])  # masked as CF says
+    assert read.identical(xr.open_datatree(numeric_fill, engine="h5netcdf").load())
