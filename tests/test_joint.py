@@ -180,8 +180,13 @@ def test_from_rerenders_identical_tables_without_refitting(fake_cli, tmp_path, m
     capsys.readouterr()
     assert main(["joint", "--from", str(first), "--out", str(tmp_path / "bad")]) == 2
     assert "checksum" in capsys.readouterr().err
-    assert main(["joint", "--from", str(first), "--out", str(tmp_path / "b2"),
-                 "--draws", "9"]) == 2
+    refused = [["--from", str(first), "--out", str(tmp_path / "b2"), *extra]
+               for extra in (["--draws", "9"], ["--residuals", "centred"], ["--ability", "unit"])]
+    refused.append(["my_spec", "--from", str(first), "--out", str(tmp_path / "b2")])
+    for args in refused:  # options a re-render would otherwise silently ignore
+        capsys.readouterr()
+        assert main(["joint", *args]) == 2, args
+        assert "cannot be used with --from" in capsys.readouterr().err, args
 
 
 def test_python_api_tables_carry_the_status(monkeypatch):

@@ -23,6 +23,9 @@ from bayes_llm.cli.options import (
     say,
 )
 
+#: The command's defaults: the parameterisations that mixed best (models/README.md).
+DEFAULT_SPEC, DEFAULT_RESIDUALS, DEFAULT_ABILITY = "leaderboard6", "marginal", "scaled"
+
 HELP = (
     "Fit the joint model of the six Open LLM Leaderboard benchmarks (is the secret sauce "
     "general?) and write DIR: posterior.nc, metadata.json (settings, diagnostics verdict "
@@ -37,24 +40,26 @@ HELP = (
 def joint(
     spec: Annotated[str, typer.Argument(
         metavar="SPEC", help="Spec file or bundled spec name with outcome = 'leaderboard6'.")]
-    = "leaderboard6",
+    = DEFAULT_SPEC,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
                                       help="Result folder to write (replaced only if "
                                       "bayes_llm wrote it).", show_default=False)] = None,
     from_dir: Annotated[Path | None, typer.Option(
         "--from", metavar="SAVED_DIR", help="Re-render the tables, joint.md and figures of a "
-        "saved joint result into --out, without refitting (sampler options are refused).",
+        "saved joint result into --out, without refitting (SPEC and the sampler, model "
+        "and data options are refused: the saved result fixes them).",
         show_default=False)] = None,
     draws: SamplerDrawsOption = None,
     tune: SamplerTuneOption = None,
     chains: SamplerChainsOption = None,
     seed: SamplerSeedOption = None,
-    residuals: Annotated[str, typer.Option(
+    residuals: Annotated[str | None, typer.Option(
         "--residuals", help="Parameterisation of the count residuals: centred, non_centred, "
-        "mixed, marginal, weak_marginal.")] = "marginal",
-    ability: Annotated[str, typer.Option(
-        "--ability", help="Parameterisation of the common ability: unit or scaled.")]
-    = "scaled",
+        f"mixed, marginal, weak_marginal [default: {DEFAULT_RESIDUALS}].",
+        show_default=False)] = None,
+    ability: Annotated[str | None, typer.Option(
+        "--ability", help="Parameterisation of the common ability: unit or scaled "
+        f"[default: {DEFAULT_ABILITY}].", show_default=False)] = None,
     benchmarks: Annotated[str | None, typer.Option(
         "--benchmarks", metavar="B1,B2,...", help="Model only these benchmarks (default all "
         "six: ifeval, bbh, math_lvl5, gpqa, musr, mmlu_pro).", show_default=False)] = None,
@@ -75,14 +80,20 @@ def joint(
     if from_dir is not None:
         given = [name for name, value in (("--draws", draws), ("--tune", tune),
                                           ("--chains", chains), ("--seed", seed),
-                                          ("--benchmarks", benchmarks)) if value is not None]
+                                          ("--benchmarks", benchmarks),
+                                          ("--residuals", residuals), ("--ability", ability),
+                                          ("--mirror", mirror))
+                 if value is not None]
+        if spec != DEFAULT_SPEC:
+            given.insert(0, "SPEC")
         if given:
             raise BayesLLMError(f"{', '.join(given)} cannot be used with --from (nothing is "
                                 "refitted)")
         result = _rerender(from_dir, out)
     else:
         result = _fit(spec, out, draws=draws, tune=tune, chains=chains, seed=seed,
-                      residuals=residuals, ability=ability, benchmarks=benchmarks,
+                      residuals=residuals or DEFAULT_RESIDUALS,
+                      ability=ability or DEFAULT_ABILITY, benchmarks=benchmarks,
                       backend=backend, progress=progress, mirror=mirror)
     path = result.save(out, hdi_prob=prob, ci_kind=kind)
     _print_answers(result, prob, kind)
