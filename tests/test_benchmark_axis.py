@@ -229,6 +229,12 @@ def test_runner_fits_the_joint_variant_and_tabulates_its_named_answers(joint_des
                       crossval="none", hdi_prob=0.9)
     assert len(calls) == 1 and again.cached == ["benchmark-joint"]
     pd.testing.assert_series_equal(again.table["median"], table["median"])
+    # another interval: the cached joint folder is loaded (load_joint) and re-tabulated
+    other = run_study(study, frame, tmp_path / "out", workers=1, only=["benchmark-joint"],
+                      crossval="none", hdi_prob=0.8)
+    assert len(calls) == 1 and (other.table["interval"] == "80% HDI").all()
+    assert (other.table["upper"] - other.table["lower"]
+            < table["upper"] - table["lower"] + 1e-12).all()
 
 
 def test_a_failing_joint_variant_keeps_its_named_rows(joint_design, tmp_path, monkeypatch):
