@@ -326,7 +326,8 @@ class StudyResult:
         """Load a variant's cached fit (a joint variant: its ``JointResult``)."""
         from bayes_llm.model.fit import load_fit
 
-        if is_joint(self.plans[variant].variant.spec) if variant in self.plans else False:
+        plan = self.plans.get(variant)
+        if plan is not None and is_joint(plan.variant.spec):
             from bayes_llm.joint import load_joint
 
             return load_joint(self.fit_path(variant))
@@ -783,9 +784,11 @@ def _run_psense(result: StudyResult, say: Progress):
     """Power-scaling sensitivity of the base (or first successful) variant."""
     from bayes_llm.sensitivity.psense import psense_headline
 
-    ok = result.variants[result.variants["status"] != "failed"]["variant"].tolist()
+    ok = result.variants[(result.variants["status"] != "failed")
+                         & (result.variants["outcome"] != "leaderboard6")]["variant"].tolist()
     if not ok:
-        say("psense: no successful variant to analyse")
+        say("psense: no successful single-benchmark variant to analyse (the joint model "
+            "has no power-scaling analysis)")
         return None
     name = BASE_VARIANT if BASE_VARIANT in ok else ok[0]
     say(f"psense: power-scaling the priors and likelihood of variant '{name}' (no refit)")
