@@ -25,6 +25,12 @@ import numpy as np
 import pandas as pd
 
 from bayes_llm import constants as C
+from bayes_llm.data.benchmarks import (
+    OUTCOME_BENCHMARKS,
+    benchmark,
+    outcome_columns,
+    with_outcome_columns,
+)
 from bayes_llm.data.grouping import paper_group_order
 from bayes_llm.data.samples import SAMPLES, SampleReport, select_sample
 from bayes_llm.data.schema import check_ols_size
@@ -35,6 +41,11 @@ from bayes_llm.errors import SpecError
 OUTCOMES: dict[str, tuple[str, str, str]] = {
     "mmlu_pro": ("mmlu_pro_logit", "mmlu_pro_norm", "MMLU-Pro, normalised (acc - 0.1) / 0.9"),
     "math_lvl5": ("math_lvl5_logit", "math_lvl5_acc", "MATH Level 5, raw accuracy"),
+    # The other leaderboard benchmarks (bayes_llm.data.benchmarks): logit of the score above
+    # the chance level, as for MMLU-Pro.
+    **{name: (outcome_columns(name)[2], outcome_columns(name)[1],
+              f"{benchmark(name).label}, normalised (acc - {benchmark(name).chance:.3g}) / "
+              f"{1 - benchmark(name).chance:.3g}") for name in OUTCOME_BENCHMARKS},
 }
 #: Period coding -> column of the canonical table.
 PERIODS: dict[str, str] = {"cohort": "cohort", "quarter": "quarter", "month": "month"}
@@ -230,6 +241,7 @@ def build_design(df: pd.DataFrame, spec: BaselineSpec) -> Design:
 def select_baseline_sample(df: pd.DataFrame,
                            spec: BaselineSpec) -> tuple[pd.DataFrame, SampleReport]:
     """Apply the spec's sample filter and drop (and count) rows lacking outcome or period."""
+    df = with_outcome_columns(df, spec.outcome)
     require = (spec.outcome_column, spec.period_column, "log10_flop", spec.developer_column,
                CLUSTER_COLUMN)
     return select_sample(df, spec.sample, require=tuple(dict.fromkeys(require)))

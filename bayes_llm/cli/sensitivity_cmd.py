@@ -143,8 +143,8 @@ def sensitivity(
 
 def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None:
     from bayes_llm.errors import BayesLLMError
-    from bayes_llm.model.design import prepare_data
     from bayes_llm.sensitivity.cache import FitCache, cache_key
+    from bayes_llm.sensitivity.runner import variant_data
 
     cache = FitCache(out / "fits")
     typer.echo(f"study '{study.name}' ({study.design}), base spec '{study.base.name}':")
@@ -153,11 +153,11 @@ def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None
         if only and v.name not in only:
             continue
         try:
-            data = prepare_data(df, v.spec)
+            data_hash, n_models = variant_data(df, v.spec)
         except BayesLLMError as exc:
             state = f"will fail: {exc}"
         else:
-            key = cache_key(v.spec, data.data_hash, backend=backend)
+            key = cache_key(v.spec, data_hash, backend=backend)
             if cache.lookup(key):
                 state = f"cached fits/{key[:12]}"
             elif key in first_with:
@@ -165,7 +165,7 @@ def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None
             else:
                 state = "to fit"
             first_with.setdefault(key, v.name)
-            state += f", {data.n_models} models"
+            state += f", {n_models} models"
         typer.echo(f"  {v.name:<32} {state}  ({v.label})")
 
 

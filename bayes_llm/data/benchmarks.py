@@ -141,6 +141,71 @@ LONG_COLUMNS = ("model_id", "benchmark", "score", "n_items", "chance", "successe
                 "successes_exact", "normalized_score", "source", "leaderboard_name")
 
 
+#: Benchmarks that are single outcomes of the one-benchmark model besides the paper's two
+#: (MMLU-Pro and MATH Lvl 5 are canonical columns): ``<b>_acc``, ``<b>_norm`` and
+#: ``<b>_logit`` come from :func:`add_benchmark_columns`.
+OUTCOME_BENCHMARKS: tuple[str, ...] = ("ifeval", "bbh", "gpqa", "musr")
+#: Benchmarks whose score is not a count of independent successes (IFEval: the mean of
+#: prompt-level and instruction-level accuracies): no binomial likelihood for them.
+NOT_COUNTS: frozenset[str] = frozenset({"ifeval"})
+
+
+def outcome_columns(name: str) -> tuple[str, str, str]:
+    """Return the (raw score, normalised, logit) columns of an outcome benchmark."""
+    return f"{name}_acc", f"{name}_norm", f"{name}_logit"
+
+
+def add_benchmark_columns(frame: pd.DataFrame, names: tuple[str, ...] = OUTCOME_BENCHMARKS, *,
+                          leaderboard: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return ``frame`` with each benchmark's raw score, normalised score and logit.
+
+    The scores come from :func:`benchmark_long_table` (the join of this module). Columns per
+    benchmark b (:func:`outcome_columns`), defined as the canonical ``mmlu_pro_*`` columns
+    (:func:`bayes_llm.data.schema.derive_columns`): ``<b>_acc`` the raw share;
+    ``<b>_norm = (acc - c) / (1 - c)`` with c the chance level of :data:`BENCHMARKS`;
+    ``<b>_logit = logit(<b>_norm)``, missing (NaN) where it is not finite, i.e. for a score
+    at or below the chance level (as ``math_lvl5_logit`` for a score of 0). Models without
+    the benchmark (not on the leaderboard) get NaN in all three: missing, not imputed.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A canonical model table (``model_id``, ``hf_id``).
+    names : tuple of str
+        Benchmarks of :data:`OUTCOME_BENCHMARKS` to add.
+    leaderboard : DataFrame, optional
+        The leaderboard columns; default :func:`load_leaderboard_scores`.
+    """
+    from bayes_llm.data.schema import logit
+
+    unknown = [n for n in names if n not in OUTCOME_BENCHMARKS]
+    if unknown:
+        raise KeyError(f"not an outcome benchmark: {', '.join(unknown)}; choose from "
+                       f"{', '.join(OUTCOME_BENCHMARKS)}")
+    long = benchmark_long_table(frame, leaderboard)
+    out = frame.copy()
+    out.attrs = dict(frame.attrs)
+    for name in names:
+        b = benchmark(name)
+        score = long.loc[long["benchmark"] == name, "score"].to_numpy(float)  # frame order
+        norm = (score - b.chance) / (1.0 - b.chance)
+        lg = logit(norm)
+        acc_col, norm_col, logit_col = outcome_columns(name)
+        out[acc_col] = score
+        out[norm_col] = norm
+        out[logit_col] = np.where(np.isfinite(lg), lg, np.nan)
+    return out
+
+
+def with_outcome_columns(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """``frame`` with the columns of ``outcome`` (joined when missing; else unchanged)."""
+    if outcome not in OUTCOME_BENCHMARKS:
+        return frame
+    if all(c in frame for c in outcome_columns(outcome)):
+        return frame
+    return add_benchmark_columns(frame, (outcome,))
+
+
 def benchmark(name: str) -> Benchmark:
     """Look up one of :data:`BENCHMARKS` by name."""
     for b in BENCHMARKS:

@@ -270,6 +270,29 @@ def design_from_dataset(ds: xr.Dataset, frame: pd.DataFrame):
         coords=coords, data_hash=str(ds.attrs.get("data_hash", "")))
 
 
+def verify_joint_files(path: Path, metadata: dict) -> None:
+    """Check every :data:`CHECKSUMMED` file of a joint result against ``metadata.json``.
+
+    Raises
+    ------
+    ResultsError
+        One line naming the missing, damaged or edited file.
+    """
+    from bayes_llm.data.sources import sha256_of
+
+    sums = metadata.get("file_sha256")
+    if not isinstance(sums, dict):
+        raise ResultsError(f"{path / 'metadata.json'}: no checksum table; not the metadata "
+                           "of a joint result")
+    for name in CHECKSUMMED:
+        target = path / name
+        if not target.is_file():
+            raise ResultsError(f"{target}: missing from the joint result")
+        if sha256_of(target) != sums.get(name):
+            raise ResultsError(f"{target}: checksum differs from metadata.json (the file was "
+                               "damaged or edited); refit with 'bayes-llm joint'")
+
+
 def load_joint(path: str | os.PathLike) -> JointResult:
     """Read a folder written by :meth:`JointResult.save` (``bayes-llm joint --out``).
 
@@ -283,7 +306,6 @@ def load_joint(path: str | os.PathLike) -> JointResult:
         One line naming the folder or file: not a joint result, a file missing, damaged
         or edited (checksum), unreadable.
     """
-    from bayes_llm.data.sources import sha256_of
     from bayes_llm.model.diagnostics import diagnostics_from_saved
     from bayes_llm.model.spec import load_spec
 
@@ -303,13 +325,7 @@ def load_joint(path: str | os.PathLike) -> JointResult:
             or not isinstance(metadata.get("file_sha256"), dict):
         raise ResultsError(f"{meta_path}: not the metadata of a joint result (give a folder "
                            "written by 'bayes-llm joint --out')")
-    for name in CHECKSUMMED:
-        target = path / name
-        if not target.is_file():
-            raise ResultsError(f"{target}: missing from the joint result")
-        if sha256_of(target) != metadata["file_sha256"].get(name):
-            raise ResultsError(f"{target}: checksum differs from metadata.json (the file was "
-                               "damaged or edited); refit with 'bayes-llm joint'")
+    verify_joint_files(path, metadata)
     try:
         spec = load_spec(path / "spec.toml")
         frame = pd.read_csv(path / "models.csv", dtype={"model_id": str, "developer": str})
@@ -330,4 +346,4 @@ def load_joint(path: str | os.PathLike) -> JointResult:
 
 __all__ = ["CHECKSUMMED", "FIGURE_FILES", "FOLDER_KIND", "JOINT_FILES", "MARKDOWN_FILE",
            "TABLE_FILES", "JointResult", "design_dataset", "design_from_dataset",
-           "load_joint"]
+           "load_joint", "verify_joint_files"]

@@ -9,6 +9,12 @@ import numpy as np
 import pandas as pd
 
 from bayes_llm import constants as C
+from bayes_llm.data.benchmarks import (
+    OUTCOME_BENCHMARKS,
+    benchmark,
+    outcome_columns,
+    with_outcome_columns,
+)
 from bayes_llm.data.grouping import paper_group_order
 from bayes_llm.data.samples import SampleReport, select_sample
 from bayes_llm.errors import BayesLLMError
@@ -18,6 +24,10 @@ from bayes_llm.model.spec import ModelSpec
 OUTCOMES: dict[str, tuple[str, str, float, int]] = {
     "mmlu_pro": ("mmlu_pro_acc", "mmlu_pro_logit", C.MMLU_PRO_GUESS_RATE, C.MMLU_PRO_N_QUESTIONS),
     "math_lvl5": ("math_lvl5_acc", "math_lvl5_logit", C.MATH_GUESS_RATE, C.MATH_LVL5_N_QUESTIONS),
+    # The other leaderboard benchmarks: columns joined by bayes_llm.data.benchmarks, chance
+    # level and items from its BENCHMARKS.
+    **{name: (outcome_columns(name)[0], outcome_columns(name)[2], benchmark(name).chance,
+              benchmark(name).n_items) for name in OUTCOME_BENCHMARKS},
 }
 #: Columns whose values define a fit's data (hashed to detect a data change).
 HASHED_COLUMNS = ("model_id", "developer", "developer_group", "log10_flop", "release_month",
@@ -91,9 +101,15 @@ def period_labels(frame: pd.DataFrame, period: str, *, fill_gaps: bool) -> list[
     return [fmt(p) for p in rng]
 
 
-def data_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of the columns that define the data of a fit."""
+def data_hash(frame: pd.DataFrame, outcome: str | None = None) -> str:
+    """SHA-256 of the columns that define the data of a fit.
+
+    :data:`HASHED_COLUMNS`, plus the raw-score column of ``outcome`` when it is one of the
+    joined leaderboard benchmarks (so MMLU-Pro and MATH Lvl 5 fits keep their hashes).
+    """
     cols = [c for c in HASHED_COLUMNS if c in frame]
+    if outcome in OUTCOME_BENCHMARKS:
+        cols.append(OUTCOMES[outcome][0])
     hashed = pd.util.hash_pandas_object(frame[cols].astype(str), index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
@@ -117,6 +133,10 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
                             "six-benchmark model; prepare it with bayes_llm.model.leaderboard6."
                             "prepare_leaderboard6_data and fit it with fit_leaderboard6 "
                             "(the single-outcome pipeline does not take it)")
+    if spec.outcome not in OUTCOMES:
+        raise BayesLLMError(f"spec '{spec.name}': outcome '{spec.outcome}' is not a "
+                            f"single-benchmark outcome ({', '.join(OUTCOMES)})")
+    df = with_outcome_columns(df, spec.outcome)
     acc_col, logit_col, guess, n_questions = OUTCOMES[spec.outcome]
     require = (acc_col,) if spec.likelihood == "binomial" else (logit_col,)
     frame, report = select_sample(df, spec.sample, require=require)
@@ -160,7 +180,7 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
         coords={"model": frame["model_id"].astype(str).tolist(), "period": periods,
                 "developer": units, "developer_group": groups, **options.pop("coords")},
         report=report,
-        data_hash=data_hash(frame),
+        data_hash=data_hash(frame, spec.outcome),
         **options,
     )
 

@@ -26,9 +26,10 @@ import pandas as pd
 import xarray as xr
 
 from bayes_llm.atomic import atomic_directory, check_destination
+from bayes_llm.data.benchmarks import OUTCOME_BENCHMARKS, outcome_columns
 from bayes_llm.data.sources import sha256_of
 from bayes_llm.errors import ResultsError, SpecError
-from bayes_llm.model.design import ModelData, data_hash, prepare_data
+from bayes_llm.model.design import ModelData, prepare_data
 from bayes_llm.model.diagnostics import (
     TABLE_COLUMNS,
     Diagnostics,
@@ -62,7 +63,8 @@ REQUIRED_GROUPS = ("posterior", "sample_stats")
 POINTWISE_GROUPS = ("log_likelihood", "log_prior")
 MODEL_COLUMNS = ("model_id", "developer", "developer_group", "is_major", "cohort", "quarter",
                  "month", "log10_flop", "mmlu_pro_acc", "mmlu_pro_norm", "mmlu_pro_logit",
-                 "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard")
+                 "math_lvl5_acc", "math_lvl5_logit", "compute_is_estimate", "on_hf_leaderboard",
+                 *(c for name in OUTCOME_BENCHMARKS for c in outcome_columns(name)))
 
 
 _CF_ENCODING_ATTRS = ("_FillValue", "missing_value", "scale_factor", "add_offset")
@@ -524,7 +526,7 @@ def load_fit(path: str | os.PathLike, *, df: pd.DataFrame | None = None,
         if lazy is not None:
             lazy.close()
     if df is not None:
-        current = data_hash(prepare_data(df, saved_spec).frame)
+        current = prepare_data(df, saved_spec).data_hash
         if current != metadata["data_hash"]:
             raise ResultsError(f"{path}: the data changed since this fit was made "
                                f"(data hash {current[:12]} != {metadata['data_hash'][:12]})"

@@ -23,7 +23,13 @@ from bayes_llm.data.samples import SAMPLES
 from bayes_llm.errors import SpecError
 
 LIKELIHOODS = ("binomial", "logit_normal", "student_t")
-OUTCOMES = ("mmlu_pro", "math_lvl5", "leaderboard6")
+#: Single-benchmark outcomes (the paper's two, then the other leaderboard benchmarks of
+#: bayes_llm.data.benchmarks) and the joint six-benchmark model.
+OUTCOMES = ("mmlu_pro", "math_lvl5", "ifeval", "bbh", "gpqa", "musr", "leaderboard6")
+#: Outcomes whose score is not a count of independent successes: logit-scale likelihoods
+#: only (IFEval averages prompt-level and instruction-level accuracy; see
+#: bayes_llm.data.benchmarks.NOT_COUNTS, which a test keeps equal to this).
+NOT_COUNT_OUTCOMES = ("ifeval",)
 PERIODS = ("cohort", "quarter", "month")
 PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
 DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
@@ -523,6 +529,14 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
     kwargs.update(_parse_options(data, kwargs, where))
     if kwargs["outcome"] == "leaderboard6":
         _check_leaderboard6(kwargs, where)
+    if kwargs["outcome"] not in ("mmlu_pro", "math_lvl5", "leaderboard6") and \
+            kwargs["protocol_effect"]:
+        raise SpecError(f"{where}: protocol_effect needs models scored off the leaderboard "
+                        f"harness; outcome = '{kwargs['outcome']}' has only leaderboard scores")
+    if kwargs["outcome"] in NOT_COUNT_OUTCOMES and kwargs["likelihood"] == "binomial":
+        raise SpecError(f"{where}: outcome = '{kwargs['outcome']}' is not a count of "
+                        "independent successes; likelihood = 'binomial' does not apply, use "
+                        "likelihood = 'logit_normal' or 'student_t'")
     if kwargs["developer_slopes"] and kwargs["developer"] == "none":
         raise SpecError(f"{where}: developer_slopes needs a developer level (not 'none')")
     if kwargs["developer"] == "nested" and kwargs["developer_effect"] == "fixed":

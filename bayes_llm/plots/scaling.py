@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from bayes_llm.data.benchmarks import OUTCOME_BENCHMARKS, benchmark, with_outcome_columns
 from bayes_llm.derived.summary import interval_label
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.predictive import interval
@@ -21,7 +22,8 @@ from bayes_llm.plots._style import group_colours, new_figure, period_colour, sor
 #: Number of compute grid points of each curve.
 GRID_POINTS: int = 60
 #: Display names of the outcomes.
-OUTCOME_LABELS: dict[str, str] = {"mmlu_pro": "MMLU-Pro", "math_lvl5": "MATH Level 5"}
+OUTCOME_LABELS: dict[str, str] = {"mmlu_pro": "MMLU-Pro", "math_lvl5": "MATH Level 5",
+                                  **{b: benchmark(b).label for b in OUTCOME_BENCHMARKS}}
 POINT_COLUMNS = ["layer", "period", "model_id", "developer_group", "log10_flop", "score",
                  "mean", "hdi_lower", "hdi_upper"]
 
@@ -87,6 +89,7 @@ def data_overview_data(*, df: pd.DataFrame, outcome: str = "mmlu_pro",
         both a score and a compute value.
     """
     acc_col, _, guess, _ = OUTCOMES[outcome]
+    df = with_outcome_columns(df, outcome)
     frame = df[["model_id", "developer", "developer_group", "is_major", period, "log10_flop",
                 acc_col]].dropna(subset=[acc_col, "log10_flop"])
     out = pd.DataFrame({

@@ -382,10 +382,10 @@ def _load(fit_dir: Path, df: pd.DataFrame | None):
     fit = load_fit(fit_dir, omit=POINTWISE_GROUPS)
     try:
         from bayes_llm.data import load_paper_dataset
-        from bayes_llm.model.design import data_hash, prepare_data
+        from bayes_llm.model.design import prepare_data
 
         paper = load_paper_dataset()
-        if data_hash(prepare_data(paper, fit.spec).frame) == fit.metadata.get("data_hash"):
+        if prepare_data(paper, fit.spec).data_hash == fit.metadata.get("data_hash"):
             from bayes_llm.location import data_location
 
             return fit, paper, (f"the paper's dataset {paper.attrs.get('source_file', '')} "

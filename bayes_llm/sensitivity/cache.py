@@ -38,6 +38,7 @@ from bayes_llm.atomic import atomic_directory, is_ours, write_text_atomic
 from bayes_llm.errors import ResultsError
 from bayes_llm.model.fit import RESULT_FILES, Fit, load_fit, verify_checksums
 from bayes_llm.model.spec import ModelSpec
+from bayes_llm.sensitivity.joint import is_joint, joint_code_hash, joint_settings
 from bayes_llm.sensitivity.study import model_hash
 
 #: Bump when the cached layout or its meaning changes (invalidates every cached fit).
@@ -73,8 +74,11 @@ def cache_key(spec: ModelSpec, data_hash: str, *, backend: str) -> str:
     backend : str
         The NUTS backend.
     """
-    payload = json.dumps({"model": model_hash(spec), "data": data_hash, "backend": backend,
-                          "code": model_code_hash(), "version": CACHE_VERSION}, sort_keys=True)
+    payload = {"model": model_hash(spec), "data": data_hash, "backend": backend,
+               "code": model_code_hash(), "version": CACHE_VERSION}
+    if is_joint(spec):  # the joint model's own code and parameterisations
+        payload.update({"joint_code": joint_code_hash(), "joint_settings": joint_settings()})
+    payload = json.dumps(payload, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -88,13 +92,23 @@ class CacheEntry:
     @property
     def complete(self) -> bool:
         """Tell whether the saved fit is complete and made for this key."""
-        if not all((self.path / f).is_file() for f in RESULT_FILES):
-            return False
         try:
             meta = json.loads((self.path / "metadata.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             return False
+        if not isinstance(meta, dict):
+            return False
+        if not all((self.path / f).is_file() for f in required_files(meta)):
+            return False
         return meta.get("sensitivity_cache_key") == self.key
+
+    @property
+    def is_joint(self) -> bool:
+        """Whether the cached result is a joint six-benchmark fit (``bayes_llm.joint``)."""
+        try:
+            return self.metadata().get("kind") == "joint"
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def metadata(self) -> dict[str, Any]:
         """Return the saved fit's ``metadata.json``."""
@@ -110,13 +124,22 @@ class CacheEntry:
             edited file, a missing checksum table, corrupt metadata).
         """
         try:
-            verify_checksums(self.path)
+            if self.is_joint:
+                from bayes_llm.joint.result import verify_joint_files
+
+                verify_joint_files(self.path, self.metadata())
+            else:
+                verify_checksums(self.path)
         except ResultsError as exc:
             return str(exc)
         return ""
 
     def load(self) -> Fit:
-        """Load the saved fit (verified by :func:`bayes_llm.model.load_fit`)."""
+        """Load the saved fit, verified (``load_fit``; ``load_joint`` for a joint fit)."""
+        if self.is_joint:
+            from bayes_llm.joint import load_joint
+
+            return load_joint(self.path)
         return load_fit(self.path)
 
     # -------------------------------------------------------------- extras
@@ -208,10 +231,12 @@ class FitCache:
         files : dict
             File name -> content, as produced by :meth:`bayes_llm.model.Fit.save`.
         """
-        missing = [f for f in RESULT_FILES if f not in files]
+        if "metadata.json" not in files:
+            raise ResultsError(f"cannot cache fit {key[:PREFIX]}: missing metadata.json")
+        meta = json.loads(files["metadata.json"])
+        missing = [f for f in required_files(meta) if f not in files]
         if missing:
             raise ResultsError(f"cannot cache fit {key[:PREFIX]}: missing {', '.join(missing)}")
-        meta = json.loads(files["metadata.json"])
         meta["sensitivity_cache_key"] = key
         entry = self.entry(key)
         with atomic_directory(entry.path, kind="cached fit") as tmp:
@@ -250,6 +275,15 @@ class FitCache:
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed
+
+
+def required_files(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """Files a cached result must hold: a fit's, or a joint fit's (``kind = "joint"``)."""
+    if metadata.get("kind") == "joint":
+        from bayes_llm.joint.result import CHECKSUMMED
+
+        return (*CHECKSUMMED, "metadata.json")
+    return tuple(RESULT_FILES)
 
 
 def fit_files(fit: Fit, tmpdir: str | Path) -> dict[str, bytes]:

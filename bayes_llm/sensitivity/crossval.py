@@ -613,6 +613,10 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
         if name not in status.index:
             continue
         plan = plans[name]
+        if plan.variant.spec.outcome == "leaderboard6":
+            notes.append(f"{name} is the joint six-benchmark model: not cross-validated (no "
+                         "other variant is fitted to its observations)")
+            continue
         if not plan.key or cache.lookup(plan.key) is None:
             errors[name] = f"variant failed: {status.loc[name, 'error']}"
             continue

@@ -129,6 +129,8 @@ def headline_figures() -> list[str]:
 def derived_fingerprint() -> str:
     """Return a SHA-256 prefix of the source of :mod:`bayes_llm.derived` and the table format.
 
+    It covers :mod:`bayes_llm.sensitivity.joint` too, which makes the joint variant's rows.
+
     A cached headline table is reused only while this fingerprint is unchanged (bump
     :data:`HEADLINE_FORMAT_VERSION` when :func:`normalise_headline` changes).
     """
@@ -140,6 +142,7 @@ def derived_fingerprint() -> str:
         files += sorted(Path(derived.__file__).parent.glob("*.py"))
     except ImportError:
         pass
+    files.append(Path(__file__).with_name("joint.py"))  # the joint variant's rows
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -57,6 +57,13 @@ from bayes_llm.sensitivity.headline import (
     derived_fingerprint,
     headline_figures,
 )
+from bayes_llm.sensitivity.joint import (
+    fit_joint_variant,
+    is_joint,
+    joint_figures,
+    joint_headline,
+    joint_plan,
+)
 from bayes_llm.sensitivity.study import BASE_VARIANT, Study, Variant
 
 #: Columns of the tidy study table, in order (probability columns go after ``upper``).
@@ -156,18 +163,33 @@ def _worst(diagnostics) -> dict[str, float]:
             "divergences": int(diagnostics.sampler.get("divergences", 0))}
 
 
+def _n_models(fit) -> int:
+    """Models in a fit (a joint fit: models with at least one benchmark score)."""
+    if is_joint(fit.spec):
+        return int(fit.data.n_models)
+    return int(fit.metadata.get("n_models", len(fit.models)))
+
+
 def postprocess_fit(fit, *, headline: dict[str, Any], loo: bool,
                     log: _LogCapture | None = None) -> tuple[pd.DataFrame | None, Any, str]:
     """Headline table and PSIS-LOO of a fit; returns ``(headline, loo_result, error)``.
 
-    A headline failure is an error of the variant; a LOO failure is only logged.
+    A headline failure is an error of the variant; a LOO failure is only logged. A joint
+    fit (``outcome = "leaderboard6"``) gives the joint answers
+    (:func:`bayes_llm.sensitivity.joint.joint_headline`) and no PSIS-LOO (its observations
+    are not those of any single-benchmark variant).
     """
     from bayes_llm.sensitivity.crossval import loo_variant
 
     table, loo_result, error = None, None, ""
+    joint = is_joint(fit.spec)
+    if joint and loo and log:
+        log.write("PSIS-LOO: not computed for the joint model (no variant shares its "
+                  "observations)")
+    loo = loo and not joint
     t0 = time.perf_counter()
     try:
-        table = compute_headline(fit, headline)
+        table = joint_headline(fit, headline) if joint else compute_headline(fit, headline)
         if log:
             log.write(f"headline figures computed in {time.perf_counter() - t0:.1f} s")
     except Exception as exc:  # noqa: BLE001 - reported as the variant's error
@@ -208,23 +230,33 @@ def run_variant(task: VariantTask) -> VariantOutcome:
         log.write(f"host {socket.gethostname()} pid {os.getpid()}; fitting variant "
                   f"'{task.variant}' (cache key {task.key[:PREFIX]}), seed "
                   f"{task.spec.sampler.seed}, backend {task.backend}")
+        joint = is_joint(task.spec)
         try:
-            fit = fit_model(task.spec, task.df, backend=task.backend, progressbar=False, cores=1)
+            if joint:
+                fit, files = fit_joint_variant(task, log)
+            else:
+                fit = fit_model(task.spec, task.df, backend=task.backend, progressbar=False,
+                                cores=1)
         except Exception as exc:  # noqa: BLE001 - a failing variant is reported, not raised
             out.error = f"fit: {type(exc).__name__}: {exc}"
             log.write(traceback.format_exc())
         else:
-            out.n_models = int(fit.metadata.get("n_models", len(fit.models)))
+            out.n_models = _n_models(fit)
             out.failures = list(fit.diagnostics.failures)
             out.sampler = dict(fit.diagnostics.sampler)
             out.worst = _worst(fit.diagnostics)
             out.status = _status_of(fit.diagnostics)
-            log.write(f"sampled in {fit.metadata['timing_seconds']['sample']:.1f} s; "
-                      f"{fit.metadata.get('sample_report', '')}")
+            timing = fit.metadata["timing_seconds"]
+            report = fit.data.report if joint else fit.metadata.get("sample_report", "")
+            log.write(f"sampled in {timing.get('sample', timing.get('build_compile_sample', 0)):.1f}"
+                      f" s; {report}")
             log.write(fit.diagnostics.to_text())
-            fit.metadata["sensitivity_variant"] = task.variant
-            with tempfile.TemporaryDirectory(prefix="bayes_llm_variant_") as tmp:
-                out.files = fit_files(fit, tmp)
+            if joint:
+                out.files = files
+            else:
+                fit.metadata["sensitivity_variant"] = task.variant
+                with tempfile.TemporaryDirectory(prefix="bayes_llm_variant_") as tmp:
+                    out.files = fit_files(fit, tmp)
             table, loo_result, error = postprocess_fit(fit, headline=task.headline,
                                                        loo=task.loo, log=log)
             out.headline = table
@@ -291,9 +323,14 @@ class StudyResult:
         return self.out / "fits" / str(key)[:PREFIX]
 
     def load_fit(self, variant: str = BASE_VARIANT):
-        """Load a variant's cached fit."""
+        """Load a variant's cached fit (a joint variant: its ``JointResult``)."""
         from bayes_llm.model.fit import load_fit
 
+        plan = self.plans.get(variant)
+        if plan is not None and is_joint(plan.variant.spec):
+            from bayes_llm.joint import load_joint
+
+            return load_joint(self.fit_path(variant))
         return load_fit(self.fit_path(variant))
 
     def to_text(self, *, figures: list[str] | None = None) -> str:
@@ -488,13 +525,11 @@ def run_study(
     for v in variants:
         plan = _Plan(variant=v)
         try:
-            data = prepare_data(df, v.spec)
+            plan.data_hash, plan.n_models = variant_data(df, v.spec)
         except BayesLLMError as exc:
             plan.error = f"data: {exc}"
         else:
-            plan.data_hash = data.data_hash
-            plan.n_models = data.n_models
-            plan.key = cache_key(v.spec, data.data_hash, backend=backend)
+            plan.key = cache_key(v.spec, plan.data_hash, backend=backend)
         plans[v.name] = plan
     headline_tags = {v.name: {"options": v.headline, "derived": fingerprint} for v in variants}
     by_key: dict[str, list[str]] = {}
@@ -511,9 +546,7 @@ def run_study(
             say(f"cached fit fits/{key[:PREFIX]} of {', '.join(names)} is corrupt ({problem}); "
                 "refitting")
         (hits if entry and not problem else todo).append((key, names))
-    check_room(out, sum(estimate_result_bytes(plans[names[0]].variant.spec,
-                                              plans[names[0]].n_models)
-                        for _, names in todo))
+    check_room(out, sum(_estimate_bytes(plans[names[0]], df) for _, names in todo))
     n = len(variants)
     say(f"study '{study.name}': {n} variants, {sum(len(nm) for _, nm in hits)} cached, "
         f"{sum(len(nm) for _, nm in todo)} to fit"
@@ -631,6 +664,29 @@ def run_study(
     return result
 
 
+def variant_data(df: pd.DataFrame, spec: ModelSpec) -> tuple[str, int]:
+    """Return ``(data hash, number of models)`` of a variant, without fitting.
+
+    Single-benchmark outcomes: :func:`bayes_llm.model.prepare_data`; the joint model:
+    :func:`bayes_llm.sensitivity.joint.joint_plan`. Raises what they raise.
+    """
+    if is_joint(spec):
+        return joint_plan(df, spec)
+    data = prepare_data(df, spec)
+    return data.data_hash, data.n_models
+
+
+def _estimate_bytes(plan: _Plan, df: pd.DataFrame) -> int:
+    """Rough size of a variant's saved fit (a joint fit: its result folder)."""
+    spec = plan.variant.spec
+    if is_joint(spec):
+        from bayes_llm.joint.run import estimate_joint_bytes
+
+        n_dev = int(df["developer"].nunique()) if "developer" in df else 100
+        return estimate_joint_bytes(spec, plan.n_models, n_dev)
+    return estimate_result_bytes(spec, plan.n_models)
+
+
 def _headline_name(variant: Variant) -> str:
     """File stem of a variant's cached headline table (one per set of headline options)."""
     return f"headline-{variant.headline_key()}" if variant.headline else "headline"
@@ -642,7 +698,8 @@ def _from_cache(entry: CacheEntry, plan: _Plan, tag: dict[str, Any], *,
     status = entry.read_json("status")
     name = _headline_name(plan.variant)
     headline = entry.read_extra(name, tag)
-    need_loo = loo and entry.read_extra("loo_pointwise", {"key": entry.key}) is None
+    need_loo = loo and not is_joint(plan.variant.spec) and \
+        entry.read_extra("loo_pointwise", {"key": entry.key}) is None
     fit = None
     error = ""
     stale_status = not status or "r_hat_max" not in status
@@ -656,7 +713,7 @@ def _from_cache(entry: CacheEntry, plan: _Plan, tag: dict[str, Any], *,
         status = {"status": _status_of(fit.diagnostics), "failures": fit.diagnostics.failures,
                   "sampler": fit.diagnostics.sampler,
                   "seconds": float((status or {}).get("seconds", 0.0)),
-                  "n_models": len(fit.models), **_worst(fit.diagnostics)}
+                  "n_models": _n_models(fit), **_worst(fit.diagnostics)}
         entry.write_json("status", status)
     if headline is None or need_loo:
         table, loo_result, error = postprocess_fit(fit, headline=tag["options"],
@@ -680,7 +737,10 @@ def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
     figures = headline_figures()
     labels: dict[str, str] = {}
     paper: dict[str, float] = {}
-    for info in outcomes.values():
+    single = {v.name for v in variants if not is_joint(v.spec)}
+    for name, info in outcomes.items():
+        if name not in single:  # the joint rows name other figures
+            continue
         h = info.get("headline")
         if h is not None and not h.empty:
             for row in h.itertuples(index=False):
@@ -706,7 +766,7 @@ def _assemble(study: Study, variants: list[Variant], plans: dict[str, _Plan],
                       "log": str(logs / f"{v.name}.log")})
         headline = info.get("headline")
         if headline is None or headline.empty:
-            for fig in figures:
+            for fig in (figures if v.name in single else joint_figures()):
                 rows.append({**common, "figure": fig, "figure_label": labels.get(fig, ""),
                              "paper_value": paper.get(fig, np.nan), "median": np.nan,
                              "lower": np.nan, "upper": np.nan})
@@ -724,9 +784,11 @@ def _run_psense(result: StudyResult, say: Progress):
     """Power-scaling sensitivity of the base (or first successful) variant."""
     from bayes_llm.sensitivity.psense import psense_headline
 
-    ok = result.variants[result.variants["status"] != "failed"]["variant"].tolist()
+    ok = result.variants[(result.variants["status"] != "failed")
+                         & (result.variants["outcome"] != "leaderboard6")]["variant"].tolist()
     if not ok:
-        say("psense: no successful variant to analyse")
+        say("psense: no successful single-benchmark variant to analyse (the joint model "
+            "has no power-scaling analysis)")
         return None
     name = BASE_VARIANT if BASE_VARIANT in ok else ok[0]
     say(f"psense: power-scaling the priors and likelihood of variant '{name}' (no refit)")
@@ -745,4 +807,4 @@ def stderr_progress(message: str) -> None:
 
 __all__ = ["STATUSES", "TABLE_COLUMNS", "VARIANT_COLUMNS", "StudyResult", "VariantOutcome",
            "VariantTask", "execute", "format_table", "postprocess_fit", "run_study",
-           "run_variant", "stderr_progress"]
+           "run_variant", "stderr_progress", "variant_data"]

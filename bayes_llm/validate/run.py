@@ -237,6 +237,12 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     names = [s.name for s in specs]
     if len(set(names)) != len(names) or OLS_METHOD in names:
         raise SpecError(f"spec names must be distinct and not '{OLS_METHOD}': {names}")
+    from bayes_llm.data.benchmarks import with_outcome_columns
+
+    if outcome not in OUTCOMES:
+        raise SpecError(f"validate scores single-benchmark outcomes ({', '.join(OUTCOMES)}), "
+                        f"not outcome '{outcome}'")
+    df = with_outcome_columns(df, outcome)
     acc_col, _, _, n_q = OUTCOMES[outcome]
     table, report = select_sample(df, sample, require=(acc_col, "log10_flop"))
     table = table.reset_index(drop=True)
@@ -337,7 +343,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         "specs": {s.name: {"hash": s.hash(), "likelihood": s.likelihood,
                            "draws": draws or s.sampler.draws, "tune": tune or s.sampler.tune,
                            "chains": chains or s.sampler.chains} for s in specs},
-        "reference": reference, "data_hash": _data_hash(table, HASHED_COLUMNS),
+        "reference": reference, "data_hash": _data_hash(table, HASHED_COLUMNS + (
+            (acc_col,) if acc_col not in HASHED_COLUMNS else ())),
         "heldout_ids_sha256": hashlib.sha256("\n".join(heldout).encode()).hexdigest(),
         "n_heldout": len(heldout), "draws": draws, "tune": tune, "chains": chains,
         "backend": backend, "stacked_log_score": stacked,

@@ -308,8 +308,8 @@ def outcome_frame(data: ModelData, spec: ModelSpec, draws: Mapping[str, np.ndarr
         norm = (acc - guess) / (1.0 - guess)
     frame[acc_col] = acc
     frame[logit_col] = logit
-    if spec.outcome == "mmlu_pro":
-        frame["mmlu_pro_norm"] = norm
+    if spec.outcome != "math_lvl5":  # MMLU-Pro and the joined benchmarks have <b>_norm
+        frame[f"{spec.outcome}_norm"] = norm
     if "log10_flop_obs" in draws:
         frame["log10_flop"] = np.asarray(draws["log10_flop_obs"], float) + spec.compute_centre
         if "ln_flop_1e18" in frame:
