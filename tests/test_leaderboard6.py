@@ -85,15 +85,18 @@ def test_simulated_data_shapes_and_missing_scores():
         build_leaderboard6_model(data, spec, ability_scaling="sideways")
 
 
-def test_scaled_ability_keeps_the_unit_prior():
-    """theta = h z with z ~ ZeroSumNormal(1/h): a change of variables, theta's prior intact."""
+@pytest.mark.parametrize("scaling", ["scaled", "conditional"])
+def test_scaled_ability_keeps_the_unit_prior(scaling):
+    """theta = centred(m + h z), m + h z ~ Normal(0, I) given the other parameters (``scaled``:
+    m = 0; ``conditional``: m the conditional mean, which depends on the developer effects,
+    slopes and scales): a change of variables, theta's prior intact."""
     import pymc as pm
 
     frame, long, truth = simulate_leaderboard6(n_models=30, n_developers=4, seed=5)
     spec = load_spec("leaderboard6")
     data = prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks)
     model = build_leaderboard6_model(data, spec, residuals="marginal",
-                                     ability_scaling="scaled")
+                                     ability_scaling=scaling)
     names = {v.name for v in model.free_RVs}
     assert "ability_z" in names and "ability" not in names
     assert model.named_vars_to_dims["ability"] == ("model",)

@@ -46,7 +46,7 @@ def _compare(spec, data, residuals, ability, *, n_points=2, seed=0):
                                         ability_scaling=ability)
     draws = pm.draw(model.free_RVs, draws=max(n_points, 2), random_seed=seed, mode=MODE)
     untransformed = remove_value_transforms(model)
-    rvs = untransformed.free_RVs + untransformed.observed_RVs
+    rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
     fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
                                   inputs=untransformed.value_vars, mode=MODE,
                                   on_unused_input="ignore")
@@ -74,6 +74,8 @@ def _assert_agree(pairs, what):
     ("marginal", "unit", "non_centred"),
     ("centred", "scaled", "non_centred"),
     ("centred", "unit", "centred"),
+    ("marginal", "conditional", "non_centred"),
+    ("centred", "conditional", "centred"),
 ])
 def test_joint_log_density_matches_the_pymc_model(design, residuals, ability, developer):
     spec, data = design
@@ -118,7 +120,7 @@ def test_unconstrained_log_density_adds_the_jacobians(design):
         jac[rv.name] = _log_jacobian(transform, point[rv.name], nb)
     values = pytensor.function([], forward, mode=MODE, on_unused_input="ignore")()
     tpoint = dict(zip(names, values, strict=True))
-    rvs = model.free_RVs + model.observed_RVs
+    rvs = model.free_RVs + model.observed_RVs + model.potentials
     fn = model.compile_fn(model.logp(vars=rvs, jacobian=True, sum=False),
                           inputs=model.value_vars, mode=MODE, on_unused_input="ignore")
     theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(tpoint), strict=True)}
@@ -187,6 +189,7 @@ def _wrong_prior_scale(name, factor):
     ("Var p not scaled by (1 - c)^2", "marginal", "unit", "correct"),
     ("developer effects not centred", "centred", "unit", "eta"),
     ("LKJ shape 1 instead of 2", "marginal", "scaled", "developer_chol"),
+    ("conditional centre off by 0.1 logit", "marginal", "conditional", "ability_z"),
 ])
 def test_a_deliberate_error_in_the_builder_is_caught(design, monkeypatch, error, residuals,
                                                      ability, term):
@@ -197,6 +200,9 @@ def test_a_deliberate_error_in_the_builder_is_caught(design, monkeypatch, error,
         monkeypatch.setattr(l6, "count_noise_variance", lambda d: np.zeros(d.k.size))
     elif error.startswith("LKJ"):
         monkeypatch.setattr(l6, "LKJ_ETA", 1.0)
+    elif error.startswith("conditional centre"):
+        observed = l6.observed_count_logit
+        monkeypatch.setattr(l6, "observed_count_logit", lambda d: observed(d) + 0.1)
     elif error.startswith("Var p"):
         original = l6.marginal_count_moments
 

@@ -58,7 +58,7 @@ def joint(
         f"mixed, marginal, weak_marginal [default: {DEFAULT_RESIDUALS}].",
         show_default=False)] = None,
     ability: Annotated[str | None, typer.Option(
-        "--ability", help="Parameterisation of the common ability: unit or scaled "
+        "--ability", help="Parameterisation of the common ability: unit, scaled or conditional "
         f"[default: {DEFAULT_ABILITY}].", show_default=False)] = None,
     benchmarks: Annotated[str | None, typer.Option(
         "--benchmarks", metavar="B1,B2,...", help="Model only these benchmarks (default all "

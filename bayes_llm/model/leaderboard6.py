@@ -235,7 +235,7 @@ WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
 
 #: How the ability theta is sampled: ``unit`` (theta itself, ZeroSumNormal(1)) or
 #: ``scaled`` (:func:`_scaled_ability`; the same prior).
-ABILITY_PARAMETERISATIONS = ("unit", "scaled")
+ABILITY_PARAMETERISATIONS = ("unit", "scaled", "conditional")
 
 
 def count_noise_variance(data: Leaderboard6Data) -> np.ndarray:
@@ -280,6 +280,45 @@ def _scaled_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[
     return pm.Deterministic("ability", scaled - scaled.mean(), dims="model")
 
 
+def observed_count_logit(data: Leaderboard6Data) -> np.ndarray:
+    """Each count's observed logit above its floor, logit(s), s clipped to [0.02, 0.98].
+
+    s = (k/n - c)/(1 - c) as in :func:`count_noise_variance` (data only).
+    """
+    c = data.chance[data.count_benchmark]
+    n = data.n_items[data.count_benchmark]
+    s = np.clip((data.k / n - c) / (1 - c), 0.02, 0.98)
+    return np.log(s / (1.0 - s))
+
+
+def _conditional_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[int],
+                         mu_rest):
+    """Theta = centred(m + h z), z_i ~ Normal(-m_i / h_i, 1 / h_i): m + h z ~ Normal(0, I).
+
+    Like :func:`_scaled_ability`, but centred on theta_i's approximate conditional
+    posterior mean given every other parameter, m_i = h_i^2 sum_o lambda_b(o) (y_o -
+    mu_rest_o) / (sigma_model_b(o)^2 + v_o) over model i's counts o (y_o the observed logit
+    of :func:`observed_count_logit`, mu_rest the linear predictor without lambda theta, v_o
+    of :func:`count_noise_variance`), as well as scaled by its conditional SD h_i. Given the
+    other parameters, m + h z ~ Normal(0, I) exactly whatever m and h are, so theta is
+    exactly ZeroSumNormal(1); z's posterior is then about Normal(0, 1) whatever the
+    developer effects, slopes and scales, where under ``scaled`` its mean moved with them
+    (the correlated directions measured in ``models/README.md``).
+    """
+    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
+    to_counted[counted] = np.arange(len(counted))
+    lam = loading[data.count_benchmark]
+    weight = 1.0 / (sigma_model[to_counted[data.count_benchmark]] ** 2
+                    + count_noise_variance(data))
+    resid = observed_count_logit(data) - mu_rest[data.count_model, data.count_benchmark]
+    precision = pt.zeros(data.n_models)[data.count_model].inc(lam**2 * weight)
+    h = 1.0 / pt.sqrt(1.0 + precision)
+    m = h**2 * pt.zeros(data.n_models)[data.count_model].inc(lam * weight * resid)
+    z = pm.Normal("ability_z", -m / h, 1.0 / h, dims="model")
+    pre = m + h * z
+    return pm.Deterministic("ability", pre - pre.mean(), dims="model")
+
+
 def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
                              residuals: str = "centred",
                              ability_scaling: str = "unit") -> pm.Model:
@@ -314,12 +353,15 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if ability_scaling not in ABILITY_PARAMETERISATIONS:
             raise BayesLLMError(f"ability must be one of {', '.join(ABILITY_PARAMETERISATIONS)}"
                                 f", not {ability_scaling!r}")
+        conditional = ability_scaling == "conditional" and data.k.size
         if ability_scaling == "scaled" and data.k.size:
             ability = _scaled_ability(data, loading, sigma_model, counted)
-        else:
+        elif not conditional:
             ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
         # mu as a model x benchmark matrix, then picked at the observed pairs
-        mu = alpha[None, :] + beta[None, :] * x[:, None] + loading[None, :] * ability[:, None]
+        mu = alpha[None, :] + beta[None, :] * x[:, None]
+        if not conditional:
+            mu = mu + loading[None, :] * ability[:, None]
         if n_periods > 1:
             gamma = pm.ZeroSumNormal("period_effect", sigma=_prior(spec, "sigma_period"),
                                      dims="period")
@@ -329,6 +371,9 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
             mu = mu + gamma[period_idx][:, None] + delta.T[period_idx]
         u = _developer_effects(spec, n_b)
         mu = mu + u[developer_idx]
+        if conditional:  # theta last: its parameterisation uses everything else in mu
+            ability = _conditional_ability(data, loading, sigma_model, counted, mu)
+            mu = mu + loading[None, :] * ability[:, None]
         if data.k.size:
             cm = pm.Data("count_model_idx", data.count_model, dims="count_obs")
             cb = pm.Data("count_benchmark_idx", data.count_benchmark, dims="count_obs")

@@ -22,7 +22,9 @@ Lebesgue measure, sum-to-zero vectors on their subspace as in
   ``ability_z`` z_i ~ Normal(0, 1/h_i), h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2
   + v_o))^(-1/2) over model i's counts o, v_o = p (1 - p) / (n [(1 - c) s (1 - s)]^2) at
   the observed share p = k/n, s = (p - c)/(1 - c) clipped to [0.02, 0.98]; theta = h z -
-  mean(h z);
+  mean(h z); ``conditional``: z_i ~ Normal(-m_i/h_i, 1/h_i) and theta = m + h z - mean(m + h z),
+  m_i = h_i^2 sum_o lambda_b(o) (logit(s_o) - mu_rest_o) / (sigma_model_b(o)^2 + v_o) with
+  mu_rest the linear predictor without lambda theta;
 * developer effects: ``developer_z`` ~ Normal(0, 1) iid (non-centred, raw = z L') or
   ``developer_raw`` ~ MvNormal(0, L L') per developer (centred); u = raw - mean over
   developers;
@@ -63,7 +65,7 @@ VARIANCE_FLOOR = 1e-12
 LKJ_ETA = 2.0
 #: Residual and ability parameterisations this module implements.
 RESIDUALS = ("centred", "marginal")
-ABILITY = ("unit", "scaled")
+ABILITY = ("unit", "scaled", "conditional")
 
 
 def unpack_lower(packed: np.ndarray, n: int) -> np.ndarray:
@@ -168,27 +170,51 @@ def developer_effects(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.
     return raw - raw.mean(axis=0, keepdims=True)
 
 
-def ability(data, v: Mapping[str, np.ndarray], ability_scaling: str) -> np.ndarray:
-    """Return theta: sampled (``unit``) or h z - mean(h z) (``scaled``)."""
+def _rest(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Return the linear predictor without lambda theta (model x benchmark)."""
+    t = data.period_idx
+    mu = (np.asarray(v["alpha"], float)[None, :]
+          + np.asarray(v["beta"], float)[None, :] * data.x[:, None])
+    if len(data.coords["period"]) > 1:
+        mu = mu + np.asarray(v["period_effect"], float)[t][:, None] \
+            + np.asarray(v["period_benchmark_effect"], float).T[t]
+    return mu + developer_effects(spec, data, v)[data.developer_idx]
+
+
+def conditional_mean(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """m_i = h_i^2 sum_o lambda (y_o - mu_rest_o) / (sigma_model^2 + v_o), y_o = logit(s_o).
+
+    s_o = (k/n - c)/(1 - c) clipped to [0.02, 0.98] (the ``conditional`` ability's centre).
+    """
+    b = data.count_benchmark
+    c = data.chance[b]
+    sig = np.asarray(v["sigma_model"], float)[_counted(data)[b]]
+    lam = np.asarray(v["ability_loading"], float)[b]
+    noise = binomial_logit_noise(data.k, data.n, c)
+    s = np.clip((data.k / data.n - c) / (1.0 - c), 0.02, 0.98)
+    resid = special.logit(s) - _rest(spec, data, v)[data.count_model, b]
+    h = ability_scale(data, v["ability_loading"], v["sigma_model"])
+    return h**2 * np.bincount(data.count_model, weights=lam * resid / (sig**2 + noise),
+                              minlength=data.n_models)
+
+
+def ability(spec: ModelSpec, data, v: Mapping[str, np.ndarray],
+            ability_scaling: str) -> np.ndarray:
+    """Return theta: sampled (``unit``), h z - mean(h z) (``scaled``) or m + h z centred."""
     if ability_scaling == "unit":
         return np.asarray(v["ability"], float)
     hz = ability_scale(data, v["ability_loading"], v["sigma_model"]) * np.asarray(
         v["ability_z"], float)
+    if ability_scaling == "conditional":
+        hz = conditional_mean(spec, data, v) + hz
     return hz - hz.mean()
 
 
 def linear_predictor(spec: ModelSpec, data, v: Mapping[str, np.ndarray],
                      ability_scaling: str) -> np.ndarray:
     """Return mu as a model x benchmark matrix."""
-    t = data.period_idx
-    mu = (np.asarray(v["alpha"], float)[None, :]
-          + np.asarray(v["beta"], float)[None, :] * data.x[:, None]
-          + np.asarray(v["ability_loading"], float)[None, :]
-          * ability(data, v, ability_scaling)[:, None])
-    if len(data.coords["period"]) > 1:
-        mu = mu + np.asarray(v["period_effect"], float)[t][:, None] \
-            + np.asarray(v["period_benchmark_effect"], float).T[t]
-    return mu + developer_effects(spec, data, v)[data.developer_idx]
+    return _rest(spec, data, v) + (np.asarray(v["ability_loading"], float)[None, :]
+                                   * ability(spec, data, v, ability_scaling)[:, None])
 
 
 def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
@@ -226,11 +252,13 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     has_counts = data.k.size > 0
     if has_counts:
         prior("sigma_model")
-    if ability_scaling == "scaled" and has_counts:
+    if ability_scaling in ("scaled", "conditional") and has_counts:
         h = ability_scale(data, v["ability_loading"], v["sigma_model"])
-        terms["ability_z"] = float(np.sum(stats.norm.logpdf(
-            np.asarray(v["ability_z"], float), 0.0, 1.0 / h)))
-        ability_mode = "scaled"
+        centre = (-conditional_mean(spec, data, v) / h if ability_scaling == "conditional"
+                  else 0.0)
+        z = np.asarray(v["ability_z"], float)
+        terms["ability_z"] = float(np.sum(stats.norm.logpdf(z, centre, 1.0 / h)))
+        ability_mode = ability_scaling
     else:
         terms["ability"] = zero_sum_normal_logpdf(v["ability"], 1.0)
         ability_mode = "unit"
