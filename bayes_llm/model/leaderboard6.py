@@ -233,8 +233,9 @@ HERMITE_NODES = 9
 WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
 
 
-#: How the ability theta is sampled: ``unit`` (theta itself, ZeroSumNormal(1)) or
-#: ``scaled`` (:func:`_scaled_ability`; the same prior).
+#: How the ability theta is sampled: ``unit`` (theta itself, ZeroSumNormal(1)), ``scaled``
+#: (:func:`_scaled_ability`) or ``conditional`` (:func:`_conditional_ability`); the same
+#: prior every time.
 ABILITY_PARAMETERISATIONS = ("unit", "scaled", "conditional")
 
 
