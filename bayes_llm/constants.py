@@ -43,3 +43,9 @@ PAPER_BASE_GROUP: str = OTHER_SMALL
 
 #: Default random seed for every stochastic step.
 DEFAULT_SEED: int = 20260207
+
+#: The joint six-benchmark model's default parameterisations (``bayes-llm joint``, the
+#: Python API and a study's joint variant): the ones that mixed best on the 809 models
+#: (models/README.md).
+JOINT_DEFAULT_RESIDUALS: str = "marginal"
+JOINT_DEFAULT_ABILITY: str = "scaled"

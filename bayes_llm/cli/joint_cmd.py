@@ -22,9 +22,11 @@ from bayes_llm.cli.options import (
     load_data,
     say,
 )
+from bayes_llm.constants import JOINT_DEFAULT_ABILITY as DEFAULT_ABILITY
+from bayes_llm.constants import JOINT_DEFAULT_RESIDUALS as DEFAULT_RESIDUALS
 
-#: The command's defaults: the parameterisations that mixed best (models/README.md).
-DEFAULT_SPEC, DEFAULT_RESIDUALS, DEFAULT_ABILITY = "leaderboard6", "marginal", "scaled"
+#: The command's default spec (its parameterisation defaults are the package's).
+DEFAULT_SPEC = "leaderboard6"
 
 HELP = (
     "Fit the joint model of the six Open LLM Leaderboard benchmarks (is the secret sauce "

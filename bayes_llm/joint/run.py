@@ -15,12 +15,11 @@ import time
 
 import pandas as pd
 
+from bayes_llm.constants import JOINT_DEFAULT_ABILITY as DEFAULT_ABILITY
+from bayes_llm.constants import JOINT_DEFAULT_RESIDUALS as DEFAULT_RESIDUALS
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.joint.result import JointResult
 
-#: Default parameterisations: the best measured on the 809 models (models/README.md).
-DEFAULT_RESIDUALS = "marginal"
-DEFAULT_ABILITY = "scaled"
 #: Variables whose R-hat and ESS decide the verdict (those present in the fit).
 DIAGNOSED: tuple[str, ...] = ("alpha", "beta", "ability_loading", "sigma_model",
                               "sigma_developer", "developer_corr", "sigma_period",
