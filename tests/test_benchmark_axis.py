@@ -119,7 +119,7 @@ def test_study_file_expands_to_one_variant_per_benchmark():
     assert outcomes["benchmark-ifeval"] == ("ifeval", "logit_normal")
     assert outcomes["benchmark-gpqa"] == ("gpqa", "binomial")
     assert outcomes["benchmark-joint"] == ("leaderboard6", "binomial")
-    assert {s.sampler.draws for s in variants.values()} == {500}
+    assert {(s.sampler.draws, s.sampler.chains) for s in variants.values()} == {(1000, 4)}
     assert study.crossval.method == "none"
 
 
