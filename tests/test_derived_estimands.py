@@ -331,6 +331,19 @@ def test_subset_r2_many_equals_one_at_a_time():
             assert many[key][j] == pytest.approx(value, abs=1e-10)
 
 
+def test_subset_r2_many_with_a_block_without_columns():
+    """One developer: its block has no dummy column; R² of subsets with it alone is 0."""
+    rng, x, period, dev, blocks = _design()
+    blocks["developer"] = Categorical(np.zeros(len(x), dtype=int))
+    Y = (0.6 * x)[:, None] + rng.standard_normal((len(x), 3))
+    many = subset_r2_many(Y, blocks)
+    assert np.all(many[frozenset({"developer"})] == 0.0)
+    for j in range(3):
+        one = _SubsetR2(Y[:, j], blocks)()
+        for key, value in one.items():
+            assert many[key][j] == pytest.approx(value, abs=1e-10)
+
+
 def test_shapley_null_level_and_excess_on_data_without_developer_effect():
     rng, x, period, dev, blocks = _design(seed=3)
     y = 0.6 * x + 0.3 * period + 0.5 * rng.standard_normal(len(x))

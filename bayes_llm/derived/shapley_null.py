@@ -98,7 +98,8 @@ def subset_r2_many(Y: np.ndarray, blocks: dict[str, np.ndarray | Categorical]
         for subset in combinations(range(len(names)), size):
             cols = np.concatenate([np.arange(edges[i], edges[i + 1]) for i in subset])
             w, v = np.linalg.eigh(gram[np.ix_(cols, cols)])
-            keep = w > 1e-9 * max(w.max(), 0.0)
+            # no column (e.g. one developer: no dummy) or only constant ones: R² 0
+            keep = w > 1e-9 * w.max() if w.size and w.max() > 0 else np.zeros(w.size, bool)
             proj = (v[:, keep].T @ cross[cols]) / np.sqrt(w[keep])[:, None]
             explained = np.einsum("ij,ij->j", proj, proj)
             out[frozenset(names[i] for i in subset)] = explained / tss
