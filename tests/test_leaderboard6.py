@@ -85,6 +85,24 @@ def test_simulated_data_shapes_and_missing_scores():
         build_leaderboard6_model(data, spec, ability_scaling="sideways")
 
 
+def test_data_hash_covers_every_observed_score():
+    """A joint fit's data are its scores too: changing one count or one IFEval score, or
+    the benchmarks, changes the hash (a study's cached joint fit is keyed on it)."""
+    frame, long, truth = simulate_leaderboard6(n_models=30, n_developers=4, seed=5)
+    spec = load_spec("leaderboard6")
+    base = prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks)
+    assert base.data_hash == prepare_leaderboard6_data(
+        frame, spec, long.copy(), benchmarks=truth.benchmarks).data_hash
+    for bench in ("gpqa", "ifeval"):
+        changed = long.copy()
+        row = changed.index[(changed["benchmark"] == bench) & changed["score"].notna()][0]
+        changed.loc[row, "score"] = min(changed.loc[row, "score"] + 0.05, 0.99)
+        other = prepare_leaderboard6_data(frame, spec, changed, benchmarks=truth.benchmarks)
+        assert other.data_hash != base.data_hash, bench
+    fewer = prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks[1:])
+    assert fewer.data_hash != base.data_hash
+
+
 @pytest.mark.parametrize("scaling", ["scaled", "conditional"])
 def test_scaled_ability_keeps_the_unit_prior(scaling):
     """theta = centred(m + h z), m + h z ~ Normal(0, I) given the other parameters (``scaled``:

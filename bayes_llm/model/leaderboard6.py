@@ -46,6 +46,8 @@ Only ``likelihood = "binomial"``, ``developer = "developer"``, ``developer_effec
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,6 +88,8 @@ class Leaderboard6Data:
     bounded_model, bounded_benchmark, y : ndarray
         One entry per observed IFEval score (squeezed into (0, 1)).
     coords : dict
+    data_hash : str
+        SHA-256 of the model table's columns and of every observed score.
     """
 
     frame: pd.DataFrame
@@ -191,8 +195,23 @@ def prepare_leaderboard6_data(df: pd.DataFrame, spec: ModelSpec,
         count_model=m_idx[~bounded], count_benchmark=b_idx[~bounded], k=k,
         n=n_items[b_idx[~bounded]], bounded_model=m_idx[bounded],
         bounded_benchmark=b_idx[bounded], y=y, coords=coords, report=report,
-        data_hash=data_hash(frame),
+        data_hash=_scores_hash(data_hash(frame), benchmarks, m_idx[~bounded],
+                               b_idx[~bounded], k, m_idx[bounded], y),
     )
+
+
+def _scores_hash(frame_hash: str, benchmarks, *arrays: np.ndarray) -> str:
+    """SHA-256 of the model table's hash, the benchmarks and every observed score array.
+
+    The model-table hash (:func:`bayes_llm.model.design.data_hash`) covers models, compute,
+    dates and developers only; a joint fit's data are also its scores, so a changed score
+    changes the hash (and a cached fit keyed on it is refitted).
+    """
+    digest = hashlib.sha256(frame_hash.encode())
+    for arr in arrays:
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    digest.update(json.dumps(list(benchmarks)).encode())
+    return digest.hexdigest()
 
 
 def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
@@ -239,6 +258,16 @@ WEAK_COUNT_BENCHMARKS = frozenset({"gpqa", "musr"})
 ABILITY_PARAMETERISATIONS = ("unit", "scaled", "conditional")
 
 
+def _observed_share(data: Leaderboard6Data) -> tuple[np.ndarray, np.ndarray]:
+    """Each count's chance level c and observed share above it, s = (k/n - c)/(1 - c).
+
+    s is clipped to [0.02, 0.98], so counts at or below the floor stay finite (data only).
+    """
+    c = data.chance[data.count_benchmark]
+    n = data.n_items[data.count_benchmark]
+    return c, np.clip((data.k / n - c) / (1 - c), 0.02, 0.98)
+
+
 def count_noise_variance(data: Leaderboard6Data) -> np.ndarray:
     """Binomial noise variance of each count on its latent logit scale (one per count).
 
@@ -246,11 +275,30 @@ def count_noise_variance(data: Leaderboard6Data) -> np.ndarray:
     p = k / n, s = (p - c) / (1 - c) clipped to [0.02, 0.98] (so counts at or below the
     guessing floor c get a large but finite variance). Depends on the data only.
     """
-    c = data.chance[data.count_benchmark]
+    c, s = _observed_share(data)
     n = data.n_items[data.count_benchmark]
-    s = np.clip((data.k / n - c) / (1 - c), 0.02, 0.98)
     p = c + (1 - c) * s
     return p * (1 - p) / (n * ((1 - c) * s * (1 - s)) ** 2)
+
+
+def observed_count_logit(data: Leaderboard6Data) -> np.ndarray:
+    """Each count's observed logit above its floor, logit(s) (s of :func:`count_noise_variance`)."""
+    _, s = _observed_share(data)
+    return np.log(s / (1.0 - s))
+
+
+def _ability_precision(data: Leaderboard6Data, loading, sigma_model, counted: list[int]):
+    """Per count lambda and sigma_model^2 + v, and per model h (theta's conditional SD).
+
+    h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2 + v_o))^(-1/2) over model i's
+    counts o (v_o of :func:`count_noise_variance`).
+    """
+    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
+    to_counted[counted] = np.arange(len(counted))
+    lam = loading[data.count_benchmark]
+    variance = sigma_model[to_counted[data.count_benchmark]] ** 2 + count_noise_variance(data)
+    precision = pt.zeros(data.n_models)[data.count_model].inc(lam**2 / variance)
+    return lam, variance, 1.0 / pt.sqrt(1.0 + precision)
 
 
 def _scaled_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[int]):
@@ -269,27 +317,10 @@ def _scaled_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[
     every model (the median noise per benchmark); on the 809 models per-model h raised the
     smallest bulk ESS of sigma_model from 26 to 250 (``models/README.md``).
     """
-    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
-    to_counted[counted] = np.arange(len(counted))
-    lam = loading[data.count_benchmark]
-    scale = sigma_model[to_counted[data.count_benchmark]]
-    precision = pt.zeros(data.n_models)[data.count_model].inc(
-        lam**2 / (scale**2 + count_noise_variance(data)))
-    h = 1.0 / pt.sqrt(1.0 + precision)
+    _, _, h = _ability_precision(data, loading, sigma_model, counted)
     z = pm.Normal("ability_z", 0.0, 1.0 / h, dims="model")
     scaled = h * z
     return pm.Deterministic("ability", scaled - scaled.mean(), dims="model")
-
-
-def observed_count_logit(data: Leaderboard6Data) -> np.ndarray:
-    """Each count's observed logit above its floor, logit(s), s clipped to [0.02, 0.98].
-
-    s = (k/n - c)/(1 - c) as in :func:`count_noise_variance` (data only).
-    """
-    c = data.chance[data.count_benchmark]
-    n = data.n_items[data.count_benchmark]
-    s = np.clip((data.k / n - c) / (1 - c), 0.02, 0.98)
-    return np.log(s / (1.0 - s))
 
 
 def _conditional_ability(data: Leaderboard6Data, loading, sigma_model, counted: list[int],
@@ -306,15 +337,9 @@ def _conditional_ability(data: Leaderboard6Data, loading, sigma_model, counted: 
     developer effects, slopes and scales, where under ``scaled`` its mean moved with them
     (the correlated directions measured in ``models/README.md``).
     """
-    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
-    to_counted[counted] = np.arange(len(counted))
-    lam = loading[data.count_benchmark]
-    weight = 1.0 / (sigma_model[to_counted[data.count_benchmark]] ** 2
-                    + count_noise_variance(data))
+    lam, variance, h = _ability_precision(data, loading, sigma_model, counted)
     resid = observed_count_logit(data) - mu_rest[data.count_model, data.count_benchmark]
-    precision = pt.zeros(data.n_models)[data.count_model].inc(lam**2 * weight)
-    h = 1.0 / pt.sqrt(1.0 + precision)
-    m = h**2 * pt.zeros(data.n_models)[data.count_model].inc(lam * weight * resid)
+    m = h**2 * pt.zeros(data.n_models)[data.count_model].inc(lam * resid / variance)
     z = pm.Normal("ability_z", -m / h, 1.0 / h, dims="model")
     pre = m + h * z
     return pm.Deterministic("ability", pre - pre.mean(), dims="model")

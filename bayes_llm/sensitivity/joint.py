@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -78,18 +77,13 @@ def joint_settings() -> dict[str, str]:
 def joint_plan(df: pd.DataFrame, spec) -> tuple[str, int]:
     """Return ``(data hash, number of models)`` of a joint variant, without fitting.
 
-    The hash covers :func:`bayes_llm.model.leaderboard6.prepare_leaderboard6_data`'s own
-    data hash (models, compute, dates, developers) and every observed benchmark score of
-    the fit (which that hash does not), so a changed score changes the cache key.
+    The hash is :func:`bayes_llm.model.leaderboard6.prepare_leaderboard6_data`'s, which
+    covers every observed benchmark score, so a changed score changes the cache key.
     """
     from bayes_llm.model.leaderboard6 import prepare_leaderboard6_data
 
     data = prepare_leaderboard6_data(df, spec)
-    digest = hashlib.sha256(data.data_hash.encode())
-    for arr in (data.count_model, data.count_benchmark, data.k, data.bounded_model, data.y):
-        digest.update(np.ascontiguousarray(arr).tobytes())
-    digest.update(json.dumps(list(data.benchmarks)).encode())
-    return digest.hexdigest(), int(data.n_models)
+    return data.data_hash, int(data.n_models)
 
 
 def joint_figures(benchmarks: tuple[str, ...] = BENCHMARK_NAMES) -> list[str]:

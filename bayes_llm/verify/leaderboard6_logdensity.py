@@ -129,10 +129,15 @@ def logit_normal_count_moments(mu, sigma, chance) -> tuple[np.ndarray, np.ndarra
     return m, kappa
 
 
+def clipped_share(k, n, chance) -> np.ndarray:
+    """Return a count's share above its floor, s = (k/n - c)/(1 - c) clipped to [0.02, 0.98]."""
+    p = np.asarray(k, float) / np.asarray(n, float)
+    return np.clip((p - chance) / (1.0 - chance), 0.02, 0.98)
+
+
 def binomial_logit_noise(k, n, chance) -> np.ndarray:
     """Delta-method variance of a count's latent logit (the v_o of the scaled ability)."""
-    p = np.asarray(k, float) / np.asarray(n, float)
-    s = np.clip((p - chance) / (1.0 - chance), 0.02, 0.98)
+    s = clipped_share(k, n, chance)
     p = chance + (1.0 - chance) * s
     return p * (1.0 - p) / (n * ((1.0 - chance) * s * (1.0 - s)) ** 2)
 
@@ -191,8 +196,8 @@ def conditional_mean(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.n
     sig = np.asarray(v["sigma_model"], float)[_counted(data)[b]]
     lam = np.asarray(v["ability_loading"], float)[b]
     noise = binomial_logit_noise(data.k, data.n, c)
-    s = np.clip((data.k / data.n - c) / (1.0 - c), 0.02, 0.98)
-    resid = special.logit(s) - _rest(spec, data, v)[data.count_model, b]
+    resid = special.logit(clipped_share(data.k, data.n, c)) \
+        - _rest(spec, data, v)[data.count_model, b]
     h = ability_scale(data, v["ability_loading"], v["sigma_model"])
     return h**2 * np.bincount(data.count_model, weights=lam * resid / (sig**2 + noise),
                               minlength=data.n_models)
@@ -304,6 +309,6 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     return terms
 
 
-__all__ = ["ability_scale", "binomial_logit_noise", "developer_effects",
-           "linear_predictor", "log_density_terms", "logit_normal_count_moments",
-           "unpack_lower"]
+__all__ = ["ability_scale", "binomial_logit_noise", "clipped_share", "conditional_mean",
+           "developer_effects", "linear_predictor", "log_density_terms",
+           "logit_normal_count_moments", "unpack_lower"]
