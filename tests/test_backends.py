@@ -60,6 +60,7 @@ def test_nutpie_and_pymc_agree_within_monte_carlo_error(small_case):
         assert fit.diagnostics.sampler["divergences"] == 0
 
 
+@pytest.mark.slow  # 24 s; the optional JAX backend: kept out of the default suite (15 min)
 @pytest.mark.mcmc
 def test_numpyro_agrees_or_is_skipped_with_a_reason(small_case):
     try:

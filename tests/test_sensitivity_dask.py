@@ -33,6 +33,7 @@ def study(tmp_path_factory):
     return load_study(path)
 
 
+@pytest.mark.slow  # 19 s; the optional Dask scheduler: kept out of the default suite (15 min)
 def test_dask_cluster_and_process_pool_agree(study, paper_df, tmp_path):
     from distributed import LocalCluster
 
