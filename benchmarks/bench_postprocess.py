@@ -6,9 +6,9 @@ Prints (no assertion, no timed test):
   ``--repeat`` runs, each a fresh process);
 * for each fit folder: wall time of ``bayes-llm headline FIT`` and ``bayes-llm report FIT``
   (fresh processes, so imports count), next to the fit's own build + sampling time read
-  from its ``metadata.json``, and the ratio post-processing / fit; on a copy of the fit
-  folder without its ``headline_*.json`` caches, first run (computes them) and again
-  (reads them);
+  from its ``metadata.json``, and the ratio post-processing / fit: on the folder as
+  ``bayes-llm fit`` leaves it (the first run a user sees), on a bare copy without any
+  ``headline_*.json`` cache, and again (reading the caches);
 * ``--stages``: where the time of ``headline`` and ``report`` goes, measured in one process
   (imports, load_fit, which rebuilds the diagnostics saved with the fit, beside what
   recomputing them would cost and what skipping the pointwise groups saves; headline draws
@@ -96,26 +96,44 @@ def fit_seconds(fit_dir: Path) -> float:
     return float(timing.get("build", 0.0)) + float(timing.get("sample", 0.0))
 
 
-def postprocess(fit_dir: Path, repo: Path, *, report: bool = True) -> None:
-    """Time ``headline`` and ``report`` on a copy of the fit without its caches, twice.
+#: The cache ``bayes-llm fit`` writes into a new fit folder (the paper's OLS columns).
+FIT_WRITES = "headline_paper_ols.json"
 
-    The first run computes what later runs read from the fit folder's ``headline_*.json``
-    caches (:mod:`bayes_llm.derived.fit_cache`); both are printed. The copy keeps the fit
-    folder itself as it was.
+
+def postprocess(fit_dir: Path, repo: Path, *, report: bool = True) -> None:
+    """Time ``headline`` and ``report`` on copies of the fit folder, cold and warm.
+
+    * "after fit": the folder as ``bayes-llm fit`` leaves it (its files and the OLS
+      columns it caches, :data:`FIT_WRITES`, when the source folder has them): the first
+      ``headline`` a user runs;
+    * "bare folder": without any ``headline_*.json`` cache (a fit saved by an older
+      version): the OLS is fitted too;
+    * "again": the second run on the "after fit" copy, reading the caches the first run
+      wrote (:mod:`bayes_llm.derived.fit_cache`).
+
+    The copies keep the fit folder itself as it was.
     """
     fit_s = fit_seconds(fit_dir)
     meta = json.loads((fit_dir / "metadata.json").read_text())
     print(f"fit {fit_dir} ({meta.get('n_models')} models, spec {meta.get('spec_name')}): "
           f"fit (build + sampling) {fit_s:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
-        cold = Path(tmp) / "fit"
-        cold.mkdir()
-        for path in fit_dir.iterdir():
-            if path.is_file() and not path.name.startswith("headline_"):
-                shutil.copy2(path, cold / path.name)
-        for run in ("first run", "again"):
+        copies = {}
+        for name, keep in (("after fit", (FIT_WRITES,)), ("bare folder", ())):
+            copies[name] = Path(tmp) / name.replace(" ", "_")
+            copies[name].mkdir()
+            for path in fit_dir.iterdir():
+                if path.is_file() and (not path.name.startswith("headline_")
+                                       or path.name in keep):
+                    shutil.copy2(path, copies[name] / path.name)
+        if not (copies["after fit"] / FIT_WRITES).is_file():
+            print(f"  ({FIT_WRITES} not in {fit_dir}: 'after fit' is a bare folder too)")
+        for run, folder in (("after fit", copies["after fit"]),
+                            ("bare folder", copies["bare folder"]),
+                            ("again", copies["after fit"])):
             print(f" {run}:")
-            _postprocess_once(cold, repo, fit_s, report=report, out=Path(tmp) / run)
+            _postprocess_once(folder, repo, fit_s, report=report,
+                              out=Path(tmp) / f"out_{run.replace(' ', '_')}")
 
 
 def _postprocess_once(fit_dir: Path, repo: Path, fit_s: float, *, report: bool,

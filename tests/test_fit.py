@@ -10,6 +10,7 @@ import xarray as xr
 
 from bayes_llm.baseline import BaselineSpec, fit_baseline_ols
 from bayes_llm.cli import main
+from bayes_llm.derived.fit_cache import CACHE_FILE
 from bayes_llm.errors import ResultsError
 from bayes_llm.model import fit_model, load_fit, load_spec
 from bayes_llm.model.diagnostics import diagnose, diagnose_draws
@@ -111,7 +112,8 @@ def test_fit_cli_saves_loads_and_detects_changes(paper_df, tmp_path, mirror_dir)
                  "--mirror", str(mirror_dir)])
     # 2 x 200 draws cannot reach bulk and tail ESS >= 400 for every variable: exit 1
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
+    # the fit's files and the paper's OLS columns of its default headline (a cache)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, CACHE_FILE])
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["diagnostics"]["ok"] is False
     assert any("ESS" in f for f in meta["diagnostics"]["failures"])

@@ -172,3 +172,32 @@ def test_headline_command_prints_the_same_from_its_cache(loaded_fit, capsys):
     assert capsys.readouterr().out == first
     assert main(["headline", folder, "--allow-warnings", "--hdi-prob", "0.9"]) == 0
     assert "90% HDI" in capsys.readouterr().out
+
+
+def test_columns_cached_at_fit_time_are_the_ones_headline_reads(loaded_fit, monkeypatch):
+    """``bayes-llm fit`` caches the default headline's OLS columns; headline then fits nothing."""
+    import bayes_llm.derived.headline as headline
+    from bayes_llm.derived.frontier import default_frontier_pair
+
+    assert not (loaded_fit.folder / CACHE_FILE).exists()
+    headline.cache_paper_columns(loaded_fit)
+    assert (loaded_fit.folder / CACHE_FILE).is_file()
+    fixed = default_frontier_pair(loaded_fit)
+    expected = headline._paper_columns(loaded_fit, None, None, [fixed], fixed)
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("the OLS was refitted although cached at fit time")
+
+    monkeypatch.setattr(headline, "_paper_columns", no_refit)
+    reread = cached_paper_columns(loaded_fit, [fixed], fixed, no_refit)
+    assert reread == expected
+    draws = headline.headline_draws(loaded_fit)
+    shapley = _small_shapley(loaded_fit)
+    table = headline.headline_table(loaded_fit, draws=draws, shapley=shapley)
+    assert table["paper_value"].notna().any()  # the cached paper values reach the table
+
+
+def _small_shapley(fit):
+    from bayes_llm.derived.shapley_null import shapley_reference
+
+    return shapley_reference(fit, n_boot=5, n_null=5)

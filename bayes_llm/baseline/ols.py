@@ -337,11 +337,13 @@ class OLSFit:
 def fit_design(design: Design, spec: BaselineSpec,
                sample_report: SampleReport | None = None) -> OLSFit:
     """Fit OLS with cluster-robust (CR1, Stata-corrected) standard errors."""
-    import statsmodels.api as sm  # here: reading a fit's cached OLS values needs no statsmodels
+    # here, and not statsmodels.api (0.3 s more): reading cached OLS values needs neither
+    from statsmodels.regression.linear_model import OLS
     from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+    from statsmodels.tools.tools import add_constant
 
-    exog = sm.add_constant(design.X, has_constant="add")
-    model = sm.OLS(design.y, exog)
+    exog = add_constant(design.X, has_constant="add")
+    model = OLS(design.y, exog)
     with warnings.catch_warnings():
         # Rank deficiency is recorded in OLSFit.rank and reported as a note instead.
         warnings.simplefilter("ignore", category=SingularMatrixWarning)

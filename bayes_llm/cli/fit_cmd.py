@@ -83,6 +83,28 @@ def folded_lines(fit, names: list[str]) -> list[str]:
     return lines
 
 
+def _cache_paper_columns(result, path: Path) -> None:
+    """Keep the paper's OLS columns of the default headline in the new fit folder.
+
+    They depend on the models and the spec only; the first ``bayes-llm headline`` then
+    reads them (:func:`bayes_llm.derived.headline.cache_paper_columns`). A failure here
+    (a model table the paper's estimator cannot fit) costs nothing: headline computes them.
+    """
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from bayes_llm.derived.headline import cache_paper_columns
+    from bayes_llm.errors import BayesLLMError
+
+    try:
+        metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+        cache_paper_columns(dataclasses.replace(result, folder=path, metadata=metadata))
+    except (BayesLLMError, OSError, ValueError, np.linalg.LinAlgError):
+        pass
+
+
 def fit(
     model: Annotated[str, typer.Option("--model", "-m", help="Spec file (models/NAME.toml) or "
                                        "the name of a bundled spec.")],
@@ -133,6 +155,7 @@ def fit(
     if not show_bar:
         say(f"sampling done ({timing['sample']:.1f} s)")
     path = result.save(out)
+    _cache_paper_columns(result, path)
     typer.echo(result.metadata["sample_report"])
     listed, folded = summary_variables(result, full=all_parameters)
     import arviz as az

@@ -109,6 +109,10 @@ def component_arrays(components: xr.DataArray) -> dict[str, np.ndarray]:
             for c in components["component"].values}
 
 
+#: Draws per block of :func:`component_covariance` (a few MB at 809 models).
+_COV_BLOCK = 250
+
+
 def component_covariance(components: xr.DataArray) -> xr.DataArray:
     """Covariance matrix of the components across models, per draw (ddof 0).
 
@@ -118,19 +122,18 @@ def component_covariance(components: xr.DataArray) -> xr.DataArray:
         Dims ``(chain, draw, component, component2)``. Every variance share of the
         headline (variance partition, the developer block's own variance and its
         covariance with compute, Var of the fixed part, Bayesian R²) is a function of it,
-        so it is computed once (10 passes over the draws) and shared.
+        so it is computed once (batched matrix products over blocks of draws) and shared.
     """
-    arrays = component_arrays(components)
-    names = list(arrays)
-    n = next(iter(arrays.values())).shape[-1]
-    centred = {k: v - v.mean(axis=-1, keepdims=True) for k, v in arrays.items()}
-    shape = next(iter(arrays.values())).shape[:2]
-    flat = {k: v.reshape(-1, n) for k, v in centred.items()}
-    cov = np.empty((*shape, len(names), len(names)))
-    for i, a in enumerate(names):
-        for j in range(i, len(names)):
-            value = np.einsum("ij,ij->i", flat[a], flat[names[j]]).reshape(shape) / n
-            cov[..., i, j] = cov[..., j, i] = value
+    names = [str(c) for c in components["component"].values]
+    stacked = components.transpose(*SAMPLE_DIMS, "model", "component").values
+    n, k = stacked.shape[-2:]
+    cov = np.empty((*stacked.shape[:2], k, k))
+    for chain in range(stacked.shape[0]):  # blocks of draws: no copy of the whole array
+        for start in range(0, stacked.shape[1], _COV_BLOCK):
+            block = stacked[chain, start:start + _COV_BLOCK]
+            centred = block - block.mean(axis=-2, keepdims=True)
+            cov[chain, start:start + _COV_BLOCK] = np.matmul(np.swapaxes(centred, -1, -2),
+                                                             centred) / n
     coords = {d: components[d].values for d in SAMPLE_DIMS}
     out = xr.DataArray(cov, dims=(*SAMPLE_DIMS, "component", "component2"),
                        coords={**coords, "component": names, "component2": names})

@@ -601,13 +601,14 @@ def _event_probability(ds: xr.Dataset, fid: str, event: Event | None) -> float:
 
 
 def draw_diagnostics(draws: xr.Dataset) -> pd.DataFrame:
-    """Return R-hat and bulk/tail ESS of every per-draw figure (chains kept; ArviZ).
+    """Return R-hat and bulk/tail ESS of every per-draw figure (chains kept).
 
-    All figures go to ArviZ in one array (dims chain, draw, figure). Figures with
-    non-finite or constant draws (e.g. a compute change fixed by the data) get NaN:
-    nothing to diagnose. R-hat needs at least two chains.
+    Rank-normalised split R-hat and bulk/tail ESS of Vehtari et al. (2021), computed by
+    :mod:`bayes_llm.model.draw_stats` (the same numbers as ArviZ, without importing it).
+    Figures with non-finite or constant draws (e.g. a compute change fixed by the data)
+    get NaN: nothing to diagnose. R-hat needs at least two chains.
     """
-    import arviz_stats as az  # without arviz_plots and matplotlib
+    from bayes_llm.model.draw_stats import ess_bulk, ess_tail, rank_rhat
 
     def informative(values: np.ndarray) -> bool:
         if not np.all(np.isfinite(values)):
@@ -615,18 +616,15 @@ def draw_diagnostics(draws: xr.Dataset) -> pd.DataFrame:
         scale = max(float(np.max(np.abs(values))), 1e-300)
         return float(np.ptp(values)) > 1e-9 * scale
 
-    ok = [str(v) for v in draws.data_vars if informative(draws[v].values)]
     out = pd.DataFrame(np.nan, index=[str(v) for v in draws.data_vars],
                        columns=["rhat", "ess_bulk", "ess_tail"])
-    if not ok or draws.sizes.get("draw", 0) < 4:
+    if draws.sizes.get("draw", 0) < 4:
         return out
-    stacked = xr.concat([draws[v].transpose(*SAMPLE_DIMS).reset_coords(drop=True)
-                         for v in ok], dim=pd.Index(ok, name="figure"))
-    stacked = stacked.transpose(*SAMPLE_DIMS, "figure")
-    if stacked.sizes["chain"] >= 2:
-        out.loc[ok, "rhat"] = np.asarray(az.rhat(stacked).values, dtype=float)
-    out.loc[ok, "ess_bulk"] = np.asarray(az.ess(stacked, method="bulk").values, dtype=float)
-    out.loc[ok, "ess_tail"] = np.asarray(az.ess(stacked, method="tail").values, dtype=float)
+    for name in draws.data_vars:
+        values = np.asarray(draws[name].transpose(*SAMPLE_DIMS).values, dtype=float)
+        if values.ndim != 2 or not informative(values):
+            continue
+        out.loc[str(name)] = [rank_rhat(values), ess_bulk(values), ess_tail(values)]
     return out
 
 
@@ -707,6 +705,26 @@ def _paper_columns(fit: FitLike, baseline, df, all_pairs, fixed_pair
             + (f"; paper method, {coding}: the same estimator with this fit's developer "
                "coding (numbers the paper never reported)" if not group_coded else ""))
     return paper, other, (why or note), coding
+
+
+def cache_paper_columns(fit: FitLike) -> None:
+    """Compute the paper's OLS columns of the default headline and keep them in the fit folder.
+
+    What ``bayes-llm fit`` runs after saving, so that the first ``bayes-llm headline`` of a
+    new fit reads them (``headline_paper_ols.json``, the cache of
+    :func:`bayes_llm.derived.fit_cache.cached_paper_columns`) instead of importing
+    statsmodels and fitting (about 1.2 s). They depend on the fit's models and spec only,
+    not on its draws; the cache's key and checksum decide, as always, whether they are
+    used. Does nothing for a fit without a folder or with a coding the paper's estimator
+    cannot be compared with (those columns are computed, or left empty, at headline time).
+    """
+    from bayes_llm.derived.fit_cache import cached_paper_columns
+
+    if getattr(fit, "folder", None) is None:
+        return
+    fixed = default_frontier_pair(fit)
+    cached_paper_columns(fit, [fixed], fixed,
+                         lambda: _paper_columns(fit, None, None, [fixed], fixed))
 
 
 def headline_table(fit: FitLike, *, baseline: object | None = None,
@@ -1082,6 +1100,7 @@ def write_headline(table: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path
 
 __all__ = ["HEADLINE_COLUMNS", "HEADLINE_CSV", "HEADLINE_FIGURES", "HEADLINE_MARKDOWN",
            "KINDS", "PAIR_FIGURE_TEMPLATE", "PRIMARY", "REPORTED", "Event", "Figure",
-           "display_frame", "draw_diagnostics", "fit_status", "headline_draws",
+           "cache_paper_columns", "display_frame", "draw_diagnostics", "fit_status",
+           "headline_draws",
            "headline_markdown", "headline_table", "headline_text", "pair_figure_id",
            "write_headline"]

@@ -189,10 +189,18 @@ def interval(da: xr.DataArray, *, hdi_prob: float | None = None, ci_kind: str | 
     """
     prob, kind = resolve_interval(_pick(hdi_prob, prob), _pick(ci_kind, kind))
     values = np.log10(da) if log10 else da
-    import arviz_stats as az  # here: a headline read from its cache needs no scipy.stats
+    from bayes_llm.model.draw_stats import eti_bounds, hdi_bounds
 
-    func = az.hdi if kind == "hdi" else az.eti
-    out = func(values, prob=prob, dim=list(SAMPLE_DIMS))
+    other = [d for d in values.dims if d not in SAMPLE_DIMS]
+    flat = values.transpose(*other, *SAMPLE_DIMS).values
+    flat = flat.reshape(*flat.shape[: len(other)], -1)
+    bounds = (hdi_bounds if kind == "hdi" else eti_bounds)(flat, prob)
+    bound = xr.DataArray(["lower", "upper"], dims="ci_bound",
+                         attrs={"ci_kind": kind, "ci_prob": prob})
+    coords = {name: coord for name, coord in values.coords.items()
+              if not set(coord.dims) & set(SAMPLE_DIMS)}
+    out = xr.DataArray(bounds, dims=(*other, "ci_bound"), coords=coords,
+                       name=values.name).assign_coords(ci_bound=bound)
     return 10.0**out if log10 else out
 
 

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_llm.model.draw_stats import TAIL_PROB
+
 #: Thresholds: R-hat above, bulk or tail ESS below, any divergence, fail a fit.
 RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
@@ -86,7 +88,8 @@ def _table(post: xr.Dataset, names: list[str]) -> pd.DataFrame:
         warnings.simplefilter("ignore")
         rhat = az.rhat(post[names])
         ess_bulk = az.ess(post[names], method="bulk")
-        ess_tail = az.ess(post[names], method="tail")
+        # the 5% and 95% quantiles, as documented: ArviZ's default is its ci_prob (0.89)
+        ess_tail = az.ess(post[names], method="tail", prob=(TAIL_PROB, 1.0 - TAIL_PROB))
     rows = []
     for name in names:
         r = np.asarray(rhat[name]).ravel()
