@@ -34,6 +34,7 @@ from bayes_llm.derived.summary import summary_frame
 from bayes_llm.model.diagnostics import diagnose
 from bayes_llm.model.leaderboard6 import (
     ABILITY_PARAMETERISATIONS,
+    PROBE_APPROXIMATIONS,
     RESIDUAL_PARAMETERISATIONS,
     fit_leaderboard6,
     prepare_leaderboard6_data,
@@ -54,8 +55,11 @@ def main() -> None:
     parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
                         default=None)
     parser.add_argument("--target-accept", type=float, default=None)
-    parser.add_argument("--residuals", choices=list(RESIDUAL_PARAMETERISATIONS),
-                        default="centred", help="parameterisation of the count residuals eta")
+    parser.add_argument("--residuals", choices=[*RESIDUAL_PARAMETERISATIONS,
+                                                *PROBE_APPROXIMATIONS],
+                        default="centred", help="parameterisation of the count residuals eta "
+                        "(gaussian: the approximate likelihood with theta integrated out, "
+                        "a probe of the geometry, not a model to report)")
     parser.add_argument("--ability", choices=list(ABILITY_PARAMETERISATIONS), default="unit",
                         help="parameterisation of the common ability theta")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")

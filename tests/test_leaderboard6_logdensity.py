@@ -228,3 +228,50 @@ def test_a_deliberate_error_in_the_builder_is_caught(design, monkeypatch, error,
     assert term in wrong, (error, wrong)
     with pytest.raises(AssertionError):
         _assert_agree(pairs, error)
+
+
+@pytest.mark.parametrize("developer", ["non_centred", "centred"])
+def test_gaussian_marginal_likelihood_matches_the_multivariate_normal(design, developer):
+    """The rank-one (Woodbury) marginal equals one explicit MvNormal per model."""
+    spec, data = design
+    spec = spec.with_changes(developer_parameterisation=developer)
+    pairs = _compare(spec, data, "gaussian", "unit", seed=17)
+    _assert_agree(pairs, f"gaussian/{developer}")
+    assert all("ability" not in mine and "eta" not in mine for mine, _ in pairs)
+
+
+def test_gaussian_ability_draws_follow_their_conditional(design):
+    """theta | rest ~ Normal(b/a, 1/a): checked against the Gaussian conditioning formula."""
+    import xarray as xr
+
+    spec, data = design
+    model = l6.build_leaderboard6_model(data, spec, residuals="gaussian")
+    draws = pm.draw(model.free_RVs + model.deterministics, draws=1, random_seed=3,
+                    mode=MODE)
+    names = [v.name for v in model.free_RVs + model.deterministics]
+    point = {n: np.asarray(d) for n, d in zip(names, draws, strict=True)}
+    dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
+    post = xr.Dataset({n: (("chain", "draw", *dims[n]), np.repeat(point[n][None, None],
+                                                                  4000, axis=1))
+                       for n in names if dims[n] or point[n].ndim == 0},
+                      coords={k: list(v) for k, v in model.coords.items() if v is not None})
+    theta = l6.draw_marginal_ability(post, data, seed=1).values[0]  # (draw, model)
+    rest = ld6._rest(spec, data, point)
+    i = int(data.count_model[0])
+    obs = l6.gaussian_observations(data)
+    pick = obs["model"] == i
+    lam = point["ability_loading"][obs["benchmark"][pick]]
+    counted = ld6._counted(data)[obs["benchmark"][pick]]
+    bounded = obs["bounded"][pick]
+    d = np.where(bounded, obs["noise"][pick] / (point["ifeval_precision"] + 1.0),
+                 point["sigma_model"][np.maximum(counted, 0)] ** 2 + obs["noise"][pick])
+    cov = np.diag(d) + np.outer(lam, lam)
+    gain = np.linalg.solve(cov, lam)  # Cov(theta, y) Cov(y)^-1
+    mean = gain @ (obs["logit"][pick] - rest[i, obs["benchmark"][pick]])
+    var = 1.0 - gain @ lam
+    sd = np.sqrt(var / theta.shape[0])
+    assert abs(theta[:, i].mean() - mean) < 4 * sd
+    assert theta[:, i].var() == pytest.approx(var, rel=0.1)
+    wrong = l6.draw_marginal_ability(post.assign(ability_loading=post["ability_loading"] * 2),
+                                     data, seed=1).values[0]
+    assert abs(wrong[:, i].mean() - mean) > 4 * sd or abs(wrong[:, i].var() - var) > 0.1 * var

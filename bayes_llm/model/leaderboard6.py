@@ -245,6 +245,14 @@ def _developer_effects(spec: ModelSpec, n_benchmarks: int):
 #: (:func:`marginal_count_moments`; no per-model residual is sampled).
 #: ``weak_marginal``: integrated out for :data:`WEAK_COUNT_BENCHMARKS`, centred otherwise.
 RESIDUAL_PARAMETERISATIONS = ("centred", "non_centred", "mixed", "marginal", "weak_marginal")
+#: Approximate likelihoods for probing the posterior's geometry (``benchmarks/
+#: bench_leaderboard6.py --residuals gaussian``), not offered by ``bayes-llm joint``: with
+#: ``gaussian`` every observation's observed logit is Normal around mu with its
+#: delta-method noise variance, so that theta and the residuals integrate out in closed form
+#: (:func:`_gaussian_marginal_loglik`; theta drawn afterwards, :func:`draw_marginal_ability`).
+#: On the 809 models it attenuates the developer correlations by 0.03-0.15 against the
+#: binomial model (``models/README.md``): not a model to report.
+PROBE_APPROXIMATIONS = ("gaussian",)
 #: Gauss-Hermite nodes for the logit-normal moments of the ``marginal`` residuals.
 HERMITE_NODES = 9
 #: Count benchmarks whose residuals mixed worst centred on the 809 models (smallest bulk
@@ -379,14 +387,21 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if ability_scaling not in ABILITY_PARAMETERISATIONS:
             raise BayesLLMError(f"ability must be one of {', '.join(ABILITY_PARAMETERISATIONS)}"
                                 f", not {ability_scaling!r}")
-        conditional = ability_scaling == "conditional" and data.k.size
-        if ability_scaling == "scaled" and data.k.size:
+        if residuals not in RESIDUAL_PARAMETERISATIONS + PROBE_APPROXIMATIONS:
+            raise BayesLLMError(f"residuals must be one of "
+                                f"{', '.join(RESIDUAL_PARAMETERISATIONS)}, not {residuals!r}")
+        gaussian = residuals == "gaussian"
+        conditional = ability_scaling == "conditional" and data.k.size and not gaussian
+        ability = None  # integrated out (gaussian) or added last (conditional)
+        if gaussian:
+            pass
+        elif ability_scaling == "scaled" and data.k.size:
             ability = _scaled_ability(data, loading, sigma_model, counted)
         elif not conditional:
             ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
         # mu as a model x benchmark matrix, then picked at the observed pairs
         mu = alpha[None, :] + beta[None, :] * x[:, None]
-        if not conditional:
+        if ability is not None:
             mu = mu + loading[None, :] * ability[:, None]
         if n_periods > 1:
             gamma = pm.ZeroSumNormal("period_effect", sigma=_prior(spec, "sigma_period"),
@@ -400,15 +415,17 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if conditional:  # theta last: its parameterisation uses everything else in mu
             ability = _conditional_ability(data, loading, sigma_model, counted, mu)
             mu = mu + loading[None, :] * ability[:, None]
+        if gaussian:
+            phi = _prior(spec, "ifeval_precision") if data.y.size else None
+            pm.Potential("marginal_loglik", _gaussian_marginal_loglik(
+                data, mu, loading, sigma_model, phi, counted, lib=pt))
+            return model
         if data.k.size:
             cm = pm.Data("count_model_idx", data.count_model, dims="count_obs")
             cb = pm.Data("count_benchmark_idx", data.count_benchmark, dims="count_obs")
             to_counted = np.full(n_b, -1, dtype=np.int64)
             to_counted[counted] = np.arange(len(counted))
             scale = sigma_model[to_counted[data.count_benchmark]]
-            if residuals not in RESIDUAL_PARAMETERISATIONS:
-                raise BayesLLMError(f"residuals must be one of "
-                                    f"{', '.join(RESIDUAL_PARAMETERISATIONS)}, not {residuals!r}")
             chance = pt.as_tensor(data.chance)[cb]
             if residuals == "marginal":
                 mean_p, precision = marginal_count_moments(mu[cm, cb], scale, chance)
@@ -434,6 +451,117 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
             pm.Beta("ifeval_score", alpha=mean * phi, beta=(1.0 - mean) * phi,
                     observed=data.y, dims="bounded_obs")
     return model
+
+
+def gaussian_observations(data: Leaderboard6Data) -> dict[str, np.ndarray]:
+    """Per observation (counts, then IFEval scores): model, benchmark, observed logit, noise.
+
+    ``noise`` is the data-only part of each observation's variance on the logit scale: the
+    binomial delta-method variance v_o of a count (:func:`count_noise_variance`), and for
+    an IFEval score y* the factor 1 / (y* (1 - y*)) that the Beta precision phi divides
+    (Var logit y* ~ 1 / ((phi + 1) y* (1 - y*)) by the delta method). ``logit`` is logit(s)
+    of the clipped share above the floor for counts (:func:`observed_count_logit`) and
+    logit(y*) for IFEval.
+    """
+    y_star = data.y
+    return {"model": np.concatenate([data.count_model, data.bounded_model]).astype(np.int64),
+            "benchmark": np.concatenate([data.count_benchmark,
+                                         data.bounded_benchmark]).astype(np.int64),
+            "logit": np.concatenate([observed_count_logit(data),
+                                     np.log(y_star / (1.0 - y_star))]),
+            "noise": np.concatenate([count_noise_variance(data),
+                                     1.0 / (y_star * (1.0 - y_star))]),
+            "bounded": np.r_[np.zeros(data.k.size, bool), np.ones(data.y.size, bool)]}
+
+
+def _gaussian_variance(data: Leaderboard6Data, obs: dict, sigma_model, phi, counted, lib):
+    """Each observation's variance d_o: sigma_model_b^2 + v_o (counts), noise / (phi + 1) (IFEval)."""
+    to_counted = np.full(len(data.benchmarks), 0, dtype=np.int64)
+    to_counted[counted] = np.arange(len(counted))
+    parts = []
+    n_counts = data.k.size
+    if n_counts:
+        idx = to_counted[obs["benchmark"][:n_counts]]
+        sig = sigma_model[:, idx] if lib is np else sigma_model[idx]
+        parts.append(sig**2 + obs["noise"][:n_counts])
+    if data.y.size:
+        phi = lib.expand_dims(phi, -1) if lib is np else phi
+        parts.append(obs["noise"][n_counts:] / (phi + 1.0))
+    return parts[0] if len(parts) == 1 else lib.concatenate(parts, axis=-1)
+
+
+def _segment_sum(values, index: np.ndarray, n: int, lib):
+    """Sum ``values`` (last axis: observations) into ``n`` models."""
+    if lib is np:
+        out = np.zeros((*values.shape[:-1], n))
+        np.add.at(out, (..., index), values)
+        return out
+    return pt.zeros(n)[index].inc(values)
+
+
+def _gaussian_marginal_loglik(data: Leaderboard6Data, mu, loading, sigma_model, phi,
+                              counted: list[int], *, lib=pt):
+    """Log likelihood of the ``gaussian`` approximation with theta integrated out.
+
+    Each observation o of model i: y_o = lambda_b theta_i + mu_o + e_o, e_o ~ Normal(0, d_o)
+    (:func:`_gaussian_variance`), theta_i ~ Normal(0, 1). Per model the observations are
+    jointly Normal with covariance D_i + lambda lambda' (a rank-one update), so with
+    a_i = 1 + sum_o lambda_o^2 / d_o and b_i = sum_o lambda_o r_o / d_o (r = y - mu)
+    (matrix determinant lemma and Sherman-Morrison):
+
+        log p = -1/2 sum_o [log(2 pi d_o) + r_o^2 / d_o] - 1/2 sum_i [log a_i - b_i^2 / a_i].
+
+    theta's prior here is iid Normal(0, 1), not the sampled models' sum-to-zero version:
+    a direction of scale 1/sqrt(N) in which alpha_b and lambda_b mean(theta) trade off.
+    """
+    obs = gaussian_observations(data)
+    d = _gaussian_variance(data, obs, sigma_model, phi, counted, lib)
+    r = obs["logit"] - mu[obs["model"], obs["benchmark"]]
+    lam = loading[obs["benchmark"]]
+    a = 1.0 + _segment_sum(lam**2 / d, obs["model"], data.n_models, lib)
+    b = _segment_sum(lam * r / d, obs["model"], data.n_models, lib)
+    return -0.5 * (lib.sum(lib.log(2.0 * np.pi * d) + r**2 / d)
+                   + lib.sum(lib.log(a) - b**2 / a))
+
+
+def draw_marginal_ability(posterior, data: Leaderboard6Data, seed: int):
+    """Draws of theta for a ``gaussian`` fit, from its exact conditional given each draw.
+
+    Under the ``gaussian`` likelihood theta_i | everything else ~ Normal(b_i / a_i, 1 / a_i)
+    (a_i, b_i of :func:`_gaussian_marginal_loglik`, at each posterior draw), so a posterior
+    draw of theta is one Normal draw per model and posterior draw. Returns a DataArray
+    ``ability`` with dims (chain, draw, model), one chain at a time (memory).
+    """
+    import xarray as xr
+
+    def values(name, *dims):
+        return posterior[name].transpose("chain", "draw", *dims).values
+
+    obs = gaussian_observations(data)
+    counted = [data.benchmarks.index(b) for b in data.coords.get("count_benchmark", [])]
+    rng = np.random.default_rng(seed)
+    periods = "period_effect" in posterior
+    out = np.empty((posterior.sizes["chain"], posterior.sizes["draw"], data.n_models))
+    for c in range(out.shape[0]):
+        mu = values("alpha", "benchmark")[c][:, obs["benchmark"]] + values(
+            "beta", "benchmark")[c][:, obs["benchmark"]] * data.x[obs["model"]]
+        if periods:
+            t = data.period_idx[obs["model"]]
+            mu = mu + values("period_effect", "period")[c][:, t] + values(
+                "period_benchmark_effect", "benchmark", "period")[c][:, obs["benchmark"], t]
+        mu = mu + values("developer_effect", "developer", "benchmark")[c][
+            :, data.developer_idx[obs["model"]], obs["benchmark"]]
+        sigma = values("sigma_model", "count_benchmark")[c] if data.k.size else None
+        phi = values("ifeval_precision")[c] if data.y.size else None
+        d = _gaussian_variance(data, obs, sigma, phi, counted, np)
+        lam = values("ability_loading", "benchmark")[c][:, obs["benchmark"]]
+        a = 1.0 + _segment_sum(lam**2 / d, obs["model"], data.n_models, np)
+        b = _segment_sum(lam * (obs["logit"] - mu) / d, obs["model"], data.n_models, np)
+        out[c] = b / a + rng.standard_normal(a.shape) / np.sqrt(a)
+    return xr.DataArray(out, dims=("chain", "draw", "model"),
+                        coords={"chain": posterior["chain"].values,
+                                "draw": posterior["draw"].values,
+                                "model": data.coords["model"]}, name="ability")
 
 
 def marginal_count_moments(mu, sigma, chance, *, nodes: int = HERMITE_NODES):
@@ -522,5 +650,10 @@ def fit_leaderboard6(data: Leaderboard6Data, spec: ModelSpec, *, backend: str = 
 
     model = build_leaderboard6_model(data, spec, residuals=residuals,
                                      ability_scaling=ability_scaling)
-    return sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
-                            cores=cores)
+    dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
+                          cores=cores)
+    if residuals == "gaussian":  # theta was integrated out: its draws, given each draw
+        post = dt["posterior"].to_dataset()
+        post["ability"] = draw_marginal_ability(post, data, seed=spec.sampler.seed + 1)
+        dt["posterior"] = post
+    return dt

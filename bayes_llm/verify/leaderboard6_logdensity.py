@@ -64,7 +64,7 @@ VARIANCE_FLOOR = 1e-12
 #: LKJ shape of the developer correlation (``models/README.md``: eta = 2).
 LKJ_ETA = 2.0
 #: Residual and ability parameterisations this module implements.
-RESIDUALS = ("centred", "marginal")
+RESIDUALS = ("centred", "marginal", "gaussian")
 ABILITY = ("unit", "scaled", "conditional")
 
 
@@ -257,7 +257,9 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     has_counts = data.k.size > 0
     if has_counts:
         prior("sigma_model")
-    if ability_scaling in ("scaled", "conditional") and has_counts:
+    if residuals == "gaussian":
+        ability_mode = None  # integrated out: no ability term
+    elif ability_scaling in ("scaled", "conditional") and has_counts:
         h = ability_scale(data, v["ability_loading"], v["sigma_model"])
         centre = (-conditional_mean(spec, data, v) / h if ability_scaling == "conditional"
                   else 0.0)
@@ -286,6 +288,11 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
         cov = cov @ cov.T
         terms["developer_raw"] = float(np.sum(stats.multivariate_normal.logpdf(
             np.asarray(v["developer_raw"], float), np.zeros(nb), cov)))
+    if residuals == "gaussian":
+        if data.y.size:
+            prior("ifeval_precision")
+        terms["marginal_loglik"] = gaussian_marginal_loglik(spec, data, v)
+        return terms
     mu = linear_predictor(spec, data, v, ability_mode)
     if has_counts:
         mu_c = mu[data.count_model, data.count_benchmark]
@@ -309,6 +316,43 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     return terms
 
 
+def gaussian_marginal_loglik(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> float:
+    """Return the ``gaussian`` log likelihood, theta integrated out, one MvNormal per model.
+
+    Model i's observed logits (counts: logit of the clipped share above the floor; IFEval:
+    logit y*) are Normal with mean mu_rest and covariance diag(d) + lambda lambda', d =
+    sigma_model^2 + v for counts (v of :func:`binomial_logit_noise`) and 1 / ((phi + 1)
+    y* (1 - y*)) for IFEval: written with the covariance matrix itself
+    (``scipy.stats.multivariate_normal``), not the rank-one identities of the builder.
+    """
+    rest = _rest(spec, data, v)
+    lam = np.asarray(v["ability_loading"], float)
+    models, benches, ys, ds = [], [], [], []
+    if data.k.size:
+        b = data.count_benchmark
+        c = data.chance[b]
+        sig = np.asarray(v["sigma_model"], float)[_counted(data)[b]]
+        models.append(data.count_model)
+        benches.append(b)
+        ys.append(special.logit(clipped_share(data.k, data.n, c)))
+        ds.append(sig**2 + binomial_logit_noise(data.k, data.n, c))
+    if data.y.size:
+        phi = float(v["ifeval_precision"])
+        models.append(data.bounded_model)
+        benches.append(data.bounded_benchmark)
+        ys.append(special.logit(data.y))
+        ds.append(1.0 / ((phi + 1.0) * data.y * (1.0 - data.y)))
+    model, bench = np.concatenate(models), np.concatenate(benches)
+    y, d = np.concatenate(ys), np.concatenate(ds)
+    total = 0.0
+    for i in np.unique(model):
+        pick = model == i
+        lam_i = lam[bench[pick]]
+        cov = np.diag(d[pick]) + np.outer(lam_i, lam_i)
+        total += float(stats.multivariate_normal.logpdf(y[pick], rest[i, bench[pick]], cov))
+    return total
+
+
 __all__ = ["ability_scale", "binomial_logit_noise", "clipped_share", "conditional_mean",
-           "developer_effects", "linear_predictor", "log_density_terms",
+           "developer_effects", "gaussian_marginal_loglik", "linear_predictor", "log_density_terms",
            "logit_normal_count_moments", "unpack_lower"]
