@@ -49,3 +49,4 @@ DEFAULT_SEED: int = 20260207
 #: (models/README.md).
 JOINT_DEFAULT_RESIDUALS: str = "marginal"
 JOINT_DEFAULT_ABILITY: str = "scaled"
+JOINT_DEFAULT_INTERCEPT: str = "equal"

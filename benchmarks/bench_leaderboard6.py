@@ -34,6 +34,7 @@ from bayes_llm.derived.summary import summary_frame
 from bayes_llm.model.diagnostics import diagnose
 from bayes_llm.model.leaderboard6 import (
     ABILITY_PARAMETERISATIONS,
+    INTERCEPT_PARAMETERISATIONS,
     PROBE_APPROXIMATIONS,
     RESIDUAL_PARAMETERISATIONS,
     fit_leaderboard6,
@@ -62,6 +63,8 @@ def main() -> None:
                         "a probe of the geometry, not a model to report)")
     parser.add_argument("--ability", choices=list(ABILITY_PARAMETERISATIONS), default="unit",
                         help="parameterisation of the common ability theta")
+    parser.add_argument("--intercept", choices=list(INTERCEPT_PARAMETERISATIONS),
+                        default="equal", help="how the intercepts alpha are sampled")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
@@ -81,13 +84,13 @@ def main() -> None:
     print(f"design: {data.n_models} models, {len(data.coords['developer'])} developers, "
           f"{len(data.coords['period'])} periods, {data.k.size} counts + {data.y.size} IFEval "
           f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}, "
-          f"ability {args.ability}; "
+          f"ability {args.ability}, intercept {args.intercept}; "
           f"{args.chains} chains x "
           f"({args.tune} tune + {args.draws} draws), target_accept "
           f"{spec.sampler.target_accept}")
     t1 = time.perf_counter()
     dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals,
-                          ability_scaling=args.ability)
+                          ability_scaling=args.ability, intercept=args.intercept)
     t_fit = time.perf_counter() - t1
     print(f"wall time: data {t_data:.1f} s, build + compile + sampling {t_fit:.1f} s")
     if args.save:

@@ -149,7 +149,8 @@ def test_from_rerenders_identical_tables_without_refitting(fake_cli, tmp_path, m
     assert main(["joint", "--from", str(first), "--out", str(tmp_path / "bad")]) == 2
     assert "checksum" in capsys.readouterr().err
     refused = [["--from", str(first), "--out", str(tmp_path / "b2"), *extra]
-               for extra in (["--draws", "9"], ["--residuals", "centred"], ["--ability", "unit"])]
+               for extra in (["--draws", "9"], ["--residuals", "centred"], ["--ability", "unit"],
+                             ["--intercept", "models"])]
     refused.append(["my_spec", "--from", str(first), "--out", str(tmp_path / "b2")])
     for args in refused:  # options a re-render would otherwise silently ignore
         capsys.readouterr()
@@ -253,3 +254,24 @@ def test_report_section_only_with_joint(fake_cli, tmp_path, monkeypatch, capsys)
     # a folder that is not a joint result: one line, exit 2
     assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "r4"), "--joint",
                  str(tmp_path / "run")]) == 2
+
+
+def test_intercept_option_reaches_the_sampler_and_the_record(fake_cli, monkeypatch, tmp_path,
+                                                              capsys):
+    seen = {}
+
+    def spy(data, spec, **kwargs):
+        seen.update(kwargs)
+        return _fake_fit(data, spec)
+
+    monkeypatch.setattr("bayes_llm.model.leaderboard6.fit_leaderboard6", spy)
+    out = tmp_path / "joint"
+    assert main(["joint", "--out", str(out), "--intercept", "models", *ARGS]) == 0
+    assert seen["intercept"] == "models"
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["settings"]["intercept"] == "models"
+    assert "intercept models" in (out / "joint.md").read_text()
+    capsys.readouterr()
+    assert main(["joint", "--out", str(tmp_path / "bad"), "--intercept", "sideways",
+                 *ARGS]) == 2
+    assert "--intercept 'sideways'" in capsys.readouterr().err

@@ -40,10 +40,10 @@ def design():
     return spec, data
 
 
-def _compare(spec, data, residuals, ability, *, n_points=2, seed=0):
+def _compare(spec, data, residuals, ability, *, n_points=2, seed=0, intercept="equal"):
     """Return (mine, theirs) term dicts at ``n_points`` prior draws of the PyMC model."""
     model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
-                                        ability_scaling=ability)
+                                        ability_scaling=ability, intercept=intercept)
     draws = pm.draw(model.free_RVs, draws=max(n_points, 2), random_seed=seed, mode=MODE)
     untransformed = remove_value_transforms(model)
     rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
@@ -56,7 +56,7 @@ def _compare(spec, data, residuals, ability, *, n_points=2, seed=0):
                                                             strict=True)}
         theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(point), strict=True)}
         mine = ld6.log_density_terms(spec, data, point, residuals=residuals,
-                                     ability_scaling=ability)
+                                     ability_scaling=ability, intercept=intercept)
         out.append((mine, theirs))
     return out
 
@@ -275,3 +275,48 @@ def test_gaussian_ability_draws_follow_their_conditional(design):
     wrong = l6.draw_marginal_ability(post.assign(ability_loading=post["ability_loading"] * 2),
                                      data, seed=1).values[0]
     assert abs(wrong[:, i].mean() - mean) > 4 * sd or abs(wrong[:, i].var() - var) > 0.1 * var
+
+
+@pytest.mark.parametrize(("residuals", "ability"), [("marginal", "conditional"),
+                                                    ("centred", "scaled")])
+def test_models_mean_intercept_is_the_same_model(design, residuals, ability):
+    """``intercept = "models"``: alpha's prior at alpha = alpha* - w (gamma + delta), term by term.
+
+    Prior draws of a flat alpha* are not defined, so alpha* is set from an equal-intercept
+    draw (alpha* = alpha + w (gamma + delta)): both parameterisations must then give the
+    same log density of every observation, and alpha_prior must equal alpha's prior term.
+    """
+    spec, data = design
+    spec = spec.with_changes(developer_parameterisation="non_centred")
+    equal = l6.build_leaderboard6_model(data, spec, residuals=residuals, ability_scaling=ability)
+    shifted = l6.build_leaderboard6_model(data, spec, residuals=residuals,
+                                          ability_scaling=ability, intercept="models")
+    draws = pm.draw(equal.free_RVs, draws=2, random_seed=23, mode=MODE)
+    point = {rv.name: np.asarray(d[0]) for rv, d in zip(equal.free_RVs, draws, strict=True)}
+    w = l6.period_weights(data)
+    point_models = {k: v for k, v in point.items() if k != "alpha"}
+    point_models["alpha_models"] = (point["alpha"] + point["period_effect"] @ w
+                                    + point["period_benchmark_effect"] @ w)
+    np.testing.assert_allclose(ld6.models_mean_intercept(data, point_models), point["alpha"],
+                               rtol=1e-12)
+    mine_equal = ld6.log_density_terms(spec, data, point, residuals=residuals,
+                                       ability_scaling=ability)
+    mine_models = ld6.log_density_terms(spec, data, point_models, residuals=residuals,
+                                        ability_scaling=ability, intercept="models")
+    assert mine_models["alpha_prior"] == pytest.approx(mine_equal["alpha"], rel=1e-12)
+    for model, pt_ in ((shifted, point_models),):
+        untransformed = remove_value_transforms(model)
+        rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
+        fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
+                                      inputs=untransformed.value_vars, mode=MODE,
+                                      on_unused_input="ignore")
+        theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(pt_), strict=True)}
+        _assert_agree([(mine_models, theirs)], f"models intercept {residuals}/{ability}")
+    observed = [k for k in mine_equal if k in ("correct", "ifeval_score")]
+    assert observed
+    for name in observed:
+        assert mine_models[name] == pytest.approx(mine_equal[name], rel=1e-10)
+    # a deliberate error: weights by period instead of by model share would differ
+    wrong = dict(point_models, alpha_models=point["alpha"] + point["period_effect"].mean()
+                 + point["period_benchmark_effect"].mean(axis=1))
+    assert not np.allclose(ld6.models_mean_intercept(data, wrong), point["alpha"])

@@ -23,6 +23,7 @@ from bayes_llm.cli.options import (
     say,
 )
 from bayes_llm.constants import JOINT_DEFAULT_ABILITY as DEFAULT_ABILITY
+from bayes_llm.constants import JOINT_DEFAULT_INTERCEPT as DEFAULT_INTERCEPT
 from bayes_llm.constants import JOINT_DEFAULT_RESIDUALS as DEFAULT_RESIDUALS
 
 #: The command's default spec (its parameterisation defaults are the package's).
@@ -62,6 +63,10 @@ def joint(
     ability: Annotated[str | None, typer.Option(
         "--ability", help="Parameterisation of the common ability: unit, scaled or conditional "
         f"[default: {DEFAULT_ABILITY}].", show_default=False)] = None,
+    intercept: Annotated[str | None, typer.Option(
+        "--intercept", help="How the intercepts are sampled: equal (alpha itself) or models "
+        "(at the models' average period, which decouples them from the period effects; the "
+        f"same model) [default: {DEFAULT_INTERCEPT}].", show_default=False)] = None,
     benchmarks: Annotated[str | None, typer.Option(
         "--benchmarks", metavar="B1,B2,...", help="Model only these benchmarks (default all "
         "six: ifeval, bbh, math_lvl5, gpqa, musr, mmlu_pro).", show_default=False)] = None,
@@ -84,6 +89,7 @@ def joint(
                                           ("--chains", chains), ("--seed", seed),
                                           ("--benchmarks", benchmarks),
                                           ("--residuals", residuals), ("--ability", ability),
+                                          ("--intercept", intercept),
                                           ("--mirror", mirror))
                  if value is not None]
         if spec != DEFAULT_SPEC:
@@ -95,7 +101,8 @@ def joint(
     else:
         result = _fit(spec, out, draws=draws, tune=tune, chains=chains, seed=seed,
                       residuals=residuals or DEFAULT_RESIDUALS,
-                      ability=ability or DEFAULT_ABILITY, benchmarks=benchmarks,
+                      ability=ability or DEFAULT_ABILITY,
+                      intercept=intercept or DEFAULT_INTERCEPT, benchmarks=benchmarks,
                       backend=backend, progress=progress, mirror=mirror)
     path = result.save(out, hdi_prob=prob, ci_kind=kind)
     _print_answers(result, prob, kind)
@@ -124,11 +131,11 @@ def _rerender(from_dir: Path, out: Path):
 
 
 def _fit(spec_name: str, out: Path, *, draws, tune, chains, seed, residuals, ability,
-         benchmarks, backend, progress, mirror):
+         intercept, benchmarks, backend, progress, mirror):
     from bayes_llm.joint import check_joint_output, joint_spec, run_joint
     from bayes_llm.joint.run import check_joint_options
 
-    check_joint_options(residuals, ability, backend)  # before any data is loaded
+    check_joint_options(residuals, ability, backend, intercept)  # before any data is loaded
     chosen = tuple(b.strip() for b in benchmarks.split(",") if b.strip()) if benchmarks \
         else None
     spec = joint_spec(spec_name, draws=draws, tune=tune, chains=chains, seed=seed)
@@ -137,11 +144,13 @@ def _fit(spec_name: str, out: Path, *, draws, tune, chains, seed, residuals, abi
         say(f"will replace the earlier bayes_llm result in {out}")
     show_bar = sys.stderr.isatty() if progress is None else progress
     s = spec.sampler
-    say(f"fitting the joint model '{spec.name}' (residuals {residuals}, ability {ability}; "
+    say(f"fitting the joint model '{spec.name}' (residuals {residuals}, ability {ability}, "
+        f"intercept {intercept}; "
         f"{s.chains} chains x ({s.tune} tune + {s.draws} draws), seed {s.seed}) with "
         f"{backend}" + ("" if show_bar else "; no progress bar (stderr is not a terminal): "
                         "on the 809 models this takes several minutes"))
     result = run_joint(df, spec, benchmarks=chosen, residuals=residuals, ability=ability,
+                       intercept=intercept,
                        backend=backend, progressbar=show_bar,
                        source_file=str(df.attrs.get("source_file", "")))
     t = result.metadata["timing_seconds"]

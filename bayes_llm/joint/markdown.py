@@ -76,7 +76,8 @@ def joint_markdown(result, tables: dict[str, pd.DataFrame], *,
             f"{design.get('developers', '?')} developers, {design.get('periods', '?')} "
             f"periods, {design.get('counts', '?')} benchmark counts + "
             f"{design.get('bounded_scores', '?')} IFEval scores; residuals "
-            f"{settings.get('residuals', '?')}, ability {settings.get('ability', '?')}; "
+            f"{settings.get('residuals', '?')}, ability {settings.get('ability', '?')}, "
+            f"intercept {settings.get('intercept', 'equal')}; "
             f"{settings.get('chains', '?')} chains x ({settings.get('tune', '?')} tune + "
             f"{settings.get('draws', '?')} draws), seed {meta.get('seed', '?')}, backend "
             f"{settings.get('backend', '?')}; data hash {str(meta.get('data_hash', ''))[:12]}.",

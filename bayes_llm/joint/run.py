@@ -16,6 +16,7 @@ import time
 import pandas as pd
 
 from bayes_llm.constants import JOINT_DEFAULT_ABILITY as DEFAULT_ABILITY
+from bayes_llm.constants import JOINT_DEFAULT_INTERCEPT as DEFAULT_INTERCEPT
 from bayes_llm.constants import JOINT_DEFAULT_RESIDUALS as DEFAULT_RESIDUALS
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.joint.result import JointResult
@@ -67,10 +68,12 @@ def check_joint_output(out: str | os.PathLike, spec, df: pd.DataFrame) -> str:
     return check_destination(out, size_bytes=estimate_joint_bytes(spec, len(df), n_dev))
 
 
-def check_joint_options(residuals: str, ability: str, backend: str) -> None:
-    """Refuse an unknown residual or ability parameterisation or backend (one line each)."""
+def check_joint_options(residuals: str, ability: str, backend: str,
+                        intercept: str = DEFAULT_INTERCEPT) -> None:
+    """Refuse an unknown residual, ability or intercept parameterisation or backend (one line each)."""
     from bayes_llm.model.leaderboard6 import (
         ABILITY_PARAMETERISATIONS,
+        INTERCEPT_PARAMETERISATIONS,
         RESIDUAL_PARAMETERISATIONS,
     )
     from bayes_llm.model.sampling import check_backend
@@ -81,6 +84,9 @@ def check_joint_options(residuals: str, ability: str, backend: str) -> None:
     if ability not in ABILITY_PARAMETERISATIONS:
         raise BayesLLMError(f"--ability {ability!r}: choose one of "
                             f"{', '.join(ABILITY_PARAMETERISATIONS)}")
+    if intercept not in INTERCEPT_PARAMETERISATIONS:
+        raise BayesLLMError(f"--intercept {intercept!r}: choose one of "
+                            f"{', '.join(INTERCEPT_PARAMETERISATIONS)}")
     check_backend(backend)
 
 
@@ -88,7 +94,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
               benchmarks: tuple[str, ...] | None = None, draws: int | None = None,
               tune: int | None = None, chains: int | None = None, seed: int | None = None,
               residuals: str = DEFAULT_RESIDUALS, ability: str = DEFAULT_ABILITY,
-              backend: str = "nutpie", progressbar: bool = False,
+              intercept: str = DEFAULT_INTERCEPT, backend: str = "nutpie", progressbar: bool = False,
               cores: int | None = None, source_file: str = "") -> JointResult:
     """Fit the joint model to ``df`` and diagnose it.
 
@@ -109,6 +115,9 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
         Parameterisations of the count residuals and of the common ability
         (:data:`~bayes_llm.model.leaderboard6.RESIDUAL_PARAMETERISATIONS`,
         :data:`~bayes_llm.model.leaderboard6.ABILITY_PARAMETERISATIONS`).
+    intercept : str
+        How alpha is sampled (:data:`~bayes_llm.model.leaderboard6.INTERCEPT_PARAMETERISATIONS`;
+        the same model either way).
     backend : str
         NUTS backend.
     progressbar : bool
@@ -127,7 +136,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
     from bayes_llm.model.fit import package_versions
     from bayes_llm.model.leaderboard6 import fit_leaderboard6, prepare_leaderboard6_data
 
-    check_joint_options(residuals, ability, backend)
+    check_joint_options(residuals, ability, backend, intercept)
     spec = joint_spec(spec, draws=draws, tune=tune, chains=chains, seed=seed)
     t0 = time.perf_counter()
     kwargs = {"benchmarks": tuple(benchmarks)} if benchmarks else {}
@@ -136,7 +145,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
     t1 = time.perf_counter()
     dt = fit_leaderboard6(data, spec, backend=backend, progressbar=progressbar,
                           cores=cores or min(spec.sampler.chains, 2), residuals=residuals,
-                          ability_scaling=ability)
+                          ability_scaling=ability, intercept=intercept)
     t_fit = time.perf_counter() - t1
     import xarray as xr
 
@@ -154,7 +163,7 @@ def run_joint(df: pd.DataFrame, spec="leaderboard6", *, long: pd.DataFrame | Non
         "settings": {"draws": spec.sampler.draws, "tune": spec.sampler.tune,
                      "chains": spec.sampler.chains,
                      "target_accept": spec.sampler.target_accept, "backend": backend,
-                     "residuals": residuals, "ability": ability,
+                     "residuals": residuals, "ability": ability, "intercept": intercept,
                      "developer_parameterisation": spec.developer_parameterisation},
         "design": {"models": data.n_models, "developers": len(data.coords["developer"]),
                    "periods": len(data.coords["period"]),

@@ -39,6 +39,10 @@ not of its first two moments); ``ability_scaling = "scaled"`` samples theta / h 
 approximate conditional posterior SD, per model (:func:`_scaled_ability`; exact: theta
 keeps its prior).
 
+``intercept = "models"`` samples each alpha_b at the models' average period instead
+(alpha*_b, flat, with alpha's prior as a potential; :func:`_models_intercept`): the same
+model, with alpha decoupled from the period effects' models-weighted mean.
+
 Only ``likelihood = "binomial"``, ``developer = "developer"``, ``developer_effect =
 "pooled"`` and ``period_effect = "exchangeable"`` are supported (checked in
 :mod:`bayes_llm.model.spec`).
@@ -355,7 +359,8 @@ def _conditional_ability(data: Leaderboard6Data, loading, sigma_model, counted: 
 
 def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
                              residuals: str = "centred",
-                             ability_scaling: str = "unit") -> pm.Model:
+                             ability_scaling: str = "unit",
+                             intercept: str = "equal") -> pm.Model:
     """Create the joint PyMC model (equations in the module docstring).
 
     ``residuals`` chooses the parameterisation of the count residuals
@@ -370,7 +375,9 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         (with ``developer_corr`` and ``sigma_developer`` as deterministics),
         ``developer_effect``, ``ability`` (theta), ``eta`` (count residuals),
         ``sigma_model`` (per counted benchmark), ``ifeval_precision``. Observed:
-        ``correct`` (counts) and ``ifeval_score``.
+        ``correct`` (counts) and ``ifeval_score``. With ``intercept = "models"``,
+        ``alpha_models`` is sampled instead of ``alpha`` (then a deterministic) and
+        ``alpha_prior`` is a potential.
     """
     n_b = len(data.benchmarks)
     n_periods = len(data.coords["period"])
@@ -378,7 +385,14 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         x = pm.Data("log10_flop_centred", data.x, dims="model")
         period_idx = pm.Data("period_idx", data.period_idx, dims="model")
         developer_idx = pm.Data("developer_idx", data.developer_idx, dims="model")
-        alpha = _prior(spec, "alpha", dims="benchmark")
+        if intercept not in INTERCEPT_PARAMETERISATIONS:
+            raise BayesLLMError(f"intercept must be one of "
+                                f"{', '.join(INTERCEPT_PARAMETERISATIONS)}, not {intercept!r}")
+        at_models_mean = intercept == "models" and n_periods > 1
+        if at_models_mean:  # alpha is set once the period effects exist (_models_intercept)
+            alpha_models = pm.Flat("alpha_models", dims="benchmark")
+        else:
+            alpha = _prior(spec, "alpha", dims="benchmark")
         beta = _prior(spec, "beta", dims="benchmark")
         loading = _prior(spec, "ability_loading", dims="benchmark")
         counted = [data.benchmarks.index(b) for b in data.coords["count_benchmark"]]
@@ -400,7 +414,9 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         elif not conditional:
             ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
         # mu as a model x benchmark matrix, then picked at the observed pairs
-        mu = alpha[None, :] + beta[None, :] * x[:, None]
+        mu = beta[None, :] * x[:, None]
+        if not at_models_mean:
+            mu = mu + alpha[None, :]
         if ability is not None:
             mu = mu + loading[None, :] * ability[:, None]
         if n_periods > 1:
@@ -410,6 +426,8 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
                                      sigma=_prior(spec, "sigma_period_benchmark"),
                                      dims=("benchmark", "period"))
             mu = mu + gamma[period_idx][:, None] + delta.T[period_idx]
+            if at_models_mean:
+                mu = mu + _models_intercept(data, spec, alpha_models, gamma, delta)[None, :]
         u = _developer_effects(spec, n_b)
         mu = mu + u[developer_idx]
         if conditional:  # theta last: its parameterisation uses everything else in mu
@@ -564,6 +582,39 @@ def draw_marginal_ability(posterior, data: Leaderboard6Data, seed: int):
                                 "model": data.coords["model"]}, name="ability")
 
 
+#: How the intercepts alpha_b are sampled: ``equal`` (alpha itself, with its prior) or
+#: ``models`` (:func:`_models_intercept`; the same model).
+INTERCEPT_PARAMETERISATIONS = ("equal", "models")
+
+
+def period_weights(data: Leaderboard6Data) -> np.ndarray:
+    """Share of the models in each period (the weights of :func:`_models_intercept`)."""
+    n_periods = len(data.coords["period"])
+    return np.bincount(data.period_idx, minlength=n_periods) / data.n_models
+
+
+def _models_intercept(data: Leaderboard6Data, spec: ModelSpec, alpha_models, gamma, delta):
+    """alpha_b = alpha*_b - sum_t w_t (gamma_t + delta_b,t), alpha's prior as a potential.
+
+    The period effects sum to zero with equal weights over periods, the models do not
+    (most are in the later cohorts), so the data pin alpha_b plus the models-weighted mean
+    of the period effects, and every alpha_b trades off with gamma (posterior correlations
+    up to 0.6 and 0.94 between benchmarks; ``models/README.md``). Sampling alpha*_b, the
+    intercept at the models' average period (``alpha_models``, flat), and setting
+    alpha_b = alpha*_b - sum_t w_t (gamma_t + delta_b,t) (w_t: share of the models in
+    period t) with alpha's own prior added as the potential ``alpha_prior`` is the same
+    model: the map (alpha*, gamma, delta) -> (alpha, gamma, delta) is a shear with unit
+    Jacobian. Returns alpha (a deterministic, as before).
+    """
+    w = period_weights(data)
+    alpha = pm.Deterministic("alpha", alpha_models - pt.dot(gamma, w) - pt.dot(delta, w),
+                             dims="benchmark")
+    prior = spec.prior("alpha")
+    pm.Potential("alpha_prior", pm.logp(getattr(pm, prior.dist).dist(**prior.params),
+                                        alpha).sum())
+    return alpha
+
+
 def marginal_count_moments(mu, sigma, chance, *, nodes: int = HERMITE_NODES):
     """Mean and Beta precision of p = c + (1 - c) logistic(eta), eta ~ Normal(mu, sigma).
 
@@ -644,12 +695,13 @@ def _mixed_residuals(data: Leaderboard6Data, mean, scale):
 
 def fit_leaderboard6(data: Leaderboard6Data, spec: ModelSpec, *, backend: str = "nutpie",
                      progressbar: bool = False, cores: int | None = None,
-                     residuals: str = "centred", ability_scaling: str = "unit"):
+                     residuals: str = "centred", ability_scaling: str = "unit",
+                     intercept: str = "equal"):
     """Build and sample the joint model; returns the DataTree of :func:`sample_posterior`."""
     from bayes_llm.model.sampling import sample_posterior
 
     model = build_leaderboard6_model(data, spec, residuals=residuals,
-                                     ability_scaling=ability_scaling)
+                                     ability_scaling=ability_scaling, intercept=intercept)
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                           cores=cores)
     if residuals == "gaussian":  # theta was integrated out: its draws, given each draw

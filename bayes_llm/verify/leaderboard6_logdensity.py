@@ -222,9 +222,22 @@ def linear_predictor(spec: ModelSpec, data, v: Mapping[str, np.ndarray],
                                    * ability(spec, data, v, ability_scaling)[:, None])
 
 
+def models_mean_intercept(data, v: Mapping[str, np.ndarray]) -> np.ndarray:
+    """alpha_b from the intercept at the models' average period (``intercept = "models"``).
+
+    alpha_b = alpha*_b - sum_t w_t (gamma_t + delta_b,t), w_t the share of the models
+    released in period t.
+    """
+    counts = np.bincount(data.period_idx, minlength=len(data.coords["period"]))
+    w = counts / counts.sum()
+    gamma = np.asarray(v["period_effect"], float)
+    delta = np.asarray(v["period_benchmark_effect"], float)  # (benchmark, period)
+    return np.asarray(v["alpha_models"], float) - float(gamma @ w) - delta @ w
+
+
 def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
                       residuals: str = "centred", ability_scaling: str = "unit",
-                      ) -> dict[str, float]:
+                      intercept: str = "equal") -> dict[str, float]:
     """Log density of each sampled variable given its parents, and of each observation.
 
     Parameters
@@ -236,7 +249,11 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     v : mapping
         Sampled variable name -> constrained value (``developer_chol`` packed).
     residuals, ability_scaling : str
-        ``"centred"`` or ``"marginal"``; ``"unit"`` or ``"scaled"``.
+        ``"centred"``, ``"marginal"`` or ``"gaussian"``; ``"unit"``, ``"scaled"`` or
+        ``"conditional"``.
+    intercept : str
+        ``"equal"`` (alpha sampled) or ``"models"`` (alpha* sampled, flat; alpha's prior
+        as the term ``alpha_prior``).
 
     Returns
     -------
@@ -252,7 +269,14 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     def prior(name: str) -> None:
         terms[name] = float(np.sum(prior_logpdf(pr(name), v[name])))
 
-    for name in ("alpha", "beta", "ability_loading"):
+    if intercept == "models" and len(data.coords["period"]) > 1:
+        # alpha* is flat (log density 0); alpha's prior enters as the potential alpha_prior
+        v = {**v, "alpha": models_mean_intercept(data, v)}
+        terms["alpha_models"] = 0.0
+        terms["alpha_prior"] = float(np.sum(prior_logpdf(pr("alpha"), v["alpha"])))
+    else:
+        prior("alpha")
+    for name in ("beta", "ability_loading"):
         prior(name)
     has_counts = data.k.size > 0
     if has_counts:
@@ -354,5 +378,6 @@ def gaussian_marginal_loglik(spec: ModelSpec, data, v: Mapping[str, np.ndarray])
 
 
 __all__ = ["ability_scale", "binomial_logit_noise", "clipped_share", "conditional_mean",
-           "developer_effects", "gaussian_marginal_loglik", "linear_predictor", "log_density_terms",
+           "developer_effects", "gaussian_marginal_loglik", "linear_predictor",
+           "models_mean_intercept", "log_density_terms",
            "logit_normal_count_moments", "unpack_lower"]
