@@ -69,6 +69,7 @@ def test_command_writes_every_file_with_the_diagnostic_status(fake_cli, tmp_path
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["diagnostics"]["ok"] is True and meta["diagnostics"]["failures"] == []
     assert meta["settings"]["residuals"] == "marginal" and meta["settings"]["ability"] == "scaled"
+    assert meta["settings"]["intercept"] == "models"  # the default
     assert meta["settings"]["draws"] == 50 and meta["seed"] is not None
     assert meta["design"]["models"] == 60 and len(meta["data_hash"]) == 64
     assert {"data", "build_compile_sample", "diagnostics"} <= set(meta["timing_seconds"])
@@ -266,11 +267,11 @@ def test_intercept_option_reaches_the_sampler_and_the_record(fake_cli, monkeypat
 
     monkeypatch.setattr("bayes_llm.model.leaderboard6.fit_leaderboard6", spy)
     out = tmp_path / "joint"
-    assert main(["joint", "--out", str(out), "--intercept", "models", *ARGS]) == 0
-    assert seen["intercept"] == "models"
+    assert main(["joint", "--out", str(out), "--intercept", "equal", *ARGS]) == 0
+    assert seen["intercept"] == "equal"  # not the default
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["settings"]["intercept"] == "models"
-    assert "intercept models" in (out / "joint.md").read_text()
+    assert meta["settings"]["intercept"] == "equal"
+    assert "intercept equal" in (out / "joint.md").read_text()
     capsys.readouterr()
     assert main(["joint", "--out", str(tmp_path / "bad"), "--intercept", "sideways",
                  *ARGS]) == 2

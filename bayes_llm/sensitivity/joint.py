@@ -68,10 +68,11 @@ def joint_code_hash() -> str:
 
 
 def joint_settings() -> dict[str, str]:
-    """Return the residual and ability parameterisations of a study's joint variant."""
-    from bayes_llm.joint.run import DEFAULT_ABILITY, DEFAULT_RESIDUALS
+    """Return the residual, ability and intercept parameterisations of a study's joint variant."""
+    from bayes_llm.joint.run import DEFAULT_ABILITY, DEFAULT_INTERCEPT, DEFAULT_RESIDUALS
 
-    return {"residuals": DEFAULT_RESIDUALS, "ability": DEFAULT_ABILITY}
+    return {"residuals": DEFAULT_RESIDUALS, "ability": DEFAULT_ABILITY,
+            "intercept": DEFAULT_INTERCEPT}
 
 
 def joint_plan(df: pd.DataFrame, spec) -> tuple[str, int]:
@@ -168,7 +169,8 @@ def fit_joint_variant(task, log) -> tuple[Any, dict[str, bytes]]:
 
     settings = joint_settings()
     log.write(f"joint model (outcome '{JOINT_OUTCOME}'): residuals "
-              f"'{settings['residuals']}', ability '{settings['ability']}'")
+              f"'{settings['residuals']}', ability '{settings['ability']}', intercept "
+              f"'{settings['intercept']}'")
     result = run_joint(task.df, task.spec, backend=task.backend, cores=1,
                        progressbar=False, **settings)
     result.metadata["sensitivity_variant"] = task.variant
