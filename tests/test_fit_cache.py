@@ -191,13 +191,9 @@ def test_columns_cached_at_fit_time_are_the_ones_headline_reads(loaded_fit, monk
     monkeypatch.setattr(headline, "_paper_columns", no_refit)
     reread = cached_paper_columns(loaded_fit, [fixed], fixed, no_refit)
     assert reread == expected
-    draws = headline.headline_draws(loaded_fit)
-    shapley = _small_shapley(loaded_fit)
-    table = headline.headline_table(loaded_fit, draws=draws, shapley=shapley)
-    assert table["paper_value"].notna().any()  # the cached paper values reach the table
-
-
-def _small_shapley(fit):
     from bayes_llm.derived.shapley_null import shapley_reference
 
-    return shapley_reference(fit, n_boot=5, n_null=5)
+    draws = headline.headline_draws(loaded_fit)
+    shapley = shapley_reference(loaded_fit, n_boot=5, n_null=5)
+    table = headline.headline_table(loaded_fit, draws=draws, shapley=shapley)
+    assert table["paper_value"].notna().any()  # the cached paper values reach the table

@@ -103,12 +103,6 @@ def cov_models(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("...i,...i->...", ca, cb) / a.shape[-1]
 
 
-def component_arrays(components: xr.DataArray) -> dict[str, np.ndarray]:
-    """Return each component as a ``(chain, draw, model)`` array (views where possible)."""
-    return {str(c): components.sel(component=c).transpose(*SAMPLE_DIMS, "model").values
-            for c in components["component"].values}
-
-
 #: Draws per block of :func:`component_covariance` (a few MB at 809 models).
 _COV_BLOCK = 250
 
@@ -146,5 +140,5 @@ def as_draws(values: np.ndarray, like: xr.DataArray) -> xr.DataArray:
                         coords={d: like[d].values for d in SAMPLE_DIMS})
 
 
-__all__ = ["as_draws", "component_arrays", "component_covariance", "cov_models",
+__all__ = ["as_draws", "component_covariance", "cov_models",
            "fast_components", "var_models"]

@@ -299,14 +299,20 @@ def observed_count_logit(data: Leaderboard6Data) -> np.ndarray:
     return np.log(s / (1.0 - s))
 
 
+def _counted_positions(n_benchmarks: int, counted: list[int]) -> np.ndarray:
+    """Benchmark index -> its position in ``sigma_model`` (-1 for a benchmark without counts)."""
+    out = np.full(n_benchmarks, -1, dtype=np.int64)
+    out[counted] = np.arange(len(counted))
+    return out
+
+
 def _ability_precision(data: Leaderboard6Data, loading, sigma_model, counted: list[int]):
     """Per count lambda and sigma_model^2 + v, and per model h (theta's conditional SD).
 
     h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2 + v_o))^(-1/2) over model i's
     counts o (v_o of :func:`count_noise_variance`).
     """
-    to_counted = np.full(len(data.benchmarks), -1, dtype=np.int64)
-    to_counted[counted] = np.arange(len(counted))
+    to_counted = _counted_positions(len(data.benchmarks), counted)
     lam = loading[data.count_benchmark]
     variance = sigma_model[to_counted[data.count_benchmark]] ** 2 + count_noise_variance(data)
     precision = pt.zeros(data.n_models)[data.count_model].inc(lam**2 / variance)
@@ -407,12 +413,10 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         gaussian = residuals == "gaussian"
         conditional = ability_scaling == "conditional" and data.k.size and not gaussian
         ability = None  # integrated out (gaussian) or added last (conditional)
-        if gaussian:
-            pass
-        elif ability_scaling == "scaled" and data.k.size:
-            ability = _scaled_ability(data, loading, sigma_model, counted)
-        elif not conditional:
-            ability = pm.ZeroSumNormal("ability", sigma=1.0, dims="model")
+        if not (gaussian or conditional):
+            ability = (_scaled_ability(data, loading, sigma_model, counted)
+                       if ability_scaling == "scaled" and data.k.size
+                       else pm.ZeroSumNormal("ability", sigma=1.0, dims="model"))
         # mu as a model x benchmark matrix, then picked at the observed pairs
         mu = beta[None, :] * x[:, None]
         if not at_models_mean:
@@ -441,9 +445,7 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if data.k.size:
             cm = pm.Data("count_model_idx", data.count_model, dims="count_obs")
             cb = pm.Data("count_benchmark_idx", data.count_benchmark, dims="count_obs")
-            to_counted = np.full(n_b, -1, dtype=np.int64)
-            to_counted[counted] = np.arange(len(counted))
-            scale = sigma_model[to_counted[data.count_benchmark]]
+            scale = sigma_model[_counted_positions(n_b, counted)[data.count_benchmark]]
             chance = pt.as_tensor(data.chance)[cb]
             if residuals == "marginal":
                 mean_p, precision = marginal_count_moments(mu[cm, cb], scale, chance)
@@ -494,8 +496,7 @@ def gaussian_observations(data: Leaderboard6Data) -> dict[str, np.ndarray]:
 
 def _gaussian_variance(data: Leaderboard6Data, obs: dict, sigma_model, phi, counted, lib):
     """Each observation's variance d_o: sigma_model_b^2 + v_o (counts), noise / (phi + 1) (IFEval)."""
-    to_counted = np.full(len(data.benchmarks), 0, dtype=np.int64)
-    to_counted[counted] = np.arange(len(counted))
+    to_counted = _counted_positions(len(data.benchmarks), counted)
     parts = []
     n_counts = data.k.size
     if n_counts:
@@ -517,6 +518,16 @@ def _segment_sum(values, index: np.ndarray, n: int, lib):
     return pt.zeros(n)[index].inc(values)
 
 
+def _ability_sums(lam, resid, d, model_idx: np.ndarray, n_models: int, lib):
+    """Per model a_i = 1 + sum_o lambda_o^2 / d_o and b_i = sum_o lambda_o r_o / d_o.
+
+    theta_i | rest ~ Normal(b_i / a_i, 1 / a_i) under the ``gaussian`` likelihood, and
+    they give its marginal (:func:`_gaussian_marginal_loglik`).
+    """
+    a = 1.0 + _segment_sum(lam**2 / d, model_idx, n_models, lib)
+    return a, _segment_sum(lam * resid / d, model_idx, n_models, lib)
+
+
 def _gaussian_marginal_loglik(data: Leaderboard6Data, mu, loading, sigma_model, phi,
                               counted: list[int], *, lib=pt):
     """Log likelihood of the ``gaussian`` approximation with theta integrated out.
@@ -535,9 +546,7 @@ def _gaussian_marginal_loglik(data: Leaderboard6Data, mu, loading, sigma_model, 
     obs = gaussian_observations(data)
     d = _gaussian_variance(data, obs, sigma_model, phi, counted, lib)
     r = obs["logit"] - mu[obs["model"], obs["benchmark"]]
-    lam = loading[obs["benchmark"]]
-    a = 1.0 + _segment_sum(lam**2 / d, obs["model"], data.n_models, lib)
-    b = _segment_sum(lam * r / d, obs["model"], data.n_models, lib)
+    a, b = _ability_sums(loading[obs["benchmark"]], r, d, obs["model"], data.n_models, lib)
     return -0.5 * (lib.sum(lib.log(2.0 * np.pi * d) + r**2 / d)
                    + lib.sum(lib.log(a) - b**2 / a))
 
@@ -546,7 +555,7 @@ def draw_marginal_ability(posterior, data: Leaderboard6Data, seed: int):
     """Draws of theta for a ``gaussian`` fit, from its exact conditional given each draw.
 
     Under the ``gaussian`` likelihood theta_i | everything else ~ Normal(b_i / a_i, 1 / a_i)
-    (a_i, b_i of :func:`_gaussian_marginal_loglik`, at each posterior draw), so a posterior
+    (a_i, b_i of :func:`_ability_sums`, at each posterior draw), so a posterior
     draw of theta is one Normal draw per model and posterior draw. Returns a DataArray
     ``ability`` with dims (chain, draw, model), one chain at a time (memory).
     """
@@ -573,8 +582,7 @@ def draw_marginal_ability(posterior, data: Leaderboard6Data, seed: int):
         phi = values("ifeval_precision")[c] if data.y.size else None
         d = _gaussian_variance(data, obs, sigma, phi, counted, np)
         lam = values("ability_loading", "benchmark")[c][:, obs["benchmark"]]
-        a = 1.0 + _segment_sum(lam**2 / d, obs["model"], data.n_models, np)
-        b = _segment_sum(lam * (obs["logit"] - mu) / d, obs["model"], data.n_models, np)
+        a, b = _ability_sums(lam, obs["logit"] - mu, d, obs["model"], data.n_models, np)
         out[c] = b / a + rng.standard_normal(a.shape) / np.sqrt(a)
     return xr.DataArray(out, dims=("chain", "draw", "model"),
                         coords={"chain": posterior["chain"].values,
