@@ -201,8 +201,12 @@ def test_common_share_bounds_and_correlation_table():
 
 @pytest.mark.slow  # 40 s on an idle machine, 4 min under load: kept out of the default suite
 @pytest.mark.mcmc
-@pytest.mark.parametrize(("residuals", "ability"), [("centred", "unit"), ("marginal", "scaled")])
-def test_recovery_of_developer_correlations(residuals, ability):
+@pytest.mark.parametrize(("residuals", "ability", "intercept"), [
+    ("centred", "unit", "equal"),
+    ("marginal", "scaled", "equal"),
+    ("marginal", "scaled", "models"),  # the command's default
+])
+def test_recovery_of_developer_correlations(residuals, ability, intercept):
     """3 benchmarks x 150 models x 15 developers, known correlations (non-centred).
 
     ~20 quantities are checked at 94%, so a miss now and then is expected of a calibrated
@@ -215,7 +219,8 @@ def test_recovery_of_developer_correlations(residuals, ability):
     spec = load_spec("leaderboard6").with_changes(
         sampler={"draws": 300, "tune": 300, "chains": 2, "seed": 2})
     data = prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks)
-    dt = fit_leaderboard6(data, spec, cores=2, residuals=residuals, ability_scaling=ability)
+    dt = fit_leaderboard6(data, spec, cores=2, residuals=residuals, ability_scaling=ability,
+                          intercept=intercept)
     post = dt["posterior"].to_dataset()
     outside = []
     for i, a in enumerate(truth.benchmarks):
