@@ -52,13 +52,14 @@ def test_leaderboard6_refuses_the_floor_mixture():
         spec_from_dict({**spec, "floor_mixture": True}, source="lb.toml")
 
 
-def test_bundled_spec_is_the_default_plus_the_mixture():
+def test_bundled_spec_is_the_default_plus_the_mixture_integrated_with_a_monotone_curve():
     spec = load_spec("binomial_floor_mixture")
     default = load_spec("binomial_developers").to_dict()
     d = spec.to_dict()
     changed = {k for k in set(d) | set(default)
                if k not in ("name", "description") and d.get(k) != default.get(k)}
-    assert changed == {"floor_mixture"}
+    assert changed == {"floor_mixture", "integrate_model_effect", "compute_curve"}
+    assert spec.compute_curve == "monotone" and spec.integrate_model_effect
     assert (spec.period, spec.period_effect) == ("cohort", "fixed")
     assert spec.floor_mixture and "floor_mixture" not in load_spec(
         "binomial_developers").to_dict()
@@ -171,7 +172,7 @@ def test_mixture_cdf_is_the_pi_weighted_sum_of_the_components():
     a, b = pred.noise["collapse_a"][0], pred.noise["collapse_b"][0]
     expected = (0.25 * stats.betabinom.cdf(k, N_ITEMS, a, b)[None, :]
                 + 0.75 * stats.binom.cdf(k[None, :], N_ITEMS, pred.noise["p"]))
-    np.testing.assert_allclose(pred.cdf(v), expected, rtol=1e-12)
+    np.testing.assert_allclose(pred.cdf(v), expected, rtol=1e-9)  # pmf summed once per draw
     # at the floor the collapsed component carries the mass: CDF ~ pi there and then
     assert 0.1 < pred.cdf(np.array([0.13, 0.13, 0.13])).mean() < 0.3
 
@@ -270,3 +271,57 @@ def test_cross_validation_loglik_mixes_in_the_collapsed_component():
     assert mixed[0, 0] > regular[0, 0] + 300  # a model at the floor is a collapsed one
     no_mixture = xr.DataTree.from_dict({"posterior": post.drop_vars("collapse_probability")})
     assert _with_collapse(regular, no_mixture, k, n) is regular
+
+
+def test_beta_binomial_cdf_equals_scipy_at_every_row_and_draw():
+    """The predictive CDF's collapsed component (summed once per draw) is scipy's."""
+    from scipy import stats
+
+    from bayes_llm.prediction.result import betabinom_cdf
+
+    rng = np.random.default_rng(0)
+    k = np.concatenate([[-1.0, 0.0, 1300.0, 1450.0, 12031.0, 12032.0, 12040.0],
+                        rng.integers(0, 12032, 20).astype(float)])
+    n = np.where(np.arange(len(k)) % 3 == 0, 12032, 12031)
+    a = rng.uniform(200.0, 3000.0, 5)
+    b = a * rng.uniform(7.0, 9.0, 5)
+    expected = stats.betabinom.cdf(np.clip(k, -1, n)[None, :], n[None, :], a[:, None],
+                                   b[:, None])
+    np.testing.assert_allclose(betabinom_cdf(k, n, a, b), expected, atol=1e-10)
+
+
+def test_per_row_collapse_probabilities_are_scored_row_by_row(monkeypatch):
+    """(sample, row) probabilities, as ``predict`` gives them (e.g. ``collapse_by_period``),
+    scored in blocks of one row: each row gets its own pi."""
+    from bayes_llm.validate import scores
+    from bayes_llm.validate.scores import score_rows
+
+    monkeypatch.setattr(scores, "INTEGRAL_BLOCK_VALUES", 1)  # one row per block
+    y = np.array([0.112, 0.30, 0.45])
+    n = np.full(3, N_ITEMS)
+    per_row = _prediction(0.0)
+    s = per_row.noise["p"].shape[0]
+    per_row.noise["collapse_probability"] = np.tile([0.0, 1.0, 0.2], (s, 1))
+    got = score_rows(per_row, y, n, discrete=True)["log_score"].to_numpy()
+    for j, pi in enumerate((0.0, 1.0, 0.2)):
+        alone = score_rows(_prediction(pi), y, n, discrete=True)["log_score"].to_numpy()
+        assert got[j] == pytest.approx(alone[j], rel=1e-10)
+
+
+def test_cross_validation_uses_each_models_period_probability():
+    """``collapse_by_period``: each model is mixed with its own period's pi."""
+    import xarray as xr
+
+    from bayes_llm.sensitivity.crossval import _with_collapse
+
+    k = np.array([1350.0, 1350.0])
+    n = np.full(2, N_ITEMS)
+    regular = np.array([[-400.0, -400.0]])
+    post = xr.Dataset({"collapse_probability": (("chain", "draw", "period"), [[[0.05, 0.3]]]),
+                       "collapse_mean": (("chain", "draw"), [[0.112]]),
+                       "collapse_concentration": (("chain", "draw"), [[3000.0]])})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    mixed = _with_collapse(regular, tree, k, n, np.array([1, 0]))
+    assert mixed[0, 0] - mixed[0, 1] == pytest.approx(np.log(0.3 / 0.05), rel=1e-6)
+    with pytest.raises(ValueError, match="period"):
+        _with_collapse(regular, tree, k, n)

@@ -519,11 +519,19 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
             f"{a['n_models']} models of {a['n_developers']} developers with at least two")
     figures["within_spread_model_based_multiplier"] = within_spread_model_based(fit)
     if "collapse_probability" in fit.dt["posterior"]:
-        figures["collapse_probability"] = fit.dt["posterior"]["collapse_probability"]
+        rate = fit.dt["posterior"]["collapse_probability"]
         notes["collapse_probability"] = (
             "floor mixture: sigma_model, the variance shares and the spreads describe the "
             "regular (non-collapsed) models; a collapsed model's eta is its would-be "
             "regular score")
+        if "period" in rate.dims:  # collapse_by_period: the average over the fit's models
+            counts = np.bincount(fit.dt["constant_data"]["period_idx"].values.astype(int),
+                                 minlength=rate.sizes["period"])
+            weights = xr.DataArray(counts / counts.sum(), dims="period")
+            rate = (rate * weights).sum("period")
+            notes["collapse_probability"] += ("; one probability per period, averaged over "
+                                              "the fit's models")
+        figures["collapse_probability"] = rate
     _group_figures(fit, comps, template, figures, notes)
     ordered = [f for f in HEADLINE_FIGURES if f in figures]
     ordered += [f for f in figures if f not in HEADLINE_FIGURES]

@@ -201,8 +201,12 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
     if not (spec.likelihood == "binomial" and spec.floor_mixture):
         return None
     eta = _observed_logit(data)
-    start = {"collapse_probability": np.asarray(COLLAPSE_START), "eta": eta,
+    pi_start = (np.full(len(data.coords["period"]), COLLAPSE_START) if spec.collapse_by_period
+                else np.asarray(COLLAPSE_START))
+    start = {"collapse_probability": pi_start, "eta": eta,
              "sigma_model": np.asarray(SIGMA_MODEL_START)}
+    if spec.integrate_model_effect:
+        del start["eta"]  # summed out: not a variable of the model
     # the overall level at the models' median logit score (a random walk: every period)
     level = float(np.median(eta))
     if spec.period_effect == "random_walk" and len(data.coords["period"]) > 1:
@@ -212,7 +216,25 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
     return start
 
 
-def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
+def _collapse_component(spec: ModelSpec, data: ModelData, period_idx):
+    """Priors and derived mean/concentration of the collapsed component; returns (pi, a, b).
+
+    ``pi`` is a scalar, or with ``collapse_by_period`` each model's period's probability.
+    """
+    if spec.collapse_by_period:
+        pi = _prior(spec, "collapse_probability", dims="period")[period_idx]
+    else:
+        pi = _prior(spec, "collapse_probability")
+    logit_mean = _prior(spec, "collapse_logit_mean")
+    log_conc = _prior(spec, "collapse_log_concentration")
+    mean = pm.Deterministic("collapse_mean", data.guess + (1.0 - data.guess) * COLLAPSE_BAND
+                            * pm.math.sigmoid(logit_mean))
+    conc = pm.Deterministic("collapse_concentration",
+                            COLLAPSE_MIN_CONCENTRATION + pt.exp(log_conc))
+    return pi, mean * conc, (1.0 - mean) * conc
+
+
+def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p, period_idx) -> None:
     """Observed counts from the collapse mixture (``floor_mixture``; ``models/README.md``).
 
     With probability ``collapse_probability`` (pi) a model is collapsed and its count is
@@ -225,18 +247,57 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p) -> None:
 
     Chains start from :func:`initial_values` (the sampler's ``initvals``).
     """
-    pi = _prior(spec, "collapse_probability")
-    logit_mean = _prior(spec, "collapse_logit_mean")
-    log_conc = _prior(spec, "collapse_log_concentration")
-    mean = pm.Deterministic("collapse_mean", data.guess + (1.0 - data.guess) * COLLAPSE_BAND
-                            * pm.math.sigmoid(logit_mean))
-    conc = pm.Deterministic("collapse_concentration",
-                            COLLAPSE_MIN_CONCENTRATION + pt.exp(log_conc))
-    collapsed = pm.BetaBinomial.dist(n=data.n, alpha=mean * conc, beta=(1.0 - mean) * conc,
-                                     shape=(len(data.k),))
+    pi, a, b = _collapse_component(spec, data, period_idx)
+    collapsed = pm.BetaBinomial.dist(n=data.n, alpha=a, beta=b, shape=(len(data.k),))
     regular = pm.Binomial.dist(n=data.n, p=p)
-    pm.Mixture(name, w=pt.stack([pi, 1.0 - pi]), comp_dists=[collapsed, regular],
+    weights = (pt.stack([pi, 1.0 - pi], axis=-1) if spec.collapse_by_period
+               else pt.stack([pi, 1.0 - pi]))
+    pm.Mixture(name, w=weights, comp_dists=[collapsed, regular],
                observed=data.k, dims="model")
+
+
+def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_model,
+                       period_idx) -> None:
+    """Observed counts with the model effect summed out (``integrate_model_effect``).
+
+    Each count's density is the marginal ∫ Binomial(k | n, g + (1 - g) logistic(e))
+    Normal(e | mu_i, sigma_model) de by adaptive Gauss–Hermite quadrature
+    (:mod:`bayes_llm.model.eta_integral`); with ``floor_mixture`` it is mixed with the
+    collapsed component as in :func:`_floor_mixture`. The random draws (prior and posterior
+    predictive) draw a fresh eta, i.e. they replicate new models.
+    """
+    from bayes_llm.model.eta_integral import pytensor_log_marginal
+
+    n = np.broadcast_to(np.asarray(data.n, float), np.shape(data.k)).copy()
+    g = float(data.guess)
+
+    def regular(value, mu, sigma):
+        return pytensor_log_marginal(value, n, g, mu, sigma)
+
+    def draw_regular(mu, sigma, rng, size):
+        eta = rng.normal(mu, sigma, size=size)
+        return g + (1.0 - g) / (1.0 + np.exp(-eta))
+
+    if not spec.floor_mixture:
+        def random(mu, sigma, rng=None, size=None):
+            return rng.binomial(n.astype(np.int64), draw_regular(mu, sigma, rng, size))
+
+        pm.CustomDist(name, mu, sigma_model, logp=regular, random=random,
+                      observed=data.k, dims="model")
+        return
+    pi, a, b = _collapse_component(spec, data, period_idx)
+
+    def mixed(value, mu, sigma, pi, a, b):
+        collapsed = pm.logp(pm.BetaBinomial.dist(n=n, alpha=a, beta=b), value)
+        return pt.logaddexp(pt.log(pi) + collapsed, pt.log1p(-pi) + regular(value, mu, sigma))
+
+    def random_mixed(mu, sigma, pi, a, b, rng=None, size=None):
+        p = draw_regular(mu, sigma, rng, size)
+        q = rng.beta(a, b, size=p.shape)
+        return rng.binomial(n.astype(np.int64), np.where(rng.uniform(size=p.shape) < pi, q, p))
+
+    pm.CustomDist(name, mu, sigma_model, pi, a, b, logp=mixed, random=random_mixed,
+                  observed=data.k, dims="model")
 
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
@@ -305,6 +366,13 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         name = OBSERVED_NAME[spec.likelihood]
         if spec.likelihood == "binomial":
             sigma_model = _prior(spec, "sigma_model")
+            if spec.integrate_model_effect:
+                from bayes_llm.model.eta_integral import ETA_MEAN
+
+                # mu per draw, for drawing eta after sampling (add_eta_draws)
+                mu = pm.Deterministic(ETA_MEAN, mu, dims="model")
+                _integrated_counts(spec, data, name, mu, sigma_model, period_idx)
+                return model
             if spec.model_effect == "student_t":
                 nu_model = _prior(spec, "nu_model")
                 eta = pm.StudentT("eta", nu=nu_model, mu=mu, sigma=sigma_model, dims="model")
@@ -312,7 +380,7 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 eta = pm.Normal("eta", mu, sigma_model, dims="model")
             p = data.guess + (1.0 - data.guess) * pm.math.sigmoid(eta)
             if spec.floor_mixture:
-                _floor_mixture(spec, data, name, p)
+                _floor_mixture(spec, data, name, p, period_idx)
             else:
                 pm.Binomial(name, n=data.n, p=p, observed=data.k, dims="model")
         elif spec.likelihood == "logit_normal":

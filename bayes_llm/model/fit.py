@@ -287,6 +287,11 @@ def fit_model(
     t1 = time.perf_counter()
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                           cores=cores, initvals=initial_values(data, spec))
+    if spec.integrate_model_effect:
+        from bayes_llm.model.eta_integral import add_eta_draws
+
+        dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
+                           data.period_idx)
     t2 = time.perf_counter()
     metadata = {
         "spec_name": spec.name,

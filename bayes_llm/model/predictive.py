@@ -214,12 +214,19 @@ def posterior_predictive(fit, df: pd.DataFrame, seed: int = DEFAULT_SEED, *,
         n_total = posterior.sizes["chain"] * posterior.sizes["draw"]
         step = max(1, int(np.ceil(n_total / max(draws, 1))))
         posterior = posterior.isel(draw=slice(None, None, step))
+    if spec.integrate_model_effect:
+        # eta is summed out of the model: its counts' random draws always take a fresh eta
+        if not new_models:
+            raise BayesLLMError(f"fit '{spec.name}' integrates the model effect out "
+                                "(integrate_model_effect): its posterior predictive always "
+                                "replicates new models; use new_models=True")
+        posterior = posterior.drop_vars("eta", errors="ignore")
     name = OBSERVED_NAME[spec.likelihood]
     trace = {"posterior": xr.DataTree(posterior)}
     if "constant_data" in fit.dt:
         trace["constant_data"] = xr.DataTree(fit.dt["constant_data"].to_dataset())
     latent = [v for v in ("eta",) if v in posterior]
-    resample = bool(new_models and latent)
+    resample = bool(new_models and (latent or spec.integrate_model_effect))
     with _quiet():
         tree = pm.sample_posterior_predictive(
             xr.DataTree.from_dict(trace), model=model, var_names=[name],

@@ -53,6 +53,8 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "developer_mean_compute": False,
     "compute_population": "normal",
     "floor_mixture": False,
+    "integrate_model_effect": False,
+    "collapse_by_period": False,
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -227,6 +229,13 @@ class ModelSpec:
     #: Binomial only: a share of models is "collapsed" and scores near chance (a
     #: beta-binomial component), marginalised in the likelihood (``models/README.md``).
     floor_mixture: bool = False
+    #: Binomial with a Normal model effect only: eta summed out of the likelihood by
+    #: adaptive quadrature (``bayes_llm.model.eta_integral``) instead of sampled; the same
+    #: model, each eta drawn from its conditional posterior after sampling.
+    integrate_model_effect: bool = False
+    #: floor_mixture only: one collapse probability per period (each with the
+    #: ``collapse_probability`` prior) instead of one for every model.
+    collapse_by_period: bool = False
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -405,8 +414,15 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                                       "normal", where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
-                 "floor_mixture"):
+                 "floor_mixture", "integrate_model_effect", "collapse_by_period"):
         out[flag] = _flag(data, flag, where)
+    if out["collapse_by_period"] and not out["floor_mixture"]:
+        raise SpecError(f"{where}: collapse_by_period = true needs floor_mixture = true")
+    if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"
+                                          or out["model_effect"] != "normal"):
+        raise SpecError(f"{where}: integrate_model_effect = true needs likelihood = "
+                        "'binomial' and model_effect = 'normal' (the quadrature integrates a "
+                        "Normal model effect out of a binomial count)")
     if out["floor_mixture"] and kwargs["likelihood"] != "binomial":
         raise SpecError(f"{where}: floor_mixture = true needs likelihood = 'binomial', not "
                         f"'{kwargs['likelihood']}' (the collapsed component is a "
@@ -472,7 +488,7 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
                             f"not '{kwargs[key]}'")
     off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
                        "lineage_effect", "protocol_effect", "developer_mean_compute",
-                       "floor_mixture")
+                       "floor_mixture", "integrate_model_effect", "collapse_by_period")
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")

@@ -179,7 +179,8 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
     mean = mean + stacked(o_mean, idx)
     var = var + stacked(o_var, idx)
     return {"mean": mean, "var": var, "x": x, "steps": periods.placement.steps,
-            "period_label": periods.placement.label, "developer_known": dev.known}
+            "period_label": periods.placement.label, "period_anchor": periods.placement.anchor,
+            "developer_known": dev.known}
 
 
 def _scaled_noise(sigma: np.ndarray, nu: np.ndarray | None, shape: tuple[int, int],
@@ -247,7 +248,11 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         drawn_p = p
         if collapse is not None:
             pi, a, b = (stacked(collapse[key], idx) for key in ("probability", "a", "b"))
-            collapsed = rng.uniform(size=shape) < pi[:, None]
+            # collapse_by_period: the row's period's pi; after the last fitted period the
+            # last one's (its anchor; no trend is extrapolated)
+            pi = np.broadcast_to(pi[:, lp["period_anchor"]] if pi.ndim == 2 else pi[:, None],
+                                 shape)  # (sample, row): the scores slice it by rows
+            collapsed = rng.uniform(size=shape) < pi
             p_collapsed = rng.beta(a[:, None], b[:, None], shape)
             drawn_p = np.where(collapsed, p_collapsed, p)
             with np.errstate(divide="ignore"):

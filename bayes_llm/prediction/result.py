@@ -29,6 +29,40 @@ def interval_bounds(values: np.ndarray, prob: float | None = None,
     return bounds[..., 0], bounds[..., 1]
 
 
+#: Draws per block of :func:`betabinom_cdf` (a block holds draws x (n + 1) floats).
+CDF_BLOCK = 128
+
+
+def betabinom_cdf(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """BetaBinomial(n_r, a_s, b_s) CDF at ``k_r`` for every draw s and row r, ``(S, R)``.
+
+    Per draw and distinct ``n``, the probabilities of 0..n are summed once and read at
+    every row's ``k``. Equal to ``scipy.stats.betabinom.cdf`` (which sums the pmf for each
+    (draw, row) pair separately: ~0.2 ms each, minutes for a validation run's 4,000
+    draws x 490 rows).
+    """
+    k = np.asarray(k, float)
+    n = np.broadcast_to(np.asarray(n), k.shape).astype(np.int64)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    out = np.empty((len(a), len(k)))
+    for size in np.unique(n):
+        rows = np.flatnonzero(n == size)
+        j = np.arange(size + 1, dtype=float)
+        log_choose = special.gammaln(size + 1.0) - special.gammaln(j + 1) - special.gammaln(
+            size - j + 1)
+        kk = k[rows]
+        index = np.clip(kk, 0, size).astype(np.int64)
+        for start in range(0, len(a), CDF_BLOCK):
+            sl = slice(start, start + CDF_BLOCK)
+            aa, bb = a[sl, None], b[sl, None]
+            log_pmf = (log_choose + special.betaln(j + aa, size - j + bb)
+                       - special.betaln(aa, bb))
+            cum = np.cumsum(np.exp(log_pmf), axis=1)
+            value = np.minimum(cum[:, index], 1.0)
+            out[sl, rows] = np.where(kk < 0, 0.0, np.where(kk >= size, 1.0, value))
+    return out
+
+
 @dataclass
 class Prediction:
     """Posterior predictive draws for new rows.
@@ -110,10 +144,10 @@ class Prediction:
             k = np.floor(v * self.n_items + COUNT_EPS)
             out = stats.binom.cdf(k[None, :], self.n_items[None, :], self.noise["p"])
             if "collapse_probability" in self.noise:
-                pi = self.noise["collapse_probability"][:, None]
-                collapsed = stats.betabinom.cdf(k[None, :], self.n_items[None, :],
-                                                self.noise["collapse_a"][:, None],
-                                                self.noise["collapse_b"][:, None])
+                pi = np.asarray(self.noise["collapse_probability"], float)
+                pi = pi if pi.ndim == 2 else pi[:, None]  # (sample, row) or (sample,)
+                collapsed = betabinom_cdf(k, self.n_items, self.noise["collapse_a"],
+                                          self.noise["collapse_b"])
                 out = pi * collapsed + (1.0 - pi) * out
         else:
             with np.errstate(divide="ignore", invalid="ignore"):

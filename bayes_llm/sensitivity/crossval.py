@@ -137,22 +137,33 @@ def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarra
     """Log-likelihood of a ``floor_mixture`` fit: the collapse indicator summed out.
 
     ``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and model;
-    ``ll_regular`` has shape ``(S, M)``, ``pi``, ``a`` and ``b`` shape ``(S,)``.
+    ``ll_regular`` has shape ``(S, M)``, ``a`` and ``b`` shape ``(S,)``, ``pi`` ``(S,)`` or
+    ``(S, M)`` (each model's own, e.g. its period's under ``collapse_by_period``).
     """
-    pi, a, b = (np.asarray(v, float)[:, None] for v in (pi, a, b))
+    a, b = (np.asarray(v, float)[:, None] for v in (a, b))
+    pi = np.asarray(pi, float)
+    pi = pi if pi.ndim == 2 else pi[:, None]
     with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
         collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], a, b)
         return np.logaddexp(collapsed, np.log1p(-pi) + ll_regular)
 
 
-def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is)."""
+def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
+                   period_idx: np.ndarray | None = None) -> np.ndarray:
+    """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is).
+
+    ``period_idx``: each column's period in the fit (``collapse_by_period``'s pi).
+    """
     from bayes_llm.model.option_terms import collapse_distribution
 
     collapse = collapse_distribution(fit)
     if collapse is None:
         return loglik
     pi, a, b = (_draws(xr.Dataset(collapse), name) for name in ("probability", "a", "b"))
+    if pi.ndim == 2:
+        if period_idx is None:
+            raise ValueError("a per-period collapse probability needs each model's period")
+        pi = pi[:, np.asarray(period_idx)]
     return collapse_mixture_loglik(loglik, pi, a, b, k, n)
 
 
@@ -189,7 +200,8 @@ def pointwise_loglik(fit) -> xr.DataArray:
     nc, nd, nm = mu.shape
     sigma = fit.dt["posterior"]["sigma_model"].to_numpy().reshape(nc * nd, 1)
     values = binomial_marginal_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), sigma)
-    values = _with_collapse(values, fit, k, n)
+    values = _with_collapse(values, fit, k, n,
+                            fit.dt["constant_data"]["period_idx"].to_numpy())
     scale = "logit_score" if logit_scale_defined(k, n, guess) else "count"
     if scale == "logit_score":
         values = values + logit_score_jacobian(k, n, guess)[None, :]
@@ -399,7 +411,10 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         k = np.rint(test[acc_col].to_numpy(float) * n_q)
         n = np.full(M, float(n_q))
         sd = np.sqrt(var + _draws(post, "sigma_model")[:, None] ** 2)
-        out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), fit, k, n)
+        # collapse_by_period: the period whose effect the row took (as above)
+        fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
+        out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), fit, k, n,
+                             np.asarray(fitted_period))
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]

@@ -172,7 +172,8 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             sl = slice(start, start + block)
             ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
             if "collapse_probability" in noise:
-                ll = collapse_mixture_loglik(ll, noise["collapse_probability"],
+                pi = np.asarray(noise["collapse_probability"])
+                ll = collapse_mixture_loglik(ll, pi[:, sl] if pi.ndim == 2 else pi,
                                              noise["collapse_a"], noise["collapse_b"],
                                              k[sl], n[sl])
             out[sl] = special.logsumexp(ll, axis=0) - math.log(ll.shape[0])

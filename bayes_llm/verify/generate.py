@@ -152,6 +152,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
             for name in ("collapse_probability", "collapse_logit_mean",
                          "collapse_log_concentration"):
                 v[name] = prior_draw(pr(name), rng)
+            if parts.get("collapse_by_period"):
+                v["collapse_probability"] = prior_draw(pr("collapse_probability"), rng,
+                                                       len(data.coords["period"]))
             a, b = collapse_shape(data.guess, v["collapse_logit_mean"],
                                   v["collapse_log_concentration"])
             v["collapse_mean"] = a / (a + b)
@@ -179,7 +182,10 @@ def draw_observations(spec: ModelSpec, data: ModelData, params: dict[str, np.nda
         p = data.guess + (1.0 - data.guess) * special.expit(params["eta"])
         if "collapse_probability" in params:
             # floor mixture: a collapsed model's accuracy is Beta(a, b), its count binomial
-            collapsed = rng.uniform(size=data.n_models) < params["collapse_probability"]
+            pi = np.asarray(params["collapse_probability"], float)
+            if pi.ndim:  # collapse_by_period: each model's period's probability
+                pi = pi[data.period_idx]
+            collapsed = rng.uniform(size=data.n_models) < pi
             a, b = collapse_shape(data.guess, params["collapse_logit_mean"],
                                   params["collapse_log_concentration"])
             p = np.where(collapsed, rng.beta(a, b, data.n_models), p)

@@ -1,0 +1,173 @@
+"""The model effect integrated out of the binomial (``integrate_model_effect``, issue 10).
+
+The adaptive Gauss–Hermite rule of :mod:`bayes_llm.model.eta_integral` is checked against
+an independent Simpson's rule (:func:`bayes_llm.verify.logdensity.integrated_binomial_logpmf`);
+the PyMC model's per-model log density against the same reference; the conditional
+draws of eta against moments by the reference rule. Each check is shown to fail on a
+deliberate error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from bayes_llm.errors import SpecError
+from bayes_llm.model import build, load_spec, prepare_data
+from bayes_llm.model import eta_integral as ei
+from bayes_llm.model.spec import spec_from_dict
+from bayes_llm.verify import logdensity as ld
+
+N_ITEMS, GUESS = 12032, 0.1
+#: Observed accuracies from the floor cluster (0.105-0.12) to strong models.
+ACCURACIES = (0.1049, 0.1065, 0.11, 0.12, 0.15, 0.3, 0.6, 0.85)
+MEANS = (-4.0, -1.5, 0.5, 3.0)
+
+
+def _grid():
+    k = np.array([round(a * N_ITEMS) for a in ACCURACIES for _ in MEANS], float)
+    mu = np.array([m for _ in ACCURACIES for m in MEANS])
+    return k, mu
+
+
+@pytest.mark.parametrize(("sigma", "tol"), [(0.1, 1e-8), (0.4, 1e-6), (1.0, 1e-3)])
+def test_quadrature_matches_an_independent_rule(sigma, tol):
+    k, mu = _grid()
+    mine = ei.log_marginal(k, N_ITEMS, GUESS, mu, sigma)
+    reference = ld.integrated_binomial_logpmf(k, N_ITEMS, GUESS, mu, sigma)
+    assert np.max(np.abs(mine - reference)) < tol
+
+
+def test_a_non_adaptive_rule_is_caught(monkeypatch):
+    """Gauss–Hermite on Normal(mu, sigma) itself (no mode search) misses the ~0.03-wide
+    likelihood: the reference shows it."""
+    monkeypatch.setattr(ei, "mode_and_scale",
+                        lambda k, n, g, mu, sigma, ops=None, from_prior=False: (
+                            mu + 0.0 * k, sigma + 0.0 * mu))
+    k, mu = _grid()
+    error = np.abs(ei.log_marginal(k, N_ITEMS, GUESS, mu, 0.4)
+                   - ld.integrated_binomial_logpmf(k, N_ITEMS, GUESS, mu, 0.4))
+    assert error.max() > 1.0
+
+
+def test_marginal_is_a_probability_over_counts():
+    """Summed over every count 0..n the marginal is 1 (a small benchmark: n = 200)."""
+    n = 200
+    k = np.arange(n + 1, dtype=float)
+    for mu, sigma in ((-1.0, 0.4), (1.5, 0.8)):
+        total = np.exp(special.logsumexp(ei.log_marginal(k, n, 0.25, np.full(n + 1, mu),
+                                                         sigma)))
+        assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def _posterior_moments(k, mu, sigma):
+    e = np.linspace(-12, 8, 400_001)
+    p = GUESS + (1 - GUESS) * special.expit(e)
+    log_w = stats.binom.logpmf(k, N_ITEMS, p) + stats.norm.logpdf(e, mu, sigma)
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    mean = np.sum(w * e)
+    return mean, np.sqrt(np.sum(w * (e - mean) ** 2))
+
+
+@pytest.mark.parametrize(("acc", "mu"), [(0.3, -0.5), (0.12, -1.0), (0.7, 2.0)])
+def test_conditional_eta_draws_have_the_posterior_moments(acc, mu):
+    k, sigma, draws = round(acc * N_ITEMS), 0.4, 20_000
+    rng = np.random.default_rng(1)
+    eta = ei.draw_conditional_eta(np.full(1, k, float), N_ITEMS, GUESS,
+                                  np.full((draws, 1), mu), np.full(draws, sigma), rng)[:, 0]
+    mean, sd = _posterior_moments(k, mu, sigma)
+    assert eta.mean() == pytest.approx(mean, abs=4 * sd / np.sqrt(draws))
+    assert eta.std() == pytest.approx(sd, rel=0.03)
+
+
+def test_draws_from_the_proposal_alone_are_caught():
+    """One candidate per draw (no resampling) gives the proposal's 1.5x wider spread."""
+    k, mu, sigma, draws = round(0.3 * N_ITEMS), -0.5, 0.4, 20_000
+    eta = ei.draw_conditional_eta(np.full(1, k, float), N_ITEMS, GUESS,
+                                  np.full((draws, 1), mu), np.full(draws, sigma),
+                                  np.random.default_rng(1), candidates=1)[:, 0]
+    assert eta.std() > 1.3 * _posterior_moments(k, mu, sigma)[1]
+
+
+def _spec(paper_df, **changes):
+    spec = load_spec("binomial_developers").with_changes(integrate_model_effect=True,
+                                                          **changes)
+    return spec, prepare_data(paper_df, spec)
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+def test_pymc_density_of_each_count_matches_the_reference(paper_df, mixture):
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    from bayes_llm.verify.generate import draw_parameters
+
+    spec, data = _spec(paper_df, floor_mixture=mixture)
+    model = remove_value_transforms(build.build_model(data, spec))
+    assert "eta" not in [v.name for v in model.free_RVs]
+    params = draw_parameters(spec, data, np.random.default_rng(3))
+    # a point near the posterior (prior draws put mu up to ~10 logits from the data, where
+    # the rule's error reaches ~1e-2; tests/test_logdensity.py covers such points)
+    params["sigma_model"] = np.asarray(0.45)
+    params.update(alpha=np.asarray(-1.4), beta=np.asarray(0.85),
+                  developer_effect=0.6 * params["developer_effect"] / np.std(
+                      params["developer_effect"]), period_effect=0.0 * params["period_effect"])
+    names = ld.value_names(spec, data)
+    obs = model.observed_RVs[0]
+    logp = model.compile_fn(model.logp(vars=[obs], sum=False)[0], inputs=model.value_vars,
+                            on_unused_input="ignore", mode="FAST_COMPILE")
+    theirs = np.asarray(logp({n: params[n] for n in names}))
+    mu = ld._mu(spec, data, params, ld.structure(spec, data))
+    mine = ld.integrated_binomial_logpmf(data.k, data.n, data.guess, mu, 0.45)
+    if mixture:
+        pi = float(params["collapse_probability"])
+        a, b = ld.collapse_shape(data.guess, float(params["collapse_logit_mean"]),
+                                 float(params["collapse_log_concentration"]))
+        mine = np.logaddexp(np.log(pi) + stats.betabinom.logpmf(data.k, data.n, a, b),
+                            np.log1p(-pi) + mine)
+    # ~1e-11 for most models, up to ~5e-5 for floor models below their mean (the
+    # likelihood's plateau at the floor skews the integrand); a wrong term is off by >> 1
+    assert np.max(np.abs(theirs - mine)) < 2e-4
+    assert np.median(np.abs(theirs - mine)) < 1e-8
+    # the sum is what log_density_terms reports for the observed counts
+    assert ld.log_density_terms(spec, data, params)["correct"] == pytest.approx(mine.sum())
+
+
+def test_add_eta_draws_separates_collapsed_from_regular_models():
+    """A floor model under a large mu is collapsed (eta ~ Normal(mu, sigma)); a working one
+    is pinned near its observed score."""
+    import xarray as xr
+
+    chains, draws = 2, 400
+    k = np.array([round(0.111 * N_ITEMS), round(0.5 * N_ITEMS)], float)
+    shape = (chains, draws)
+    post = xr.Dataset({
+        ei.ETA_MEAN: (("chain", "draw", "model"), np.full((*shape, 2), 0.5)),
+        "sigma_model": (("chain", "draw"), np.full(shape, 0.4)),
+        "collapse_probability": (("chain", "draw"), np.full(shape, 0.09)),
+        "collapse_mean": (("chain", "draw"), np.full(shape, 0.112)),
+        "collapse_concentration": (("chain", "draw"), np.full(shape, 3000.0))},
+        coords={"chain": range(chains), "draw": range(draws), "model": ["floor", "works"]})
+    dt = ei.add_eta_draws(xr.DataTree.from_dict({"posterior": post}), k, N_ITEMS, GUESS, 5)
+    out = dt["posterior"].to_dataset()
+    assert ei.ETA_MEAN not in out and out["eta"].dims == ("chain", "draw", "model")
+    floor, works = out["eta"].sel(model="floor").values, out["eta"].sel(model="works").values
+    assert floor.mean() == pytest.approx(0.5, abs=0.05)
+    assert floor.std() == pytest.approx(0.4, rel=0.1)
+    observed = np.log((0.5 - GUESS) / (1 - GUESS)) - np.log1p(-(0.5 - GUESS) / (1 - GUESS))
+    assert abs(works.mean() - observed) < 0.01 and works.std() < 0.05
+
+
+def test_integration_needs_a_normal_binomial_model_effect():
+    base = load_spec("binomial_developers").to_dict()
+    for change, fragment in (({"likelihood": "logit_normal"}, "needs likelihood = 'binomial'"),
+                             ({"model_effect": "student_t"}, "model_effect = 'normal'")):
+        with pytest.raises(SpecError, match=fragment):
+            spec_from_dict({**base, "integrate_model_effect": True, **change}, source="x.toml")
+
+
+def test_the_option_left_off_changes_nothing():
+    spec = load_spec("binomial_developers")
+    assert "integrate_model_effect" not in spec.to_dict()
+    assert spec.with_changes(integrate_model_effect=True).hash() != spec.hash()
