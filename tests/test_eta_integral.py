@@ -171,3 +171,26 @@ def test_the_option_left_off_changes_nothing():
     spec = load_spec("binomial_developers")
     assert "integrate_model_effect" not in spec.to_dict()
     assert spec.with_changes(integrate_model_effect=True).hash() != spec.hash()
+
+
+@pytest.mark.slow  # compiling the quadrature's scoring steps and their gradient: minutes
+def test_a_small_integrated_fit_saves_eta_and_predicts_new_models(paper_df):
+    """End to end on 80 models: the posterior has eta (not eta_mean), the log-likelihood
+    is the marginal, and the PyMC posterior predictive replicates new models only."""
+    from bayes_llm.errors import BayesLLMError
+    from bayes_llm.model.fit import fit_model
+    from bayes_llm.model.predictive import posterior_predictive
+
+    df = paper_df.sort_values("model_id").iloc[::10].copy()
+    fit = fit_model(load_spec("binomial_floor_mixture"), df, draws=30, tune=30, chains=2,
+                    cores=1, progressbar=False)
+    post = fit.dt["posterior"]
+    assert "eta" in post and ei.ETA_MEAN not in post
+    assert post["eta"].dims == ("chain", "draw", "model") and post.sizes["model"] == len(df)
+    assert np.isfinite(post["eta"].values).all()
+    assert fit.dt["log_likelihood"]["correct"].shape == (2, 30, len(df))
+    tree = posterior_predictive(fit, df, 1, draws=20)
+    assert tree.attrs["new_models"] and np.isfinite(
+        tree["posterior_predictive"]["accuracy"].values).all()
+    with pytest.raises(BayesLLMError, match="new_models=True"):
+        posterior_predictive(fit, df, 1, draws=20, new_models=False)
