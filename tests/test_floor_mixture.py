@@ -142,7 +142,7 @@ def _prediction(pi: float, s: int = 300):
     eta = mu + sigma[:, None] * rng.standard_normal(mu.shape)
     p = GUESS + (1 - GUESS) * special.expit(eta)
     mean, conc = GUESS + (1 - GUESS) * special.expit(-4.0), np.exp(8.0)
-    noise = {"p": p, "mu": mu, "sigma": sigma, "collapse_probability": np.full(s, pi),
+    noise = {"p": p, "mu": mu, "sigma": sigma, "collapse_probability": np.full((s, 3), pi),
              "collapse_a": np.full(s, mean * conc), "collapse_b": np.full(s, (1 - mean) * conc)}
     frame = pd.DataFrame({"model_id": ["a", "b", "c"]})
     acc = xr.DataArray(rng.binomial(N_ITEMS, p) / N_ITEMS, dims=("sample", "row"))

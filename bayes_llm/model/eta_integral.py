@@ -85,13 +85,22 @@ def _log_success(eta, g: float, ops):
     return log_p, log_fail
 
 
-def _log_integrand(eta, k, n, g, mu, sigma, ops):
-    """h(eta) = log Binomial(k | n, p(eta)) + log Normal(eta | mu, sigma)."""
+def _log_kernel(eta, k, n, g, mu, sigma, ops):
+    """Return the part of h(eta) that varies with eta (see :func:`_log_constant`).
+
+    h(eta) = log Binomial(k | n, p(eta)) + log Normal(eta | mu, sigma) is this plus
+    :func:`_log_constant`, which the quadrature adds once per count instead of at
+    every node, and which cancels in the importance weights of :func:`draw_conditional_eta`.
+    """
     log_p, log_fail = _log_success(eta, g, ops)
-    log_choose = ops.gammaln(n + 1.0) - ops.gammaln(k + 1.0) - ops.gammaln(n - k + 1.0)
     z = (eta - mu) / sigma
-    return (log_choose + k * log_p + (n - k) * log_fail
-            - 0.5 * z * z - ops.log(sigma) - 0.5 * math.log(2.0 * math.pi))
+    return k * log_p + (n - k) * log_fail - 0.5 * z * z
+
+
+def _log_constant(k, n, sigma, ops):
+    """Return log C(n, k) - log sigma - log sqrt(2 pi), the terms of h free of eta."""
+    return (ops.gammaln(n + 1.0) - ops.gammaln(k + 1.0) - ops.gammaln(n - k + 1.0)
+            - ops.log(sigma) - 0.5 * math.log(2.0 * math.pi))
 
 
 def _score_and_information(eta, k, n, g, mu, sigma, ops):
@@ -164,9 +173,9 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY):
         e = ops.expand(centre) + ops.expand(scale) * x
         log_q = ops.logaddexp(*(_log_normal(e, ops.expand(c), ops.expand(s), ops)
                                 for c, s in parts)) - math.log(2.0)
-        h = _log_integrand(e, kk, nn, g, mm, ss, ops)
+        h = _log_kernel(e, kk, nn, g, mm, ss, ops)
         sums.append(ops.logsumexp(log_w + h - log_q) - math.log(2.0))
-    return ops.logaddexp(*sums)
+    return ops.logaddexp(*sums) + _log_constant(k, n, sigma, ops)
 
 
 def pytensor_log_marginal(k, n, g: float, mu, sigma):
@@ -199,8 +208,8 @@ def draw_conditional_eta(k, n, g: float, mu: np.ndarray, sigma: np.ndarray,
     e = pick_c + pick_s * rng.standard_normal((*mu.shape, candidates))
     log_q = np.logaddexp(_log_normal(e, centres[..., 0, :], spreads[..., 0, :], _NUMPY),
                          _log_normal(e, centres[..., 1, :], spreads[..., 1, :], _NUMPY))
-    log_w = (_log_integrand(e, k[..., None], np.asarray(n, float)[..., None], g,
-                            mu[..., None], sigma[..., None], _NUMPY) - log_q)
+    log_w = (_log_kernel(e, k[..., None], np.asarray(n, float)[..., None], g,
+                         mu[..., None], sigma[..., None], _NUMPY) - log_q)
     log_w -= log_w.max(axis=-1, keepdims=True)
     w = np.exp(log_w)
     cum = np.cumsum(w, axis=-1)
@@ -258,14 +267,14 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
     mixture = "collapse_probability" in post
     if mixture:
-        from scipy import stats
+        from bayes_llm.model.option_terms import (
+            collapse_log_terms,
+            collapse_probability_per_model,
+        )
 
-        rate = post["collapse_probability"]
-        if "period" in rate.dims:
-            pi = rate.transpose("chain", "draw", "period").values.reshape(
-                n_chain * n_draw, -1)[:, np.asarray(period_idx)]
-        else:
-            pi = rate.values.reshape(-1, 1)
+        pi = collapse_probability_per_model(
+            post["collapse_probability"].stack(sample=("chain", "draw"))
+            .transpose("sample", ...).values, n_model, period_idx)
         m = post["collapse_mean"].values.reshape(-1)
         conc = post["collapse_concentration"].values.reshape(-1)
     rng = np.random.default_rng([seed, SEED_OFFSET])
@@ -274,10 +283,9 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
         sl = slice(start, start + DRAW_BLOCK)
         block = draw_conditional_eta(k, n, g, mu[sl], sigma[sl], rng)
         if mixture:
-            a, b = (m[sl] * conc[sl])[:, None], ((1.0 - m[sl]) * conc[sl])[:, None]
-            log_c = np.log(pi[sl]) + stats.betabinom.logpmf(k, n, a, b)
-            log_r = np.log1p(-pi[sl]) + log_marginal(k, n, g, mu[sl],
-                                                              sigma[sl][:, None])
+            log_c, log_r = collapse_log_terms(
+                log_marginal(k, n, g, mu[sl], sigma[sl][:, None]), pi[sl],
+                m[sl] * conc[sl], (1.0 - m[sl]) * conc[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
             fresh = rng.normal(mu[sl], sigma[sl][:, None])
             block = np.where(collapsed, fresh, block)

@@ -112,4 +112,50 @@ def collapse_distribution(fit: Any) -> dict[str, xr.DataArray] | None:
             "b": (1.0 - mean) * conc}
 
 
-__all__ = ["collapse_distribution", "model_effect_distribution", "option_terms"]
+def collapse_probability_per_model(probability: np.ndarray, n_models: int,
+                                   period_idx: np.ndarray | None = None) -> np.ndarray:
+    """Each model's collapse probability per draw, shape ``(sample, model)``.
+
+    ``probability`` has shape ``(sample,)`` (one pi for every model) or ``(sample, period)``
+    (``collapse_by_period``, then ``period_idx`` gives each model's period: its anchor
+    period for a row after the fit's last).
+    """
+    pi = np.asarray(probability, float)
+    if pi.ndim == 1:
+        return np.broadcast_to(pi[:, None], (pi.shape[0], n_models))
+    if period_idx is None:
+        raise ValueError("a per-period collapse probability needs each model's period")
+    return pi[:, np.asarray(period_idx, dtype=np.int64)]
+
+
+def collapse_log_terms(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray,
+                       k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the two log terms of a ``floor_mixture`` count's density, each ``(S, M)``.
+
+    ``log(pi BetaBinomial(k | n, a, b))`` and ``log(1 - pi) + ll_regular``: their
+    ``logaddexp`` is the log-likelihood with the collapse indicator summed out, their
+    difference the log posterior odds that the model is collapsed. ``ll_regular`` and
+    ``pi`` have shape ``(sample, model)`` (:func:`collapse_probability_per_model`), ``a``
+    and ``b`` shape ``(sample,)``, ``k`` and ``n`` shape ``(model,)``.
+    """
+    from scipy import stats
+
+    a, b = (np.asarray(v, float)[:, None] for v in (a, b))
+    k, n = (np.asarray(v, float)[None, :] for v in (k, n))
+    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
+        return (np.log(pi) + stats.betabinom.logpmf(k, n, a, b),
+                np.log1p(-pi) + ll_regular)
+
+
+def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarray,
+                            b: np.ndarray, k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Log-likelihood of a ``floor_mixture`` model, the collapse indicator summed out.
+
+    ``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and model;
+    shapes as in :func:`collapse_log_terms`.
+    """
+    return np.logaddexp(*collapse_log_terms(ll_regular, pi, a, b, k, n))
+
+
+__all__ = ["collapse_distribution", "collapse_log_terms", "collapse_mixture_loglik",
+           "collapse_probability_per_model", "model_effect_distribution", "option_terms"]

@@ -40,6 +40,7 @@ from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.option_terms import (
     collapse_distribution,
+    collapse_probability_per_model,
     model_effect_distribution,
     option_terms,
 )
@@ -250,8 +251,7 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
             pi, a, b = (stacked(collapse[key], idx) for key in ("probability", "a", "b"))
             # collapse_by_period: the row's period's pi; after the last fitted period the
             # last one's (its anchor; no trend is extrapolated)
-            pi = np.broadcast_to(pi[:, lp["period_anchor"]] if pi.ndim == 2 else pi[:, None],
-                                 shape)  # (sample, row): the scores slice it by rows
+            pi = collapse_probability_per_model(pi, shape[1], lp["period_anchor"])
             collapsed = rng.uniform(size=shape) < pi
             p_collapsed = rng.beta(a[:, None], b[:, None], shape)
             drawn_p = np.where(collapsed, p_collapsed, p)

@@ -144,8 +144,7 @@ class Prediction:
             k = np.floor(v * self.n_items + COUNT_EPS)
             out = stats.binom.cdf(k[None, :], self.n_items[None, :], self.noise["p"])
             if "collapse_probability" in self.noise:
-                pi = np.asarray(self.noise["collapse_probability"], float)
-                pi = pi if pi.ndim == 2 else pi[:, None]  # (sample, row) or (sample,)
+                pi = self.noise["collapse_probability"]  # (sample, row)
                 collapsed = betabinom_cdf(k, self.n_items, self.noise["collapse_a"],
                                           self.noise["collapse_b"])
                 out = pi * collapsed + (1.0 - pi) * out

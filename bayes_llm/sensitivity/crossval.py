@@ -132,38 +132,23 @@ def _draws(post: xr.Dataset, name: str) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
 
 
-def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarray,
-                            b: np.ndarray, k: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Log-likelihood of a ``floor_mixture`` fit: the collapse indicator summed out.
-
-    ``log(pi BetaBinomial(k | n, a, b) + (1 - pi) exp(ll_regular))`` per draw and model;
-    ``ll_regular`` has shape ``(S, M)``, ``a`` and ``b`` shape ``(S,)``, ``pi`` ``(S,)`` or
-    ``(S, M)`` (each model's own, e.g. its period's under ``collapse_by_period``).
-    """
-    a, b = (np.asarray(v, float)[:, None] for v in (a, b))
-    pi = np.asarray(pi, float)
-    pi = pi if pi.ndim == 2 else pi[:, None]
-    with np.errstate(divide="ignore"):  # pi = 0 or 1: one component drops out
-        collapsed = np.log(pi) + stats.betabinom.logpmf(k[None, :], n[None, :], a, b)
-        return np.logaddexp(collapsed, np.log1p(-pi) + ll_regular)
-
-
 def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
                    period_idx: np.ndarray | None = None) -> np.ndarray:
     """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is).
 
     ``period_idx``: each column's period in the fit (``collapse_by_period``'s pi).
     """
-    from bayes_llm.model.option_terms import collapse_distribution
+    from bayes_llm.model.option_terms import (
+        collapse_distribution,
+        collapse_mixture_loglik,
+        collapse_probability_per_model,
+    )
 
     collapse = collapse_distribution(fit)
     if collapse is None:
         return loglik
     pi, a, b = (_draws(xr.Dataset(collapse), name) for name in ("probability", "a", "b"))
-    if pi.ndim == 2:
-        if period_idx is None:
-            raise ValueError("a per-period collapse probability needs each model's period")
-        pi = pi[:, np.asarray(period_idx)]
+    pi = collapse_probability_per_model(pi, loglik.shape[1], period_idx)
     return collapse_mixture_loglik(loglik, pi, a, b, k, n)
 
 

@@ -156,11 +156,8 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             and "sigma" in noise and noise.get("nu") is None):
         from scipy import special
 
-        from bayes_llm.sensitivity.crossval import (
-            ETA_GRID,
-            binomial_marginal_loglik,
-            collapse_mixture_loglik,
-        )
+        from bayes_llm.model.option_terms import collapse_mixture_loglik
+        from bayes_llm.sensitivity.crossval import ETA_GRID, binomial_marginal_loglik
 
         mu = np.asarray(noise["mu"], float)
         sigma = np.asarray(noise["sigma"], float).reshape(-1, 1)
@@ -172,8 +169,7 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             sl = slice(start, start + block)
             ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
             if "collapse_probability" in noise:
-                pi = np.asarray(noise["collapse_probability"])
-                ll = collapse_mixture_loglik(ll, pi[:, sl] if pi.ndim == 2 else pi,
+                ll = collapse_mixture_loglik(ll, noise["collapse_probability"][:, sl],
                                              noise["collapse_a"], noise["collapse_b"],
                                              k[sl], n[sl])
             out[sl] = special.logsumexp(ll, axis=0) - math.log(ll.shape[0])
