@@ -567,3 +567,38 @@ def test_dataframe_rows_with_missing_values_are_one_line_errors():
         predict(noisy_fit(), rows)
     with pytest.raises(BayesLLMError, match="lacks column"):
         predict(noisy_fit(), rows.drop(columns="log10_flop"))
+
+
+def test_new_developer_under_student_t_effects_is_a_student_t_draw():
+    """Scale mixture: sigma * sqrt(nu / chi2_nu) * z has the StudentT(nu, 0, sigma) quantiles."""
+    from scipy import stats
+
+    from bayes_llm.prediction.units import developer_terms
+
+    n = 40_000
+    post = {"developer_effect": np.tile([0.5, -0.5], (n, 1)),
+            "sigma_developer": np.full(n, 0.8), "nu_developer": np.full(n, 3.0)}
+    coords = {"developer": ["a", "b"], "developer_group": ["g"]}
+    rows = pd.DataFrame({"model_id": ["k", "n"], "developer": ["a", "new"],
+                         "developer_group": ["g", "g"]})
+    spec = spec_from_dict({"name": "s", "developer_distribution": "student_t"})
+    with pytest.raises(ValueError, match="rng"):
+        developer_terms(post, coords, spec, rows)
+    rng = np.random.default_rng(1)
+    terms = developer_terms(post, coords, spec, rows, rng=rng)
+    assert (terms.var[:, 0] == 0).all() and (terms.mean[:, 0] == 0.5).all()
+    draws = terms.mean[:, 1] + np.sqrt(terms.var[:, 1]) * rng.standard_normal(n)
+    probs = [0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+    expected = stats.t.ppf(probs, 3.0, scale=0.8)
+    np.testing.assert_allclose(np.quantile(draws, probs), expected, atol=0.05)
+    # a Normal of the same scale (what the Normal coding would give) misses the tails
+    assert np.quantile(0.8 * rng.standard_normal(n), 0.99) < expected[-1] - 0.5
+
+
+def test_student_t_developers_need_the_pooled_centred_developer_coding():
+    from bayes_llm.errors import SpecError
+
+    for bad in ({"developer": "group"}, {"developer_effect": "fixed"},
+                {"developer_parameterisation": "non_centred"}, {"developer": "nested"}):
+        with pytest.raises(SpecError, match="developer_distribution"):
+            spec_from_dict({"name": "s", "developer_distribution": "student_t", **bad})

@@ -153,10 +153,16 @@ def test_priors_used_follow_the_spec():
     assert priors_used(binomial) == ["alpha", "beta", "period_fixed", "sigma_developer",
                                      "sigma_model"]
     nested = binomial.with_changes(developer="nested", period_effect="random_walk")
-    assert priors_used(nested) == ["alpha", "beta", "sigma_period", "period_drift",
-                                   "sigma_group", "sigma_developer", "sigma_model"]
+    assert set(priors_used(nested)) == {"alpha", "beta", "sigma_period", "period_drift",
+                                        "sigma_group", "sigma_developer", "sigma_model"}
     robust = load_spec("student_t_developers")
-    assert priors_used(robust)[-2:] == ["sigma", "nu"]
+    assert set(priors_used(robust)) - set(priors_used(binomial)) == {"sigma", "nu"}
+    # the options' priors are listed too (the report's prior table once left them out)
+    floor = load_spec("binomial_floor_mixture")
+    assert {"collapse_probability", "log_slope_mean", "sigma_curve"} <= set(priors_used(floor))
+    assert "beta" not in priors_used(floor)  # the monotone curve replaces it
+    t_dev = binomial.with_changes(developer_distribution="student_t")
+    assert set(priors_used(t_dev)) - set(priors_used(binomial)) == {"nu_developer"}
 
 
 def test_claim_verdicts_follow_the_numbers():

@@ -14,7 +14,9 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       population variance, ddof 0);
     * ``sigma2_dev`` is the between-developer variance of a pooled developer effect
       (``sigma_developer**2``; nested: ``sigma_group**2 + sigma_developer**2``; developer
-      slopes add ``sigma_slope**2 * mean(x**2)``, Nakagawa et al. 2017, eq. 11). For
+      slopes add ``sigma_slope**2 * mean(x**2)``, Nakagawa et al. 2017, eq. 11); for
+      Student-t developer effects (``nu_developer``) the variance of the realised effects
+      (ddof 1), as for a Student-t model-level effect below. For
       *unpooled* developer effects there is no superpopulation variance; the variance of
       the realised unit effects (ddof 1) stands in for it, as Gelman (2005) does for a
       batch of fixed effects, and the figure says so;
@@ -106,7 +108,11 @@ def developer_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
     if "developer_effect" not in post:
         return xr.zeros_like(beta), "the fit has no developer effects"
     note = ""
-    if "sigma_developer" in post:
+    if "nu_developer" in post:
+        var = post["developer_effect"].var("developer", ddof=1)
+        note = ("Student-t developer effects: the variance of the realised unit effects "
+                "stands in for sigma^2 nu / (nu - 2), infinite for nu <= 2 (Gelman 2005)")
+    elif "sigma_developer" in post:
         var = post["sigma_developer"] ** 2
         if "sigma_group" in post:
             var = var + post["sigma_group"] ** 2

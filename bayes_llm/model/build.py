@@ -21,7 +21,10 @@ centred (tree depth 4), with zero divergences (see ``benchmarks/``). Exchangeabl
 effects and pooled developer and group effects sum to zero (``ZeroSumNormal``, the same
 prior up to a factor 1 - 1/n on the variance) so they are not confounded with alpha;
 unpooled ("fixed") effects are sum-to-zero with a fixed wide scale; random-walk period
-levels are sampled directly, with alpha their mean.
+levels are sampled directly, with alpha their mean. Student-t developer effects
+(``developer_distribution = "student_t"``) are iid StudentT(nu_developer, 0,
+sigma_developer), not sum-to-zero: alpha is then the population location, pinned by the
+prior on the effects (its posterior SD ~ sigma_developer / sqrt(J)).
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ def _developer_effects(spec: ModelSpec, data: ModelData):
         return pm.Normal("developer_effect", group[gidx], sigma, dims="developer")
     if spec.developer_effect == "pooled":
         sigma = _prior(spec, "sigma_developer")
+        if spec.developer_distribution == "student_t":
+            nu = _prior(spec, "nu_developer")
+            return pm.StudentT("developer_effect", nu=nu, mu=0.0, sigma=sigma, dims="developer")
         if spec.developer_parameterisation == "non_centred":
             z = pm.Normal("developer_z", 0.0, 1.0, dims="developer")
             return pm.Deterministic("developer_effect", sigma * z, dims="developer")

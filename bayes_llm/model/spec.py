@@ -37,6 +37,8 @@ DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred")
 MASS_MATRICES = ("diag", "low_rank")
 MODEL_EFFECTS = ("normal", "student_t")
+#: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
+DEVELOPER_DISTRIBUTIONS = ("normal", "student_t")
 COMPUTE_CURVES = ("linear", "monotone")
 COMPUTE_POPULATIONS = ("normal", "student_t")
 #: Default knots (log10 FLOP) of the monotone compute curve: one segment per decade over
@@ -46,6 +48,7 @@ DEFAULT_COMPUTE_KNOTS = (22.0, 23.0, 24.0, 25.0)
 #: that leaves them at their defaults serialises and hashes exactly as before.
 OPTION_DEFAULTS: dict[str, Any] = {
     "model_effect": "normal",
+    "developer_distribution": "normal",
     "compute_curve": "linear",
     "compute_knots": DEFAULT_COMPUTE_KNOTS,
     "lineage_effect": False,
@@ -74,7 +77,7 @@ SIGNED_PARAMETERS = ("mu", "alpha")
 #: Priors that must live on the positive half-line (scales).
 SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
                 "sigma_slope", "sigma_interaction", "nu", "sigma_x", "nu_model",
-                "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
+                "nu_developer", "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 #: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
@@ -138,6 +141,10 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "nu_model": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
                  "degrees of freedom of a Student-t model-level effect (Juarez & Steel 2010): "
                  "mass on 2-50, heavy tails and near-Normal both allowed"),
+    "nu_developer": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+                     "degrees of freedom of Student-t developer effects (Juarez & Steel "
+                     "2010): mass on 2-50, a few far-out developers and near-Normal both "
+                     "allowed"),
     "log_slope_mean": (Prior("Normal", {"mu": -0.7, "sigma": 1.0}),
                        "mean log segment slope of the monotone curve: median slope 0.5 logit "
                        "per decade, 94% between 0.08 and 3"),
@@ -220,6 +227,9 @@ class ModelSpec:
     compute_centre: float = 23.5
     #: Issue-10 options (see ``OPTION_DEFAULTS`` and ``models/README.md``).
     model_effect: str = "normal"
+    #: Pooled developer effects: "normal" (ZeroSumNormal) or "student_t" (iid
+    #: StudentT(nu_developer, 0, sigma_developer); alpha is then the population location).
+    developer_distribution: str = "normal"
     compute_curve: str = "linear"
     compute_knots: tuple[float, ...] = DEFAULT_COMPUTE_KNOTS
     lineage_effect: bool = False
@@ -408,6 +418,8 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     """Validate the issue-10 options (model effect, curve, lineage, protocol, Mundlak, EIV)."""
     out: dict[str, Any] = {
         "model_effect": _choice(data, "model_effect", MODEL_EFFECTS, "normal", where),
+        "developer_distribution": _choice(data, "developer_distribution",
+                                          DEVELOPER_DISTRIBUTIONS, "normal", where),
         "compute_curve": _choice(data, "compute_curve", COMPUTE_CURVES, "linear", where),
         "compute_knots": _parse_knots(data, where),
         "compute_population": _choice(data, "compute_population", COMPUTE_POPULATIONS,
@@ -430,6 +442,13 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["model_effect"] != "normal" and kwargs["likelihood"] != "binomial":
         raise SpecError(f"{where}: model_effect = '{out['model_effect']}' needs likelihood = "
                         "'binomial' (only the binomial has a model-level effect)")
+    if out["developer_distribution"] != "normal" and (
+            kwargs["developer"] != "developer" or kwargs["developer_effect"] != "pooled"
+            or kwargs["developer_parameterisation"] != "centred"):
+        raise SpecError(f"{where}: developer_distribution = "
+                        f"'{out['developer_distribution']}' needs developer = 'developer', "
+                        "developer_effect = 'pooled' and developer_parameterisation = "
+                        "'centred'")
     if "compute_knots" in data and out["compute_curve"] != "monotone":
         raise SpecError(f"{where}: 'compute_knots' is used only with compute_curve = "
                         "'monotone'")
@@ -492,6 +511,8 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")
+    if kwargs["developer_distribution"] != "normal":
+        off.append("developer_distribution")
     if off:
         raise SpecError(f"{where}: outcome = 'leaderboard6' does not support "
                         f"{', '.join(off)} (turn them off)")

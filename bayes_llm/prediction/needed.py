@@ -154,7 +154,7 @@ def compute_needed(fit: Any, developer: str, accuracy: float, period: str, *,
     post, coords = posterior_arrays(fit, idx)
     rng = np.random.default_rng(seed)
     periods = row_period_terms(post, coords, spec.period, frame, names)
-    dev = developer_terms(post, coords, spec, frame, names)
+    dev = developer_terms(post, coords, spec, frame, names, rng)
     shape = periods.mean.shape
     rest = (post["alpha"][:, None] + periods.mean + dev.mean
             + np.sqrt(periods.var + dev.var) * rng.standard_normal(shape))

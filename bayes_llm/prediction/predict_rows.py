@@ -172,7 +172,7 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
     mean, var = mean + periods.mean, periods.var
     if periods.slope_mean is not None:
         mean, var = mean + periods.slope_mean * x, var + periods.slope_var * x**2
-    dev = developer_terms(post, coords, spec, frame, row_names)
+    dev = developer_terms(post, coords, spec, frame, row_names, rng)
     mean = mean + dev.mean + dev.slope_mean * x
     var = var + dev.var + dev.slope_var * x**2
     o_mean, o_var = option_terms(fit, frame, units=list(row_units(frame, spec)),

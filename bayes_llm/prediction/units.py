@@ -10,6 +10,10 @@ variance of a developer it has not seen:
   keeps its prior variance ``sigma^2 / J`` and the fresh effect has mean 0 and variance
   ``sigma^2 (1 + 1/J)`` (J = number of fitted developer units).
 * **pooled, non-centred** (``sigma * z``, z iid, not sum-to-zero): variance ``sigma^2``.
+* **pooled, Student-t** (``developer_distribution = "student_t"``, iid, not sum-to-zero):
+  a fresh ``StudentT(nu_developer, 0, sigma)`` draw, given as its scale mixture: variance
+  ``sigma^2 nu / chi2_nu`` with the chi-square drawn per draw and row, so that the
+  Gaussian draw the caller adds is a Student-t draw.
 * **fixed** (sum-to-zero with a fixed wide prior, no learned spread): the spread of
   developers is estimated per draw from the fitted effects, ``s^2 = sum(u_j^2) / (J - 1)``
   (unbiased for iid effects made sum-to-zero), and the fresh effect has variance
@@ -72,7 +76,8 @@ class DeveloperTerms:
 
 def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
                     spec: ModelSpec, frame: pd.DataFrame,
-                    row_names: list[str] | None = None) -> DeveloperTerms:
+                    row_names: list[str] | None = None,
+                    rng: np.random.Generator | None = None) -> DeveloperTerms:
     """Developer terms for the rows of ``frame``.
 
     Parameters
@@ -87,6 +92,9 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
         Rows with ``model_id``, ``developer`` and ``developer_group``.
     row_names : list of str, optional
         How errors name the rows (default ``row <i> (model_id '<id>')``).
+    rng : Generator, optional
+        Draws the scale-mixture variances of new developers under Student-t developer
+        effects (required then; unused otherwise).
     """
     n_samples = next(iter(post.values())).shape[0]
     n_rows = len(frame)
@@ -115,6 +123,12 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
         if spec.developer == "nested":
             m, v = _nested_new(post, coords, frame, new)
             mean[:, new], var[:, new] = m, v
+        elif "nu_developer" in post:
+            if rng is None:
+                raise ValueError("Student-t developer effects: a new developer's draw needs rng")
+            nu = post["nu_developer"][:, None]
+            mixing = nu / rng.chisquare(np.broadcast_to(nu, (n_samples, int(new.sum()))))
+            var[:, new] = post["sigma_developer"][:, None] ** 2 * mixing
         else:
             var[:, new] = _pooled_new_variance(post, spec, len(units))[:, None]
     slope_mean, slope_var = zeros.copy(), zeros.copy()

@@ -451,24 +451,13 @@ def _collect_worker_figures(report: Report, worker) -> str:
 
 
 def priors_used(spec) -> list[str]:
-    """Names of the priors (:data:`bayes_llm.model.spec.DEFAULT_PRIORS`) a spec's model uses."""
-    names = ["alpha", "beta"]
-    if spec.compute_error:
-        names += ["mu_x", "sigma_x"]
-    names += {"exchangeable": ["sigma_period"], "fixed": ["period_fixed"],
-              "random_walk": ["sigma_period", "period_drift"]}[spec.period_effect]
-    if spec.compute_period_interaction:
-        names.append("sigma_interaction")
-    if spec.developer == "nested":
-        names += ["sigma_group", "sigma_developer"]
-    elif spec.developer != "none":
-        names.append("sigma_developer" if spec.developer_effect == "pooled"
-                     else "developer_fixed")
-    if spec.developer_slopes:
-        names.append("sigma_slope")
-    names += {"binomial": ["sigma_model"], "logit_normal": ["sigma"],
-              "student_t": ["sigma", "nu"]}[spec.likelihood]
-    return names
+    """Names of the priors (:data:`bayes_llm.model.spec.DEFAULT_PRIORS`) a spec's model uses.
+
+    The same list as the prior-sensitivity study's (options' priors included).
+    """
+    from bayes_llm.sensitivity.study import used_priors
+
+    return used_priors(spec)
 
 
 def _prior_table(spec) -> pd.DataFrame:

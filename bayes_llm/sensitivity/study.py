@@ -138,6 +138,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
     used = set()
     if spec.model_effect == "student_t":
         used.add("nu_model")
+    if spec.developer_distribution == "student_t":
+        used.add("nu_developer")
     if spec.compute_curve == "monotone":
         used |= {"log_slope_mean", "sigma_curve"}
     if spec.lineage_effect:

@@ -106,6 +106,11 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
         u = zero_sum_normal_draw(v["sigma_developer"], n_units, rng)
         v["developer_effect"] = u
+    elif dev == "student_t":
+        v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
+        v["nu_developer"] = prior_draw(pr("nu_developer"), rng)
+        u = v["sigma_developer"] * rng.standard_t(v["nu_developer"], n_units)
+        v["developer_effect"] = u
     elif dev == "non_centred":
         v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
         v["developer_z"] = rng.normal(0.0, 1.0, n_units)

@@ -21,6 +21,8 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * nested: ``g ~ ZeroSumNormal(sigma_group)`` over groups, ``u_j ~ Normal(g_group(j),
   sigma_developer)``;
 * non-centred pooled developers: ``z_j ~ Normal(0, 1)``, ``u_j = sigma_developer z_j``;
+* Student-t developers (``developer_distribution``): iid ``StudentT(nu_developer, 0,
+  sigma_developer)``, not sum-to-zero;
 * lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
   ``lineage_multi_effect`` for lineages with several models and as
   ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones;
@@ -136,7 +138,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
     dict
         ``n_periods``, ``random_walk``, ``period`` (``"none"``, ``"exchangeable"``,
         ``"fixed"`` or ``"random_walk"``), ``interaction``, ``developer`` (``"none"``,
-        ``"nested"``, ``"centred"``, ``"non_centred"`` or ``"fixed"``), ``slopes``,
+        ``"nested"``, ``"centred"``, ``"non_centred"``, ``"student_t"`` or ``"fixed"``),
+        ``slopes``,
         ``compute_error``, ``likelihood``.
     """
     n_periods = len(data.coords["period"])
@@ -152,6 +155,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
         developer = "nested"
     elif spec.developer_effect == "fixed":
         developer = "fixed"
+    elif getattr(spec, "developer_distribution", "normal") == "student_t":
+        developer = "student_t"
     else:
         developer = spec.developer_parameterisation
     return {"n_periods": n_periods, "period": period,
@@ -345,6 +350,8 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names += ["sigma_group", "group_effect", "sigma_developer", "developer_effect"]
     elif dev == "centred":
         names += ["sigma_developer", "developer_effect"]
+    elif dev == "student_t":
+        names += ["sigma_developer", "nu_developer", "developer_effect"]
     elif dev == "non_centred":
         names += ["sigma_developer", "developer_z"]
     elif dev == "fixed":
@@ -445,6 +452,12 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
     elif dev == "non_centred":
         prior("sigma_developer")
         normal("developer_z", 0.0, 1.0)
+    elif dev == "student_t":
+        prior("sigma_developer")
+        prior("nu_developer")
+        terms["developer_effect"] = float(np.sum(stats.t.logpdf(
+            np.asarray(v["developer_effect"], float), float(v["nu_developer"]), 0.0,
+            float(v["sigma_developer"]))))
     elif dev == "fixed":
         terms["developer_effect"] = zero_sum_normal_logpdf(
             v["developer_effect"], pr("developer_fixed").params["sigma"])
