@@ -410,6 +410,20 @@ def test_validate_end_to_end_outputs_and_flags(tmp_path):
     assert meta["diagnostics_ok"] is False and meta["score_scale"] == "accuracy_bin"
 
 
+def test_a_method_whose_every_fold_raised_is_flagged_not_passed(tmp_path):
+    from bayes_llm.validate.run import validate
+
+    def broken(fit, test, *, seed):
+        raise ImportError("cannot import name 'x'")
+
+    res = validate([_spec("broken")], _toy_table(), "time:2024-10", fitter=_fake_fitter(),
+                   predictor=broken, seed=3)
+    assert "broken" not in set(res.summary["method"])  # nothing to score
+    assert not res.diagnostics_ok
+    assert "broken: every fold failed" in res.banner() and "ImportError" in res.banner()
+    assert "every fold passed" not in res.to_markdown()
+
+
 def test_compare_validate_folders_and_refusal_of_other_data(tmp_path):
     _, a = _run(tmp_path, "time:2024-10", name="weak")
     _, b = _run(tmp_path, "time:2024-10", name="weak2")

@@ -133,17 +133,29 @@ class ValidationResult:
     folds: pd.DataFrame
     metadata: dict = field(default_factory=dict)
 
+    def _unscored_methods(self) -> list[str]:
+        """Methods with no summary row: every fold raised (the error is in ``folds``)."""
+        if self.folds is None or "method" not in self.folds:
+            return []
+        scored = set(self.summary["method"]) if "method" in self.summary else set()
+        return [m for m in dict.fromkeys(self.folds["method"].astype(str)) if m not in scored]
+
     @property
     def diagnostics_ok(self) -> bool:
         """Whether every fold of every method passed its diagnostics (and none failed)."""
-        return bool(self.summary["fit_diagnostics_ok"].all()) if len(self.summary) else True
+        ok = bool(self.summary["fit_diagnostics_ok"].all()) if len(self.summary) else True
+        return ok and not self._unscored_methods()
 
     def banner(self) -> str | None:
         """Return a loud line when some fold's fit failed the diagnostics gate or raised."""
         bad = self.summary[~self.summary["fit_diagnostics_ok"].astype(bool)]
-        if bad.empty:
-            return None
         parts = [f"{r.method}: {r.fit_diagnostics}" for r in bad.itertuples(index=False)]
+        for method in self._unscored_methods():
+            errors = self.folds.loc[self.folds["method"].astype(str) == method, "error"]
+            parts.append(f"{method}: every fold failed, none scored ("
+                         + "; ".join(sorted(set(errors.astype(str)))) + ")")
+        if not parts:
+            return None
         return ("!! MCMC DIAGNOSTICS FAILED in some validation folds: their scores are "
                 "provisional !! (" + " | ".join(parts) + ")")
 
