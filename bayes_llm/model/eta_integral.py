@@ -28,8 +28,14 @@ the floor the integrand's peak lies up to ~10 likelihood widths away from the ob
 score.
 
 The same code runs on NumPy arrays (checks, drawing ``eta`` after sampling) and on
-PyTensor tensors (the model's log density; gradients by automatic differentiation through
-the scoring steps).
+PyTensor tensors (the model's log density). The gradient holds the centres and scales
+fixed (``disconnected_grad``): since they change the rule, not the integral, the gradient
+of the rule at fixed nodes equals the integral's gradient to the rule's accuracy
+(``tests/test_eta_integral.py`` checks it against finite differences of the reference),
+and HMC stays exact for any gradient that is a deterministic function of the position
+(the accept step uses the log density itself). Not differentiating through the 2 x
+``ITERATIONS`` scoring steps halves the cost of a log density and gradient on the 809
+models (8.6 -> 4.3 ms; the gradient changed by < 2e-11 relative).
 """
 
 from __future__ import annotations
@@ -56,16 +62,19 @@ _NUMPY = SimpleNamespace(
     sigmoid=special.expit, softplus=lambda x: np.logaddexp(0.0, x),
     logaddexp=np.logaddexp, gammaln=special.gammaln,
     logsumexp=lambda x: special.logsumexp(x, axis=-1), expand=lambda x: np.asarray(x)[..., None],
+    fixed=lambda x: x,
 )
 
 
 def _pytensor_ops() -> SimpleNamespace:
     import pytensor.tensor as pt
+    from pytensor.gradient import disconnected_grad
 
     return SimpleNamespace(
         log=pt.log, log1p=pt.log1p, exp=pt.exp, sqrt=pt.sqrt, clip=pt.clip,
         sigmoid=pt.sigmoid, softplus=pt.softplus, logaddexp=pt.logaddexp, gammaln=pt.gammaln,
         logsumexp=lambda x: pt.logsumexp(x, axis=-1), expand=lambda x: pt.shape_padright(x),
+        fixed=disconnected_grad,
     )
 
 
@@ -166,7 +175,9 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY):
         The log marginal likelihood, shape of ``mu``.
     """
     x, log_w = gauss_hermite()
-    parts = [mode_and_scale(k, n, g, mu, sigma, ops, from_prior=side) for side in (False, True)]
+    parts = [tuple(ops.fixed(v) for v in mode_and_scale(k, n, g, mu, sigma, ops,
+                                                         from_prior=side))
+             for side in (False, True)]
     kk, nn, mm, ss = ops.expand(k), ops.expand(n), ops.expand(mu), ops.expand(sigma)
     sums = []
     for centre, scale in parts:
