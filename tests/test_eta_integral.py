@@ -204,6 +204,40 @@ def test_add_eta_draws_separates_collapsed_from_regular_models():
     assert abs(works.mean() - observed) < 0.01 and works.std() < 0.05
 
 
+def test_single_model_lineages_are_drawn_given_eta():
+    """A model alone in its lineage has effect SD sqrt(sigma_model^2 + sigma_lineage^2);
+    its lineage effect given eta is Normal(r (eta - mu), sigma_l sigma_m / SD), r =
+    sigma_l^2 / SD^2; a multi-model lineage keeps its sampled effect."""
+    import xarray as xr
+
+    chains, draws, s_m, s_l = 2, 2000, 0.3, 0.4
+    shape = (chains, draws)
+    # models: two of lineage "a" (sampled), one alone in "b" at the floor (its eta is then
+    # close to its prior: mu = -8 lies on the likelihood's plateau), so eta - mu has the
+    # summed-out SD
+    k = np.array([round(0.5 * N_ITEMS), round(0.52 * N_ITEMS), round(0.1 * N_ITEMS)], float)
+    post = xr.Dataset({
+        ei.ETA_MEAN: (("chain", "draw", "model"), np.full((*shape, 3), -8.0)),
+        "sigma_model": (("chain", "draw"), np.full(shape, s_m)),
+        "sigma_lineage": (("chain", "draw"), np.full(shape, s_l)),
+        "lineage_multi_effect": (("chain", "draw", "lineage_multi"), np.full((*shape, 1), 0.7))},
+        coords={"chain": range(chains), "draw": range(draws), "model": ["m1", "m2", "m3"],
+                "lineage_multi": ["a"]})
+    layout = ei.LineageLayout(np.array([0, 0, 1]), np.array([0]), np.array([1]), ["a", "b"])
+    dt = ei.add_eta_draws(xr.DataTree.from_dict({"posterior": post}), k, N_ITEMS, GUESS, 3,
+                          lineages=layout)
+    out = dt["posterior"].to_dataset()
+    assert out["lineage_effect"].dims == ("chain", "draw", "lineage")
+    np.testing.assert_allclose(out["lineage_effect"].sel(lineage="a"), 0.7)
+    dev = out["eta"].sel(model="m3").values.ravel() + 8.0
+    lin = out["lineage_effect"].sel(lineage="b").values.ravel()
+    sd = np.hypot(s_m, s_l)
+    assert dev.std() == pytest.approx(sd, rel=0.08)  # the summed-out SD, not sigma_model
+    slope, intercept = np.polyfit(dev, lin, 1)
+    assert slope == pytest.approx(s_l**2 / sd**2, abs=0.03) and abs(intercept) < 0.02
+    assert np.std(lin - slope * dev) == pytest.approx(s_l * s_m / sd, rel=0.08)
+
+
 def test_integration_needs_a_normal_binomial_model_effect():
     base = load_spec("binomial_developers").to_dict()
     for change, fragment in (({"likelihood": "logit_normal"}, "needs likelihood = 'binomial'"),

@@ -130,7 +130,7 @@ def _monotone_curve(spec: ModelSpec, data: ModelData, x):
     return pt.sum(basis * slopes[None, :], axis=1)
 
 
-def _lineage_effects(data: ModelData, sigma):
+def _lineage_effects(data: ModelData, sigma, *, singles_summed_out: bool = False):
     """Lineage effects l ~ Normal(0, sigma_lineage), iid; returns the ``lineage_effect`` vector.
 
     Mixed parameterisation of one model: lineages with several models are centred
@@ -138,6 +138,12 @@ def _lineage_effects(data: ModelData, sigma):
     (``lineage_single_z`` ~ Normal(0, 1), l = sigma * z): only the priors separate their
     lineage effect from the model's own effect. Not sum-to-zero: with hundreds of lineages
     their mean is pinned by the prior (SD sigma / sqrt(L)).
+
+    ``singles_summed_out`` (an integrated model effect): a single-model lineage's effect
+    and its model's effect are two Normals on one model, summed out together (the model's
+    effect SD becomes sqrt(sigma_model^2 + sigma_lineage^2), :func:`_integrated_counts`);
+    the vector then holds 0 for them and is not recorded: ``add_eta_draws`` draws their
+    effects after sampling and records ``lineage_effect``.
     """
     n = len(data.coords["lineage"])
     multi, single = data.lineage_multi, data.lineage_single
@@ -145,10 +151,17 @@ def _lineage_effects(data: ModelData, sigma):
     if multi.size:
         centred = pm.Normal("lineage_multi_effect", 0.0, sigma, dims="lineage_multi")
         effect = pt.set_subtensor(effect[multi], centred)
+    if singles_summed_out:
+        return effect
     if single.size:
         z = pm.Normal("lineage_single_z", 0.0, 1.0, dims="lineage_single")
         effect = pt.set_subtensor(effect[single], sigma * z)
     return pm.Deterministic("lineage_effect", effect, dims="lineage")
+
+
+def single_lineage_models(data: ModelData) -> np.ndarray:
+    """Flag the models that are alone in their lineage (bool, one per model)."""
+    return np.isin(data.lineage_idx, data.lineage_single)
 
 
 def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
@@ -157,7 +170,8 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
-        term = _lineage_effects(data, sigma)[idx]
+        term = _lineage_effects(data, sigma,
+                                singles_summed_out=spec.integrate_model_effect)[idx]
     if spec.protocol_effect:
         off = data.off_harness
         if off.min() == 1.0:
@@ -377,6 +391,11 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
 
                 # mu per draw, for drawing eta after sampling (add_eta_draws)
                 mu = pm.Deterministic(ETA_MEAN, mu, dims="model")
+                if spec.lineage_effect:  # single-model lineages summed out with eta
+                    single = pm.Data("single_lineage_model",
+                                     single_lineage_models(data).astype(float), dims="model")
+                    sigma_model = pt.sqrt(sigma_model**2
+                                          + pm.modelcontext(None)["sigma_lineage"]**2 * single)
                 _integrated_counts(spec, data, name, mu, sigma_model, period_idx)
                 return model
             if spec.model_effect == "student_t":

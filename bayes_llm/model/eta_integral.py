@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special
@@ -238,7 +239,22 @@ DRAW_BLOCK = 250
 SEED_OFFSET = 7919
 
 
-def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
+class LineageLayout(NamedTuple):
+    """Where the lineage effects of an integrated fit live (``lineage_effect`` on).
+
+    ``lineage_idx``: each model's lineage; ``multi`` and ``single``: indices of the
+    lineages with several models (sampled) and with one (summed out with eta); ``labels``:
+    every lineage's label.
+    """
+
+    lineage_idx: np.ndarray
+    multi: np.ndarray
+    single: np.ndarray
+    labels: list
+
+
+def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
+                  lineages: LineageLayout | None = None):
     """Add each model's ``eta`` to a fit of an integrated model, drawn given every draw.
 
     For posterior draw s and model i: under ``floor_mixture`` the model is collapsed with
@@ -261,6 +277,12 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
     period_idx : array_like, optional
         Each model's period: needed when pi has a ``period`` dimension
         (``collapse_by_period``).
+    lineages : LineageLayout, optional
+        With a lineage effect: a model alone in its lineage has effect SD
+        ``sqrt(sigma_model^2 + sigma_lineage^2)`` (its lineage's effect was summed out with
+        eta), and once eta is drawn its lineage effect is drawn from l | eta ~
+        Normal(r (eta - mu), sigma_lineage sigma_model / SD), r = sigma_lineage^2 / SD^2;
+        ``lineage_effect`` (chain, draw, lineage) is then recorded.
 
     Returns
     -------
@@ -273,7 +295,12 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
     mean = post[ETA_MEAN].transpose("chain", "draw", "model")
     n_chain, n_draw, n_model = mean.shape
     mu = mean.values.reshape(n_chain * n_draw, n_model)
-    sigma = post["sigma_model"].values.reshape(-1)
+    sigma = np.broadcast_to(post["sigma_model"].values.reshape(-1, 1),
+                            (n_chain * n_draw, n_model))
+    if lineages is not None:
+        alone = np.isin(lineages.lineage_idx, lineages.single)
+        s_lin = post["sigma_lineage"].values.reshape(-1, 1)
+        sigma = np.sqrt(sigma**2 + s_lin**2 * alone[None, :])
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
     mixture = "collapse_probability" in post
@@ -295,13 +322,45 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None):
         block = draw_conditional_eta(k, n, g, mu[sl], sigma[sl], rng)
         if mixture:
             log_c, log_r = collapse_log_terms(
-                log_marginal(k, n, g, mu[sl], sigma[sl][:, None]), pi[sl],
+                log_marginal(k, n, g, mu[sl], sigma[sl]), pi[sl],
                 m[sl] * conc[sl], (1.0 - m[sl]) * conc[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
-            fresh = rng.normal(mu[sl], sigma[sl][:, None])
+            fresh = rng.normal(mu[sl], sigma[sl])
             block = np.where(collapsed, fresh, block)
         eta[sl] = block
     draws = xr.DataArray(eta.reshape(n_chain, n_draw, n_model), coords=mean.coords,
                          dims=mean.dims, name="eta")
-    dt["posterior"] = xr.DataTree(post.drop_vars(ETA_MEAN).assign(eta=draws))
+    post = post.drop_vars(ETA_MEAN).assign(eta=draws)
+    if lineages is not None:
+        post = post.assign(lineage_effect=_lineage_draws(post, lineages, eta - mu, sigma,
+                                                         s_lin, rng, (n_chain, n_draw)))
+    dt["posterior"] = xr.DataTree(post)
     return dt
+
+
+def _lineage_draws(post, lineages: LineageLayout, deviation: np.ndarray, sd: np.ndarray,
+                   s_lin: np.ndarray, rng: np.random.Generator, shape: tuple[int, int]):
+    """``lineage_effect`` draws: sampled for multi-model lineages, drawn given eta for the rest.
+
+    ``deviation`` (S, M) is eta - mu (mu without the summed-out lineage effect); ``sd``
+    (S, M) the SD of that deviation, ``s_lin`` (S, 1) sigma_lineage.
+    """
+    import xarray as xr
+
+    n_lineage = len(lineages.labels)
+    effect = np.zeros((deviation.shape[0], n_lineage))
+    if len(lineages.multi):
+        effect[:, lineages.multi] = post["lineage_multi_effect"].values.reshape(
+            deviation.shape[0], -1)
+    if len(lineages.single):
+        # the model of each single-model lineage (one each)
+        model_of = np.full(n_lineage, -1)
+        model_of[lineages.lineage_idx] = np.arange(len(lineages.lineage_idx))
+        cols = model_of[lineages.single]
+        share = s_lin**2 / sd[:, cols] ** 2
+        spread = np.sqrt(share) * np.sqrt(sd[:, cols] ** 2 - s_lin**2)
+        effect[:, lineages.single] = (share * deviation[:, cols]
+                                      + spread * rng.standard_normal(share.shape))
+    return xr.DataArray(effect.reshape(*shape, n_lineage), dims=("chain", "draw", "lineage"),
+                        coords={"chain": post["chain"], "draw": post["draw"],
+                                "lineage": list(lineages.labels)}, name="lineage_effect")

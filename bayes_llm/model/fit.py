@@ -288,10 +288,13 @@ def fit_model(
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                           cores=cores, initvals=initial_values(data, spec))
     if spec.integrate_model_effect:
-        from bayes_llm.model.eta_integral import add_eta_draws
+        from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
 
+        lineages = (LineageLayout(data.lineage_idx, data.lineage_multi, data.lineage_single,
+                                  list(data.coords["lineage"]))
+                    if spec.lineage_effect else None)
         dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
-                           data.period_idx)
+                           data.period_idx, lineages)
     t2 = time.perf_counter()
     metadata = {
         "spec_name": spec.name,

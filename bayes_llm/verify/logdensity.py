@@ -25,7 +25,9 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
   sigma_developer)``, not sum-to-zero;
 * lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
   ``lineage_multi_effect`` for lineages with several models and as
-  ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones;
+  ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones
+  (with an integrated model effect the single-model ones are summed out with ``eta``:
+  their model's effect SD is ``sqrt(sigma_model^2 + sigma_lineage^2)``);
 * errors-in-variables: ``x_true_i ~ Normal(mu_x, sigma_x)``, ``x_obs_i ~ Normal(x_true_i,
   tau_i)``;
 * likelihoods: ``Binomial(n, g + (1 - g) logistic(eta_i))`` with ``eta_i ~ Normal(mu_i,
@@ -190,12 +192,17 @@ def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.n
                   axis=-1)
 
 
-def lineage_effects(data: ModelData, v: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Each lineage's effect: sampled for multi-model lineages, sigma * z for the others."""
+def lineage_effects(data: ModelData, v: Mapping[str, np.ndarray], *,
+                    singles_summed_out: bool = False) -> np.ndarray:
+    """Each lineage's effect: sampled for multi-model lineages, sigma * z for the others.
+
+    ``singles_summed_out`` (integrated model effect): 0 for single-model lineages, whose
+    effect is in the model effect's variance instead.
+    """
     out = np.zeros(len(data.coords["lineage"]))
     if len(data.lineage_multi):
         out[data.lineage_multi] = np.asarray(v["lineage_multi_effect"], float)
-    if len(data.lineage_single):
+    if len(data.lineage_single) and not singles_summed_out:
         out[data.lineage_single] = float(v["sigma_lineage"]) * np.asarray(
             v["lineage_single_z"], float)
     return out
@@ -236,7 +243,7 @@ def floor_mixture_logpmf(k, n, p, guess: float, pi, logit_mean,
     return np.logaddexp(collapsed, regular)
 
 
-def integrated_binomial_logpmf(k, n, guess: float, mu, sigma: float) -> np.ndarray:
+def integrated_binomial_logpmf(k, n, guess: float, mu, sigma) -> np.ndarray:
     """``log ∫ Binomial(k | n, g + (1 - g) logistic(e)) Normal(e | mu, sigma) de`` per model.
 
     Composite Simpson's rule on 4,001 points over the interval where the integrand is
@@ -250,6 +257,7 @@ def integrated_binomial_logpmf(k, n, guess: float, mu, sigma: float) -> np.ndarr
     k = np.atleast_1d(np.asarray(k, float))[:, None]
     n = np.broadcast_to(np.asarray(n, float), k.shape[:1])[:, None]
     mu = np.broadcast_to(np.asarray(mu, float), k.shape[:1])[:, None]
+    sigma = np.broadcast_to(np.asarray(sigma, float), k.shape[:1])[:, None]
     log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
 
     def log_f(e):
@@ -301,7 +309,8 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
             slope = slope + np.asarray(v["developer_slope"], float)[j]
         mu = level + slope * x
     if parts["lineage"]:
-        mu = mu + lineage_effects(data, v)[data.lineage_idx]
+        mu = mu + lineage_effects(data, v, singles_summed_out=parts["integrated"])[
+            data.lineage_idx]
     if parts["protocol"]:
         mu = mu + float(v["protocol_effect"]) * data.off_harness
     if parts["mundlak"]:
@@ -337,7 +346,7 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names.append("sigma_lineage")
         if len(data.lineage_multi):
             names.append("lineage_multi_effect")
-        if len(data.lineage_single):
+        if len(data.lineage_single) and not parts["integrated"]:
             names.append("lineage_single_z")
     if parts["protocol"]:
         names.append("protocol_effect")
@@ -428,7 +437,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
         prior("sigma_lineage")
         if len(data.lineage_multi):
             normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
-        if len(data.lineage_single):
+        if len(data.lineage_single) and not parts["integrated"]:
             normal("lineage_single_z", 0.0, 1.0)
     if parts["protocol"]:
         prior("protocol_effect")
@@ -471,8 +480,11 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
     if spec.likelihood == "binomial":
         prior("sigma_model")
         if parts["integrated"]:
-            regular = integrated_binomial_logpmf(data.k, data.n, data.guess, mu,
-                                                 float(v["sigma_model"]))
+            sd = np.full(len(mu), float(v["sigma_model"]))
+            if parts["lineage"]:  # single-model lineages: their effect summed out with eta
+                alone = np.isin(data.lineage_idx, data.lineage_single)
+                sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
+            regular = integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
             if parts["floor_mixture"]:
                 for name in ("collapse_probability", "collapse_logit_mean",
                              "collapse_log_concentration"):
