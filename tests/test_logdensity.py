@@ -57,8 +57,7 @@ CASES = {
     "math_logit_normal": {"outcome": "math_lvl5", "likelihood": "logit_normal"},
     # issue-10 options (documented in models/README.md, "Options for prediction")
     "student_t_model_effect": {"model_effect": "student_t"},
-    "student_t_developers": {"developer_distribution": "student_t", "floor_mixture": True,
-                             "integrate_model_effect": True},
+    "student_t_developers": {"developer_distribution": "student_t"},
     "monotone_curve": {"compute_curve": "monotone", "period": "quarter"},
     "monotone_curve_knots": {"compute_curve": "monotone", "compute_knots": [23.5, 24.0],
                              "likelihood": "logit_normal"},
