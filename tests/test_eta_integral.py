@@ -223,7 +223,8 @@ def test_single_model_lineages_are_drawn_given_eta():
         "lineage_multi_effect": (("chain", "draw", "lineage_multi"), np.full((*shape, 1), 0.7))},
         coords={"chain": range(chains), "draw": range(draws), "model": ["m1", "m2", "m3"],
                 "lineage_multi": ["a"]})
-    layout = ei.LineageLayout(np.array([0, 0, 1]), np.array([0]), np.array([1]), ["a", "b"])
+    layout = ei.LineageLayout(np.array([0, 0, 1]), np.array([0]), np.array([1]),
+                              np.array([False, False, True]), ["a", "b"])
     dt = ei.add_eta_draws(xr.DataTree.from_dict({"posterior": post}), k, N_ITEMS, GUESS, 3,
                           lineages=layout)
     out = dt["posterior"].to_dataset()

@@ -159,14 +159,13 @@ def _lineage_effects(data: ModelData, sigma, *, singles_summed_out: bool = False
     return pm.Deterministic("lineage_effect", effect, dims="lineage")
 
 
-def single_lineage_models(data: ModelData) -> np.ndarray:
-    """Flag the models that are alone in their lineage (bool, one per model)."""
-    return np.isin(data.lineage_idx, data.lineage_single)
-
-
 def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
-    """Lineage, protocol and developer-mean-compute terms of mu (None when all are off)."""
-    term = None
+    """Lineage, protocol and developer-mean-compute terms of mu, and sigma_lineage.
+
+    Returns ``(term, sigma_lineage)``: ``term`` is None when all are off, ``sigma_lineage``
+    None without a lineage effect.
+    """
+    term = sigma = None
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
@@ -185,7 +184,7 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
         xbar = pm.Data("developer_mean_compute", data.developer_mean_x, dims="developer")
         mundlak = _prior(spec, "mundlak_lambda") * xbar[developer_idx]
         term = mundlak if term is None else term + mundlak
-    return term
+    return term, sigma
 
 
 #: floor_mixture: starting collapse probability and model-effect SD of every chain
@@ -380,7 +379,7 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 sigma_s = _prior(spec, "sigma_slope")
                 slope = pm.Normal("developer_slope", 0.0, sigma_s, dims="developer")
                 mu = mu + slope[developer_idx] * x
-        extra = _option_terms(spec, data, developer_idx)
+        extra, sigma_lineage = _option_terms(spec, data, developer_idx)
         if extra is not None:
             mu = mu + extra
         name = OBSERVED_NAME[spec.likelihood]
@@ -393,9 +392,8 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 mu = pm.Deterministic(ETA_MEAN, mu, dims="model")
                 if spec.lineage_effect:  # single-model lineages summed out with eta
                     single = pm.Data("single_lineage_model",
-                                     single_lineage_models(data).astype(float), dims="model")
-                    sigma_model = pt.sqrt(sigma_model**2
-                                          + pm.modelcontext(None)["sigma_lineage"]**2 * single)
+                                     data.lineage_alone.astype(float), dims="model")
+                    sigma_model = pt.sqrt(sigma_model**2 + sigma_lineage**2 * single)
                 _integrated_counts(spec, data, name, mu, sigma_model, period_idx)
                 return model
             if spec.model_effect == "student_t":

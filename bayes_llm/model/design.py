@@ -77,6 +77,8 @@ class ModelData:
     #: Indices (into coords ``lineage``) of lineages with several models / with one model.
     lineage_multi: np.ndarray | None = None
     lineage_single: np.ndarray | None = None
+    #: True for each model alone in its lineage (its lineage is in ``lineage_single``).
+    lineage_alone: np.ndarray | None = None
     #: 1.0 for models scored off the leaderboard harness (no ``hf_id``), else 0.0.
     off_harness: np.ndarray | None = None
     #: Mean centred log10 compute of each developer unit's models (``developer_mean_compute``).
@@ -225,6 +227,7 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
         sizes = np.bincount(out["lineage_idx"], minlength=len(lineages))
         out["lineage_multi"] = np.flatnonzero(sizes > 1)
         out["lineage_single"] = np.flatnonzero(sizes == 1)
+        out["lineage_alone"] = sizes[out["lineage_idx"]] == 1
         out["coords"]["lineage_multi"] = [lineages[i] for i in out["lineage_multi"]]
         out["coords"]["lineage_single"] = [lineages[i] for i in out["lineage_single"]]
     if spec.protocol_effect:

@@ -243,14 +243,21 @@ class LineageLayout(NamedTuple):
     """Where the lineage effects of an integrated fit live (``lineage_effect`` on).
 
     ``lineage_idx``: each model's lineage; ``multi`` and ``single``: indices of the
-    lineages with several models (sampled) and with one (summed out with eta); ``labels``:
-    every lineage's label.
+    lineages with several models (sampled) and with one (summed out with eta); ``alone``:
+    True for each model alone in its lineage; ``labels``: every lineage's label.
     """
 
     lineage_idx: np.ndarray
     multi: np.ndarray
     single: np.ndarray
+    alone: np.ndarray
     labels: list
+
+    @classmethod
+    def from_data(cls, data) -> LineageLayout:
+        """Read the layout off a :class:`~bayes_llm.model.design.ModelData` with lineages."""
+        return cls(data.lineage_idx, data.lineage_multi, data.lineage_single,
+                   data.lineage_alone, list(data.coords["lineage"]))
 
 
 def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
@@ -298,9 +305,8 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     sigma = np.broadcast_to(post["sigma_model"].values.reshape(-1, 1),
                             (n_chain * n_draw, n_model))
     if lineages is not None:
-        alone = np.isin(lineages.lineage_idx, lineages.single)
         s_lin = post["sigma_lineage"].values.reshape(-1, 1)
-        sigma = np.sqrt(sigma**2 + s_lin**2 * alone[None, :])
+        sigma = np.sqrt(sigma**2 + s_lin**2 * lineages.alone[None, :])
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
     mixture = "collapse_probability" in post

@@ -290,9 +290,7 @@ def fit_model(
     if spec.integrate_model_effect:
         from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
 
-        lineages = (LineageLayout(data.lineage_idx, data.lineage_multi, data.lineage_single,
-                                  list(data.coords["lineage"]))
-                    if spec.lineage_effect else None)
+        lineages = LineageLayout.from_data(data) if spec.lineage_effect else None
         dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
                            data.period_idx, lineages)
     t2 = time.perf_counter()

@@ -123,14 +123,8 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
         if spec.developer == "nested":
             m, v = _nested_new(post, coords, frame, new)
             mean[:, new], var[:, new] = m, v
-        elif "nu_developer" in post:
-            if rng is None:
-                raise ValueError("Student-t developer effects: a new developer's draw needs rng")
-            nu = post["nu_developer"][:, None]
-            mixing = nu / rng.chisquare(np.broadcast_to(nu, (n_samples, int(new.sum()))))
-            var[:, new] = post["sigma_developer"][:, None] ** 2 * mixing
         else:
-            var[:, new] = _pooled_new_variance(post, spec, len(units))[:, None]
+            var[:, new] = _pooled_new_variance(post, spec, len(units), int(new.sum()), rng)
     slope_mean, slope_var = zeros.copy(), zeros.copy()
     if "developer_slope" in post:
         slopes = post["developer_slope"]
@@ -139,8 +133,20 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
     return DeveloperTerms(mean, var, slope_mean, slope_var, known)
 
 
-def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec,
-                         n_units: int) -> np.ndarray:
+def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec, n_units: int,
+                         n_new: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Variance of each new row's developer effect, shape ``(sample, n_new)``.
+
+    Student-t effects get a scale-mixture variance per draw and row (``rng`` required);
+    the other codings one variance per draw (see the module docstring).
+    """
+    n_samples = next(iter(post.values())).shape[0]
+    if "nu_developer" in post:
+        if rng is None:
+            raise ValueError("Student-t developer effects: a new developer's draw needs rng")
+        nu = post["nu_developer"][:, None]
+        mixing = nu / rng.chisquare(np.broadcast_to(nu, (n_samples, n_new)))
+        return post["sigma_developer"][:, None] ** 2 * mixing
     if spec.developer_effect == "fixed":
         effects = post["developer_effect"]
         if n_units < 2:
@@ -148,10 +154,11 @@ def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec,
                                 "so the spread of developers is unknown; a new developer "
                                 "cannot be predicted")
         s2 = np.sum(effects**2, axis=1) / (n_units - 1)
-        return new_unit_variance(s2, n_units, zero_sum=True)
-    sigma2 = post["sigma_developer"] ** 2
-    zero_sum = spec.developer_parameterisation != "non_centred"
-    return new_unit_variance(sigma2, n_units, zero_sum=zero_sum)
+        var = new_unit_variance(s2, n_units, zero_sum=True)
+    else:
+        zero_sum = spec.developer_parameterisation != "non_centred"
+        var = new_unit_variance(post["sigma_developer"] ** 2, n_units, zero_sum=zero_sum)
+    return np.broadcast_to(var[:, None], (n_samples, n_new))
 
 
 def _nested_new(post: dict[str, np.ndarray], coords: dict[str, list[str]],
