@@ -255,6 +255,45 @@ def test_lineages_of_the_809_models(paper_df):
     assert sizes.index[0] == "qwen/qwen2.5-0.5b" and sizes.iloc[0] == 29
 
 
+def test_fingerprint_lineages_group_fine_tunes_with_their_base():
+    from bayes_llm.data.lineage import fingerprint_lineages, model_lineages
+
+    frame = pd.DataFrame({
+        "model_id": ["base", "ft", "merge", "other_size", "no_tokens", "other_base"],
+        "params_b": [7.616, 7.6155, 7.616, 8.03, 7.616, 7.616],
+        "tokens_base_b": [18000.0, 18000.0, 18000.0, 18000.0, None, 15000.0],
+    })
+    labels = fingerprint_lineages(frame).tolist()
+    assert labels[:3] == ["fp:7.62B/18000BT"] * 3  # rounded to 0.01 B
+    assert labels[3] == "fp:8.03B/18000BT" and labels[5] == "fp:7.62B/15000BT"
+    assert labels[4] == "own:no_tokens"
+    no_params = frame.drop(columns="params_b")
+    assert model_lineages(no_params, "fingerprint")[0] == "own:base"
+    with pytest.raises(ValueError, match="unknown lineage source"):
+        model_lineages(frame, "names")
+
+
+def test_fingerprint_lineages_of_the_809_models(paper_df):
+    spec = spec_from_dict({**BASE, "lineage_effect": True, "lineage_source": "fingerprint"})
+    data = prepare_data(paper_df, spec)
+    labels = np.asarray(data.coords["lineage"])[data.lineage_idx]
+    sizes = pd.Series(labels).value_counts()
+    # Qwen2.5-7B (7.616 B parameters, 18 T tokens) is the largest base family
+    assert sizes.index[0] == "fp:7.62B/18000BT" and sizes.iloc[0] == 72
+    assert len(sizes) == 256 and int((sizes > 1).sum()) == 98
+    assert data.lineage_alone.sum() == (sizes == 1).sum()
+
+
+def test_lineage_source_needs_a_lineage_effect_and_a_known_source():
+    from bayes_llm.errors import SpecError
+
+    with pytest.raises(SpecError, match="only with lineage_effect"):
+        spec_from_dict({**BASE, "lineage_source": "fingerprint"})
+    with pytest.raises(SpecError, match="lineage_source"):
+        spec_from_dict({**BASE, "lineage_effect": True, "lineage_source": "names"})
+    assert spec_from_dict({**BASE, "lineage_effect": True}).lineage_source == "leaderboard"
+
+
 def test_sensitivity_studies_see_the_option_priors():
     from bayes_llm.sensitivity.study import default_scale_priors, used_priors
 

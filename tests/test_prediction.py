@@ -559,6 +559,24 @@ def test_lineage_protocol_terms_enter_the_prediction():
     assert lat[:, 1].var() - lat[:, 0].var() == pytest.approx(1.0, abs=0.2)
 
 
+def test_fingerprint_lineage_of_a_new_row_is_looked_up_by_parameters_and_tokens():
+    fit = noisy_fit({"lineage_effect": True, "lineage_source": "fingerprint"})
+    post = fit.dt["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    post["lineage_effect"] = xr.DataArray(np.full((*shape, 1), 2.0),
+                                          dims=("chain", "draw", "lineage"),
+                                          coords={"lineage": ["fp:7.62B/18000BT"]})
+    post["sigma_lineage"] = xr.DataArray(np.full(shape, 1.0), dims=("chain", "draw"))
+    fit.dt["posterior"] = xr.DataTree(post)
+    rows = table(("fine-tune", "Qwen", "2024-01", 23.5), ("other", "Qwen", "2024-01", 23.5))
+    rows["params_b"] = [7.616, 8.03]
+    rows["tokens_base_b"] = [18000.0, 15000.0]
+    lat = predict(fit, rows, seed=0).latent.values
+    # the fine-tune gets its base family's +2; the other size is a new lineage (variance +1)
+    assert abs(np.median(lat[:, 0]) - np.median(lat[:, 1]) - 2.0) < 0.15
+    assert lat[:, 1].var() - lat[:, 0].var() == pytest.approx(1.0, abs=0.2)
+
+
 def test_dataframe_rows_with_missing_values_are_one_line_errors():
     from bayes_llm.errors import BayesLLMError
 

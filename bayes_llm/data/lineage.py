@@ -22,6 +22,16 @@ Rules (documented in ``models/README.md``):
    model with no match is its own lineage, labelled ``"own:<model_id>"``.
 
 :func:`lineage_table` returns the derived table (computed, never stored in the repository).
+
+**Fingerprint lineages** (``lineage_source = "fingerprint"``; :func:`fingerprint_lineages`)
+need no second table: a model's lineage is its pretrained base, identified by the paper's
+own columns, the parameter count (``params_b``, rounded to 0.01 B) and the base model's
+pre-training tokens (``tokens_base_b``), labelled ``"fp:<params>B/<tokens>BT"``. Fine-tunes
+and merges keep their base's parameters and base tokens, so they share its label whether
+or not the leaderboard records the base (many fine-tunes name themselves as their own
+base there). A model missing either value is its own lineage (``"own:<model_id>"``).
+Two different bases of the same nominal size and token count share a label; the rounding
+to 0.01 B keeps that to bases reported at round sizes.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayes_llm.data.sources import resolve
@@ -40,6 +51,7 @@ SOURCE = "open_llm_leaderboard_v2"
 LEADERBOARD_COLUMNS = ("model_name", "model_precision", "metadata_base_model")
 MERGE_SUFFIX = " (Merge)"
 OWN_PREFIX = "own:"
+FINGERPRINT_PREFIX = "fp:"
 
 
 def leaderboard_key(name: str, precision: str) -> str:
@@ -134,6 +146,41 @@ def lineage_table(frame: pd.DataFrame, leaderboard: pd.DataFrame | None = None) 
     out["lineage"] = [r.lower() if r is not None else f"{OWN_PREFIX}{m}"
                       for r, m in zip(roots, out["model_id"], strict=True)]
     return out
+
+
+def fingerprint_lineages(frame: pd.DataFrame) -> pd.Series:
+    """Each model's fingerprint lineage (see the module docstring), in ``frame``'s order.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Canonical rows: ``model_id``, and ``params_b`` and ``tokens_base_b`` where known.
+
+    Returns
+    -------
+    Series
+        ``"fp:<params>B/<tokens>BT"``, or ``"own:<model_id>"`` when either value is missing.
+    """
+    def column(name: str) -> np.ndarray:
+        if name not in frame:
+            return np.full(len(frame), np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+
+    params, tokens = column("params_b"), column("tokens_base_b")
+    labels = [f"{FINGERPRINT_PREFIX}{p:.2f}B/{t:g}BT"
+              if np.isfinite(p) and np.isfinite(t) and p > 0 and t > 0
+              else f"{OWN_PREFIX}{m}"
+              for p, t, m in zip(params, tokens, frame["model_id"].astype(str), strict=True)]
+    return pd.Series(labels, index=frame.index, name="lineage")
+
+
+def model_lineages(frame: pd.DataFrame, source: str = "leaderboard") -> np.ndarray:
+    """Each model's lineage label under ``source`` ("leaderboard" or "fingerprint")."""
+    if source == "fingerprint":
+        return fingerprint_lineages(frame).to_numpy()
+    if source != "leaderboard":
+        raise ValueError(f"unknown lineage source '{source}'")
+    return lineage_table(frame)["lineage"].to_numpy()
 
 
 def lineage_summary(table: pd.DataFrame) -> dict[str, int]:

@@ -217,9 +217,9 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
     """Arrays and coordinates of the issue-10 options the spec switches on."""
     out: dict = {"coords": {}}
     if spec.lineage_effect:
-        from bayes_llm.data.lineage import lineage_table
+        from bayes_llm.data.lineage import model_lineages
 
-        labels = lineage_table(frame)["lineage"]
+        labels = pd.Series(model_lineages(frame, spec.lineage_source))
         lineages = sorted(labels.unique())
         out["lineage_idx"] = np.asarray(pd.Categorical(labels, categories=lineages).codes,
                                         dtype=np.int64)

@@ -34,7 +34,8 @@ def _tree(fit: Any) -> xr.DataTree:
 
 
 def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = None,
-                 compute_centre: float | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+                 compute_centre: float | None = None,
+                 lineage_source: str | None = None) -> tuple[xr.DataArray, xr.DataArray]:
     """Per-draw mean and extra variance of the option terms for the rows of ``frame``.
 
     Parameters
@@ -48,6 +49,9 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
         ``developer = "group"``).
     compute_centre : float, optional
         c0 of the fit (default ``fit.spec.compute_centre``).
+    lineage_source : str, optional
+        How the fit defined lineages (default ``fit.spec.lineage_source``, else
+        ``"leaderboard"``).
 
     Returns
     -------
@@ -61,9 +65,11 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
     zero = xr.zeros_like(post["alpha"]) + xr.DataArray(np.zeros(n), dims="row")
     mean, var = zero.copy(), zero.copy()
     if "lineage_effect" in post:
-        from bayes_llm.data.lineage import lineage_table
+        from bayes_llm.data.lineage import model_lineages
 
-        labels = lineage_table(frame)["lineage"].to_numpy()
+        if lineage_source is None:
+            lineage_source = getattr(getattr(fit, "spec", None), "lineage_source", "leaderboard")
+        labels = model_lineages(frame, lineage_source)
         known = {str(k): i for i, k in enumerate(post["lineage_effect"].coords["lineage"].values)}
         idx = np.array([known.get(label, -1) for label in labels])
         effects = post["lineage_effect"].isel(lineage=xr.DataArray(np.maximum(idx, 0),

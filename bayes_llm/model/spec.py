@@ -40,6 +40,10 @@ MODEL_EFFECTS = ("normal", "student_t")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
 DEVELOPER_DISTRIBUTIONS = ("normal", "student_t")
 COMPUTE_CURVES = ("linear", "monotone")
+#: What defines a lineage (``lineage_effect``): the leaderboard's base-model chain or the
+#: base model's fingerprint (parameters and pre-training tokens); see
+#: :mod:`bayes_llm.data.lineage`.
+LINEAGE_SOURCES = ("leaderboard", "fingerprint")
 COMPUTE_POPULATIONS = ("normal", "student_t")
 #: Default knots (log10 FLOP) of the monotone compute curve: one segment per decade over
 #: the bulk of the 809 models (65 below 1e22, 7 above 1e25).
@@ -52,6 +56,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "compute_curve": "linear",
     "compute_knots": DEFAULT_COMPUTE_KNOTS,
     "lineage_effect": False,
+    "lineage_source": "leaderboard",
     "protocol_effect": False,
     "developer_mean_compute": False,
     "compute_population": "normal",
@@ -233,6 +238,9 @@ class ModelSpec:
     compute_curve: str = "linear"
     compute_knots: tuple[float, ...] = DEFAULT_COMPUTE_KNOTS
     lineage_effect: bool = False
+    #: ``lineage_effect`` only: "leaderboard" (the base-model chain) or "fingerprint"
+    #: (parameters and the base model's pre-training tokens).
+    lineage_source: str = "leaderboard"
     protocol_effect: bool = False
     developer_mean_compute: bool = False
     compute_population: str = "normal"
@@ -424,10 +432,15 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
         "compute_knots": _parse_knots(data, where),
         "compute_population": _choice(data, "compute_population", COMPUTE_POPULATIONS,
                                       "normal", where),
+        "lineage_source": _choice(data, "lineage_source", LINEAGE_SOURCES, "leaderboard",
+                                  where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period"):
         out[flag] = _flag(data, flag, where)
+    if out["lineage_source"] != "leaderboard" and not out["lineage_effect"]:
+        raise SpecError(f"{where}: lineage_source = '{out['lineage_source']}' is used only "
+                        "with lineage_effect = true")
     if out["collapse_by_period"] and not out["floor_mixture"]:
         raise SpecError(f"{where}: collapse_by_period = true needs floor_mixture = true")
     if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"

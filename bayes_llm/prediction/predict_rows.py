@@ -176,7 +176,8 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
     mean = mean + dev.mean + dev.slope_mean * x
     var = var + dev.var + dev.slope_var * x**2
     o_mean, o_var = option_terms(fit, frame, units=list(row_units(frame, spec)),
-                                 compute_centre=spec.compute_centre)
+                                 compute_centre=spec.compute_centre,
+                                 lineage_source=spec.lineage_source)
     mean = mean + stacked(o_mean, idx)
     var = var + stacked(o_var, idx)
     return {"mean": mean, "var": var, "x": x, "steps": periods.placement.steps,
