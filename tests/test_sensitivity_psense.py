@@ -32,6 +32,23 @@ def test_verdicts_follow_the_threshold_rule():
     assert verdict(np.nan, 0.2) == "undetermined"
 
 
+def test_a_figure_equal_in_every_draw_up_to_rounding_is_not_power_scaled():
+    """Data computed through per-draw arithmetic differs in its last bits: still data."""
+    import xarray as xr
+
+    from bayes_llm.sensitivity.psense import _scalar_figures
+
+    rng = np.random.default_rng(0)
+    dims = ("chain", "draw")
+    draws = xr.Dataset({
+        "observed_gain": (dims, 0.3 + 1e-16 * rng.standard_normal((2, 50))),
+        "slope": (dims, 0.8 + 1e-3 * rng.standard_normal((2, 50))),
+    })
+    kept, notes = _scalar_figures(draws)
+    assert list(kept.data_vars) == ["slope"]
+    assert any("'observed_gain' is the same in every draw" in n for n in notes)
+
+
 @pytest.mark.mcmc
 def test_psense_reports_each_headline_figure_and_top_level_prior(default_psense):
     fit, res = default_psense

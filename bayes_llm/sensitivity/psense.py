@@ -154,6 +154,10 @@ def _tree_with(fit, extra: xr.Dataset, params: list[str]) -> xr.DataTree:
     })
 
 
+#: Relative spread below which a figure counts as the same in every draw (rounding only).
+SAME_IN_EVERY_DRAW_RTOL = 1e-9
+
+
 def _scalar_figures(draws: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
     """Keep figures that are one finite number per draw; explain the others."""
     keep, notes = {}, []
@@ -172,7 +176,10 @@ def _scalar_figures(draws: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
             notes.append(f"figure '{name}' is not computable for this fit ({why}); skipped")
             continue
         values = da.to_numpy()
-        if values.size and np.all(values == values.flat[0]):
+        # the same up to rounding: a figure computed from the data through per-draw
+        # arithmetic (e.g. alpha + components = the observed score) differs in the last bits
+        if values.size and np.ptp(values) <= SAME_IN_EVERY_DRAW_RTOL * max(
+                1.0, float(np.abs(values).max())):
             notes.append(f"figure '{name}' is the same in every draw (a property of the data, "
                          "not of the posterior); not power-scaled")
             continue
