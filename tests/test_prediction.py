@@ -541,16 +541,23 @@ def test_other_codings_predict_end_to_end(changes):
     assert spread[1] > spread[0]  # the new developer in a later period is less certain
 
 
-def test_lineage_protocol_terms_enter_the_prediction():
-    fit = noisy_fit({"lineage_effect": True, "protocol_effect": True})
+def fit_with_one_lineage(spec_changes, lineage, **scalars):
+    """A noisy fit whose one known lineage has effect 2 (sigma_lineage 1), plus ``scalars``."""
+    fit = noisy_fit({"lineage_effect": True, **spec_changes})
     post = fit.dt["posterior"].to_dataset()
     shape = (post.sizes["chain"], post.sizes["draw"])
     post["lineage_effect"] = xr.DataArray(np.full((*shape, 1), 2.0),
                                           dims=("chain", "draw", "lineage"),
-                                          coords={"lineage": ["qwen/qwen2.5-7b"]})
-    post["sigma_lineage"] = xr.DataArray(np.full(shape, 1.0), dims=("chain", "draw"))
-    post["protocol_effect"] = xr.DataArray(np.full(shape, -1.0), dims=("chain", "draw"))
+                                          coords={"lineage": [lineage]})
+    for name, value in {"sigma_lineage": 1.0, **scalars}.items():
+        post[name] = xr.DataArray(np.full(shape, value), dims=("chain", "draw"))
     fit.dt["posterior"] = xr.DataTree(post)
+    return fit
+
+
+def test_lineage_protocol_terms_enter_the_prediction():
+    fit = fit_with_one_lineage({"protocol_effect": True}, "qwen/qwen2.5-7b",
+                               protocol_effect=-1.0)
     rows = table(("fine-tune", "Qwen", "2024-01", 23.5), ("other", "Qwen", "2024-01", 23.5))
     rows["hf_id"] = ["Qwen_Qwen2.5-7B-Instruct_bfloat16", pd.NA]
     lat = predict(fit, rows, seed=0).latent.values
@@ -560,14 +567,7 @@ def test_lineage_protocol_terms_enter_the_prediction():
 
 
 def test_fingerprint_lineage_of_a_new_row_is_looked_up_by_parameters_and_tokens():
-    fit = noisy_fit({"lineage_effect": True, "lineage_source": "fingerprint"})
-    post = fit.dt["posterior"].to_dataset()
-    shape = (post.sizes["chain"], post.sizes["draw"])
-    post["lineage_effect"] = xr.DataArray(np.full((*shape, 1), 2.0),
-                                          dims=("chain", "draw", "lineage"),
-                                          coords={"lineage": ["fp:7.62B/18000BT"]})
-    post["sigma_lineage"] = xr.DataArray(np.full(shape, 1.0), dims=("chain", "draw"))
-    fit.dt["posterior"] = xr.DataTree(post)
+    fit = fit_with_one_lineage({"lineage_source": "fingerprint"}, "fp:7.62B/18000BT")
     rows = table(("fine-tune", "Qwen", "2024-01", 23.5), ("other", "Qwen", "2024-01", 23.5))
     rows["params_b"] = [7.616, 8.03]
     rows["tokens_base_b"] = [18000.0, 15000.0]
