@@ -259,13 +259,17 @@ def test_fingerprint_lineages_group_fine_tunes_with_their_base():
     from bayes_llm.data.lineage import fingerprint_lineages, model_lineages
 
     frame = pd.DataFrame({
-        "model_id": ["base", "ft", "merge", "other_size", "no_tokens", "other_base"],
-        "params_b": [7.616, 7.6155, 7.616, 8.03, 7.616, 7.616],
-        "tokens_base_b": [18000.0, 18000.0, 18000.0, 18000.0, None, 15000.0],
+        "model_id": ["base", "ft", "merge", "other_size", "no_tokens", "other_base",
+                     "small", "huge"],
+        "params_b": [7.616, 7.6155, 7.616, 8.03, 7.616, 7.616, 0.1, 7.616],
+        "tokens_base_b": [18000.0, 18000.0, 18000.0, 18000.0, None, 15000.0, 2.5,
+                          1234567.891],
     })
     labels = fingerprint_lineages(frame).tolist()
     assert labels[:3] == ["fp:7.62B/18000BT"] * 3  # rounded to 0.01 B
     assert labels[3] == "fp:8.03B/18000BT" and labels[5] == "fp:7.62B/15000BT"
+    # tokens in fixed notation at 0.01 B: never an exponent, never 6-digit rounding
+    assert labels[6] == "fp:0.10B/2.5BT" and labels[7] == "fp:7.62B/1234567.89BT"
     assert labels[4] == "own:no_tokens"
     no_params = frame.drop(columns="params_b")
     assert model_lineages(no_params, "fingerprint")[0] == "own:base"
@@ -394,7 +398,9 @@ def test_option_terms_for_known_and_new_rows(monkeypatch):
                           "hf_id": ["u_ft_bfloat16", "z_other_bfloat16", None],
                           "developer": ["a", "c", "c"], "log10_flop": [23.0, 24.0, 26.0]})
     monkeypatch.setattr("bayes_llm.data.lineage.load_leaderboard", lambda *a, **k: leaderboard)
-    mean, var = option_terms(tree, frame, compute_centre=23.5)
+    with pytest.raises(ValueError, match="pass lineage_source"):  # never a silent guess
+        option_terms(tree, frame, compute_centre=23.5)
+    mean, var = option_terms(tree, frame, compute_centre=23.5, lineage_source="leaderboard")
     # row 0: lineage org/base 0.5 + Mundlak 0.5 * 1.0; row 1: new lineage, new developer c
     # (mean x of its rows: (0.5 + 2.5) / 2 = 1.5); row 2: own lineage new + protocol
     np.testing.assert_allclose(mean.isel(chain=0, draw=0).values, [1.0, 0.75, 1.75])

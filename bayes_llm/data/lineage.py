@@ -26,7 +26,8 @@ Rules (documented in ``models/README.md``):
 **Fingerprint lineages** (``lineage_source = "fingerprint"``; :func:`fingerprint_lineages`)
 need no second table: a model's lineage is its pretrained base, identified by the paper's
 own columns, the parameter count (``params_b``, rounded to 0.01 B) and the base model's
-pre-training tokens (``tokens_base_b``), labelled ``"fp:<params>B/<tokens>BT"``. Fine-tunes
+pre-training tokens (``tokens_base_b``, rounded to 0.01 B, fixed notation), labelled
+``"fp:<params>B/<tokens>BT"``. Fine-tunes
 and merges keep their base's parameters and base tokens, so they share its label whether
 or not the leaderboard records the base (many fine-tunes name themselves as their own
 base there). A model missing either value is its own lineage (``"own:<model_id>"``).
@@ -148,6 +149,11 @@ def lineage_table(frame: pd.DataFrame, leaderboard: pd.DataFrame | None = None) 
     return out
 
 
+def _billions(value: float) -> str:
+    """``value`` rounded to 0.01 B, in fixed notation without trailing zeros (18000, 2.5)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def fingerprint_lineages(frame: pd.DataFrame) -> pd.Series:
     """Each model's fingerprint lineage (see the module docstring), in ``frame``'s order.
 
@@ -167,7 +173,7 @@ def fingerprint_lineages(frame: pd.DataFrame) -> pd.Series:
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
 
     params, tokens = column("params_b"), column("tokens_base_b")
-    labels = [f"{FINGERPRINT_PREFIX}{p:.2f}B/{t:g}BT"
+    labels = [f"{FINGERPRINT_PREFIX}{p:.2f}B/{_billions(t)}BT"
               if np.isfinite(p) and np.isfinite(t) and p > 0 and t > 0
               else f"{OWN_PREFIX}{m}"
               for p, t, m in zip(params, tokens, frame["model_id"].astype(str), strict=True)]

@@ -219,10 +219,10 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
     if spec.lineage_effect:
         from bayes_llm.data.lineage import model_lineages
 
-        labels = pd.Series(model_lineages(frame, spec.lineage_source))
-        lineages = sorted(labels.unique())
-        out["lineage_idx"] = np.asarray(pd.Categorical(labels, categories=lineages).codes,
-                                        dtype=np.int64)
+        labels, codes = np.unique(model_lineages(frame, spec.lineage_source),
+                                  return_inverse=True)
+        lineages = [str(label) for label in labels]
+        out["lineage_idx"] = codes.astype(np.int64)
         out["coords"]["lineage"] = lineages
         sizes = np.bincount(out["lineage_idx"], minlength=len(lineages))
         out["lineage_multi"] = np.flatnonzero(sizes > 1)

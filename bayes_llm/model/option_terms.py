@@ -50,8 +50,8 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
     compute_centre : float, optional
         c0 of the fit (default ``fit.spec.compute_centre``).
     lineage_source : str, optional
-        How the fit defined lineages (default ``fit.spec.lineage_source``, else
-        ``"leaderboard"``).
+        How the fit defined lineages (default ``fit.spec.lineage_source``; required
+        when ``fit`` is a bare DataTree of a fit with a lineage effect).
 
     Returns
     -------
@@ -68,7 +68,10 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
         from bayes_llm.data.lineage import model_lineages
 
         if lineage_source is None:
-            lineage_source = getattr(getattr(fit, "spec", None), "lineage_source", "leaderboard")
+            if not hasattr(fit, "spec"):
+                raise ValueError("option_terms: pass lineage_source with a bare DataTree "
+                                 "(the fit's spec says how its lineages were defined)")
+            lineage_source = fit.spec.lineage_source
         labels = model_lineages(frame, lineage_source)
         known = {str(k): i for i, k in enumerate(post["lineage_effect"].coords["lineage"].values)}
         idx = np.array([known.get(label, -1) for label in labels])
