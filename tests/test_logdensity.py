@@ -58,6 +58,8 @@ CASES = {
     # issue-10 options (documented in models/README.md, "Options for prediction")
     "student_t_model_effect": {"model_effect": "student_t"},
     "student_t_developers": {"developer_distribution": "student_t"},
+    "developers_by_kind": {"developer_distribution": "normal_by_kind", "lineage_effect": True,
+                           "lineage_source": "fingerprint"},
     "monotone_curve": {"compute_curve": "monotone", "period": "quarter"},
     "monotone_curve_knots": {"compute_curve": "monotone", "compute_knots": [23.5, 24.0],
                              "likelihood": "logit_normal"},
@@ -268,4 +270,22 @@ def test_a_deliberate_error_in_the_builder_is_caught(paper_df, monkeypatch, erro
 
         monkeypatch.setattr(build, "build_model", no_floor)
     with pytest.raises(AssertionError, match=f"'{term}'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_swapped_developer_kinds_are_caught(paper_df, monkeypatch):
+    """Each developer's effect must use its own kind's scale: the builder given the other
+    kind for every developer disagrees with the reference on ``developer_effect``."""
+    import dataclasses
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="by_kind", **CASES["developers_by_kind"])
+    original_build = build.build_model
+
+    def swapped(data, spec_):
+        return original_build(dataclasses.replace(data, developer_kind=1 - data.developer_kind),
+                              spec_)
+
+    monkeypatch.setattr(build, "build_model", swapped)
+    with pytest.raises(AssertionError, match="'developer_effect'"):
         _check(spec, paper_df, n_points=1, transformed=False)

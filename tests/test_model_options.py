@@ -277,6 +277,38 @@ def test_fingerprint_lineages_group_fine_tunes_with_their_base():
         model_lineages(frame, "names")
 
 
+def test_developer_kinds_from_who_founded_each_lineage():
+    from bayes_llm.data.lineage import developer_kinds, lineage_founders
+
+    frame = pd.DataFrame({
+        "developer": ["lab", "tuner", "lab", "both", "both", "solo", "tie_b", "tie_a"],
+        "month": ["2024-01", "2024-03", "2024-05", "2024-02", "2024-06", "2024-04",
+                  "2024-07", "2024-07"],
+    })
+    labels = np.array(["fp:A", "fp:A", "fp:B", "fp:A", "fp:C", "own:solo", "fp:D", "fp:D"])
+    founders = lineage_founders(frame, labels)
+    assert founders == {"fp:A": "lab", "fp:B": "lab", "fp:C": "both", "own:solo": "solo",
+                        "fp:D": "tie_a"}  # a tie in the first month: first name
+    kinds = developer_kinds(frame, labels)
+    # tuner only fine-tunes lab's base; both founded fp:C; a model alone is never derivative
+    assert kinds.to_dict() == {"both": "trainer", "lab": "trainer", "solo": "trainer",
+                               "tie_a": "trainer", "tie_b": "finetuner",
+                               "tuner": "finetuner"}
+    # a lineage founded outside the frame (a fit's) makes every model of it derivative
+    assert developer_kinds(frame, labels, {"fp:A", "fp:B"})["lab"] == "finetuner"
+
+
+def test_developer_kinds_of_the_809_models(paper_df):
+    spec = spec_from_dict({**BASE, "lineage_effect": True, "lineage_source": "fingerprint",
+                           "developer_distribution": "normal_by_kind"})
+    data = prepare_data(paper_df, spec)
+    assert data.coords["developer_kind"] == ["trainer", "finetuner"]
+    kind = pd.Series(np.asarray(data.developer_kind), index=data.coords["developer"])
+    assert (kind == 1).sum() == 150 and (kind == 0).sum() == 106
+    # the labs that train their own bases are trainers
+    assert (kind[["open_ai", "meta-llama", "Qwen", "google", "anthropic"]] == 0).all()
+
+
 def test_fingerprint_lineages_of_the_809_models(paper_df):
     spec = spec_from_dict({**BASE, "lineage_effect": True, "lineage_source": "fingerprint"})
     data = prepare_data(paper_df, spec)

@@ -620,3 +620,38 @@ def test_student_t_developers_need_the_pooled_centred_developer_coding():
                 {"developer_parameterisation": "non_centred"}, {"developer": "nested"}):
         with pytest.raises(SpecError, match="developer_distribution"):
             spec_from_dict({"name": "s", "developer_distribution": "student_t", **bad})
+
+
+def test_new_developer_by_kind_gets_its_kinds_scale():
+    """normal_by_kind: a new developer fine-tuning a base the fit has seen gets the
+    fine-tuners' scale; one with a base of its own, the trainers'. No 1 + 1/J factor (iid)."""
+    from bayes_llm.prediction.units import developer_terms
+
+    n = 4
+    post = {"developer_effect": np.tile([0.5, -0.5], (n, 1)),
+            "sigma_developer_kind": np.tile([0.9, 0.2], (n, 1))}
+    coords = {"developer": ["a", "b"], "developer_group": ["g"],
+              "lineage": ["fp:7.62B/18000BT", "own:x"]}
+    rows = pd.DataFrame({"model_id": ["k", "ft", "own", "ft2", "ft2b"],
+                         "developer": ["a", "tuner", "lab", "tuner2", "tuner2"],
+                         "developer_group": ["g"] * 5,
+                         "month": ["2025-01", "2025-01", "2025-01", "2025-02", "2025-03"],
+                         "params_b": [7.616, 7.616, 3.0, 3.0, 7.616],
+                         "tokens_base_b": [18000.0, 18000.0, 900.0, 900.0, 18000.0]})
+    spec = spec_from_dict({"name": "s", "developer_distribution": "normal_by_kind",
+                           "lineage_effect": True, "lineage_source": "fingerprint"})
+    terms = developer_terms(post, coords, spec, rows)
+    assert (terms.var[:, 0] == 0).all() and (terms.mean[:, 0] == 0.5).all()
+    # "tuner": seen base -> fine-tuner; "lab": a new base it released first -> trainer;
+    # "tuner2": the lab's new base (released later) and a seen base -> fine-tuner
+    np.testing.assert_allclose(terms.var[0, 1:], [0.04, 0.81, 0.04, 0.04])
+
+
+def test_developers_by_kind_need_a_lineage_effect():
+    from bayes_llm.errors import SpecError
+
+    with pytest.raises(SpecError, match="normal_by_kind.*lineage_effect"):
+        spec_from_dict({"name": "s", "developer_distribution": "normal_by_kind"})
+    with pytest.raises(SpecError, match="developer_distribution"):
+        spec_from_dict({"name": "s", "developer_distribution": "normal_by_kind",
+                        "lineage_effect": True, "developer": "group"})

@@ -189,6 +189,70 @@ def model_lineages(frame: pd.DataFrame, source: str = "leaderboard") -> np.ndarr
     return lineage_table(frame)["lineage"].to_numpy()
 
 
+#: Developer kinds of ``developer_distribution = "normal_by_kind"``, in coordinate order.
+DEVELOPER_KINDS = ("trainer", "finetuner")
+
+
+def lineage_founders(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, str]:
+    """Return the developer that founded each lineage: the one with its earliest release.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``developer`` and ``month`` (``YYYY-MM``).
+    labels : array of str
+        Each row's lineage (:func:`model_lineages`).
+
+    Returns
+    -------
+    dict
+        Lineage -> developer. Ties in the earliest month go to the developer with more
+        models in the lineage that month, then to the first name in sorted order.
+    """
+    rows = pd.DataFrame({"lineage": np.asarray(labels, str),
+                         "developer": frame["developer"].astype(str).to_numpy(),
+                         "month": frame["month"].astype(str).to_numpy()})
+    first = rows[rows["month"] == rows.groupby("lineage")["month"].transform("min")]
+    counts = first.groupby(["lineage", "developer"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["lineage", "n", "developer"], ascending=[True, False, True])
+    return dict(zip(counts.drop_duplicates("lineage")["lineage"],
+                    counts.drop_duplicates("lineage")["developer"], strict=True))
+
+
+def developer_kinds(frame: pd.DataFrame, labels: np.ndarray,
+                    seen_lineages: frozenset[str] | set[str] = frozenset()) -> pd.Series:
+    """Each developer's kind: ``"finetuner"`` or ``"trainer"``.
+
+    A model is *derivative* when its lineage was founded by another developer
+    (:func:`lineage_founders`) or is one of ``seen_lineages`` (lineages of a fit, which
+    a developer new to that fit cannot have founded); a model that is its own lineage
+    (``own:``) never is. A developer all of whose models are derivative fine-tunes others'
+    bases (``"finetuner"``); any other developer trains a base of its own (``"trainer"``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``developer`` and ``month``.
+    labels : array of str
+        Each row's lineage.
+    seen_lineages : set of str, optional
+        Lineages founded outside ``frame`` (prediction: the fit's lineages).
+
+    Returns
+    -------
+    Series
+        Kind per developer (index: developer name, sorted).
+    """
+    labels = np.asarray(labels, str)
+    founders = lineage_founders(frame, labels)
+    developer = frame["developer"].astype(str).to_numpy()
+    derivative = np.array([not label.startswith(OWN_PREFIX)
+                           and (label in seen_lineages or founders[label] != dev)
+                           for label, dev in zip(labels, developer, strict=True)], bool)
+    finetuner = pd.Series(derivative).groupby(developer).all()
+    return finetuner.map({True: "finetuner", False: "trainer"}).rename("kind")
+
+
 def lineage_summary(table: pd.DataFrame) -> dict[str, int]:
     """Count models, matched models, lineages, lineages with >1 model and their models."""
     sizes = table["lineage"].value_counts()

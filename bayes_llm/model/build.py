@@ -24,7 +24,9 @@ unpooled ("fixed") effects are sum-to-zero with a fixed wide scale; random-walk 
 levels are sampled directly, with alpha their mean. Student-t developer effects
 (``developer_distribution = "student_t"``) are iid StudentT(nu_developer, 0,
 sigma_developer), not sum-to-zero: alpha is then the population location, pinned by the
-prior on the effects (its posterior SD ~ sigma_developer / sqrt(J)).
+prior on the effects (its posterior SD ~ sigma_developer / sqrt(J)). Effects by kind
+(``developer_distribution = "normal_by_kind"``) are iid Normal with one scale per kind of
+developer, likewise not sum-to-zero.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def _developer_effects(spec: ModelSpec, data: ModelData):
         gidx = pm.Data("group_of_developer", data.group_of_developer, dims="developer")
         return pm.Normal("developer_effect", group[gidx], sigma, dims="developer")
     if spec.developer_effect == "pooled":
+        if spec.developer_distribution == "normal_by_kind":
+            return _developer_effects_by_kind(spec, data)
         sigma = _prior(spec, "sigma_developer")
         if spec.developer_distribution == "student_t":
             nu = _prior(spec, "nu_developer")
@@ -91,6 +95,22 @@ def _developer_effects(spec: ModelSpec, data: ModelData):
             return pm.Deterministic("developer_effect", sigma * z, dims="developer")
         return pm.ZeroSumNormal("developer_effect", sigma=sigma, dims="developer")
     return _fixed_effects(spec, "developer_fixed", "developer_effect", "developer")
+
+
+def _developer_effects_by_kind(spec: ModelSpec, data: ModelData):
+    """Return developer effects iid ``Normal(0, sigma_developer_kind[kind_j])``, centred.
+
+    One scale per developer kind (trainer, finetuner), each with the ``sigma_developer``
+    prior; not sum-to-zero (alpha is the population location, as for Student-t effects).
+    ``sigma_developer`` is recorded as the SD of the population of developers, a mixture
+    of the kinds in the fit's proportions: ``sqrt(mean_j sigma_kind[kind_j]^2)``, so the
+    derived variance shares read it as before.
+    """
+    kind = pm.Data("developer_kind_of_developer", data.developer_kind, dims="developer")
+    scales = _prior(spec, "sigma_developer", rv_name="sigma_developer_kind",
+                    dims="developer_kind")
+    pm.Deterministic("sigma_developer", pt.sqrt(pt.mean(scales[kind] ** 2)))
+    return pm.Normal("developer_effect", 0.0, scales[kind], dims="developer")
 
 
 def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):

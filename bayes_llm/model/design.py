@@ -79,6 +79,10 @@ class ModelData:
     lineage_single: np.ndarray | None = None
     #: True for each model alone in its lineage (its lineage is in ``lineage_single``).
     lineage_alone: np.ndarray | None = None
+    #: Index (coords ``developer_kind``: trainer, finetuner) of each developer unit's kind
+    #: (``developer_distribution = "normal_by_kind"``; see
+    #: :func:`bayes_llm.data.lineage.developer_kinds`).
+    developer_kind: np.ndarray | None = None
     #: 1.0 for models scored off the leaderboard harness (no ``hf_id``), else 0.0.
     off_harness: np.ndarray | None = None
     #: Mean centred log10 compute of each developer unit's models (``developer_mean_compute``).
@@ -230,6 +234,14 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
         out["lineage_alone"] = sizes[out["lineage_idx"]] == 1
         out["coords"]["lineage_multi"] = [lineages[i] for i in out["lineage_multi"]]
         out["coords"]["lineage_single"] = [lineages[i] for i in out["lineage_single"]]
+        if spec.developer_distribution == "normal_by_kind":
+            from bayes_llm.data.lineage import DEVELOPER_KINDS, developer_kinds
+
+            kinds = developer_kinds(frame, np.asarray(lineages)[codes])
+            units = np.asarray(sorted(frame["developer"].astype(str).unique()))
+            out["developer_kind"] = np.array([DEVELOPER_KINDS.index(kinds[u]) for u in units],
+                                             dtype=np.int64)
+            out["coords"]["developer_kind"] = list(DEVELOPER_KINDS)
     if spec.protocol_effect:
         out["off_harness"] = off_harness(frame)
     if spec.developer_mean_compute:

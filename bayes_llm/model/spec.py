@@ -38,7 +38,7 @@ PARAMETERISATIONS = ("centred", "non_centred")
 MASS_MATRICES = ("diag", "low_rank")
 MODEL_EFFECTS = ("normal", "student_t")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
-DEVELOPER_DISTRIBUTIONS = ("normal", "student_t")
+DEVELOPER_DISTRIBUTIONS = ("normal", "student_t", "normal_by_kind")
 COMPUTE_CURVES = ("linear", "monotone")
 #: What defines a lineage (``lineage_effect``): the leaderboard's base-model chain or the
 #: base model's fingerprint (parameters and pre-training tokens); see
@@ -232,8 +232,11 @@ class ModelSpec:
     compute_centre: float = 23.5
     #: Issue-10 options (see ``OPTION_DEFAULTS`` and ``models/README.md``).
     model_effect: str = "normal"
-    #: Pooled developer effects: "normal" (ZeroSumNormal) or "student_t" (iid
-    #: StudentT(nu_developer, 0, sigma_developer); alpha is then the population location).
+    #: Pooled developer effects: "normal" (ZeroSumNormal), "student_t" (iid
+    #: StudentT(nu_developer, 0, sigma_developer); alpha is then the population location)
+    #: or "normal_by_kind" (iid Normal(0, sigma_developer_kind[kind]), one scale for
+    #: developers that train bases and one for those that only fine-tune others' bases;
+    #: needs ``lineage_effect``).
     developer_distribution: str = "normal"
     compute_curve: str = "linear"
     compute_knots: tuple[float, ...] = DEFAULT_COMPUTE_KNOTS
@@ -441,6 +444,10 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["lineage_source"] != "leaderboard" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_source = '{out['lineage_source']}' is used only "
                         "with lineage_effect = true")
+    if out["developer_distribution"] == "normal_by_kind" and not out["lineage_effect"]:
+        raise SpecError(f"{where}: developer_distribution = 'normal_by_kind' needs "
+                        "lineage_effect = true (a developer's kind comes from its models' "
+                        "lineages)")
     if out["collapse_by_period"] and not out["floor_mixture"]:
         raise SpecError(f"{where}: collapse_by_period = true needs floor_mixture = true")
     if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"

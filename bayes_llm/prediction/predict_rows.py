@@ -131,7 +131,8 @@ def posterior_arrays(fit: Any, idx: np.ndarray) -> tuple[dict[str, np.ndarray],
     arrays = {str(name): stacked(var, idx) for name, var in post.data_vars.items()
               if "model" not in var.dims}
     coords = {str(dim): [str(v) for v in post[dim].values]
-              for dim in ("period", "developer", "developer_group") if dim in post.coords}
+              for dim in ("period", "developer", "developer_group", "lineage")
+              if dim in post.coords}
     return arrays, coords
 
 

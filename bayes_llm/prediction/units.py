@@ -14,6 +14,9 @@ variance of a developer it has not seen:
   a fresh ``StudentT(nu_developer, 0, sigma)`` draw, given as its scale mixture: variance
   ``sigma^2 nu / chi2_nu`` with the chi-square drawn per draw and row, so that the
   Gaussian draw the caller adds is a Student-t draw.
+* **pooled, by kind** (``developer_distribution = "normal_by_kind"``, iid, not
+  sum-to-zero): ``Normal(0, sigma_developer_kind[k]^2)`` with k the new developer's kind,
+  decided from its rows (:func:`new_developer_kind_index`).
 * **fixed** (sum-to-zero with a fixed wide prior, no learned spread): the spread of
   developers is estimated per draw from the fitted effects, ``s^2 = sum(u_j^2) / (J - 1)``
   (unbiased for iid effects made sum-to-zero), and the fresh effect has variance
@@ -124,7 +127,9 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
             m, v = _nested_new(post, coords, frame, new)
             mean[:, new], var[:, new] = m, v
         else:
-            var[:, new] = _pooled_new_variance(post, spec, len(units), int(new.sum()), rng)
+            var[:, new] = _pooled_new_variance(post, spec, len(units), int(new.sum()), rng,
+                                               new_rows=frame.loc[new],
+                                               seen_lineages=coords.get("lineage", ()))
     slope_mean, slope_var = zeros.copy(), zeros.copy()
     if "developer_slope" in post:
         slopes = post["developer_slope"]
@@ -134,13 +139,20 @@ def developer_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
 
 
 def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec, n_units: int,
-                         n_new: int, rng: np.random.Generator | None) -> np.ndarray:
+                         n_new: int, rng: np.random.Generator | None, *,
+                         new_rows: pd.DataFrame | None = None,
+                         seen_lineages=()) -> np.ndarray:
     """Variance of each new row's developer effect, shape ``(sample, n_new)``.
 
     Student-t effects get a scale-mixture variance per draw and row (``rng`` required);
-    the other codings one variance per draw (see the module docstring).
+    effects by kind the scale of each row's developer kind (``new_rows``, their lineages
+    judged against the fit's, ``seen_lineages``); the other codings one variance per
+    draw (see the module docstring).
     """
     n_samples = next(iter(post.values())).shape[0]
+    if "sigma_developer_kind" in post:
+        kind = new_developer_kind_index(new_rows, spec, seen_lineages)
+        return post["sigma_developer_kind"][:, kind] ** 2
     if "nu_developer" in post:
         if rng is None:
             raise ValueError("Student-t developer effects: a new developer's draw needs rng")
@@ -161,6 +173,23 @@ def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec, n_units: 
     return np.broadcast_to(var[:, None], (n_samples, n_new))
 
 
+def new_developer_kind_index(rows: pd.DataFrame, spec: ModelSpec,
+                             seen_lineages) -> np.ndarray:
+    """Index into ``DEVELOPER_KINDS`` of each row's developer, for developers new to a fit.
+
+    The kind is decided as in the fit (:func:`bayes_llm.data.lineage.developer_kinds`) from
+    the new developers' own rows, with every lineage of the fit counted as founded by
+    someone else: a new developer whose models all derive from bases the fit has seen, or
+    from a base another new developer released first, is a fine-tuner.
+    """
+    from bayes_llm.data.lineage import DEVELOPER_KINDS, developer_kinds, model_lineages
+
+    labels = model_lineages(rows, spec.lineage_source)
+    kinds = developer_kinds(rows, labels, frozenset(str(s) for s in seen_lineages))
+    return np.array([DEVELOPER_KINDS.index(kinds[d])
+                     for d in rows["developer"].astype(str)], dtype=np.int64)
+
+
 def _nested_new(post: dict[str, np.ndarray], coords: dict[str, list[str]],
                 frame: pd.DataFrame, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     groups = list(coords["developer_group"])
@@ -175,5 +204,5 @@ def _nested_new(post: dict[str, np.ndarray], coords: dict[str, list[str]],
     return mean, np.broadcast_to(var, mean.shape)
 
 
-__all__ = ["DeveloperTerms", "UnknownGroupError", "developer_terms", "new_unit_variance",
-           "row_units"]
+__all__ = ["DeveloperTerms", "UnknownGroupError", "developer_terms", "new_developer_kind_index",
+           "new_unit_variance", "row_units"]

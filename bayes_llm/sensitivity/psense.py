@@ -50,7 +50,7 @@ PRIOR_VARIABLES: dict[str, tuple[str, ...]] = {
     "alpha": ("alpha",), "beta": ("beta",), "sigma_period": ("sigma_period",),
     "period_drift": ("period_drift",),
     "period_fixed": ("period_fixed_effect", "period_effect"),
-    "sigma_developer": ("sigma_developer",), "sigma_group": ("sigma_group",),
+    "sigma_developer": ("sigma_developer", "sigma_developer_kind"), "sigma_group": ("sigma_group",),
     "developer_fixed": ("developer_fixed_effect", "developer_effect"),
     "sigma_slope": ("sigma_slope",), "sigma_interaction": ("sigma_interaction",),
     "sigma_model": ("sigma_model",), "sigma": ("sigma",), "nu": ("nu",), "mu_x": ("mu_x",),

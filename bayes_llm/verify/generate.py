@@ -111,6 +111,12 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         v["nu_developer"] = prior_draw(pr("nu_developer"), rng)
         u = v["sigma_developer"] * rng.standard_t(v["nu_developer"], n_units)
         v["developer_effect"] = u
+    elif dev == "by_kind":
+        v["sigma_developer_kind"] = prior_draw(pr("sigma_developer"), rng, 2)
+        scale = v["sigma_developer_kind"][data.developer_kind]
+        v["sigma_developer"] = np.sqrt(np.mean(scale**2))
+        u = rng.normal(0.0, scale)
+        v["developer_effect"] = u
     elif dev == "non_centred":
         v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
         v["developer_z"] = rng.normal(0.0, 1.0, n_units)

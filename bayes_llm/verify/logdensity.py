@@ -23,6 +23,8 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * non-centred pooled developers: ``z_j ~ Normal(0, 1)``, ``u_j = sigma_developer z_j``;
 * Student-t developers (``developer_distribution``): iid ``StudentT(nu_developer, 0,
   sigma_developer)``, not sum-to-zero;
+* developers by kind (``normal_by_kind``): ``sigma_developer_kind`` (two scales, each with
+  the ``sigma_developer`` prior), ``u_j ~ Normal(0, sigma_developer_kind[kind_j])`` iid;
 * lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
   ``lineage_multi_effect`` for lineages with several models and as
   ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones
@@ -159,6 +161,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
         developer = "fixed"
     elif getattr(spec, "developer_distribution", "normal") == "student_t":
         developer = "student_t"
+    elif getattr(spec, "developer_distribution", "normal") == "normal_by_kind":
+        developer = "by_kind"
     else:
         developer = spec.developer_parameterisation
     return {"n_periods": n_periods, "period": period,
@@ -361,6 +365,8 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names += ["sigma_developer", "developer_effect"]
     elif dev == "student_t":
         names += ["sigma_developer", "nu_developer", "developer_effect"]
+    elif dev == "by_kind":
+        names += ["sigma_developer_kind", "developer_effect"]
     elif dev == "non_centred":
         names += ["sigma_developer", "developer_z"]
     elif dev == "fixed":
@@ -467,6 +473,10 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
         terms["developer_effect"] = float(np.sum(stats.t.logpdf(
             np.asarray(v["developer_effect"], float), float(v["nu_developer"]), 0.0,
             float(v["sigma_developer"]))))
+    elif dev == "by_kind":
+        prior("sigma_developer_kind", "sigma_developer")
+        normal("developer_effect", 0.0,
+               np.asarray(v["sigma_developer_kind"], float)[data.developer_kind])
     elif dev == "fixed":
         terms["developer_effect"] = zero_sum_normal_logpdf(
             v["developer_effect"], pr("developer_fixed").params["sigma"])
