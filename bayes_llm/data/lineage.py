@@ -242,6 +242,13 @@ def developer_kinds(frame: pd.DataFrame, labels: np.ndarray,
     -------
     Series
         Kind per developer (index: developer name, sorted).
+
+    Notes
+    -----
+    The founder is who released first *in the data*: when a base itself is not in the
+    table, the first developer to release a fine-tune of it counts as its founder (and a
+    trainer). On the time split this classes most new developers fine-tuning a base
+    released after the training period as trainers (``models/README.md``).
     """
     labels = np.asarray(labels, str)
     founders = lineage_founders(frame, labels)
