@@ -214,9 +214,9 @@ def lineage_founders(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, str]:
                          "month": frame["month"].astype(str).to_numpy()})
     first = rows[rows["month"] == rows.groupby("lineage")["month"].transform("min")]
     counts = first.groupby(["lineage", "developer"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["lineage", "n", "developer"], ascending=[True, False, True])
-    return dict(zip(counts.drop_duplicates("lineage")["lineage"],
-                    counts.drop_duplicates("lineage")["developer"], strict=True))
+    best = (counts.sort_values(["lineage", "n", "developer"], ascending=[True, False, True])
+            .drop_duplicates("lineage"))
+    return dict(zip(best["lineage"], best["developer"], strict=True))
 
 
 def developer_kinds(frame: pd.DataFrame, labels: np.ndarray,

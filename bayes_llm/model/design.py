@@ -238,9 +238,9 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
             from bayes_llm.data.lineage import DEVELOPER_KINDS, developer_kinds
 
             kinds = developer_kinds(frame, np.asarray(lineages)[codes])
-            units = np.asarray(sorted(frame["developer"].astype(str).unique()))
-            out["developer_kind"] = np.array([DEVELOPER_KINDS.index(kinds[u]) for u in units],
-                                             dtype=np.int64)
+            row_kind = frame["developer"].astype(str).map(kinds).map(DEVELOPER_KINDS.index)
+            out["developer_kind"] = np.zeros(n_units, dtype=np.int64)
+            out["developer_kind"][developer_idx] = row_kind.to_numpy(np.int64)
             out["coords"]["developer_kind"] = list(DEVELOPER_KINDS)
     if spec.protocol_effect:
         out["off_harness"] = off_harness(frame)
