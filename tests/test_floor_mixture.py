@@ -36,6 +36,12 @@ GUESS, N_ITEMS = 0.1, 12_032
          "'sigma_model' cannot have a Beta prior"),
         ({"priors": {"collapse_probability": {"dist": "Beta", "alpha": 1, "beta": 0}}},
          "must be positive"),
+        ({"floor_mixture": False, "collapse_by_compute": True},
+         "collapse_by_compute = true needs floor_mixture = true"),
+        ({"collapse_by_compute": True, "collapse_by_period": True},
+         "choose one of collapse_by_period and collapse_by_compute"),
+        ({"priors": {"collapse_compute_slope": {"dist": "Beta", "alpha": 1, "beta": 1}}},
+         "'collapse_compute_slope' cannot have a Beta prior"),
     ],
 )
 def test_invalid_floor_mixture_specs_are_one_line_errors(change, fragment):
@@ -325,3 +331,44 @@ def test_cross_validation_uses_each_models_period_probability():
     assert mixed[0, 0] - mixed[0, 1] == pytest.approx(np.log(0.3 / 0.05), rel=1e-6)
     with pytest.raises(ValueError, match="period"):
         _with_collapse(regular, tree, k, n)
+
+
+def _compute_collapse_tree(intercept, slope):
+    post = xr.Dataset({"collapse_intercept": (("chain", "draw"), [intercept]),
+                       "collapse_compute_slope": (("chain", "draw"), [slope]),
+                       "collapse_mean": (("chain", "draw"), [[0.112] * len(slope)]),
+                       "collapse_concentration": (("chain", "draw"), [[3000.0] * len(slope)])})
+    return xr.DataTree.from_dict({"posterior": post})
+
+
+def test_compute_dependent_collapse_probability_is_logistic_in_compute():
+    """``collapse_by_compute``: pi_i = logistic(a + b x_i), per draw and row."""
+    from bayes_llm.model.option_terms import (
+        collapse_distribution,
+        collapse_probability_per_model,
+    )
+
+    tree = _compute_collapse_tree([-2.0, -3.0], [-1.5, 0.5])
+    dist = collapse_distribution(tree)
+    assert "probability" not in dist
+    drawn = {key: value.values.reshape(-1) for key, value in dist.items()}
+    x = np.array([-2.0, 0.0, 1.0])
+    pi = collapse_probability_per_model(drawn, 3, x=x)
+    expected = special.expit(np.array([[-2.0 + 3.0, -2.0, -3.5], [-3.0 - 1.0, -3.0, -2.5]]))
+    np.testing.assert_allclose(pi, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="compute"):
+        collapse_probability_per_model(drawn, 3)
+
+
+def test_cross_validation_uses_each_models_compute_probability():
+    """``collapse_by_compute``: a floor count is likelier collapsed at lower compute."""
+    from bayes_llm.sensitivity.crossval import _with_collapse
+
+    k = np.array([1350.0, 1350.0])
+    n = np.full(2, N_ITEMS)
+    regular = np.array([[-400.0, -400.0]])
+    tree = _compute_collapse_tree([-2.0], [-1.0])
+    mixed = _with_collapse(regular, tree, k, n, x=np.array([-2.0, 0.0]))
+    # the regular term is negligible: the difference is that of log pi
+    expected = np.log(special.expit(0.0)) - np.log(special.expit(-2.0))
+    assert mixed[0, 0] - mixed[0, 1] == pytest.approx(expected, rel=1e-6)

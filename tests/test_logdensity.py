@@ -73,6 +73,8 @@ CASES = {
                            "period": "quarter"},
     "integrated_collapse_by_period": {"integrate_model_effect": True, "floor_mixture": True,
                                       "collapse_by_period": True},
+    "collapse_by_compute": {"floor_mixture": True, "collapse_by_compute": True,
+                            "compute_curve": "monotone"},
     "integrated_floor_mixture": {"integrate_model_effect": True, "floor_mixture": True,
                                  "period": "month", "period_effect": "random_walk"},
     "floor_mixture": {"floor_mixture": True},
@@ -288,4 +290,22 @@ def test_swapped_developer_kinds_are_caught(paper_df, monkeypatch):
 
     monkeypatch.setattr(build, "build_model", swapped)
     with pytest.raises(AssertionError, match="'developer_effect'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_collapse_probability_of_the_wrong_compute_is_caught(paper_df, monkeypatch):
+    """``collapse_by_compute``: each model's collapse probability must use its own reported
+    compute; the builder given the compute of the models in reverse order disagrees with the
+    reference on the observed counts."""
+    import dataclasses
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="collapse_by_compute", **CASES["collapse_by_compute"])
+    original = build._collapse_component
+
+    def reversed_compute(spec_, data, period_idx):
+        return original(spec_, dataclasses.replace(data, x=data.x[::-1]), period_idx)
+
+    monkeypatch.setattr(build, "_collapse_component", reversed_compute)
+    with pytest.raises(AssertionError, match="'correct'"):
         _check(spec, paper_df, n_points=1, transformed=False)

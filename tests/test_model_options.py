@@ -341,6 +341,11 @@ def test_sensitivity_studies_see_the_option_priors():
     assert "beta" not in used  # the monotone curve has no prior on beta
     assert {"sigma_curve", "sigma_lineage"} <= set(default_scale_priors(spec))
     assert "nu_x" in used_priors(load_spec("binomial_eiv_t"))
+    floor = load_spec("binomial_floor_mixture")
+    assert "collapse_probability" in used_priors(floor)
+    by_compute = set(used_priors(floor.with_changes(collapse_by_compute=True)))
+    assert {"collapse_intercept", "collapse_compute_slope"} <= by_compute
+    assert "collapse_probability" not in by_compute
 
 
 @pytest.mark.mcmc

@@ -655,3 +655,25 @@ def test_developers_by_kind_need_a_lineage_effect():
     with pytest.raises(SpecError, match="developer_distribution"):
         spec_from_dict({"name": "s", "developer_distribution": "normal_by_kind",
                         "lineage_effect": True, "developer": "group"})
+
+
+def test_collapse_probability_by_compute_follows_each_rows_reported_compute():
+    """``collapse_by_compute``: a new model at 10^21.5 FLOP is collapsed with probability
+    logistic(a + b (21.5 - c0)), one at 10^24.5 with logistic(a + b (24.5 - c0))."""
+    from scipy import special
+
+    fit = noisy_fit({"likelihood": "binomial", "floor_mixture": True,
+                     "collapse_by_compute": True})
+    post = fit.dt["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    for name, value in {"collapse_intercept": -2.0, "collapse_compute_slope": -1.0,
+                        "collapse_mean": 0.112, "collapse_concentration": 3000.0}.items():
+        post[name] = xr.DataArray(np.full(shape, value), dims=("chain", "draw"))
+    fit.dt["posterior"] = xr.DataTree(post)
+    rows = table(("small", "Meta", "2024-10", 21.5), ("large", "Meta", "2024-10", 24.5))
+    result = predict(fit, rows, seed=0)
+    c0 = fit.spec.compute_centre
+    expected = special.expit(-2.0 - np.array([21.5 - c0, 24.5 - c0]))
+    np.testing.assert_allclose(result.noise["collapse_probability"][0], expected, rtol=1e-12)
+    near_floor = (result.accuracy.values < 0.13).mean(axis=0)
+    np.testing.assert_allclose(near_floor, expected, atol=0.04)  # 1,000 draws: SE <= 0.016

@@ -518,8 +518,14 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
         notes["within_spread_centred_multiplier"] = (
             f"{a['n_models']} models of {a['n_developers']} developers with at least two")
     figures["within_spread_model_based_multiplier"] = within_spread_model_based(fit)
-    if "collapse_probability" in fit.dt["posterior"]:
-        rate = fit.dt["posterior"]["collapse_probability"]
+    post = fit.dt["posterior"]
+    if "collapse_probability" in post or "collapse_compute_slope" in post:
+        if "collapse_compute_slope" in post:  # the average over the fit's models
+            x = xr.DataArray(fit.dt["constant_data"]["log10_flop_centred"].values, dims="_m")
+            logit = post["collapse_intercept"] + post["collapse_compute_slope"] * x
+            rate = (1.0 / (1.0 + np.exp(-logit))).mean("_m")
+        else:
+            rate = post["collapse_probability"]
         notes["collapse_probability"] = (
             "floor mixture: sigma_model, the variance shares and the spreads describe the "
             "regular (non-collapsed) models; a collapsed model's eta is its would-be "
@@ -531,6 +537,9 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
             rate = (rate * weights).sum("period")
             notes["collapse_probability"] += ("; one probability per period, averaged over "
                                               "the fit's models")
+        if "collapse_compute_slope" in post:
+            notes["collapse_probability"] += ("; the probability depends on compute, "
+                                              "averaged over the fit's models")
         figures["collapse_probability"] = rate
     _group_figures(fit, comps, template, figures, notes)
     ordered = [f for f in HEADLINE_FIGURES if f in figures]

@@ -240,10 +240,14 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
     if not (spec.likelihood == "binomial" and spec.floor_mixture):
         return None
     eta = _observed_logit(data)
-    pi_start = (np.full(len(data.coords["period"]), COLLAPSE_START) if spec.collapse_by_period
-                else np.asarray(COLLAPSE_START))
-    start = {"collapse_probability": pi_start, "eta": eta,
-             "sigma_model": np.asarray(SIGMA_MODEL_START)}
+    if spec.collapse_by_compute:  # pi = COLLAPSE_START at every compute
+        start = {"collapse_intercept": np.asarray(np.log(COLLAPSE_START / (1 - COLLAPSE_START))),
+                 "collapse_compute_slope": np.asarray(0.0)}
+    else:
+        start = {"collapse_probability": (np.full(len(data.coords["period"]), COLLAPSE_START)
+                                          if spec.collapse_by_period
+                                          else np.asarray(COLLAPSE_START))}
+    start.update({"eta": eta, "sigma_model": np.asarray(SIGMA_MODEL_START)})
     if spec.integrate_model_effect:
         del start["eta"]  # summed out: not a variable of the model
     # the overall level at the models' median logit score (a random walk: every period)
@@ -258,9 +262,15 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
 def _collapse_component(spec: ModelSpec, data: ModelData, period_idx):
     """Priors and derived mean/concentration of the collapsed component; returns (pi, a, b).
 
-    ``pi`` is a scalar, or with ``collapse_by_period`` each model's period's probability.
+    ``pi`` is a scalar, or each model's: its period's probability (``collapse_by_period``)
+    or ``logistic(collapse_intercept + collapse_compute_slope x_i)`` of its reported
+    centred log10 compute x_i (``collapse_by_compute``).
     """
-    if spec.collapse_by_period:
+    if spec.collapse_by_compute:
+        intercept = _prior(spec, "collapse_intercept")
+        slope = _prior(spec, "collapse_compute_slope")
+        pi = pm.math.sigmoid(intercept + slope * np.asarray(data.x, float))
+    elif spec.collapse_by_period:
         pi = _prior(spec, "collapse_probability", dims="period")[period_idx]
     else:
         pi = _prior(spec, "collapse_probability")
@@ -289,7 +299,8 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p, period_idx) -
     pi, a, b = _collapse_component(spec, data, period_idx)
     collapsed = pm.BetaBinomial.dist(n=data.n, alpha=a, beta=b, shape=(len(data.k),))
     regular = pm.Binomial.dist(n=data.n, p=p)
-    weights = (pt.stack([pi, 1.0 - pi], axis=-1) if spec.collapse_by_period
+    weights = (pt.stack([pi, 1.0 - pi], axis=-1)
+               if spec.collapse_by_period or spec.collapse_by_compute
                else pt.stack([pi, 1.0 - pi]))
     pm.Mixture(name, w=weights, comp_dists=[collapsed, regular],
                observed=data.k, dims="model")

@@ -261,7 +261,7 @@ class LineageLayout(NamedTuple):
 
 
 def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
-                  lineages: LineageLayout | None = None):
+                  lineages: LineageLayout | None = None, x=None):
     """Add each model's ``eta`` to a fit of an integrated model, drawn given every draw.
 
     For posterior draw s and model i: under ``floor_mixture`` the model is collapsed with
@@ -290,6 +290,9 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         eta), and once eta is drawn its lineage effect is drawn from l | eta ~
         Normal(r (eta - mu), sigma_lineage sigma_model / SD), r = sigma_lineage^2 / SD^2;
         ``lineage_effect`` (chain, draw, lineage) is then recorded.
+    x : array_like, optional
+        Each model's reported centred log10 compute: needed when pi depends on it
+        (``collapse_by_compute``).
 
     Returns
     -------
@@ -309,16 +312,18 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         sigma = np.sqrt(sigma**2 + s_lin**2 * lineages.alone[None, :])
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
-    mixture = "collapse_probability" in post
+    mixture = "collapse_probability" in post or "collapse_compute_slope" in post
     if mixture:
         from bayes_llm.model.option_terms import (
             collapse_log_terms,
             collapse_probability_per_model,
         )
 
-        pi = collapse_probability_per_model(
-            post["collapse_probability"].stack(sample=("chain", "draw"))
-            .transpose("sample", ...).values, n_model, period_idx)
+        terms = {"probability": "collapse_probability", "intercept": "collapse_intercept",
+                 "slope": "collapse_compute_slope"}
+        drawn = {key: post[name].stack(sample=("chain", "draw")).transpose("sample", ...).values
+                 for key, name in terms.items() if name in post}
+        pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
         m = post["collapse_mean"].values.reshape(-1)
         conc = post["collapse_concentration"].values.reshape(-1)
     rng = np.random.default_rng([seed, SEED_OFFSET])

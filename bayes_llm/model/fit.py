@@ -292,7 +292,7 @@ def fit_model(
 
         lineages = LineageLayout.from_data(data) if spec.lineage_effect else None
         dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
-                           data.period_idx, lineages)
+                           data.period_idx, lineages, data.x)
     t2 = time.perf_counter()
     metadata = {
         "spec_name": spec.name,

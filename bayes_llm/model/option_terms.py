@@ -20,6 +20,7 @@ of a new model is described by :func:`model_effect_distribution`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -108,28 +109,46 @@ def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray
 def collapse_distribution(fit: Any) -> dict[str, xr.DataArray] | None:
     """Return the collapsed component of a ``floor_mixture`` fit, else None.
 
-    Returns ``probability`` (pi), ``a`` and ``b`` per draw: a new model is collapsed with
-    probability pi, and then its accuracy is Beta(a, b) (its count beta-binomial),
-    ``a = m kappa``, ``b = (1 - m) kappa`` with ``m = collapse_mean`` and ``kappa =
-    collapse_concentration`` (see ``models/README.md``).
+    Returns ``a`` and ``b`` per draw and the collapse probability: ``probability`` (pi, per
+    draw or per draw and period), or with ``collapse_by_compute`` its ``intercept`` and
+    ``slope`` on the log-odds scale. A new model is collapsed with probability pi (see
+    :func:`collapse_probability_per_model`), and then its accuracy is Beta(a, b) (its count
+    beta-binomial), ``a = m kappa``, ``b = (1 - m) kappa`` with ``m = collapse_mean`` and
+    ``kappa = collapse_concentration`` (see ``models/README.md``).
     """
     post = _tree(fit)["posterior"].to_dataset()
-    if "collapse_probability" not in post:
+    if "collapse_compute_slope" in post:
+        out = {"intercept": post["collapse_intercept"], "slope": post["collapse_compute_slope"]}
+    elif "collapse_probability" in post:
+        out = {"probability": post["collapse_probability"]}
+    else:
         return None
     mean, conc = post["collapse_mean"], post["collapse_concentration"]
-    return {"probability": post["collapse_probability"], "a": mean * conc,
-            "b": (1.0 - mean) * conc}
+    return {**out, "a": mean * conc, "b": (1.0 - mean) * conc}
 
 
-def collapse_probability_per_model(probability: np.ndarray, n_models: int,
-                                   period_idx: np.ndarray | None = None) -> np.ndarray:
+def collapse_probability_per_model(draws: Mapping[str, np.ndarray], n_models: int, *,
+                                   period_idx: np.ndarray | None = None,
+                                   x: np.ndarray | None = None) -> np.ndarray:
     """Each model's collapse probability per draw, shape ``(sample, model)``.
 
-    ``probability`` has shape ``(sample,)`` (one pi for every model) or ``(sample, period)``
-    (``collapse_by_period``, then ``period_idx`` gives each model's period: its anchor
-    period for a row after the fit's last).
+    ``draws`` holds the stacked draws of :func:`collapse_distribution`'s probability terms:
+    ``probability`` of shape ``(sample,)`` (one pi for every model) or ``(sample, period)``
+    (``collapse_by_period``; ``period_idx`` gives each model's period, its anchor period
+    for a row after the fit's last), or ``intercept`` and ``slope`` of shape ``(sample,)``
+    (``collapse_by_compute``; ``x`` gives each model's reported centred log10 compute,
+    pi = logistic(intercept + slope x)).
     """
-    pi = np.asarray(probability, float)
+    from scipy import special
+
+    if "slope" in draws:
+        if x is None:
+            raise ValueError("a compute-dependent collapse probability needs each model's "
+                             "centred compute")
+        x = np.asarray(x, float)[None, :]
+        return special.expit(np.asarray(draws["intercept"], float)[:, None]
+                             + np.asarray(draws["slope"], float)[:, None] * x)
+    pi = np.asarray(draws["probability"], float)
     if pi.ndim == 1:
         return np.broadcast_to(pi[:, None], (pi.shape[0], n_models))
     if period_idx is None:

@@ -63,6 +63,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "floor_mixture": False,
     "integrate_model_effect": False,
     "collapse_by_period": False,
+    "collapse_by_compute": False,
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -185,6 +186,13 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
                                    "floor_mixture: log of the Beta concentration above its "
                                    "minimum of 2,000; concentration 94% in 2,065-20,400, an "
                                    "accuracy SD of 0.007 down to 0.002 around 0.11"),
+    "collapse_intercept": (Prior("Normal", {"mu": -2.5, "sigma": 1.5}),
+                           "collapse_by_compute: logit of the collapse probability at the "
+                           "centring compute; median 0.076, 94% in 0.005-0.58"),
+    "collapse_compute_slope": (Prior("Normal", {"mu": 0.0, "sigma": 1.5}),
+                               "collapse_by_compute: change in the log odds of collapse per "
+                               "decade of compute; sign left open, a 20x change in the odds "
+                               "per decade (3) at two SD"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),
@@ -257,6 +265,9 @@ class ModelSpec:
     #: floor_mixture only: one collapse probability per period (each with the
     #: ``collapse_probability`` prior) instead of one for every model.
     collapse_by_period: bool = False
+    #: floor_mixture only: the log odds of collapse linear in each model's reported
+    #: centred log10 compute (``collapse_intercept`` + ``collapse_compute_slope`` x).
+    collapse_by_compute: bool = False
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -439,7 +450,8 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                                   where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
-                 "floor_mixture", "integrate_model_effect", "collapse_by_period"):
+                 "floor_mixture", "integrate_model_effect", "collapse_by_period",
+                 "collapse_by_compute"):
         out[flag] = _flag(data, flag, where)
     if out["lineage_source"] != "leaderboard" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_source = '{out['lineage_source']}' is used only "
@@ -450,6 +462,11 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                         "lineages)")
     if out["collapse_by_period"] and not out["floor_mixture"]:
         raise SpecError(f"{where}: collapse_by_period = true needs floor_mixture = true")
+    if out["collapse_by_compute"] and not out["floor_mixture"]:
+        raise SpecError(f"{where}: collapse_by_compute = true needs floor_mixture = true")
+    if out["collapse_by_compute"] and out["collapse_by_period"]:
+        raise SpecError(f"{where}: choose one of collapse_by_period and collapse_by_compute "
+                        "(the collapse probability varies by period or with compute)")
     if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"
                                           or out["model_effect"] != "normal"):
         raise SpecError(f"{where}: integrate_model_effect = true needs likelihood = "
@@ -527,7 +544,8 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
                             f"not '{kwargs[key]}'")
     off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
                        "lineage_effect", "protocol_effect", "developer_mean_compute",
-                       "floor_mixture", "integrate_model_effect", "collapse_by_period")
+                       "floor_mixture", "integrate_model_effect", "collapse_by_period",
+                       "collapse_by_compute")
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")

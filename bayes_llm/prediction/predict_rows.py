@@ -250,10 +250,14 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         collapse = collapse_distribution(fit)
         drawn_p = p
         if collapse is not None:
-            pi, a, b = (stacked(collapse[key], idx) for key in ("probability", "a", "b"))
+            drawn = {key: stacked(value, idx) for key, value in collapse.items()}
+            a, b = drawn["a"], drawn["b"]
             # collapse_by_period: the row's period's pi; after the last fitted period the
-            # last one's (its anchor; no trend is extrapolated)
-            pi = collapse_probability_per_model(pi, shape[1], lp["period_anchor"])
+            # last one's (its anchor; no trend is extrapolated). collapse_by_compute: from
+            # the row's reported compute (not a drawn true compute).
+            pi = collapse_probability_per_model(
+                drawn, shape[1], period_idx=lp["period_anchor"],
+                x=frame["log10_flop"].to_numpy(float) - spec.compute_centre)
             collapsed = rng.uniform(size=shape) < pi
             p_collapsed = rng.beta(a[:, None], b[:, None], shape)
             drawn_p = np.where(collapsed, p_collapsed, p)

@@ -133,10 +133,12 @@ def _draws(post: xr.Dataset, name: str) -> np.ndarray:
 
 
 def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
-                   period_idx: np.ndarray | None = None) -> np.ndarray:
+                   period_idx: np.ndarray | None = None,
+                   x: np.ndarray | None = None) -> np.ndarray:
     """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is).
 
-    ``period_idx``: each column's period in the fit (``collapse_by_period``'s pi).
+    ``period_idx``: each column's period in the fit (``collapse_by_period``'s pi); ``x``:
+    each column's reported centred log10 compute (``collapse_by_compute``'s pi).
     """
     from bayes_llm.model.option_terms import (
         collapse_distribution,
@@ -147,9 +149,9 @@ def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
     collapse = collapse_distribution(fit)
     if collapse is None:
         return loglik
-    pi, a, b = (_draws(xr.Dataset(collapse), name) for name in ("probability", "a", "b"))
-    pi = collapse_probability_per_model(pi, loglik.shape[1], period_idx)
-    return collapse_mixture_loglik(loglik, pi, a, b, k, n)
+    drawn = {name: _draws(xr.Dataset(collapse), name) for name in collapse}
+    pi = collapse_probability_per_model(drawn, loglik.shape[1], period_idx=period_idx, x=x)
+    return collapse_mixture_loglik(loglik, pi, drawn["a"], drawn["b"], k, n)
 
 
 def logit_scale_defined(k: np.ndarray, n: np.ndarray, guess: float) -> bool:
@@ -185,8 +187,9 @@ def pointwise_loglik(fit) -> xr.DataArray:
     nc, nd, nm = mu.shape
     sigma = fit.dt["posterior"]["sigma_model"].to_numpy().reshape(nc * nd, 1)
     values = binomial_marginal_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), sigma)
-    values = _with_collapse(values, fit, k, n,
-                            fit.dt["constant_data"]["period_idx"].to_numpy())
+    const = fit.dt["constant_data"]
+    values = _with_collapse(values, fit, k, n, const["period_idx"].to_numpy(),
+                            const["log10_flop_centred"].to_numpy())
     scale = "logit_score" if logit_scale_defined(k, n, guess) else "count"
     if scale == "logit_score":
         values = values + logit_score_jacobian(k, n, guess)[None, :]
@@ -399,7 +402,7 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         # collapse_by_period: the period whose effect the row took (as above)
         fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
         out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), fit, k, n,
-                             np.asarray(fitted_period))
+                             np.asarray(fitted_period), x)
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]

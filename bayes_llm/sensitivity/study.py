@@ -151,7 +151,9 @@ def _option_priors(spec: ModelSpec) -> set[str]:
     if spec.compute_error and spec.compute_population == "student_t":
         used.add("nu_x")
     if spec.floor_mixture:
-        used |= {"collapse_probability", "collapse_logit_mean", "collapse_log_concentration"}
+        used |= {"collapse_logit_mean", "collapse_log_concentration"}
+        used |= ({"collapse_intercept", "collapse_compute_slope"} if spec.collapse_by_compute
+                 else {"collapse_probability"})
     return used
 
 

@@ -160,8 +160,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         else:
             v["eta"] = rng.normal(mu, v["sigma_model"])
         if parts["floor_mixture"]:
-            for name in ("collapse_probability", "collapse_logit_mean",
-                         "collapse_log_concentration"):
+            rate = (("collapse_intercept", "collapse_compute_slope")
+                    if parts.get("collapse_by_compute") else ("collapse_probability",))
+            for name in (*rate, "collapse_logit_mean", "collapse_log_concentration"):
                 v[name] = prior_draw(pr(name), rng)
             if parts.get("collapse_by_period"):
                 v["collapse_probability"] = prior_draw(pr("collapse_probability"), rng,
@@ -191,11 +192,16 @@ def draw_observations(spec: ModelSpec, data: ModelData, params: dict[str, np.nda
         out["log10_flop_obs"] = rng.normal(params["log10_flop_true"], data.compute_error_sd)
     if spec.likelihood == "binomial":
         p = data.guess + (1.0 - data.guess) * special.expit(params["eta"])
-        if "collapse_probability" in params:
+        if "collapse_logit_mean" in params:
             # floor mixture: a collapsed model's accuracy is Beta(a, b), its count binomial
-            pi = np.asarray(params["collapse_probability"], float)
-            if pi.ndim:  # collapse_by_period: each model's period's probability
-                pi = pi[data.period_idx]
+            if "collapse_compute_slope" in params:  # from the (drawn) reported compute
+                x = out.get("log10_flop_obs", data.x)
+                pi = special.expit(params["collapse_intercept"]
+                                   + params["collapse_compute_slope"] * x)
+            else:
+                pi = np.asarray(params["collapse_probability"], float)
+                if pi.ndim:  # collapse_by_period: each model's period's probability
+                    pi = pi[data.period_idx]
             collapsed = rng.uniform(size=data.n_models) < pi
             a, b = collapse_shape(data.guess, params["collapse_logit_mean"],
                                   params["collapse_log_concentration"])

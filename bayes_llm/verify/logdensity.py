@@ -39,7 +39,9 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
   ``m = g + (1 - g) B logistic(collapse_logit_mean)``, ``kappa = K +
   exp(collapse_log_concentration)`` (B = 0.03, K = 2,000: ``bayes_llm.model.spec``);
   with ``collapse_by_period`` one ``pi_t`` per period (iid, each with pi's prior) and
-  model i uses ``pi_t(i)``;
+  model i uses ``pi_t(i)``; with ``collapse_by_compute`` ``pi_i = logistic(a + b x_i)`` of
+  the reported centred compute x_i (``a = collapse_intercept``, ``b =
+  collapse_compute_slope``);
 * integrated model effect (``integrate_model_effect``): no ``eta``; each count's density
   is ``∫ Binomial(k_i | n, g + (1 - g) logistic(e)) Normal(e | mu_i, sigma_model) de``
   (in the floor mixture in place of ``Binomial(n, p_i)``), computed here by SciPy's
@@ -179,7 +181,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "t_compute": getattr(spec, "compute_population", "normal") == "student_t",
             "floor_mixture": bool(getattr(spec, "floor_mixture", False)),
             "integrated": bool(getattr(spec, "integrate_model_effect", False)),
-            "collapse_by_period": bool(getattr(spec, "collapse_by_period", False))}
+            "collapse_by_period": bool(getattr(spec, "collapse_by_period", False)),
+            "collapse_by_compute": bool(getattr(spec, "collapse_by_compute", False))}
 
 
 def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -282,9 +285,23 @@ def integrated_binomial_logpmf(k, n, guess: float, mu, sigma) -> np.ndarray:
     return peak[:, 0] + np.log(area)
 
 
+def _collapse_names(parts: dict) -> list[str]:
+    """Return the collapsed component's sampled variables (``floor_mixture``)."""
+    rate = (["collapse_intercept", "collapse_compute_slope"] if parts["collapse_by_compute"]
+            else ["collapse_probability"])
+    return [*rate, "collapse_logit_mean", "collapse_log_concentration"]
+
+
 def _model_collapse_probability(data: ModelData, v: Mapping[str, np.ndarray],
                                 parts: dict) -> np.ndarray:
-    """Each model's collapse probability: pi, or its period's pi (``collapse_by_period``)."""
+    """Return each model's collapse probability.
+
+    pi, its period's pi (``collapse_by_period``) or logistic(a + b x_i) of its reported
+    centred compute (``collapse_by_compute``).
+    """
+    if parts["collapse_by_compute"]:
+        logit = float(v["collapse_intercept"]) + float(v["collapse_compute_slope"]) * data.x
+        return 1.0 / (1.0 + np.exp(-logit))
     pi = np.asarray(v["collapse_probability"], float)
     return pi[data.period_idx] if parts["collapse_by_period"] else np.full(len(data.k), pi)
 
@@ -377,8 +394,7 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names += ["sigma_model"] + ([] if parts["integrated"] else ["eta"])
         names += ["nu_model"] if parts["t_model"] else []
         if parts["floor_mixture"]:
-            names += ["collapse_probability", "collapse_logit_mean",
-                      "collapse_log_concentration"]
+            names += _collapse_names(parts)
     elif spec.likelihood == "logit_normal":
         names.append("sigma")
     else:
@@ -496,8 +512,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
                 sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
             regular = integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
             if parts["floor_mixture"]:
-                for name in ("collapse_probability", "collapse_logit_mean",
-                             "collapse_log_concentration"):
+                for name in _collapse_names(parts):
                     prior(name)
                 a, b = collapse_shape(data.guess, float(v["collapse_logit_mean"]),
                                       float(v["collapse_log_concentration"]))
@@ -515,8 +530,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             normal("eta", mu, float(v["sigma_model"]))
         p = data.guess + (1.0 - data.guess) * special.expit(np.asarray(v["eta"], float))
         if parts["floor_mixture"]:
-            for name in ("collapse_probability", "collapse_logit_mean",
-                         "collapse_log_concentration"):
+            for name in _collapse_names(parts):
                 prior(name)
             terms["correct"] = float(np.sum(floor_mixture_logpmf(
                 data.k, data.n, p, data.guess, _model_collapse_probability(data, v, parts),

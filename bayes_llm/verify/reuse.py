@@ -76,7 +76,9 @@ class ReusableSampler:
             # would change with every replicate's observations; it is left at PyMC's)
             start = initial_values(self.data, self.spec)
             points = None if start is None else {
-                "collapse_probability": start["collapse_probability"]}
+                name: value for name, value in start.items()
+                if name in ("collapse_probability", "collapse_intercept",
+                            "collapse_compute_slope")}
             self._compiled = nutpie.compile_pymc_model(model, initial_points=points)
         self.compile_seconds = time.perf_counter() - t0
         self.coords = {k: list(v) for k, v in model.coords.items() if v is not None}

@@ -68,7 +68,8 @@ DERIVED_DRAWS = 200
 #: Scalar truths recorded with each fit (where failures happen).
 TRUTH_COLUMNS = ("alpha", "beta", "sigma_period", "period_drift", "sigma_developer",
                  "sigma_group", "sigma_model", "sigma", "nu", "sigma_slope",
-                 "sigma_interaction", "sigma_x", "collapse_probability")
+                 "sigma_interaction", "sigma_x", "collapse_probability",
+                 "collapse_intercept", "collapse_compute_slope")
 
 
 @dataclass
