@@ -537,3 +537,57 @@ def test_a_fold_that_cannot_be_fitted_is_listed_not_hidden():
     assert summary["n_models"].nunique() == 1
     assert summary.loc[OLS_METHOD, "n_models"] == len(_toy_table()) - folds.loc[
         ("flaky", 1), "n_test"]
+
+
+def test_fold_cache_reuses_finished_folds_and_refits_what_changed(tmp_path):
+    """A rerun takes every finished fold from the cache (the fitter is never called) and
+    gives the same scores; a changed model, seed or row misses the cache and is fitted."""
+    from bayes_llm.validate.run import validate
+
+    calls = []
+
+    def counting(spec, train, **kw):
+        calls.append(kw["seed"])
+        return _fake_fitter()(spec, train, **kw)
+
+    cache = tmp_path / "folds"
+    table = _toy_table()
+
+    def run(spec, *, seed=3, table=table):
+        return validate([spec], table, "kfold:3", fitter=counting,
+                        predictor=_fake_predictor, seed=seed, fold_cache=cache)
+
+    first = run(_spec("weak"))
+    assert len(calls) == 3 and len(list(cache.glob("*.pkl"))) == 3
+    again = run(_spec("renamed"))  # a name is not part of the model
+    assert len(calls) == 3
+    a = first.scores.query("method == 'weak'").drop(columns="method").reset_index(drop=True)
+    b = again.scores.query("method == 'renamed'").drop(columns="method").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(first.summary.drop(columns="method"),
+                                  again.summary.drop(columns="method"))
+    run(_spec("weak").with_changes(compute_centre=23.0))  # another model: refitted
+    assert len(calls) == 6
+    run(_spec("weak"), seed=4)  # another seed: refitted
+    assert len(calls) == 9
+    changed = table.copy()
+    changed.loc[0, "log10_flop"] += 0.5  # a row of every fold (training or held out)
+    run(_spec("weak"), table=changed)
+    assert len(calls) == 12
+    run(_spec("weak"), table=changed)
+    assert len(calls) == 12
+
+
+def test_fold_cache_refuses_a_folder_of_someone_elses_files(tmp_path, capsys):
+    from bayes_llm.cli import main
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    code = main(["validate", "binomial_developers", "--out", str(tmp_path / "v"),
+                 "--fold-cache", str(foreign)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(foreign) in err and len(err.strip().splitlines()) == 1
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert not (tmp_path / "v").exists()

@@ -49,6 +49,11 @@ def validate(
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when some fold's fit failed its diagnostics "
         "(every output still says so).")] = False,
+    fold_cache: Annotated[Path | None, typer.Option(
+        "--fold-cache", metavar="DIR",
+        help="Keep each finished fold in DIR and reuse it on a rerun with the same model, "
+        "code, data, seed and sampler settings (an interrupted run loses no fold).",
+        show_default=False)] = None,
     mirror: MirrorOption = None,
     data: DataOption = None,
 ) -> int:
@@ -63,11 +68,15 @@ def validate(
     rule = parse_split(split)  # a bad split fails before any work
     loaded = [load_spec(s) for s in specs if s != OLS_METHOD]
     check_backend(backend)
+    if fold_cache is not None:
+        from bayes_llm.validate.fold_cache import FoldCache
+
+        FoldCache(fold_cache)  # a foreign folder is refused before any work
     if check_validate_output(out) == "replace":
         say(f"will replace the earlier bayes_llm result in {out}")
     df = load_data(mirror, data)
     result = run_validate(loaded, df, rule, draws=draws, tune=tune, chains=chains, seed=seed,
-                          backend=backend, progress=say)
+                          backend=backend, progress=say, fold_cache=fold_cache)
     path = result.write(out)
     typer.echo(result.to_markdown())
     say(f"wrote {path}")

@@ -201,7 +201,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
              tune: int | None = None, chains: int | None = None, seed: int = DEFAULT_SEED,
              backend: str = "nutpie", include_ols: bool = True,
              progress: Callable[[str], None] | None = None, fitter: Callable | None = None,
-             predictor: Callable | None = None) -> ValidationResult:
+             predictor: Callable | None = None,
+             fold_cache: str | Path | None = None) -> ValidationResult:
     """Validate specs out of sample on one split, next to the paper's OLS.
 
     Parameters
@@ -225,6 +226,10 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         Called with one line per step.
     fitter, predictor : callable, optional
         Replace :func:`bayes_llm.model.fit_model` and :func:`bayes_llm.predict` (tests).
+    fold_cache : str or Path, optional
+        Folder of finished folds (:mod:`bayes_llm.validate.fold_cache`): each spec's fold is
+        kept there as soon as it is scored and reused by a later run with the same model,
+        code, rows, seed and sampler settings.
 
     Returns
     -------
@@ -267,6 +272,11 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         from bayes_llm.model.fit import fit_model as fit_fn
     predict_fn = predictor or (_predict_api() if specs else None)
     by_id = table.set_index("model_id", drop=False)
+    cache = None
+    if fold_cache is not None:
+        from bayes_llm.validate.fold_cache import FoldCache
+
+        cache = FoldCache(fold_cache)
     score_frames, fold_rows = [], []
     n_jobs = len(folds) * (len(specs) + int(include_ols))
     job = 0
@@ -281,6 +291,23 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
             head = (f"[{job}/{n_jobs}] {name}, {fold.label}: fit on {len(train)} models, "
                     f"predict {len(test)}")
             say(head + " ...")
+            key = None
+            if cache is not None and spec is not None:
+                from bayes_llm.validate.fold_cache import fold_key
+
+                key = fold_key(spec, train, test, seed=seed, fold_index=fold.index,
+                               draws=draws, tune=tune, chains=chains, backend=backend)
+                kept = cache.load(key)
+                if kept is not None:
+                    row, rows = kept
+                    row.update(method=name, fold_label=fold.label)
+                    rows = rows.assign(method=name)
+                    fold_rows.append(row)
+                    score_frames.append(rows)
+                    say(f"{head}: from the fold cache ({row['seconds']:.0f} s when fitted), "
+                        f"mean log score {rows['log_score'].mean():.3f}, diagnostics "
+                        f"{row['diagnostics']}")
+                    continue
             t0 = time.perf_counter()
             row = {"method": name, "fold": fold.index, "fold_label": fold.label,
                    "n_train": len(train), "n_test": len(test), "seconds": math.nan,
@@ -322,6 +349,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
             rows["fit_diagnostics_ok"] = row["diagnostics_ok"]
             rows["fit_diagnostics"] = row["diagnostics"]
             score_frames.append(rows)
+            if key is not None:
+                cache.save(key, row, rows)
             flag = "" if row["diagnostics_ok"] else "  !! DIAGNOSTICS FAILED !!"
             say(f"{head}: done in {row['seconds']:.0f} s, mean log score "
                 f"{rows['log_score'].mean():.3f}, diagnostics {row['diagnostics']}{flag}")
