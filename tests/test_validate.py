@@ -591,3 +591,17 @@ def test_fold_cache_refuses_a_folder_of_someone_elses_files(tmp_path, capsys):
     assert str(foreign) in err and len(err.strip().splitlines()) == 1
     assert (foreign / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("inside", ["v/folds", "v", "."])
+def test_fold_cache_inside_or_around_out_is_refused(tmp_path, capsys, monkeypatch, inside):
+    """--out is replaced when the run ends: a fold cache in it (or holding it) is refused
+    before anything is created."""
+    from bayes_llm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main(["validate", "binomial_developers", "--out", "v", "--fold-cache", inside])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "must lie outside --out" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

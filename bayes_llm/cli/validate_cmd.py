@@ -69,11 +69,18 @@ def validate(
     loaded = [load_spec(s) for s in specs if s != OLS_METHOD]
     check_backend(backend)
     if fold_cache is not None:
+        from bayes_llm.errors import OutputError
+
+        cache_at, out_at = fold_cache.resolve(), out.resolve()
+        if cache_at == out_at or out_at in cache_at.parents or cache_at in out_at.parents:
+            raise OutputError(f"{fold_cache}: the fold cache must lie outside --out ({out}), "
+                              "which is replaced when the run ends")
+    if check_validate_output(out) == "replace":
+        say(f"will replace the earlier bayes_llm result in {out}")
+    if fold_cache is not None:
         from bayes_llm.validate.fold_cache import FoldCache
 
         FoldCache(fold_cache)  # a foreign folder is refused before any work
-    if check_validate_output(out) == "replace":
-        say(f"will replace the earlier bayes_llm result in {out}")
     df = load_data(mirror, data)
     result = run_validate(loaded, df, rule, draws=draws, tune=tune, chains=chains, seed=seed,
                           backend=backend, progress=say, fold_cache=fold_cache)
