@@ -372,3 +372,35 @@ def test_cross_validation_uses_each_models_compute_probability():
     # the regular term is negligible: the difference is that of log pi
     expected = np.log(special.expit(0.0)) - np.log(special.expit(-2.0))
     assert mixed[0, 0] - mixed[0, 1] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("coding", ["constant", "period", "compute"])
+def test_headline_collapse_probability_is_the_average_over_the_fits_models(coding):
+    """The headline's ``collapse_probability`` is each draw's mean of the models' pi, for
+    every coding of pi (one for all, per period, by compute)."""
+    from types import SimpleNamespace
+
+    from bayes_llm.derived.headline import _average_collapse_probability
+    from bayes_llm.model.option_terms import collapse_distribution
+
+    period_idx = np.array([0, 0, 0, 1])  # three models in the first period, one in the second
+    x = np.array([-2.0, 0.0, 1.0, 3.0])
+    shape = ("chain", "draw")
+    post = {"collapse_mean": (shape, [[0.112, 0.113]]),
+            "collapse_concentration": (shape, [[3000.0, 2000.0]])}
+    if coding == "constant":
+        post["collapse_probability"] = (shape, [[0.1, 0.3]])
+        expected = np.array([0.1, 0.3])
+    elif coding == "period":
+        post["collapse_probability"] = (("chain", "draw", "period"), [[[0.1, 0.5], [0.2, 0.6]]])
+        expected = np.array([(3 * 0.1 + 0.5) / 4, (3 * 0.2 + 0.6) / 4])
+    else:
+        post["collapse_intercept"] = (shape, [[-2.0, -1.0]])
+        post["collapse_compute_slope"] = (shape, [[-1.0, 0.5]])
+        expected = np.array([special.expit(-2.0 - x).mean(), special.expit(-1.0 + 0.5 * x).mean()])
+    const = xr.Dataset({"period_idx": ("model", period_idx), "log10_flop_centred": ("model", x)})
+    fit = SimpleNamespace(dt=xr.DataTree.from_dict({"posterior": xr.Dataset(post),
+                                                    "constant_data": const}))
+    average = _average_collapse_probability(fit, collapse_distribution(fit))
+    assert average.dims == ("chain", "draw")
+    np.testing.assert_allclose(average.values[0], expected, rtol=1e-12)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -605,3 +606,26 @@ def test_fold_cache_inside_or_around_out_is_refused(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err.strip()
     assert "must lie outside --out" in err and len(err.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_fold_cache_code_hash_covers_every_module_of_the_package(tmp_path):
+    """A constant in a module the fit only imports (the spec's, the lineage labels') is
+    part of the key; a file that is not code is not."""
+    import shutil
+
+    from bayes_llm.validate import fold_cache
+
+    package = Path(fold_cache.__file__).resolve().parents[1]
+    copy = tmp_path / "bayes_llm"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    original = fold_cache.code_hash(copy)
+    assert original == fold_cache.prediction_code_hash()
+    (copy / "notes.txt").write_text("not code")
+    assert fold_cache.code_hash(copy) == original
+    for module in ("model/spec.py", "data/lineage.py", "model/curve.py"):
+        path = copy / module
+        text = path.read_text()
+        path.write_text(text + "\n# changed\n")
+        assert fold_cache.code_hash(copy) != original, module
+        path.write_text(text)
+    assert fold_cache.code_hash(copy) == original

@@ -99,6 +99,7 @@ from bayes_llm.derived.summary import (
 from bayes_llm.derived.variance import variance_partition
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.formatting import markdown_table
+from bayes_llm.model.option_terms import collapse_distribution, collapse_probability_per_model
 
 #: What kind of number a row is.
 KINDS: tuple[str, ...] = ("posterior", "posterior (model-averaged)", "sampling band",
@@ -518,29 +519,19 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
         notes["within_spread_centred_multiplier"] = (
             f"{a['n_models']} models of {a['n_developers']} developers with at least two")
     figures["within_spread_model_based_multiplier"] = within_spread_model_based(fit)
-    post = fit.dt["posterior"]
-    if "collapse_probability" in post or "collapse_compute_slope" in post:
-        if "collapse_compute_slope" in post:  # the average over the fit's models
-            x = xr.DataArray(fit.dt["constant_data"]["log10_flop_centred"].values, dims="_m")
-            logit = post["collapse_intercept"] + post["collapse_compute_slope"] * x
-            rate = (1.0 / (1.0 + np.exp(-logit))).mean("_m")
-        else:
-            rate = post["collapse_probability"]
+    collapse = collapse_distribution(fit)
+    if collapse is not None:
+        figures["collapse_probability"] = _average_collapse_probability(fit, collapse)
         notes["collapse_probability"] = (
             "floor mixture: sigma_model, the variance shares and the spreads describe the "
             "regular (non-collapsed) models; a collapsed model's eta is its would-be "
             "regular score")
-        if "period" in rate.dims:  # collapse_by_period: the average over the fit's models
-            counts = np.bincount(fit.dt["constant_data"]["period_idx"].values.astype(int),
-                                 minlength=rate.sizes["period"])
-            weights = xr.DataArray(counts / counts.sum(), dims="period")
-            rate = (rate * weights).sum("period")
+        if "probability" in collapse and "period" in collapse["probability"].dims:
             notes["collapse_probability"] += ("; one probability per period, averaged over "
                                               "the fit's models")
-        if "collapse_compute_slope" in post:
+        if "slope" in collapse:
             notes["collapse_probability"] += ("; the probability depends on compute, "
                                               "averaged over the fit's models")
-        figures["collapse_probability"] = rate
     _group_figures(fit, comps, template, figures, notes)
     ordered = [f for f in HEADLINE_FIGURES if f in figures]
     ordered += [f for f in figures if f not in HEADLINE_FIGURES]
@@ -558,6 +549,26 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
                      "frontier_last": gain.attrs["last"], "top_k": int(top_k),
                      "developer_coding": fit.spec.developer})
     return ds
+
+
+def _average_collapse_probability(fit: FitLike, collapse: dict[str, xr.DataArray]
+                                  ) -> xr.DataArray:
+    """Return the floor mixture's collapse probability averaged over the fit's models, per draw.
+
+    One pi for every model: pi itself; per period or by compute: the mean of each model's
+    pi (:func:`~bayes_llm.model.option_terms.collapse_probability_per_model`).
+    """
+    const = fit.dt["constant_data"]
+    period_idx = const["period_idx"].values.astype(int)
+    terms = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...)
+             for key, value in collapse.items() if key not in ("a", "b")}
+    drawn = {key: value.values for key, value in terms.items()}
+    per_model = collapse_probability_per_model(
+        drawn, len(period_idx), period_idx=period_idx,
+        x=const["log10_flop_centred"].values)
+    sample = next(iter(terms.values()))["sample"]
+    average = xr.DataArray(per_model.mean(axis=1), coords={"sample": sample}, dims="sample")
+    return average.unstack("sample").transpose("chain", "draw")
 
 
 def _group_figures(fit: FitLike, comps: xr.DataArray, template: xr.DataArray,

@@ -299,9 +299,7 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p, period_idx) -
     pi, a, b = _collapse_component(spec, data, period_idx)
     collapsed = pm.BetaBinomial.dist(n=data.n, alpha=a, beta=b, shape=(len(data.k),))
     regular = pm.Binomial.dist(n=data.n, p=p)
-    weights = (pt.stack([pi, 1.0 - pi], axis=-1)
-               if spec.collapse_by_period or spec.collapse_by_compute
-               else pt.stack([pi, 1.0 - pi]))
+    weights = pt.stack([pi, 1.0 - pi], axis=-1)  # (2,) or, per model, (model, 2)
     pm.Mixture(name, w=weights, comp_dists=[collapsed, regular],
                observed=data.k, dims="model")
 

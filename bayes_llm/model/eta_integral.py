@@ -312,20 +312,19 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         sigma = np.sqrt(sigma**2 + s_lin**2 * lineages.alone[None, :])
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
-    mixture = "collapse_probability" in post or "collapse_compute_slope" in post
-    if mixture:
-        from bayes_llm.model.option_terms import (
-            collapse_log_terms,
-            collapse_probability_per_model,
-        )
+    from bayes_llm.model.option_terms import (
+        collapse_distribution,
+        collapse_log_terms,
+        collapse_probability_per_model,
+    )
 
-        terms = {"probability": "collapse_probability", "intercept": "collapse_intercept",
-                 "slope": "collapse_compute_slope"}
-        drawn = {key: post[name].stack(sample=("chain", "draw")).transpose("sample", ...).values
-                 for key, name in terms.items() if name in post}
+    collapse = collapse_distribution(dt)
+    mixture = collapse is not None
+    if mixture:
+        drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
+                 for key, value in collapse.items()}
         pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
-        m = post["collapse_mean"].values.reshape(-1)
-        conc = post["collapse_concentration"].values.reshape(-1)
+        a_all, b_all = drawn["a"], drawn["b"]
     rng = np.random.default_rng([seed, SEED_OFFSET])
     eta = np.empty_like(mu)
     for start in range(0, mu.shape[0], DRAW_BLOCK):
@@ -333,8 +332,7 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         block = draw_conditional_eta(k, n, g, mu[sl], sigma[sl], rng)
         if mixture:
             log_c, log_r = collapse_log_terms(
-                log_marginal(k, n, g, mu[sl], sigma[sl]), pi[sl],
-                m[sl] * conc[sl], (1.0 - m[sl]) * conc[sl], k, n)
+                log_marginal(k, n, g, mu[sl], sigma[sl]), pi[sl], a_all[sl], b_all[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
             fresh = rng.normal(mu[sl], sigma[sl])
             block = np.where(collapsed, fresh, block)

@@ -4,9 +4,10 @@ A developer split of a slow spec takes hours; without a cache a stopped run (a c
 laptop, a session limit) throws away every fold it finished. With ``--fold-cache DIR``
 each scored (method, fold) is written to ``DIR`` as soon as it is done, and a later run
 reuses it when everything it depends on is unchanged: the model (the spec without its
-name and description), the code that builds, samples and predicts it, the fold's training
-and held-out rows (their data), the seed, the sampler overrides and the backend. Anything
-else is a new key and is fitted again. Folds that failed to fit or predict are not kept.
+name and description), the package's code (every module, so that no constant or helper
+a fit depends on is missed), the fold's training and held-out rows (their data), the
+seed, the sampler overrides and the backend. Anything else is a new key and is fitted
+again. Folds that failed to fit or predict are not kept.
 
 Each entry is one pickle (the fold's row of ``folds.csv`` and its rows of ``scores.csv``),
 written atomically; the folder carries bayes_llm's marker and is refused if it holds
@@ -31,18 +32,25 @@ FOLD_CACHE_VERSION = 1
 FOLDER_KIND = "validate fold cache"
 
 
+def code_hash(root: Path) -> str:
+    """Return the SHA-256 of every ``.py`` file under ``root``, each with its path."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 @functools.cache
 def prediction_code_hash() -> str:
-    """Return the SHA-256 of the code that fits, predicts and scores a fold."""
-    from bayes_llm.model import build, design, eta_integral, option_terms, sampling
-    from bayes_llm.prediction import compute, periods, predict_rows, result, units
-    from bayes_llm.validate import scores
+    """Return the SHA-256 of the package's code (:func:`code_hash` of ``bayes_llm``).
 
-    digest = hashlib.sha256()
-    for module in (build, design, sampling, eta_integral, option_terms, compute, periods,
-                   predict_rows, result, units, scores):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()
+    The whole package, not a list of modules: a fit or a prediction depends on constants
+    and helpers imported from many places (the spec's defaults, the compute curve, the
+    lineage labels), and a list would miss the next one. Any change to the code refits.
+    """
+    return code_hash(Path(__file__).resolve().parents[1])
 
 
 def _rows_hash(frame: pd.DataFrame) -> str:
