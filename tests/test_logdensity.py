@@ -78,6 +78,8 @@ CASES = {
     "integrated_floor_mixture": {"integrate_model_effect": True, "floor_mixture": True,
                                  "period": "month", "period_effect": "random_walk"},
     "floor_mixture": {"floor_mixture": True},
+    "integrated_two_scale": {"integrate_model_effect": True, "model_effect": "two_scale",
+                             "lineage_effect": True, "floor_mixture": True},
     "floor_mixture_month_walk": {"floor_mixture": True, "period": "month",
                                  "period_effect": "random_walk", "lineage_effect": True,
                                  "priors": {"collapse_probability": {
@@ -160,11 +162,23 @@ def _check(spec, df, *, n_points: int = 2, seed: int = 0, transformed: bool = Tr
     rng = np.random.default_rng(seed)
     data = prepare_data(df, spec)
     points = [draw_parameters(spec, data, rng) for _ in range(n_points)]
+    if spec.model_effect == "two_scale":
+        # the quadrature's checked range is linear predictors of -4 to 3 logits; a prior
+        # draw can put every model near -7, where a floor count is integrated to ~1e-2 only
+        # (more so with the wide component's SD): such draws are drawn again
+        for i in range(n_points):
+            for _ in range(50):
+                if np.all(np.abs(points[i]["mu"] + 0.5) <= 3.5):
+                    break
+                points[i] = draw_parameters(spec, data, rng)
     if spec.integrate_model_effect:
         # the model's quadrature is exact to ~1e-7 per model at sigma_model <= 0.5 (0.41 on
         # the 809 models), not at the prior's tail (tests/test_eta_integral.py)
         for params in points:
             params["sigma_model"] = np.minimum(params["sigma_model"], 0.5)
+            if spec.model_effect == "two_scale":  # and the wide SD below ~0.8 (r <= 3.7)
+                params["sigma_model"] = np.minimum(params["sigma_model"], 0.3)
+                params["model_wide_log_ratio"] = np.minimum(params["model_wide_log_ratio"], 1.0)
     if simulated:
         data = _with_observations(data, draw_observations(spec, data, points[0], rng))
     model = build.build_model(data, spec)
@@ -307,5 +321,21 @@ def test_collapse_probability_of_the_wrong_compute_is_caught(paper_df, monkeypat
         return original(spec_, dataclasses.replace(data, x=data.x[::-1]), period_idx)
 
     monkeypatch.setattr(build, "_collapse_component", reversed_compute)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_two_scale_weights_swapped_are_caught(paper_df, monkeypatch):
+    """``model_effect = "two_scale"``: the wide component has weight w and the core 1 - w;
+    the builder given 1 - w for the wide one disagrees with the reference on the counts."""
+    spec = load_spec("binomial_developers").with_changes(
+        name="integrated_two_scale", **CASES["integrated_two_scale"])
+    original = build._two_scale
+
+    def swapped(spec_, sigma_model):
+        core, wide, w = original(spec_, sigma_model)
+        return core, wide, 1.0 - w
+
+    monkeypatch.setattr(build, "_two_scale", swapped)
     with pytest.raises(AssertionError, match="'correct'"):
         _check(spec, paper_df, n_points=1, transformed=False)

@@ -304,13 +304,33 @@ def _floor_mixture(spec: ModelSpec, data: ModelData, name: str, p, period_idx) -
                observed=data.k, dims="model")
 
 
+def _two_scale(spec: ModelSpec, sigma_model):
+    """Core SD, wide SD and wide share of a ``two_scale`` model effect of total SD sigma_model.
+
+    ``model_wide_probability`` w and ``model_wide_log_ratio`` l are sampled; the wide SD is
+    r times the core's, ``r = 1 + exp(l)``, and the core's is set so that the mixture's
+    SD is ``sigma_model`` (:func:`bayes_llm.model.eta_integral.two_scale_sds`).
+    """
+    from bayes_llm.model.eta_integral import _pytensor_ops, two_scale_sds
+
+    w = _prior(spec, "model_wide_probability")
+    log_ratio = _prior(spec, "model_wide_log_ratio")
+    core, wide = two_scale_sds(sigma_model, w, log_ratio, ops=_pytensor_ops())
+    core = pm.Deterministic("sigma_model_core", core)
+    wide = pm.Deterministic("sigma_model_wide", wide)
+    return core, wide, w
+
+
 def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_model,
-                       period_idx) -> None:
+                       period_idx, wide: tuple = ()) -> None:
     """Observed counts with the model effect summed out (``integrate_model_effect``).
 
     Each count's density is the marginal ∫ Binomial(k | n, g + (1 - g) logistic(e))
     Normal(e | mu_i, sigma_model) de by adaptive Gauss–Hermite quadrature
-    (:mod:`bayes_llm.model.eta_integral`); with ``floor_mixture`` it is mixed with the
+    (:mod:`bayes_llm.model.eta_integral`); with ``wide = (sigma_wide, w)``
+    (``model_effect = "two_scale"``; ``sigma_model`` is then the core SD) the effect is
+    the mixture (1 - w) Normal(mu_i, sigma_model) + w Normal(mu_i, sigma_wide), one
+    quadrature per component. With ``floor_mixture`` it is mixed with the
     collapsed component as in :func:`_floor_mixture`. The random draws (prior and posterior
     predictive) draw a fresh eta, i.e. they replicate new models.
     """
@@ -319,32 +339,40 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
     n = np.broadcast_to(np.asarray(data.n, float), np.shape(data.k)).copy()
     g = float(data.guess)
 
-    def regular(value, mu, sigma):
-        return pytensor_log_marginal(value, n, g, mu, sigma)
+    def regular(value, mu, sigma, *wide):
+        if not wide:
+            return pytensor_log_marginal(value, n, g, mu, sigma)
+        sigma_wide, w = wide
+        return pt.logaddexp(pt.log1p(-w) + pytensor_log_marginal(value, n, g, mu, sigma),
+                            pt.log(w) + pytensor_log_marginal(value, n, g, mu, sigma_wide))
 
-    def draw_regular(mu, sigma, rng, size):
+    def draw_regular(mu, sigma, rng, size, *wide):
+        if wide:
+            shape = size if size is not None else np.broadcast(mu, sigma, wide[0]).shape
+            sigma = np.where(rng.uniform(size=shape) < wide[1], wide[0], sigma)
         eta = rng.normal(mu, sigma, size=size)
         return g + (1.0 - g) / (1.0 + np.exp(-eta))
 
     if not spec.floor_mixture:
-        def random(mu, sigma, rng=None, size=None):
-            return rng.binomial(n.astype(np.int64), draw_regular(mu, sigma, rng, size))
+        def random(mu, sigma, *wide, rng=None, size=None):
+            return rng.binomial(n.astype(np.int64), draw_regular(mu, sigma, rng, size, *wide))
 
-        pm.CustomDist(name, mu, sigma_model, logp=regular, random=random,
+        pm.CustomDist(name, mu, sigma_model, *wide, logp=regular, random=random,
                       observed=data.k, dims="model")
         return
     pi, a, b = _collapse_component(spec, data, period_idx)
 
-    def mixed(value, mu, sigma, pi, a, b):
+    def mixed(value, mu, sigma, pi, a, b, *wide):
         collapsed = pm.logp(pm.BetaBinomial.dist(n=n, alpha=a, beta=b), value)
-        return pt.logaddexp(pt.log(pi) + collapsed, pt.log1p(-pi) + regular(value, mu, sigma))
+        return pt.logaddexp(pt.log(pi) + collapsed,
+                            pt.log1p(-pi) + regular(value, mu, sigma, *wide))
 
-    def random_mixed(mu, sigma, pi, a, b, rng=None, size=None):
-        p = draw_regular(mu, sigma, rng, size)
+    def random_mixed(mu, sigma, pi, a, b, *wide, rng=None, size=None):
+        p = draw_regular(mu, sigma, rng, size, *wide)
         q = rng.beta(a, b, size=p.shape)
         return rng.binomial(n.astype(np.int64), np.where(rng.uniform(size=p.shape) < pi, q, p))
 
-    pm.CustomDist(name, mu, sigma_model, pi, a, b, logp=mixed, random=random_mixed,
+    pm.CustomDist(name, mu, sigma_model, pi, a, b, *wide, logp=mixed, random=random_mixed,
                   observed=data.k, dims="model")
 
 
@@ -419,11 +447,17 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
 
                 # mu per draw, for drawing eta after sampling (add_eta_draws)
                 mu = pm.Deterministic(ETA_MEAN, mu, dims="model")
+                wide: tuple = ()
+                if spec.model_effect == "two_scale":  # sigma_model: the mixture's SD
+                    sigma_model, wide_sd, wide_probability = _two_scale(spec, sigma_model)
+                    wide = (wide_sd, wide_probability)
                 if spec.lineage_effect:  # single-model lineages summed out with eta
                     single = pm.Data("single_lineage_model",
                                      data.lineage_alone.astype(float), dims="model")
                     sigma_model = pt.sqrt(sigma_model**2 + sigma_lineage**2 * single)
-                _integrated_counts(spec, data, name, mu, sigma_model, period_idx)
+                    if wide:
+                        wide = (pt.sqrt(wide[0]**2 + sigma_lineage**2 * single), wide[1])
+                _integrated_counts(spec, data, name, mu, sigma_model, period_idx, wide)
                 return model
             if spec.model_effect == "student_t":
                 nu_model = _prior(spec, "nu_model")

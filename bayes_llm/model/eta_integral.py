@@ -199,6 +199,99 @@ def pytensor_log_marginal(k, n, g: float, mu, sigma):
                         pt.broadcast_to(sigma, pt.shape(mu)), ops)
 
 
+def two_scale_sds(sigma_model, wide_probability, log_ratio, ops=_NUMPY):
+    """Core and wide SDs of a ``two_scale`` model effect whose total SD is ``sigma_model``.
+
+    The effect is Normal(0, s_core) with probability 1 - w and Normal(0, r s_core) with
+    probability w, ``r = 1 + exp(log_ratio)`` > 1 (so the two never swap), and ``s_core``
+    is set so that the mixture's SD, sqrt((1 - w) s_core^2 + w (r s_core)^2), is
+    ``sigma_model``: the variance shares read ``sigma_model`` as before.
+    """
+    ratio = 1.0 + ops.exp(log_ratio)
+    core = sigma_model / ops.sqrt(1.0 - wide_probability + wide_probability * ratio**2)
+    return core, ratio * core
+
+
+def log_marginal_scales(k, n, g: float, mu, scales, ops=_NUMPY):
+    """Log ∫ Binomial(k | ...) sum_j w_j Normal(e | mu, sigma_j) de, one term per component.
+
+    ``scales`` is a sequence of ``(log_weight, sigma)`` pairs (weights summing to one);
+    each component's integral is :func:`log_marginal`'s, and they are combined by
+    log-sum-exp. One pair ``(0, sigma)`` is :func:`log_marginal` itself.
+    """
+    terms = [log_w + log_marginal(k, n, g, mu, sigma, ops) for log_w, sigma in scales]
+    out = terms[0]
+    for term in terms[1:]:
+        out = ops.logaddexp(out, term)
+    return out
+
+
+def draw_conditional_eta_scales(k, n, g: float, mu: np.ndarray, scales,
+                                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw eta given the count under a scale mixture; return eta and the SD drawn with.
+
+    ``scales`` as in :func:`log_marginal_scales`, each weight and SD ``(S, 1)`` or
+    ``(S, M)``. The component is drawn from its posterior probability (its weight times
+    its marginal likelihood), then eta from :func:`draw_conditional_eta` with its SD. One
+    component: exactly :func:`draw_conditional_eta` (the same random numbers).
+    """
+    mu = np.asarray(mu, float)
+    sds = [np.broadcast_to(np.asarray(sd, float), mu.shape) for _, sd in scales]
+    if len(scales) == 1:
+        return draw_conditional_eta(k, n, g, mu, sds[0], rng), sds[0]
+    logs = np.stack([np.asarray(log_w, float) + log_marginal(k, n, g, mu, sd)
+                     for (log_w, _), sd in zip(scales, sds, strict=True)])
+    probs = np.exp(logs - special.logsumexp(logs, axis=0, keepdims=True))
+    sigma = _pick(sds, probs, rng)
+    return draw_conditional_eta(k, n, g, mu, sigma, rng), sigma
+
+
+def draw_prior_eta_scales(mu: np.ndarray, scales, rng: np.random.Generator
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw eta from the scale mixture alone; return eta and the SD drawn with.
+
+    Used for a collapsed model's would-be regular score. One component:
+    ``rng.normal(mu, sd)`` (the same random numbers as before the mixture existed).
+    """
+    mu = np.asarray(mu, float)
+    sds = [np.broadcast_to(np.asarray(sd, float), mu.shape) for _, sd in scales]
+    if len(scales) == 1:
+        return rng.normal(mu, sds[0]), sds[0]
+    probs = np.stack([np.broadcast_to(np.exp(np.asarray(log_w, float)), mu.shape)
+                      for log_w, _ in scales])
+    sigma = _pick(sds, probs, rng)
+    return rng.normal(mu, sigma), sigma
+
+
+def _pick(sds: list[np.ndarray], probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each cell's SD from the component drawn with probabilities ``probs`` (K, ...)."""
+    u = rng.uniform(size=probs.shape[1:])
+    index = np.minimum((u[None] > np.cumsum(probs, axis=0)).sum(axis=0), len(sds) - 1)
+    return np.choose(index, sds)
+
+
+def model_effect_scales(sigma_model, wide_probability=None, log_ratio=None,
+                        extra_variance=0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(log weight, SD)`` of each component of the model effect, per draw (NumPy).
+
+    ``sigma_model`` etc. are ``(S, 1)`` arrays (``wide_probability`` None: one Normal
+    component); ``extra_variance`` (e.g. ``sigma_lineage^2`` for a model alone in its
+    lineage, summed out with eta) is added to each component's variance.
+    """
+    sigma_model = np.asarray(sigma_model, float)
+
+    def widened(sd):
+        if np.isscalar(extra_variance) and extra_variance == 0.0:
+            return sd  # exactly the scale (no rounding through a square root)
+        return np.sqrt(sd**2 + extra_variance)
+
+    if wide_probability is None:
+        return [(np.zeros_like(sigma_model), widened(sigma_model))]
+    w = np.asarray(wide_probability, float)
+    core, wide = two_scale_sds(sigma_model, w, np.asarray(log_ratio, float))
+    return [(np.log1p(-w), widened(core)), (np.log(w), widened(wide))]
+
+
 def draw_conditional_eta(k, n, g: float, mu: np.ndarray, sigma: np.ndarray,
                          rng: np.random.Generator, *, candidates: int = 24) -> np.ndarray:
     """Draw eta from p(eta | k, mu, sigma) ∝ Binomial(k | eta) Normal(eta | mu, sigma).
@@ -233,6 +326,8 @@ def draw_conditional_eta(k, n, g: float, mu: np.ndarray, sigma: np.ndarray,
 #: Name of the linear predictor recorded while sampling an integrated model (dropped once
 #: ``eta`` is drawn from it).
 ETA_MEAN = "eta_mean"
+#: The sampled variables of ``model_effect = "two_scale"`` (wide share, log(r - 1)).
+TWO_SCALE_NAMES = ("model_wide_probability", "model_wide_log_ratio")
 #: Draws per block when drawing eta after sampling (bounds the candidates' memory).
 DRAW_BLOCK = 250
 #: Seed offset of the eta draws (a stream of their own, fixed by the sampler's seed).
@@ -268,8 +363,11 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     probability ``pi BB(k_i) / (pi BB(k_i) + (1 - pi) L_i)`` (``L_i`` :func:`log_marginal`);
     a collapsed model's eta is its would-be regular score, Normal(mu_is, sigma_s), as in
     the model that samples eta; otherwise eta is drawn from p(eta | k_i, mu_is, sigma_s)
-    (:func:`draw_conditional_eta`). Together with the sampled draws these are draws from
-    the joint posterior of the model with eta. ``eta_mean`` (mu) is removed afterwards.
+    (:func:`draw_conditional_eta`). With ``model_effect = "two_scale"`` the component
+    (core or wide SD) is drawn first, from its posterior probability for a regular model
+    and its weight for a collapsed one (:func:`draw_conditional_eta_scales`). Together
+    with the sampled draws these are draws from the joint posterior of the model with eta.
+    ``eta_mean`` (mu) is removed afterwards.
 
     Parameters
     ----------
@@ -305,11 +403,15 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     mean = post[ETA_MEAN].transpose("chain", "draw", "model")
     n_chain, n_draw, n_model = mean.shape
     mu = mean.values.reshape(n_chain * n_draw, n_model)
-    sigma = np.broadcast_to(post["sigma_model"].values.reshape(-1, 1),
-                            (n_chain * n_draw, n_model))
+    extra = 0.0
     if lineages is not None:
         s_lin = post["sigma_lineage"].values.reshape(-1, 1)
-        sigma = np.sqrt(sigma**2 + s_lin**2 * lineages.alone[None, :])
+        extra = s_lin**2 * lineages.alone[None, :]
+    wide = ((post[name].values.reshape(-1, 1) for name in TWO_SCALE_NAMES)
+            if TWO_SCALE_NAMES[0] in post else (None, None))
+    scales = [(np.broadcast_to(log_w, mu.shape), np.broadcast_to(sd, mu.shape))
+              for log_w, sd in model_effect_scales(post["sigma_model"].values.reshape(-1, 1),
+                                                   *wide, extra_variance=extra)]
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
     from bayes_llm.model.option_terms import (
@@ -326,17 +428,20 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
         a_all, b_all = drawn["a"], drawn["b"]
     rng = np.random.default_rng([seed, SEED_OFFSET])
-    eta = np.empty_like(mu)
+    eta, sigma = np.empty_like(mu), np.empty_like(mu)
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
-        block = draw_conditional_eta(k, n, g, mu[sl], sigma[sl], rng)
+        block_scales = [(log_w[sl], sd[sl]) for log_w, sd in scales]
+        block, block_sd = draw_conditional_eta_scales(k, n, g, mu[sl], block_scales, rng)
         if mixture:
             log_c, log_r = collapse_log_terms(
-                log_marginal(k, n, g, mu[sl], sigma[sl]), pi[sl], a_all[sl], b_all[sl], k, n)
+                log_marginal_scales(k, n, g, mu[sl], block_scales), pi[sl], a_all[sl],
+                b_all[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
-            fresh = rng.normal(mu[sl], sigma[sl])
+            fresh, fresh_sd = draw_prior_eta_scales(mu[sl], block_scales, rng)
             block = np.where(collapsed, fresh, block)
-        eta[sl] = block
+            block_sd = np.where(collapsed, fresh_sd, block_sd)
+        eta[sl], sigma[sl] = block, block_sd
     draws = xr.DataArray(eta.reshape(n_chain, n_draw, n_model), coords=mean.coords,
                          dims=mean.dims, name="eta")
     post = post.drop_vars(ETA_MEAN).assign(eta=draws)

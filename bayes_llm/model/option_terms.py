@@ -99,11 +99,28 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
 
 
 def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray | None]:
-    """Return ``("normal", sigma_model, None)`` or ``("student_t", sigma_model, nu_model)``."""
+    """Return the model effect's family, its total SD and a Student-t's degrees of freedom.
+
+    ``("normal", sigma_model, None)``, ``("student_t", sigma_model, nu_model)`` or
+    ``("two_scale", sigma_model, None)`` (its components: :func:`two_scale_components`).
+    """
     post = _tree(fit)["posterior"].to_dataset()
     if "nu_model" in post:
         return "student_t", post["sigma_model"], post["nu_model"]
+    if "model_wide_probability" in post:
+        return "two_scale", post["sigma_model"], None
     return "normal", post["sigma_model"], None
+
+
+def two_scale_components(fit: Any) -> dict[str, xr.DataArray]:
+    """Core SD, wide SD and wide share of a ``model_effect = "two_scale"`` fit, per draw.
+
+    A new model's effect is Normal(0, ``core``) with probability 1 - ``wide_probability``
+    and Normal(0, ``wide``) otherwise (``models/README.md``).
+    """
+    post = _tree(fit)["posterior"].to_dataset()
+    return {"core": post["sigma_model_core"], "wide": post["sigma_model_wide"],
+            "wide_probability": post["model_wide_probability"]}
 
 
 def collapse_distribution(fit: Any) -> dict[str, xr.DataArray] | None:
@@ -186,4 +203,5 @@ def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarra
 
 
 __all__ = ["collapse_distribution", "collapse_log_terms", "collapse_mixture_loglik",
-           "collapse_probability_per_model", "model_effect_distribution", "option_terms"]
+           "collapse_probability_per_model", "model_effect_distribution", "option_terms",
+           "two_scale_components"]

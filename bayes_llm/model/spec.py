@@ -36,7 +36,7 @@ DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred")
 MASS_MATRICES = ("diag", "low_rank")
-MODEL_EFFECTS = ("normal", "student_t")
+MODEL_EFFECTS = ("normal", "student_t", "two_scale")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
 DEVELOPER_DISTRIBUTIONS = ("normal", "student_t", "normal_by_kind")
 COMPUTE_CURVES = ("linear", "monotone")
@@ -94,7 +94,7 @@ POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "Half
 COLLAPSE_BAND = 0.03
 COLLAPSE_MIN_CONCENTRATION = 2000.0
 #: Priors of probabilities: they need (and only they may have) a Beta distribution.
-PROBABILITY_PRIORS = ("collapse_probability",)
+PROBABILITY_PRIORS = ("collapse_probability", "model_wide_probability")
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,12 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),
+    "model_wide_probability": (Prior("Beta", {"alpha": 2.0, "beta": 8.0}),
+                               "two_scale: share of models whose deviation comes from the "
+                               "wide component; mean 0.2, 94% in 0.03-0.47"),
+    "model_wide_log_ratio": (Prior("Normal", {"mu": 1.0, "sigma": 0.75}),
+                             "two_scale: log(r - 1), r the wide component's SD over the "
+                             "core's; r median 3.7, 94% in 1.6-12"),
 }
 
 
@@ -239,6 +245,9 @@ class ModelSpec:
     #: log10 FLOP subtracted from compute so alpha is the score at this compute.
     compute_centre: float = 23.5
     #: Issue-10 options (see ``OPTION_DEFAULTS`` and ``models/README.md``).
+    #: Binomial model-level effect: "normal", "student_t" (sampled eta) or "two_scale" (a
+    #: mixture of a core and a wide Normal of total SD sigma_model; needs
+    #: ``integrate_model_effect``).
     model_effect: str = "normal"
     #: Pooled developer effects: "normal" (ZeroSumNormal), "student_t" (iid
     #: StudentT(nu_developer, 0, sigma_developer); alpha is then the population location)
@@ -468,10 +477,14 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
         raise SpecError(f"{where}: choose one of collapse_by_period and collapse_by_compute "
                         "(the collapse probability varies by period or with compute)")
     if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"
-                                          or out["model_effect"] != "normal"):
+                                          or out["model_effect"] == "student_t"):
         raise SpecError(f"{where}: integrate_model_effect = true needs likelihood = "
-                        "'binomial' and model_effect = 'normal' (the quadrature integrates a "
-                        "Normal model effect out of a binomial count)")
+                        "'binomial' and model_effect = 'normal' or 'two_scale' (the "
+                        "quadrature integrates a Normal model effect, or a mixture of two, "
+                        "out of a binomial count)")
+    if out["model_effect"] == "two_scale" and not out["integrate_model_effect"]:
+        raise SpecError(f"{where}: model_effect = 'two_scale' needs integrate_model_effect = "
+                        "true (the component of each model is summed out with its effect)")
     if out["floor_mixture"] and kwargs["likelihood"] != "binomial":
         raise SpecError(f"{where}: floor_mixture = true needs likelihood = 'binomial', not "
                         f"'{kwargs['likelihood']}' (the collapsed component is a "

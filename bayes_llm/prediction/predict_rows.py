@@ -43,6 +43,7 @@ from bayes_llm.model.option_terms import (
     collapse_probability_per_model,
     model_effect_distribution,
     option_terms,
+    two_scale_components,
 )
 from bayes_llm.prediction.compute import true_compute
 from bayes_llm.prediction.periods import row_period_terms
@@ -237,16 +238,26 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
     acc_col, _, guess, n_questions = OUTCOMES[spec.outcome]
     n_items = np.full(len(frame), n_questions, dtype=np.int64)
     if spec.likelihood == "binomial":
-        _, sigma_model, nu_model = model_effect_distribution(fit)
-        latent = mu + _scaled_noise(stacked(sigma_model, idx),
-                                    None if nu_model is None else stacked(nu_model, idx),
-                                    shape, rng)
+        kind, sigma_model, nu_model = model_effect_distribution(fit)
+        if kind == "two_scale":  # each row's effect from the core or the wide component
+            parts = {key: stacked(value, idx)
+                     for key, value in two_scale_components(fit).items()}
+            wide = rng.uniform(size=shape) < parts["wide_probability"][:, None]
+            scale = np.where(wide, parts["wide"][:, None], parts["core"][:, None])
+            latent = mu + scale * rng.standard_normal(shape)
+        else:
+            latent = mu + _scaled_noise(stacked(sigma_model, idx),
+                                        None if nu_model is None else stacked(nu_model, idx),
+                                        shape, rng)
         p = guess + (1.0 - guess) * special.expit(latent)
         # mu and the model-effect scale let a log score integrate over the fresh model
         # effect instead of using its one draw (bayes_llm.validate.scores)
         noise = {"p": p, "mu": mu, "sigma": stacked(sigma_model, idx)}
         if nu_model is not None:
             noise["nu"] = stacked(nu_model, idx)
+        if kind == "two_scale":  # "sigma" is then the core SD
+            noise.update({"sigma": parts["core"], "sigma_wide": parts["wide"],
+                          "wide_probability": parts["wide_probability"]})
         collapse = collapse_distribution(fit)
         drawn_p = p
         if collapse is not None:

@@ -132,6 +132,41 @@ def _draws(post: xr.Dataset, name: str) -> np.ndarray:
     return da.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
 
 
+def model_effect_components(post: xr.Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(log weight, SD)`` of each Normal component of the model effect, per stacked draw.
+
+    One component ``(0, sigma_model)``, or the core and wide ones of ``model_effect =
+    "two_scale"`` (:func:`bayes_llm.model.eta_integral.model_effect_scales`); each array
+    has shape ``(S, 1)``.
+    """
+    from bayes_llm.model.eta_integral import TWO_SCALE_NAMES, model_effect_scales
+
+    sigma = _draws(post, "sigma_model")[:, None]
+    if TWO_SCALE_NAMES[0] not in post:
+        return model_effect_scales(sigma)
+    w, log_ratio = (_draws(post, name)[:, None] for name in TWO_SCALE_NAMES)
+    return model_effect_scales(sigma, w, log_ratio)
+
+
+def scale_mixture_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.ndarray,
+                         components, extra_variance: np.ndarray | float = 0.0) -> np.ndarray:
+    """:func:`binomial_marginal_loglik` under a mixture of Normal model effects, ``(S, M)``.
+
+    ``log sum_j w_j ∫ Binomial(k | ...) Normal(e | mean, sqrt(sd_j^2 + extra_variance)) de``
+    over ``components`` (:func:`model_effect_components`); one component ``(0, sd)`` is
+    :func:`binomial_marginal_loglik` with ``sd`` widened by ``extra_variance``.
+    """
+    out = None
+    for log_w, sd in components:
+        scale = sd if np.isscalar(extra_variance) and extra_variance == 0.0 else np.sqrt(
+            sd**2 + extra_variance)
+        term = binomial_marginal_loglik(k, n, guess, mean, scale)
+        if len(components) > 1:
+            term = term + log_w
+        out = term if out is None else np.logaddexp(out, term)
+    return out
+
+
 def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
                    period_idx: np.ndarray | None = None,
                    x: np.ndarray | None = None) -> np.ndarray:
@@ -185,8 +220,8 @@ def pointwise_loglik(fit) -> xr.DataArray:
     k = fit.dt["observed_data"]["correct"].to_numpy()
     n = np.full(k.shape, OUTCOMES[spec.outcome][3], dtype=float)
     nc, nd, nm = mu.shape
-    sigma = fit.dt["posterior"]["sigma_model"].to_numpy().reshape(nc * nd, 1)
-    values = binomial_marginal_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), sigma)
+    components = model_effect_components(fit.dt["posterior"].to_dataset())
+    values = scale_mixture_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), components)
     const = fit.dt["constant_data"]
     values = _with_collapse(values, fit, k, n, const["period_idx"].to_numpy(),
                             const["log10_flop_centred"].to_numpy())
@@ -398,11 +433,11 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
     if spec.likelihood == "binomial":
         k = np.rint(test[acc_col].to_numpy(float) * n_q)
         n = np.full(M, float(n_q))
-        sd = np.sqrt(var + _draws(post, "sigma_model")[:, None] ** 2)
         # collapse_by_period: the period whose effect the row took (as above)
         fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
-        out = _with_collapse(binomial_marginal_loglik(k, n, guess, mean, sd), fit, k, n,
-                             np.asarray(fitted_period), x)
+        ll = scale_mixture_loglik(k, n, guess, mean, model_effect_components(post),
+                                  extra_variance=var)
+        out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x)
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]

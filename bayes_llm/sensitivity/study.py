@@ -138,6 +138,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
     used = set()
     if spec.model_effect == "student_t":
         used.add("nu_model")
+    if spec.model_effect == "two_scale":
+        used |= {"model_wide_probability", "model_wide_log_ratio"}
     if spec.developer_distribution == "student_t":
         used.add("nu_developer")
     if spec.compute_curve == "monotone":

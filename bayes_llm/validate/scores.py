@@ -145,7 +145,9 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
     with huge relative variance, and its log is biased far downwards (in a 100-draw run,
     two held-out models got probabilities below 1e-300); integrating the model effect,
     which is what spreads the predictive, removes that (a Rao-Blackwellised estimate of
-    the same probability). A Student-t model effect falls back to ``"cdf_bin"``. With a
+    the same probability). A two-scale model effect (``sigma_wide`` and
+    ``wide_probability`` in ``pred.noise``) is integrated per component and mixed; a
+    Student-t one falls back to ``"cdf_bin"``. With a
     floor mixture (``collapse_probability``, ``collapse_a``, ``collapse_b`` in
     ``pred.noise``) the per-draw probability is ``pi_s BetaBinomial(k | n, a_s, b_s) +
     (1 - pi_s) P_s(k)`` (``"integrated_eta_mixture"``): the collapse indicator is summed
@@ -157,17 +159,22 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         from scipy import special
 
         from bayes_llm.model.option_terms import collapse_mixture_loglik
-        from bayes_llm.sensitivity.crossval import ETA_GRID, binomial_marginal_loglik
+        from bayes_llm.sensitivity.crossval import ETA_GRID, scale_mixture_loglik
 
         mu = np.asarray(noise["mu"], float)
         sigma = np.asarray(noise["sigma"], float).reshape(-1, 1)
+        components = [(0.0, sigma)]
+        if "sigma_wide" in noise:  # model_effect = "two_scale": sigma is the core SD
+            w = np.asarray(noise["wide_probability"], float).reshape(-1, 1)
+            components = [(np.log1p(-w), sigma),
+                          (np.log(w), np.asarray(noise["sigma_wide"], float).reshape(-1, 1))]
         k, n = np.asarray(k, float), np.broadcast_to(np.asarray(n, float), np.shape(k))
         # rows in small blocks: the grid integral holds draws x rows x grid values
         block = max(1, int(INTEGRAL_BLOCK_VALUES // (mu.shape[0] * ETA_GRID)))
         out = np.empty(len(k))
         for start in range(0, len(k), block):
             sl = slice(start, start + block)
-            ll = binomial_marginal_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], sigma)
+            ll = scale_mixture_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], components)
             if "collapse_probability" in noise:
                 ll = collapse_mixture_loglik(ll, noise["collapse_probability"][:, sl],
                                              noise["collapse_a"], noise["collapse_b"],

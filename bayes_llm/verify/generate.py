@@ -157,6 +157,14 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         if parts["t_model"]:
             v["nu_model"] = prior_draw(pr("nu_model"), rng)
             v["eta"] = mu + v["sigma_model"] * rng.standard_t(v["nu_model"], n_models)
+        elif parts.get("two_scale"):  # total SD sigma_model; the wide SD r times the core's
+            v["model_wide_probability"] = prior_draw(pr("model_wide_probability"), rng)
+            v["model_wide_log_ratio"] = prior_draw(pr("model_wide_log_ratio"), rng)
+            w, r = v["model_wide_probability"], 1.0 + np.exp(v["model_wide_log_ratio"])
+            core = v["sigma_model"] / np.sqrt(1.0 - w + w * r * r)
+            v["sigma_model_core"], v["sigma_model_wide"] = core, r * core
+            wide = rng.uniform(size=n_models) < w
+            v["eta"] = rng.normal(mu, np.where(wide, r * core, core))
         else:
             v["eta"] = rng.normal(mu, v["sigma_model"])
         if parts["floor_mixture"]:

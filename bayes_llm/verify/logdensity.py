@@ -52,6 +52,7 @@ The variable names are the ones listed in ``models/README.md`` ("Sampled variabl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -178,6 +179,7 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "mundlak": bool(getattr(spec, "developer_mean_compute", False)
                             and spec.developer != "none"),
             "t_model": getattr(spec, "model_effect", "normal") == "student_t",
+            "two_scale": getattr(spec, "model_effect", "normal") == "two_scale",
             "t_compute": getattr(spec, "compute_population", "normal") == "student_t",
             "floor_mixture": bool(getattr(spec, "floor_mixture", False)),
             "integrated": bool(getattr(spec, "integrate_model_effect", False)),
@@ -393,6 +395,7 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
     if spec.likelihood == "binomial":
         names += ["sigma_model"] + ([] if parts["integrated"] else ["eta"])
         names += ["nu_model"] if parts["t_model"] else []
+        names += ["model_wide_probability", "model_wide_log_ratio"] if parts["two_scale"] else []
         if parts["floor_mixture"]:
             names += _collapse_names(parts)
     elif spec.likelihood == "logit_normal":
@@ -506,11 +509,23 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
     if spec.likelihood == "binomial":
         prior("sigma_model")
         if parts["integrated"]:
-            sd = np.full(len(mu), float(v["sigma_model"]))
-            if parts["lineage"]:  # single-model lineages: their effect summed out with eta
-                alone = np.isin(data.lineage_idx, data.lineage_single)
-                sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
-            regular = integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
+            # (log weight, SD) of each Normal component of the model effect
+            components = [(0.0, float(v["sigma_model"]))]
+            if parts["two_scale"]:  # total SD sigma_model; wide SD r times the core's
+                prior("model_wide_probability")
+                prior("model_wide_log_ratio")
+                w, r = float(v["model_wide_probability"]), 1.0 + math.exp(
+                    float(v["model_wide_log_ratio"]))
+                core = float(v["sigma_model"]) / math.sqrt((1.0 - w) + w * r * r)
+                components = [(math.log(1.0 - w), core), (math.log(w), r * core)]
+            regular = None
+            for log_w, scale in components:
+                sd = np.full(len(mu), scale)
+                if parts["lineage"]:  # single-model lineages: effect summed out with eta
+                    alone = np.isin(data.lineage_idx, data.lineage_single)
+                    sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
+                term = log_w + integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
+                regular = term if regular is None else np.logaddexp(regular, term)
             if parts["floor_mixture"]:
                 for name in _collapse_names(parts):
                     prior(name)
