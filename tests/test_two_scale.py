@@ -195,3 +195,12 @@ def test_add_eta_draws_records_eta_under_the_mixture():
     works = eta.sel(model="works").values.ravel()
     observed = special.logit((0.5 - GUESS) / (1 - GUESS))
     assert abs(works.mean() - observed) < 0.01
+
+
+def test_sensitivity_studies_see_the_two_scale_priors():
+    from bayes_llm.sensitivity.study import used_priors
+
+    spec = spec_from_dict(BASE)
+    assert {"model_wide_probability", "model_wide_log_ratio", "sigma_model"} <= set(
+        used_priors(spec))
+    assert "model_wide_probability" not in used_priors(spec.with_changes(model_effect="normal"))
