@@ -204,3 +204,41 @@ def test_sensitivity_studies_see_the_two_scale_priors():
     assert {"model_wide_probability", "model_wide_log_ratio", "sigma_model"} <= set(
         used_priors(spec))
     assert "model_wide_probability" not in used_priors(spec.with_changes(model_effect="normal"))
+
+
+def test_add_eta_draws_integrates_each_component_once(monkeypatch):
+    """The component draw and the collapse odds share one quadrature per component."""
+    chains, draws = 1, 40
+    shape = (chains, draws)
+    post = xr.Dataset({
+        ei.ETA_MEAN: (("chain", "draw", "model"), np.full((*shape, 2), 0.2)),
+        "sigma_model": (("chain", "draw"), np.full(shape, 0.3)),
+        "model_wide_probability": (("chain", "draw"), np.full(shape, 0.2)),
+        "model_wide_log_ratio": (("chain", "draw"), np.full(shape, 1.0)),
+        "collapse_probability": (("chain", "draw"), np.full(shape, 0.09)),
+        "collapse_mean": (("chain", "draw"), np.full(shape, 0.112)),
+        "collapse_concentration": (("chain", "draw"), np.full(shape, 3000.0))},
+        coords={"chain": range(chains), "draw": range(draws), "model": ["a", "b"]})
+    calls = []
+    original = ei.log_marginal
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ei, "log_marginal", counted)
+    k = np.array([round(0.111 * N_ITEMS), round(0.5 * N_ITEMS)], float)
+    ei.add_eta_draws(xr.DataTree.from_dict({"posterior": post}), k, N_ITEMS, GUESS, 5)
+    assert len(calls) == 2  # one block of draws, two components
+
+
+def test_scale_components_weights_and_widening():
+    comps = ei.scale_components(np.array([[0.1]]), np.array([[0.5]]), np.array([[0.25]]),
+                                extra_variance=0.09)
+    np.testing.assert_allclose([np.exp(c[0]).item() for c in comps], [0.75, 0.25])
+    np.testing.assert_allclose([c[1].item() for c in comps],
+                               [np.sqrt(0.01 + 0.09), np.sqrt(0.25 + 0.09)])
+    sd = np.array([[0.3]])
+    (log_w, single), = ei.scale_components(sd)
+    assert log_w.item() == 0.0 and single is sd
+    assert ei.widen(sd) is sd  # nothing added: the very array, no rounding

@@ -311,11 +311,11 @@ def _two_scale(spec: ModelSpec, sigma_model):
     r times the core's, ``r = 1 + exp(l)``, and the core's is set so that the mixture's
     SD is ``sigma_model`` (:func:`bayes_llm.model.eta_integral.two_scale_sds`).
     """
-    from bayes_llm.model.eta_integral import _pytensor_ops, two_scale_sds
+    from bayes_llm.model.eta_integral import pytensor_ops, two_scale_sds
 
     w = _prior(spec, "model_wide_probability")
     log_ratio = _prior(spec, "model_wide_log_ratio")
-    core, wide = two_scale_sds(sigma_model, w, log_ratio, ops=_pytensor_ops())
+    core, wide = two_scale_sds(sigma_model, w, log_ratio, ops=pytensor_ops())
     core = pm.Deterministic("sigma_model_core", core)
     wide = pm.Deterministic("sigma_model_wide", wide)
     return core, wide, w

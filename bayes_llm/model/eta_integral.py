@@ -67,7 +67,12 @@ _NUMPY = SimpleNamespace(
 )
 
 
-def _pytensor_ops() -> SimpleNamespace:
+def pytensor_ops(*, hold_centres: bool = True) -> SimpleNamespace:
+    """Return the PyTensor versions of the operations the integral is written in.
+
+    ``hold_centres=False`` differentiates through the mode search as well (the gradient
+    is the same to rounding, only slower: ``benchmarks/bench_eta_integral.py --unfixed``).
+    """
     import pytensor.tensor as pt
     from pytensor.gradient import disconnected_grad
 
@@ -75,7 +80,7 @@ def _pytensor_ops() -> SimpleNamespace:
         log=pt.log, log1p=pt.log1p, exp=pt.exp, sqrt=pt.sqrt, clip=pt.clip,
         sigmoid=pt.sigmoid, softplus=pt.softplus, logaddexp=pt.logaddexp, gammaln=pt.gammaln,
         logsumexp=lambda x: pt.logsumexp(x, axis=-1), expand=lambda x: pt.shape_padright(x),
-        fixed=disconnected_grad,
+        fixed=disconnected_grad if hold_centres else (lambda x: x),
     )
 
 
@@ -194,7 +199,7 @@ def pytensor_log_marginal(k, n, g: float, mu, sigma):
     """:func:`log_marginal` on PyTensor tensors (the model's log density)."""
     import pytensor.tensor as pt
 
-    ops = _pytensor_ops()
+    ops = pytensor_ops()
     return log_marginal(pt.as_tensor(k), pt.as_tensor(n), g, mu,
                         pt.broadcast_to(sigma, pt.shape(mu)), ops)
 
@@ -226,21 +231,33 @@ def log_marginal_scales(k, n, g: float, mu, scales, ops=_NUMPY):
     return out
 
 
+def component_log_marginals(k, n, g: float, mu, scales) -> np.ndarray:
+    """``log w_j + log ∫ Binomial(k | ...) Normal(e | mu, sigma_j) de`` stacked, ``(J, ...)``.
+
+    ``scales`` as in :func:`log_marginal_scales` (whose value is their log-sum-exp).
+    """
+    mu = np.asarray(mu, float)
+    return np.stack([np.asarray(log_w, float) + log_marginal(
+        k, n, g, mu, np.broadcast_to(np.asarray(sd, float), mu.shape)) for log_w, sd in scales])
+
+
 def draw_conditional_eta_scales(k, n, g: float, mu: np.ndarray, scales,
-                                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                                rng: np.random.Generator, *, component_logs=None
+                                ) -> tuple[np.ndarray, np.ndarray]:
     """Draw eta given the count under a scale mixture; return eta and the SD drawn with.
 
     ``scales`` as in :func:`log_marginal_scales`, each weight and SD ``(S, 1)`` or
     ``(S, M)``. The component is drawn from its posterior probability (its weight times
-    its marginal likelihood), then eta from :func:`draw_conditional_eta` with its SD. One
-    component: exactly :func:`draw_conditional_eta` (the same random numbers).
+    its marginal likelihood; ``component_logs``, :func:`component_log_marginals`, when
+    the caller has them already), then eta from :func:`draw_conditional_eta` with its SD.
+    One component: exactly :func:`draw_conditional_eta` (the same random numbers).
     """
     mu = np.asarray(mu, float)
     sds = [np.broadcast_to(np.asarray(sd, float), mu.shape) for _, sd in scales]
     if len(scales) == 1:
         return draw_conditional_eta(k, n, g, mu, sds[0], rng), sds[0]
-    logs = np.stack([np.asarray(log_w, float) + log_marginal(k, n, g, mu, sd)
-                     for (log_w, _), sd in zip(scales, sds, strict=True)])
+    logs = (component_log_marginals(k, n, g, mu, scales) if component_logs is None
+            else component_logs)
     probs = np.exp(logs - special.logsumexp(logs, axis=0, keepdims=True))
     sigma = _pick(sds, probs, rng)
     return draw_conditional_eta(k, n, g, mu, sigma, rng), sigma
@@ -270,6 +287,29 @@ def _pick(sds: list[np.ndarray], probs: np.ndarray, rng: np.random.Generator) ->
     return np.choose(index, sds)
 
 
+def widen(sd, extra_variance=0.0):
+    """``sqrt(sd^2 + extra_variance)``; exactly ``sd`` when nothing is added (no rounding)."""
+    if np.isscalar(extra_variance) and extra_variance == 0.0:
+        return sd
+    return np.sqrt(np.asarray(sd, float) ** 2 + extra_variance)
+
+
+def scale_components(core, wide=None, wide_probability=None, extra_variance=0.0
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(log weight, SD)`` of each Normal component of a model effect (NumPy).
+
+    One component ``(0, core)`` when ``wide`` is None, else ``(log(1 - w), core)`` and
+    ``(log w, wide)``; ``extra_variance`` is added to each component's variance
+    (:func:`widen`). The one place the components' weights are written down.
+    """
+    core = np.asarray(core, float)
+    if wide is None:
+        return [(np.zeros_like(core), widen(core, extra_variance))]
+    w = np.asarray(wide_probability, float)
+    return [(np.log1p(-w), widen(core, extra_variance)),
+            (np.log(w), widen(np.asarray(wide, float), extra_variance))]
+
+
 def model_effect_scales(sigma_model, wide_probability=None, log_ratio=None,
                         extra_variance=0.0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(log weight, SD)`` of each component of the model effect, per draw (NumPy).
@@ -279,17 +319,11 @@ def model_effect_scales(sigma_model, wide_probability=None, log_ratio=None,
     lineage, summed out with eta) is added to each component's variance.
     """
     sigma_model = np.asarray(sigma_model, float)
-
-    def widened(sd):
-        if np.isscalar(extra_variance) and extra_variance == 0.0:
-            return sd  # exactly the scale (no rounding through a square root)
-        return np.sqrt(sd**2 + extra_variance)
-
     if wide_probability is None:
-        return [(np.zeros_like(sigma_model), widened(sigma_model))]
+        return scale_components(sigma_model, extra_variance=extra_variance)
     w = np.asarray(wide_probability, float)
     core, wide = two_scale_sds(sigma_model, w, np.asarray(log_ratio, float))
-    return [(np.log1p(-w), widened(core)), (np.log(w), widened(wide))]
+    return scale_components(core, wide, w, extra_variance)
 
 
 def draw_conditional_eta(k, n, g: float, mu: np.ndarray, sigma: np.ndarray,
@@ -432,11 +466,14 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
         block_scales = [(log_w[sl], sd[sl]) for log_w, sd in scales]
-        block, block_sd = draw_conditional_eta_scales(k, n, g, mu[sl], block_scales, rng)
+        # each component's integral once: for the component draw and the collapse odds
+        logs = (component_log_marginals(k, n, g, mu[sl], block_scales)
+                if mixture or len(scales) > 1 else None)
+        block, block_sd = draw_conditional_eta_scales(k, n, g, mu[sl], block_scales, rng,
+                                                      component_logs=logs)
         if mixture:
-            log_c, log_r = collapse_log_terms(
-                log_marginal_scales(k, n, g, mu[sl], block_scales), pi[sl], a_all[sl],
-                b_all[sl], k, n)
+            regular = logs[0] if len(logs) == 1 else special.logsumexp(logs, axis=0)
+            log_c, log_r = collapse_log_terms(regular, pi[sl], a_all[sl], b_all[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
             fresh, fresh_sd = draw_prior_eta_scales(mu[sl], block_scales, rng)
             block = np.where(collapsed, fresh, block)

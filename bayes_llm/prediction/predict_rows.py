@@ -38,6 +38,7 @@ from scipy import special
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import OUTCOMES
+from bayes_llm.model.eta_integral import draw_prior_eta_scales, scale_components
 from bayes_llm.model.option_terms import (
     collapse_distribution,
     collapse_probability_per_model,
@@ -242,9 +243,9 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         if kind == "two_scale":  # each row's effect from the core or the wide component
             parts = {key: stacked(value, idx)
                      for key, value in two_scale_components(fit).items()}
-            wide = rng.uniform(size=shape) < parts["wide_probability"][:, None]
-            scale = np.where(wide, parts["wide"][:, None], parts["core"][:, None])
-            latent = mu + scale * rng.standard_normal(shape)
+            latent, _ = draw_prior_eta_scales(mu, scale_components(
+                parts["core"][:, None], parts["wide"][:, None],
+                parts["wide_probability"][:, None]), rng)
         else:
             latent = mu + _scaled_noise(stacked(sigma_model, idx),
                                         None if nu_model is None else stacked(nu_model, idx),

@@ -156,11 +156,11 @@ def scale_mixture_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.nd
     over ``components`` (:func:`model_effect_components`); one component ``(0, sd)`` is
     :func:`binomial_marginal_loglik` with ``sd`` widened by ``extra_variance``.
     """
+    from bayes_llm.model.eta_integral import widen
+
     out = None
     for log_w, sd in components:
-        scale = sd if np.isscalar(extra_variance) and extra_variance == 0.0 else np.sqrt(
-            sd**2 + extra_variance)
-        term = binomial_marginal_loglik(k, n, guess, mean, scale)
+        term = binomial_marginal_loglik(k, n, guess, mean, widen(sd, extra_variance))
         if len(components) > 1:
             term = term + log_w
         out = term if out is None else np.logaddexp(out, term)

@@ -158,16 +158,16 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
             and "sigma" in noise and noise.get("nu") is None):
         from scipy import special
 
+        from bayes_llm.model.eta_integral import scale_components
         from bayes_llm.model.option_terms import collapse_mixture_loglik
         from bayes_llm.sensitivity.crossval import ETA_GRID, scale_mixture_loglik
 
         mu = np.asarray(noise["mu"], float)
-        sigma = np.asarray(noise["sigma"], float).reshape(-1, 1)
-        components = [(0.0, sigma)]
-        if "sigma_wide" in noise:  # model_effect = "two_scale": sigma is the core SD
-            w = np.asarray(noise["wide_probability"], float).reshape(-1, 1)
-            components = [(np.log1p(-w), sigma),
-                          (np.log(w), np.asarray(noise["sigma_wide"], float).reshape(-1, 1))]
+        column = {key: np.asarray(noise[key], float).reshape(-1, 1)
+                  for key in ("sigma", "sigma_wide", "wide_probability") if key in noise}
+        # model_effect = "two_scale": "sigma" is the core SD
+        components = scale_components(column["sigma"], column.get("sigma_wide"),
+                                      column.get("wide_probability"))
         k, n = np.asarray(k, float), np.broadcast_to(np.asarray(n, float), np.shape(k))
         # rows in small blocks: the grid integral holds draws x rows x grid values
         block = max(1, int(INTEGRAL_BLOCK_VALUES // (mu.shape[0] * ETA_GRID)))
