@@ -45,7 +45,7 @@ OBSERVED_NAME = {"binomial": "correct", "logit_normal": "y", "student_t": "y"}
 
 def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
     prior = spec.prior(name)
-    return getattr(pm, prior.dist)(rv_name or name, **prior.params, **kwargs)
+    return getattr(pm, prior.dist)(rv_name or name, **prior.tensor_params(), **kwargs)
 
 
 def _random_walk_level(spec: ModelSpec):
@@ -62,7 +62,7 @@ def _random_walk_level(spec: ModelSpec):
     start = spec.prior("alpha")
     walk = pm.GaussianRandomWalk(
         "period_walk", mu=drift, sigma=sigma,
-        init_dist=getattr(pm, start.dist).dist(**start.params), dims="period")
+        init_dist=getattr(pm, start.dist).dist(**start.tensor_params()), dims="period")
     alpha = pm.Deterministic("alpha", walk.mean())
     return alpha, pm.Deterministic("period_effect", walk - walk.mean(), dims="period")
 
@@ -125,7 +125,7 @@ def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
     if prior.dist != "Normal" or prior.params.get("mu", 0.0) != 0.0:
         raise SpecError(f"{spec.source}: prior '{prior_name}' must be Normal(mu=0, sigma=...) "
                         "(unpooled effects are coded sum-to-zero)")
-    return pm.ZeroSumNormal(name, sigma=prior.params["sigma"], dims=dims)
+    return pm.ZeroSumNormal(name, sigma=prior.tensor_params()["sigma"], dims=dims)
 
 
 def _monotone_curve(spec: ModelSpec, data: ModelData, x):
