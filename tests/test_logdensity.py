@@ -365,8 +365,7 @@ def test_prior_terms_are_float64():
     values = {"Beta": 0.23, "HalfNormal": 0.37, "Gamma": 0.37, "Normal": -0.41}
     names = sorted(DEFAULT_PRIORS)
     priors = [DEFAULT_PRIORS[n][0] for n in names]
-    logps = [pm.logp(getattr(pm, p.dist).dist(**p.tensor_params()), values[p.dist])
-             for p in priors]
+    logps = [pm.logp(build.prior_variable(p), values[p.dist]) for p in priors]
     got = pytensor.function([], logps, mode=MODE)()
     for name, prior, value in zip(names, priors, got, strict=True):
         expected = float(ld.prior_logpdf(prior, values[prior.dist]))

@@ -37,15 +37,29 @@ import pytensor.tensor as pt
 
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec
+from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec, Prior
 
 #: Name of the observed outcome variable, by likelihood.
 OBSERVED_NAME = {"binomial": "correct", "logit_normal": "y", "student_t": "y"}
 
 
+def prior_variable(prior: Prior, name: str | None = None, **kwargs):
+    """Return ``prior`` as a PyMC variable ``name``, or without a name as a ``.dist``.
+
+    The parameters go in as float64 NumPy scalars: PyTensor makes a Python float that
+    float32 holds exactly (1.0, 9.0, 1.5) a float32 constant, so a term of constants alone
+    (a Beta prior's log B(a, b), a Normal's log sigma) was rounded to float32, ~4e-8 off per
+    term (found by the NumPy reference density, ``bayes_llm.verify.logdensity``).
+    """
+    family = getattr(pm, prior.dist)
+    params = {k: np.float64(v) for k, v in prior.params.items()}
+    if name is None:
+        return family.dist(**params, **kwargs)
+    return family(name, **params, **kwargs)
+
+
 def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
-    prior = spec.prior(name)
-    return getattr(pm, prior.dist)(rv_name or name, **prior.tensor_params(), **kwargs)
+    return prior_variable(spec.prior(name), rv_name or name, **kwargs)
 
 
 def _random_walk_level(spec: ModelSpec):
@@ -62,7 +76,7 @@ def _random_walk_level(spec: ModelSpec):
     start = spec.prior("alpha")
     walk = pm.GaussianRandomWalk(
         "period_walk", mu=drift, sigma=sigma,
-        init_dist=getattr(pm, start.dist).dist(**start.tensor_params()), dims="period")
+        init_dist=prior_variable(start), dims="period")
     alpha = pm.Deterministic("alpha", walk.mean())
     return alpha, pm.Deterministic("period_effect", walk - walk.mean(), dims="period")
 
@@ -125,7 +139,7 @@ def _fixed_effects(spec: ModelSpec, prior_name: str, name: str, dims: str):
     if prior.dist != "Normal" or prior.params.get("mu", 0.0) != 0.0:
         raise SpecError(f"{spec.source}: prior '{prior_name}' must be Normal(mu=0, sigma=...) "
                         "(unpooled effects are coded sum-to-zero)")
-    return pm.ZeroSumNormal(name, sigma=prior.tensor_params()["sigma"], dims=dims)
+    return pm.ZeroSumNormal(name, sigma=np.float64(prior.params["sigma"]), dims=dims)
 
 
 def _monotone_curve(spec: ModelSpec, data: ModelData, x):

@@ -62,6 +62,7 @@ import pytensor.tensor as pt
 from bayes_llm.data.benchmarks import BENCHMARK_NAMES, benchmark
 from bayes_llm.data.samples import SampleReport, select_sample
 from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.build import prior_variable
 from bayes_llm.model.design import data_hash, period_labels
 from bayes_llm.model.spec import ModelSpec
 
@@ -219,14 +220,13 @@ def _scores_hash(frame_hash: str, benchmarks, *arrays: np.ndarray) -> str:
 
 
 def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
-    prior = spec.prior(name)
-    return getattr(pm, prior.dist)(rv_name or name, **prior.tensor_params(), **kwargs)
+    return prior_variable(spec.prior(name), rv_name or name, **kwargs)
 
 
 def _developer_effects(spec: ModelSpec, n_benchmarks: int):
     """Developer effects correlated across benchmarks (LKJ Cholesky prior)."""
     sd = spec.prior("sigma_developer")
-    sd_dist = getattr(pm, sd.dist).dist(**sd.tensor_params(), shape=n_benchmarks)
+    sd_dist = prior_variable(sd, shape=n_benchmarks)
     chol, corr, sds = pm.LKJCholeskyCov("developer_chol", n=n_benchmarks, eta=LKJ_ETA,
                                         sd_dist=sd_dist, compute_corr=True)
     pm.Deterministic("developer_corr", corr, dims=("benchmark", "benchmark_b"))
@@ -618,8 +618,7 @@ def _models_intercept(data: Leaderboard6Data, spec: ModelSpec, alpha_models, gam
     alpha = pm.Deterministic("alpha", alpha_models - pt.dot(gamma, w) - pt.dot(delta, w),
                              dims="benchmark")
     prior = spec.prior("alpha")
-    pm.Potential("alpha_prior", pm.logp(getattr(pm, prior.dist).dist(**prior.tensor_params()),
-                                        alpha).sum())
+    pm.Potential("alpha_prior", pm.logp(prior_variable(prior), alpha).sum())
     return alpha
 
 

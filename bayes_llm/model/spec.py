@@ -104,18 +104,6 @@ class Prior:
     dist: str
     params: dict[str, float]
 
-    def tensor_params(self) -> dict[str, Any]:
-        """Return the parameters as float64 NumPy scalars, to give to a PyMC distribution.
-
-        PyTensor makes a Python float that float32 holds exactly (1.0, 9.0, 1.5) a float32
-        constant, so a term computed from constants alone (a Beta prior's log B(a, b), a
-        Normal's log sigma) was rounded to float32, ~4e-8 off per term (found by the NumPy
-        reference density, ``bayes_llm.verify.logdensity``).
-        """
-        import numpy as np
-
-        return {k: np.float64(v) for k, v in self.params.items()}
-
     def describe(self) -> str:
         """Render e.g. ``Normal(mu=0, sigma=1)``."""
         inner = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
