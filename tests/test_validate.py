@@ -559,12 +559,12 @@ def test_fold_cache_reuses_finished_folds_and_refits_what_changed(tmp_path):
                         predictor=_fake_predictor, seed=seed, fold_cache=cache)
 
     first = run(_spec("weak"))
-    assert len(calls) == 3 and len(list(cache.glob("*.pkl"))) == 3
+    assert len(calls) == 3 and len(list(cache.glob("*.json"))) == 3 == len(list(cache.glob("*.csv")))
     again = run(_spec("renamed"))  # a name is not part of the model
     assert len(calls) == 3
     a = first.scores.query("method == 'weak'").drop(columns="method").reset_index(drop=True)
     b = again.scores.query("method == 'renamed'").drop(columns="method").reset_index(drop=True)
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
     pd.testing.assert_frame_equal(first.summary.drop(columns="method"),
                                   again.summary.drop(columns="method"))
     run(_spec("weak").with_changes(compute_centre=23.0))  # another model: refitted
@@ -577,6 +577,34 @@ def test_fold_cache_reuses_finished_folds_and_refits_what_changed(tmp_path):
     assert len(calls) == 12
     run(_spec("weak"), table=changed)
     assert len(calls) == 12
+
+
+def test_fold_cache_entries_are_text_that_reads_back_exactly(tmp_path):
+    """An entry is JSON and CSV (so a cache can be kept in git): the rows come back with
+    the same values and dtypes (floats to the last bit, an empty string not turned into a
+    missing value, a missing float kept missing), a truncated CSV or a key mismatch is a
+    miss, and the entry records the code hash it was made with."""
+    from bayes_llm.validate.fold_cache import FoldCache, prediction_code_hash
+
+    rows = pd.DataFrame({"method": ["a", "a", "a"], "fold": [1, 1, 1],
+                         "model_id": ["007", "m/2", "x,y"],
+                         "log_score": [-7.123456789012345, np.nan, 1e-300],
+                         "covered_50": [True, False, True],
+                         "fit_diagnostics": ["", "ok", "R-hat 1.2"]})
+    row = {"method": "a", "fold": np.int64(1), "seconds": np.float64(12.5),
+           "diagnostics_ok": np.bool_(False), "error": "", "worst": math.nan}
+    cache = FoldCache(tmp_path / "c")
+    cache.save("k" * 64, row, rows)
+    back_row, back = cache.load("k" * 64)
+    pd.testing.assert_frame_equal(back, rows, check_exact=True)
+    assert back_row["seconds"] == 12.5 and back_row["diagnostics_ok"] is False
+    assert back_row["error"] == "" and math.isnan(back_row["worst"])
+    entry = json.loads(next((tmp_path / "c").glob("*.json")).read_text())
+    assert entry["code_hash"] == prediction_code_hash() and entry["n_rows"] == 3
+    assert cache.load("j" * 64) is None
+    csv = next((tmp_path / "c").glob("*.csv"))
+    csv.write_text("\n".join(csv.read_text().splitlines()[:-1]) + "\n")
+    assert cache.load("k" * 64) is None
 
 
 def test_fold_cache_refuses_a_folder_of_someone_elses_files(tmp_path, capsys):

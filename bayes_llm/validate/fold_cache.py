@@ -9,26 +9,36 @@ a fit depends on is missed), the fold's training and held-out rows (their data),
 seed, the sampler overrides and the backend. Anything else is a new key and is fitted
 again. Folds that failed to fit or predict are not kept.
 
-Each entry is one pickle (the fold's row of ``folds.csv`` and its rows of ``scores.csv``),
-written atomically; the folder carries bayes_llm's marker and is refused if it holds
-someone else's files.
+Each entry is two text files, written atomically: ``<key>.json`` (the key, the fold's row
+of ``folds.csv``, the code hash and, where the package runs from a git checkout whose
+``bayes_llm/`` has no uncommitted change, the commit) and ``<key>.csv`` (its rows of
+``scores.csv``, floats written exactly). Text, so a cache can be kept under version
+control and read back on another machine: a slow split is then finished over several
+sessions by running the remaining folds at the recorded commit
+(``verification/README.md``). The folder carries bayes_llm's marker and is refused if it
+holds someone else's files.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
-import pickle
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayes_llm.atomic import prepare_folder, write_bytes_atomic
 from bayes_llm.model.spec import ModelSpec
 
 #: Bump when an entry's layout or meaning changes (invalidates every entry).
-FOLD_CACHE_VERSION = 1
+FOLD_CACHE_VERSION = 2
+#: How a missing value is written in an entry's CSV (an empty string stays a string).
+MISSING = "NaN"
 FOLDER_KIND = "validate fold cache"
 
 
@@ -51,6 +61,34 @@ def prediction_code_hash() -> str:
     lineage labels), and a list would miss the next one. Any change to the code refits.
     """
     return code_hash(Path(__file__).resolve().parents[1])
+
+
+@functools.cache
+def package_commit() -> str | None:
+    """Return the git commit the package runs from, or None.
+
+    None when ``bayes_llm/`` is not in a git checkout, git is missing, or the package's
+    files differ from the commit (uncommitted changes): only a commit that reproduces
+    :func:`prediction_code_hash` is recorded.
+    """
+    package = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(package), *args], capture_output=True,
+                                  text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changed = git("status", "--porcelain", "--", ".")
+    return commit if commit and changed == "" else None
+
+
+def _plain(value):
+    """``value`` as a JSON-native scalar (NumPy scalars unwrapped)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _rows_hash(frame: pd.DataFrame) -> str:
@@ -80,27 +118,39 @@ class FoldCache:
     def __init__(self, root: str | Path) -> None:
         self.root = prepare_folder(root, FOLDER_KIND)
 
-    def _path(self, key: str) -> Path:
-        return self.root / f"{key[:20]}.pkl"
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        stem = self.root / key[:20]
+        return stem.with_suffix(".json"), stem.with_suffix(".csv")
 
     def load(self, key: str) -> tuple[dict, pd.DataFrame] | None:
         """Return ``(fold row, score rows)`` for ``key``, or None when it is not cached."""
-        path = self._path(key)
-        if not path.is_file():
+        meta_path, rows_path = self._paths(key)
+        if not (meta_path.is_file() and rows_path.is_file()):
             return None
         try:
-            entry = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            entry = json.loads(meta_path.read_text())
+            rows = pd.read_csv(rows_path,
+                               dtype=entry.get("dtypes"), keep_default_na=False,
+                               na_values=[MISSING])
+        except (OSError, ValueError, TypeError):
             return None  # unreadable: fitted again and overwritten
-        if entry.get("key") != key:
+        if entry.get("key") != key or len(rows) != entry.get("n_rows"):
             return None
-        return dict(entry["row"]), entry["rows"]
+        return dict(entry["row"]), rows
 
     def save(self, key: str, row: dict, rows: pd.DataFrame) -> Path:
-        """Keep a finished fold (written atomically)."""
-        data = pickle.dumps({"key": key, "row": dict(row), "rows": rows},
-                            protocol=pickle.HIGHEST_PROTOCOL)
-        return write_bytes_atomic(self._path(key), data)
+        """Keep a finished fold (written atomically: the rows first, then the entry)."""
+        meta_path, rows_path = self._paths(key)
+        text = io.StringIO()
+        rows.to_csv(text, index=False, na_rep=MISSING)
+        write_bytes_atomic(rows_path, text.getvalue().encode())
+        entry = {"key": key, "version": FOLD_CACHE_VERSION,
+                 "code_hash": prediction_code_hash(), "commit": package_commit(),
+                 "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
+                 "n_rows": len(rows),
+                 "dtypes": {str(c): str(t) for c, t in rows.dtypes.items()},
+                 "row": {str(k): _plain(v) for k, v in row.items()}}
+        return write_bytes_atomic(meta_path, (json.dumps(entry, indent=1) + "\n").encode())
 
 
-__all__ = ["FoldCache", "fold_key", "prediction_code_hash"]
+__all__ = ["FoldCache", "fold_key", "package_commit", "prediction_code_hash"]
