@@ -390,6 +390,10 @@ def test_validate_end_to_end_outputs_and_flags(tmp_path):
                  "summary.md", "validate.json"):
         assert (folder / name).is_file(), name
     assert res.diagnostics_ok and res.banner() is None
+    from bayes_llm.validate.fold_cache import prediction_code_hash
+
+    meta = json.loads((folder / "validate.json").read_text())
+    assert meta["code_hash"] == prediction_code_hash() and "commit" in meta  # provenance
     back = load_validation(folder)
     pd.testing.assert_frame_equal(back.summary[["method", "n_models"]],
                                   res.summary[["method", "n_models"]])

@@ -30,6 +30,7 @@ import pandas as pd
 
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import ResultsError, SpecError
+from bayes_llm.validate.fold_cache import package_commit, prediction_code_hash
 from bayes_llm.validate.reference import OLS_METHOD, predict_ols
 from bayes_llm.validate.scores import (
     COVERAGE_LEVELS,
@@ -391,6 +392,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         "backend": backend, "stacked_log_score": stacked,
         "coverage_levels": list(COVERAGE_LEVELS),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # provenance: the code that made the scores (a committed run can be traced back)
+        "code_hash": prediction_code_hash(), "commit": package_commit(),
     }
     return ValidationResult(split=rule.label, scores=scores, summary=summary,
                             coverage=coverage, folds=folds_table, metadata=metadata)
