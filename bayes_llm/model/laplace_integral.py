@@ -25,8 +25,6 @@ boundary term is in the gradient.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from bayes_llm.model.eta_integral import _NUMPY, _log_success
@@ -58,7 +56,7 @@ def gauss_laguerre() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _log_binomial(e, k, n, g, ops):
-    """log Binomial(k | n, p(e)) without the binomial coefficient."""
+    """Log Binomial(k | n, p(e)) without the binomial coefficient."""
     log_p, log_fail = _log_success(e, g, ops)
     return k * log_p + (n - k) * log_fail
 
