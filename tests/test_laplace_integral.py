@@ -49,10 +49,21 @@ def test_laplace_marginal_matches_quadpack_away_from_the_floor(rate):
 
 
 def test_laplace_marginal_catches_a_wrong_kink():
-    """The check can fail: the integral over one half only, or the Laplace's scale
-    mistaken for its SD, is far off the reference."""
+    """The check can fail: a marginal with the Laplace's scale mistaken for its SD (b
+    against b / sqrt 2), or with the window of the half e < mu removed, is far off."""
     k, mu, b = float(np.round(0.4 * N_ITEMS)), 0.3, 0.3
     right = laplace_log_marginal(np.array([k]), N_ITEMS, GUESS, np.array([mu]),
                                  np.array([b]))[0]
     assert abs(np.expm1(right - _reference(k, mu, b))) < 1e-8
     assert abs(np.expm1(right - _reference(k, mu, b / np.sqrt(2.0)))) > 1e-3
+    from bayes_llm.model import laplace_integral
+
+    real = laplace_integral.half_window
+    try:  # the half e < mu given no window (only its coarse tail panel is left)
+        laplace_integral.half_window = lambda k, n, g, mu, b, side, ops: (
+            real(k, n, g, mu, b, side, ops) if side > 0 else (0.0 * mu, 1e-300 + 0.0 * mu))
+        one_half = laplace_log_marginal(np.array([k]), N_ITEMS, GUESS, np.array([mu]),
+                                        np.array([b]))[0]
+    finally:
+        laplace_integral.half_window = real
+    assert abs(np.expm1(one_half - _reference(k, mu, b))) > 1e-3
