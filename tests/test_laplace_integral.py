@@ -1,9 +1,8 @@
 """The binomial-Laplace marginal (bayes_llm.model.laplace_integral) against quadpack.
 
-A building block of a Laplace model effect (issue 10; not yet a spec option): checked
-here on counts away from the guessing floor, where it must agree with an adaptive
-quadrature split at the kink to 1e-8 relative. Near the floor (a likelihood plateau,
-not log-concave) its window is still too short (models/README.md).
+A building block of a Laplace model effect (issue 10; not yet a spec option): it must
+agree with an adaptive quadrature split at the kink to 1e-8 relative, at the floor
+(where the likelihood is skewed and flattens into a plateau) as well as away from it.
 """
 
 from __future__ import annotations
@@ -37,8 +36,8 @@ def _reference(k: float, mu: float, b: float) -> float:
     return float(np.log(value) + peak)
 
 
-@pytest.mark.parametrize("rate", [0.13, 0.2, 0.4, 0.85])
-def test_laplace_marginal_matches_quadpack_away_from_the_floor(rate):
+@pytest.mark.parametrize("rate", [0.101, 0.105, 0.13, 0.2, 0.4, 0.85])
+def test_laplace_marginal_matches_quadpack(rate):
     k = float(np.round(rate * N_ITEMS))
     mus = np.array([-4.0, -1.0, -0.5, 0.0, 0.5, 3.0])
     for b in (0.02, 0.1, 0.3, 1.0):
@@ -50,7 +49,7 @@ def test_laplace_marginal_matches_quadpack_away_from_the_floor(rate):
 
 def test_laplace_marginal_catches_a_wrong_kink():
     """The check can fail: a marginal with the Laplace's scale mistaken for its SD (b
-    against b / sqrt 2), or with the window of the half e < mu removed, is far off."""
+    against b / sqrt 2), or with the half e < mu left out, is far off."""
     k, mu, b = float(np.round(0.4 * N_ITEMS)), 0.3, 0.3
     right = laplace_log_marginal(np.array([k]), N_ITEMS, GUESS, np.array([mu]),
                                  np.array([b]))[0]
@@ -59,11 +58,41 @@ def test_laplace_marginal_catches_a_wrong_kink():
     from bayes_llm.model import laplace_integral
 
     real = laplace_integral.half_window
-    try:  # the half e < mu given no window (only its coarse tail panel is left)
+    try:  # the half e < mu given no window: only the half e > mu is integrated
         laplace_integral.half_window = lambda k, n, g, mu, b, side, ops: (
-            real(k, n, g, mu, b, side, ops) if side > 0 else (0.0 * mu, 1e-300 + 0.0 * mu))
+            real(k, n, g, mu, b, side, ops) if side > 0 else (0.0 * mu,) * 4)
         one_half = laplace_log_marginal(np.array([k]), N_ITEMS, GUESS, np.array([mu]),
                                         np.array([b]))[0]
     finally:
         laplace_integral.half_window = real
     assert abs(np.expm1(one_half - _reference(k, mu, b))) > 1e-3
+
+
+def test_laplace_marginal_pytensor_value_and_gradient():
+    """The PyTensor graph (panels held fixed in the gradient) gives the NumPy value, and
+    its gradient in mu and b matches central differences of the integral: the kink's
+    boundary term is in it."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from bayes_llm.model.eta_integral import pytensor_ops
+
+    k = np.round(np.array([0.105, 0.2, 0.4, 0.4, 0.85]) * N_ITEMS)
+    mu0 = np.array([-1.0, -1.2, -0.45, 0.3, 2.0])
+    b0 = np.array([0.3, 0.1, 0.2, 0.05, 0.4])
+    mu, b = pt.dvector("mu"), pt.dvector("b")
+    total = laplace_log_marginal(k, N_ITEMS, GUESS, mu, b, ops=pytensor_ops()).sum()
+    f = pytensor.function([mu, b], [total, *pytensor.grad(total, [mu, b])])
+    value, d_mu, d_b = f(mu0, b0)
+    assert np.isclose(value, laplace_log_marginal(k, N_ITEMS, GUESS, mu0, b0).sum(),
+                      rtol=1e-12)
+    h = 1e-5
+    for i in range(len(k)):
+        step = np.zeros_like(mu0)
+        step[i] = h
+        fd_mu = (laplace_log_marginal(k, N_ITEMS, GUESS, mu0 + step, b0).sum()
+                 - laplace_log_marginal(k, N_ITEMS, GUESS, mu0 - step, b0).sum()) / (2 * h)
+        fd_b = (laplace_log_marginal(k, N_ITEMS, GUESS, mu0, b0 + step).sum()
+                - laplace_log_marginal(k, N_ITEMS, GUESS, mu0, b0 - step).sum()) / (2 * h)
+        assert np.isclose(d_mu[i], fd_mu, rtol=1e-5, atol=1e-6), (i, d_mu[i], fd_mu)
+        assert np.isclose(d_b[i], fd_b, rtol=1e-5, atol=1e-6), (i, d_b[i], fd_b)
