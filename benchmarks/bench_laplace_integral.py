@@ -7,10 +7,11 @@ of :func:`bayes_llm.model.laplace_integral.laplace_log_marginal` (Laplace of the
 each compiled by PyTensor (``--mode``, default the C backend; nutpie uses NUMBA), at
 means jittered around the observed logit scores.
 
-Measured (2026-12-04, the 2-core machine idle, C backend, SD 0.3): Normal 3.4 ms, Laplace
-19.0 ms per value + gradient (5.5 times; compiled in 19 and 48 s). With 16 nodes per panel
-instead of 24 the Laplace marginal is 1e-6 off at the floor, with 12 4e-5 (1e-8 needed):
-fewer evaluations need panels shaped per half, not fewer nodes.
+Measured (2026-12-04, the 2-core machine idle, C backend, SD 0.3): Normal 3.4 ms; Laplace
+19.0 ms per value + gradient with 24 nodes on each of a half's three panels, 15.8 ms (4.6
+times) with 8 on the far tail's (which holds at most e^-12 of the half; still 1e-9 against
+quadpack). With 16 nodes instead of 24 on the other two it is 1e-6 off at the floor (1e-8
+needed).
 
 Usage::
 
