@@ -100,6 +100,12 @@ def _log_success(eta, g: float, ops):
     return log_p, log_fail
 
 
+def _log_binomial(eta, k, n, g, ops):
+    """Log Binomial(k | n, p(eta)) without the binomial coefficient."""
+    log_p, log_fail = _log_success(eta, g, ops)
+    return k * log_p + (n - k) * log_fail
+
+
 def _log_kernel(eta, k, n, g, mu, sigma, ops):
     """Return the part of h(eta) that varies with eta (see :func:`_log_constant`).
 
@@ -107,9 +113,8 @@ def _log_kernel(eta, k, n, g, mu, sigma, ops):
     :func:`_log_constant`, which the quadrature adds once per count instead of at
     every node, and which cancels in the importance weights of :func:`draw_conditional_eta`.
     """
-    log_p, log_fail = _log_success(eta, g, ops)
     z = (eta - mu) / sigma
-    return k * log_p + (n - k) * log_fail - 0.5 * z * z
+    return _log_binomial(eta, k, n, g, ops) - 0.5 * z * z
 
 
 def _log_constant(k, n, sigma, ops):
@@ -118,14 +123,18 @@ def _log_constant(k, n, sigma, ops):
             - ops.log(sigma) - 0.5 * math.log(2.0 * math.pi))
 
 
-def _score_and_information(eta, k, n, g, mu, sigma, ops):
-    """h'(eta) and the expected information of h at eta (binomial Fisher + 1/sigma^2)."""
+def _binomial_score_and_information(eta, k, n, g, ops):
+    """d/deta log Binomial(k | n, p(eta)) and the binomial Fisher information in eta."""
     s = ops.sigmoid(eta)
     p = g + (1.0 - g) * s
     dp = (1.0 - g) * s * (1.0 - s)
-    score = (k / p - (n - k) / (1.0 - p)) * dp - (eta - mu) / sigma**2
-    information = n * dp * dp / (p * (1.0 - p)) + 1.0 / sigma**2
-    return score, information
+    return (k / p - (n - k) / (1.0 - p)) * dp, n * dp * dp / (p * (1.0 - p))
+
+
+def _score_and_information(eta, k, n, g, mu, sigma, ops):
+    """h'(eta) and the expected information of h at eta (binomial Fisher + 1/sigma^2)."""
+    score, information = _binomial_score_and_information(eta, k, n, g, ops)
+    return score - (eta - mu) / sigma**2, information + 1.0 / sigma**2
 
 
 def mode_and_scale(k, n, g: float, mu, sigma, ops=_NUMPY, *, from_prior: bool = False):

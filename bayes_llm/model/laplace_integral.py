@@ -36,7 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_llm.model.eta_integral import _NUMPY, _log_success
+from bayes_llm.model.eta_integral import (
+    _NUMPY,
+    _binomial_score_and_information,
+    _log_binomial,
+)
 
 #: Gauss–Legendre nodes of each of a half's two panels around its maximum.
 NODES = 24
@@ -63,20 +67,6 @@ def gauss_legendre(nodes: int = NODES) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (x + 1.0), np.log(0.5 * w)
 
 
-def _log_binomial(e, k, n, g, ops):
-    """Log Binomial(k | n, p(e)) without the binomial coefficient."""
-    log_p, log_fail = _log_success(e, g, ops)
-    return k * log_p + (n - k) * log_fail
-
-
-def _slope_and_information(e, k, n, g, ops):
-    """d/de log Binomial(k | n, p(e)) and the binomial Fisher information in e."""
-    s = ops.sigmoid(e)
-    p = g + (1.0 - g) * s
-    dp = (1.0 - g) * s * (1.0 - s)
-    return (k / p - (n - k) / (1.0 - p)) * dp, n * dp * dp / (p * (1.0 - p))
-
-
 def half_window(k, n, g: float, mu, b, side: float, ops=_NUMPY):
     """Start, middle and end of one half's window (``side`` +1: e > mu; -1: e < mu).
 
@@ -86,10 +76,10 @@ def half_window(k, n, g: float, mu, b, side: float, ops=_NUMPY):
     rate = ops.clip((k / n - g) / (1.0 - g), 0.5 / n, 1.0 - 0.5 / n)
     t = side * (ops.log(rate) - ops.log1p(-rate) - mu)
     for _ in range(ITERATIONS):
-        slope, info = _slope_and_information(mu + side * t, k, n, g, ops)
+        slope, info = _binomial_score_and_information(mu + side * t, k, n, g, ops)
         t = t + ops.clip((side * slope - 1.0 / b) / (info + 1e-30), -MAX_STEP, MAX_STEP)
     t = ops.clip(t, 0.0, MAX_WINDOW)
-    slope, info = _slope_and_information(mu + side * t, k, n, g, ops)
+    slope, info = _binomial_score_and_information(mu + side * t, k, n, g, ops)
     d_phi = side * slope - 1.0 / b
     d_phi = 0.5 * (d_phi - ops.sqrt(d_phi * d_phi))  # min(d_phi, 0): ~0 at an interior maximum
     # smallest d > 0 with d_phi d - info d^2 / 2 = -TAIL (a stable form of the root)
@@ -103,7 +93,7 @@ def half_window(k, n, g: float, mu, b, side: float, ops=_NUMPY):
         # Newton steps to phi(u) = phi(t) - drop (the tangent bound fails where the
         # likelihood is skewed or flattens, next to the floor), kept in [lo, hi]
         for _ in range(EDGE_ITERATIONS):
-            slope_u, _ = _slope_and_information(mu + side * u, k, n, g, ops)
+            slope_u, _ = _binomial_score_and_information(mu + side * u, k, n, g, ops)
             d = side * slope_u - 1.0 / b
             d = d + (ops.sqrt(d * d) < 1e-12) * 1e-12  # never a zero slope
             u = ops.clip(u - (phi(u) - top + drop) / d, lo, hi)
