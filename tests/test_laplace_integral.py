@@ -96,3 +96,57 @@ def test_laplace_marginal_pytensor_value_and_gradient():
                 - laplace_log_marginal(k, N_ITEMS, GUESS, mu0, b0 - step).sum()) / (2 * h)
         assert np.isclose(d_mu[i], fd_mu, rtol=1e-5, atol=1e-6), (i, d_mu[i], fd_mu)
         assert np.isclose(d_b[i], fd_b, rtol=1e-5, atol=1e-6), (i, d_b[i], fd_b)
+
+
+def _conditional_moments(k: float, mu: float, b: float) -> tuple[float, float]:
+    """Mean and SD of p(e | k) ∝ Binomial(k | e) Laplace(e | mu, b) on a fine grid."""
+    e = np.linspace(-30.0, 30.0, 600_001)
+    p = GUESS + (1.0 - GUESS) * special.expit(e)
+    log_f = special.xlogy(k, p) + special.xlog1py(N_ITEMS - k, -p) - np.abs(e - mu) / b
+    w = np.exp(log_f - log_f.max())
+    w /= w.sum()
+    mean = float(np.sum(w * e))
+    return mean, float(np.sqrt(np.sum(w * (e - mean) ** 2)))
+
+
+@pytest.mark.parametrize(("rate", "mu", "b"), [
+    (0.4, -0.5, 0.2),     # likelihood-dominated, peak inside a half
+    (0.4, 0.5, 0.05),     # a narrow Laplace pulling across the kink
+    (0.101, -1.0, 0.3),   # at the floor: the plateau, a long left tail
+    (0.13, -1.5, 0.5),
+    (0.2, -4.0, 1.0),     # mu far from the data
+])
+def test_eta_draws_given_the_count_have_the_conditional_moments(rate, mu, b):
+    """``draw_conditional_eta_laplace``: 20,000 draws have the mean of p(e | k) to 4 Monte
+    Carlo SEs and its SD to 2.5% (sampling-importance-resampling over 64 candidates
+    widens it by ~1%)."""
+    from bayes_llm.model.laplace_integral import draw_conditional_eta_laplace
+
+    k, draws = float(np.round(rate * N_ITEMS)), 20_000
+    rng = np.random.default_rng(zlib_seed(rate, mu, b))
+    e = draw_conditional_eta_laplace(np.array([k]), N_ITEMS, GUESS, np.full((draws, 1), mu),
+                                     np.full(draws, b), rng)[:, 0]
+    mean, sd = _conditional_moments(k, mu, b)
+    assert abs(e.mean() - mean) < 4.0 * sd / np.sqrt(draws), (e.mean(), mean)
+    assert abs(e.std() / sd - 1.0) < 0.025, (e.std(), sd)
+
+
+def test_eta_draws_check_catches_a_wrong_scale():
+    """The moment check can fail: draws made with the Laplace's SD as its scale (b sqrt 2)
+    miss the conditional SD at the floor, where the prior shapes the posterior."""
+    from bayes_llm.model.laplace_integral import draw_conditional_eta_laplace
+
+    k, mu, b, draws = float(np.round(0.101 * N_ITEMS)), -1.0, 0.3, 20_000
+    e = draw_conditional_eta_laplace(np.array([k]), N_ITEMS, GUESS, np.full((draws, 1), mu),
+                                     np.full(draws, b * np.sqrt(2.0)),
+                                     np.random.default_rng(3))[:, 0]
+    mean, sd = _conditional_moments(k, mu, b)
+    assert (abs(e.mean() - mean) > 4.0 * sd / np.sqrt(draws)
+            or abs(e.std() / sd - 1.0) > 0.025)
+
+
+def zlib_seed(*values: float) -> int:
+    """A seed fixed by the case's values."""
+    import zlib
+
+    return zlib.crc32(repr(values).encode())

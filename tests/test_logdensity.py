@@ -85,6 +85,9 @@ CASES = {
     "floor_mixture": {"floor_mixture": True},
     "integrated_two_scale": {"integrate_model_effect": True, "model_effect": "two_scale",
                              "lineage_effect": True, "floor_mixture": True},
+    "integrated_laplace": {"integrate_model_effect": True, "model_effect": "laplace",
+                           "lineage_effect": True, "floor_mixture": True,
+                           "collapse_by_compute": True},
     "floor_mixture_month_walk": {"floor_mixture": True, "period": "month",
                                  "period_effect": "random_walk", "lineage_effect": True,
                                  "priors": {"collapse_probability": {
@@ -347,6 +350,24 @@ def test_two_scale_weights_swapped_are_caught(paper_df, monkeypatch):
         return core, wide, 1.0 - w
 
     monkeypatch.setattr(build, "_two_scale", swapped)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_laplace_scale_taken_for_its_sd_is_caught(paper_df, monkeypatch):
+    """``model_effect = "laplace"``: sigma_model is the Laplace law's SD, its scale
+    sigma_model / sqrt 2; a builder that integrates with the SD as the scale disagrees
+    with the reference (an independent Simpson's rule split at the kink) on the counts."""
+    from bayes_llm.model import laplace_integral
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="integrated_laplace", **CASES["integrated_laplace"])
+    original = laplace_integral.laplace_log_marginal
+
+    def as_sd(k, n, g, mu, b, ops=None):
+        return original(k, n, g, mu, b * np.sqrt(2.0), ops=ops)
+
+    monkeypatch.setattr(laplace_integral, "laplace_log_marginal", as_sd)
     with pytest.raises(AssertionError, match="'correct'"):
         _check(spec, paper_df, n_points=1, transformed=False)
 

@@ -29,7 +29,7 @@ GUESS, N_ITEMS = 0.1, 12_032
 
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"integrate_model_effect": False}, "needs integrate_model_effect = true"),
-    ({"model_effect": "student_t"}, "model_effect = 'normal' or 'two_scale'"),
+    ({"model_effect": "student_t"}, "model_effect = 'normal', 'two_scale' or 'laplace'"),
     ({"likelihood": "logit_normal"}, "needs likelihood = 'binomial'"),
     ({"priors": {"model_wide_probability": {"dist": "Normal", "mu": 0, "sigma": 1}}},
      "is a probability"),

@@ -203,8 +203,10 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
-        term = _lineage_effects(data, sigma,
-                                singles_summed_out=spec.integrate_model_effect)[idx]
+        # a Laplace model effect plus a Normal lineage effect is not a Laplace: a model
+        # alone in its lineage keeps its lineage effect sampled (non-centred)
+        summed_out = spec.integrate_model_effect and spec.model_effect != "laplace"
+        term = _lineage_effects(data, sigma, singles_summed_out=summed_out)[idx]
     if spec.protocol_effect:
         off = data.off_harness
         if off.min() == 1.0:
@@ -336,7 +338,7 @@ def _two_scale(spec: ModelSpec, sigma_model):
 
 
 def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_model,
-                       period_idx, wide: tuple = ()) -> None:
+                       period_idx, wide: tuple = (), *, laplace: bool = False) -> None:
     """Observed counts with the model effect summed out (``integrate_model_effect``).
 
     Each count's density is the marginal ∫ Binomial(k | n, g + (1 - g) logistic(e))
@@ -344,7 +346,10 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
     (:mod:`bayes_llm.model.eta_integral`); with ``wide = (sigma_wide, w)``
     (``model_effect = "two_scale"``; ``sigma_model`` is then the core SD) the effect is
     the mixture (1 - w) Normal(mu_i, sigma_model) + w Normal(mu_i, sigma_wide), one
-    quadrature per component. With ``floor_mixture`` it is mixed with the
+    quadrature per component; with ``laplace`` (``model_effect = "laplace"``;
+    ``sigma_model`` is then the Laplace law's scale b, SD b sqrt 2) it is Laplace(mu_i, b),
+    integrated by :func:`bayes_llm.model.laplace_integral.laplace_log_marginal`. With
+    ``floor_mixture`` it is mixed with the
     collapsed component as in :func:`_floor_mixture`. The random draws (prior and posterior
     predictive) draw a fresh eta, i.e. they replicate new models.
     """
@@ -354,6 +359,12 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
     g = float(data.guess)
 
     def regular(value, mu, sigma, *wide):
+        if laplace:
+            from bayes_llm.model.eta_integral import pytensor_ops
+            from bayes_llm.model.laplace_integral import laplace_log_marginal
+
+            return laplace_log_marginal(value, n, g, mu, pt.broadcast_to(sigma, mu.shape),
+                                        ops=pytensor_ops())
         if not wide:
             return pytensor_log_marginal(value, n, g, mu, sigma)
         # both components in one quadrature over a (2, model) array: the same graph as
@@ -368,7 +379,8 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
         if wide:
             shape = size if size is not None else np.broadcast(mu, sigma, wide[0]).shape
             sigma = np.where(rng.uniform(size=shape) < wide[1], wide[0], sigma)
-        eta = rng.normal(mu, sigma, size=size)
+        eta = (rng.laplace(mu, sigma, size=size) if laplace
+               else rng.normal(mu, sigma, size=size))
         return g + (1.0 - g) / (1.0 + np.exp(-eta))
 
     if not spec.floor_mixture:
@@ -466,6 +478,13 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 # mu per draw, for drawing eta after sampling (add_eta_draws)
                 mu = pm.Deterministic(ETA_MEAN, mu, dims="model")
                 wide: tuple = ()
+                if spec.model_effect == "laplace":  # sigma_model: the Laplace law's SD
+                    from bayes_llm.model.laplace_integral import LAPLACE_SCALE
+
+                    scale = pm.Deterministic(LAPLACE_SCALE, sigma_model / np.sqrt(2.0))
+                    _integrated_counts(spec, data, name, mu, scale, period_idx,
+                                       laplace=True)
+                    return model
                 if spec.model_effect == "two_scale":  # sigma_model: the mixture's SD
                     sigma_model, wide_sd, wide_probability = _two_scale(spec, sigma_model)
                     wide = (wide_sd, wide_probability)

@@ -445,6 +445,13 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     post = dt["posterior"].to_dataset()
     mean = post[ETA_MEAN].transpose("chain", "draw", "model")
     n_chain, n_draw, n_model = mean.shape
+    from bayes_llm.model.laplace_integral import LAPLACE_SCALE
+
+    if LAPLACE_SCALE in post:
+        if lineages is not None:
+            raise ValueError("a Laplace model effect keeps every lineage effect sampled: "
+                             "pass no lineage layout")
+        return _add_laplace_eta_draws(dt, post, mean, k, n, g, seed, period_idx, x)
     mu = mean.values.reshape(n_chain * n_draw, n_model)
     extra = 0.0
     if lineages is not None:
@@ -495,6 +502,58 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
         post = post.assign(lineage_effect=_lineage_draws(post, lineages, eta - mu, sigma,
                                                          s_lin, rng, (n_chain, n_draw)))
     dt["posterior"] = xr.DataTree(post)
+    return dt
+
+
+def _add_laplace_eta_draws(dt, post, mean, k, n, g: float, seed: int, period_idx, x):
+    """:func:`add_eta_draws` for ``model_effect = "laplace"`` (scale b = ``model_laplace_scale``).
+
+    A regular model's eta is drawn from p(eta | k_i, mu_is, b_s)
+    (:func:`bayes_llm.model.laplace_integral.draw_conditional_eta_laplace`); under
+    ``floor_mixture`` a model is collapsed with probability ``pi BB(k_i) / (pi BB(k_i) +
+    (1 - pi) L_i)``, ``L_i`` the binomial–Laplace marginal, and a collapsed model's eta is
+    a fresh Laplace(mu_is, b_s) draw. Every lineage effect was sampled.
+    """
+    import xarray as xr
+
+    from bayes_llm.model.laplace_integral import (
+        LAPLACE_SCALE,
+        draw_conditional_eta_laplace,
+        laplace_log_marginal,
+    )
+    from bayes_llm.model.option_terms import (
+        collapse_distribution,
+        collapse_log_terms,
+        collapse_probability_per_model,
+    )
+
+    n_chain, n_draw, n_model = mean.shape
+    mu = mean.values.reshape(n_chain * n_draw, n_model)
+    scale = np.broadcast_to(post[LAPLACE_SCALE].values.reshape(-1, 1), mu.shape)
+    k = np.broadcast_to(np.asarray(k, float), (n_model,))
+    n = np.broadcast_to(np.asarray(n, float), (n_model,))
+    collapse = collapse_distribution(dt)
+    if collapse is not None:
+        drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
+                 for key, value in collapse.items()}
+        pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
+    rng = np.random.default_rng([seed, SEED_OFFSET])
+    eta = np.empty_like(mu)
+    for start in range(0, mu.shape[0], DRAW_BLOCK):
+        sl = slice(start, start + DRAW_BLOCK)
+        block = draw_conditional_eta_laplace(k, n, g, mu[sl], scale[sl], rng)
+        if collapse is not None:
+            regular = laplace_log_marginal(np.broadcast_to(k, mu[sl].shape),
+                                           np.broadcast_to(n, mu[sl].shape), g, mu[sl],
+                                           scale[sl])
+            log_c, log_r = collapse_log_terms(regular, pi[sl], drawn["a"][sl],
+                                              drawn["b"][sl], k, n)
+            collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
+            block = np.where(collapsed, rng.laplace(mu[sl], scale[sl]), block)
+        eta[sl] = block
+    draws = xr.DataArray(eta.reshape(n_chain, n_draw, n_model), coords=mean.coords,
+                         dims=mean.dims, name="eta")
+    dt["posterior"] = xr.DataTree(post.drop_vars(ETA_MEAN).assign(eta=draws))
     return dt
 
 

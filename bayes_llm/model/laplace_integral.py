@@ -25,7 +25,7 @@ is skewed and flattens into a plateau. The panels are held fixed in the gradient
 panel changes the rule, not the integral; the kink stays at the panel's end ``t = 0`` as
 ``mu`` moves, so its boundary term is in the gradient.
 
-Status (issue 10): a building block, not yet used by any spec. It agrees with quadpack
+Used by ``model_effect = "laplace"`` (issue 10; ``models/README.md``). It agrees with quadpack
 to 1e-8 relative (``tests/test_laplace_integral.py``: k/n 0.101-0.85 of 12,032 items,
 floor counts included, mu -4..3, b 0.02-1). Its cost, 2 x (24 + 24 + 8) = 112
 likelihood evaluations per count, is 4.6 times the Normal marginal's
@@ -35,32 +35,26 @@ likelihood evaluations per count, is 4.6 times the Normal marginal's
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
-from bayes_llm.model.eta_integral import (
-    _NUMPY,
-    _binomial_score_and_information,
-    _log_binomial,
+from bayes_llm.model.eta_integral import _NUMPY, _log_binomial
+from bayes_llm.model.laplace_window import (
+    PEAK,
+    TAIL,
+    numpy_half_window,
+    pytensor_half_window,
 )
 
+#: Name of the Laplace law's scale b (SD b sqrt 2 = sigma_model) in a fit's posterior; its
+#: presence marks a ``model_effect = "laplace"`` fit.
+LAPLACE_SCALE = "model_laplace_scale"
+#: Weight of the Laplace law itself in the proposal of :func:`draw_conditional_eta_laplace`.
+PRIOR_SHARE = 0.1
 #: Gauss–Legendre nodes of each of a half's two panels around its maximum.
 NODES = 24
 #: Gauss–Legendre nodes of a half's far-tail panel (at most e^-PEAK of the half, so a
 #: coarser rule keeps the whole to 1e-8).
 FAR_NODES = 8
-#: Newton steps to each half's maximum.
-ITERATIONS = 12
-#: Newton steps to each end of a window.
-EDGE_ITERATIONS = 8
-#: Longest Newton step (logit units).
-MAX_STEP = 1.0
-#: How far below its maximum the integrand is cut off (log scale).
-TAIL = 36.0
-#: Where the peak's panel ends and the far tail's begins (log drop from the maximum).
-PEAK = 12.0
-#: Longest half-window (logit units): a bound where the information is ~0.
-MAX_WINDOW = 60.0
-
-
 def gauss_legendre(nodes: int = NODES) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes on [0, 1] and their log weights (summing to 1)."""
     x, w = np.polynomial.legendre.leggauss(nodes)
@@ -68,43 +62,16 @@ def gauss_legendre(nodes: int = NODES) -> tuple[np.ndarray, np.ndarray]:
 
 
 def half_window(k, n, g: float, mu, b, side: float, ops=_NUMPY):
-    """Start, middle and end of one half's window (``side`` +1: e > mu; -1: e < mu).
+    """Start, maximum, middle and end of one half's panels (``side`` +1: e > mu; -1: e < mu).
 
     In t = |e - mu|: the integrand is ``PEAK`` below its maximum at the middle (far side)
-    and ``TAIL`` below it at the start (unless that is the kink, t = 0) and at the end.
+    and ``TAIL`` below it at the start (unless that is the kink, t = 0) and at the end
+    (:mod:`bayes_llm.model.laplace_window`: a compiled kernel, a PyTensor ``Op`` on
+    tensors).
     """
-    rate = ops.clip((k / n - g) / (1.0 - g), 0.5 / n, 1.0 - 0.5 / n)
-    t = side * (ops.log(rate) - ops.log1p(-rate) - mu)
-    for _ in range(ITERATIONS):
-        slope, info = _binomial_score_and_information(mu + side * t, k, n, g, ops)
-        t = t + ops.clip((side * slope - 1.0 / b) / (info + 1e-30), -MAX_STEP, MAX_STEP)
-    t = ops.clip(t, 0.0, MAX_WINDOW)
-    slope, info = _binomial_score_and_information(mu + side * t, k, n, g, ops)
-    d_phi = side * slope - 1.0 / b
-    d_phi = 0.5 * (d_phi - ops.sqrt(d_phi * d_phi))  # min(d_phi, 0): ~0 at an interior maximum
-    # smallest d > 0 with d_phi d - info d^2 / 2 = -TAIL (a stable form of the root)
-    reach = 2.0 * TAIL / (-d_phi + ops.sqrt(d_phi * d_phi + 2.0 * TAIL * info))
-    reach = ops.clip(reach, 1e-6, MAX_WINDOW)
-
-    def phi(u):
-        return _log_binomial(mu + side * u, k, n, g, ops) - u / b
-
-    def edge(u, drop, lo, hi):
-        # Newton steps to phi(u) = phi(t) - drop (the tangent bound fails where the
-        # likelihood is skewed or flattens, next to the floor), kept in [lo, hi]
-        for _ in range(EDGE_ITERATIONS):
-            slope_u, _ = _binomial_score_and_information(mu + side * u, k, n, g, ops)
-            d = side * slope_u - 1.0 / b
-            d = d + (ops.sqrt(d * d) < 1e-12) * 1e-12  # never a zero slope
-            u = ops.clip(u - (phi(u) - top + drop) / d, lo, hi)
-        return u
-
-    top = phi(t)
-    low, high = t + 1e-3 * reach, t + MAX_WINDOW
-    middle = edge(t + reach * (PEAK / TAIL) ** 0.5, PEAK, low, high)
-    end = edge(t + reach, TAIL, middle, high)
-    start = edge(ops.clip(t - reach, 0.0, MAX_WINDOW), TAIL, 0.0 * t, t - 1e-3 * reach)
-    return ops.clip(start, 0.0, MAX_WINDOW), t, middle, end
+    if ops is _NUMPY:
+        return numpy_half_window(k, n, g, mu, b, side)
+    return pytensor_half_window(k, n, g, mu, b, side)
 
 
 def laplace_log_marginal(k, n, g: float, mu, b, ops=_NUMPY):
@@ -152,4 +119,70 @@ def laplace_log_marginal(k, n, g: float, mu, b, ops=_NUMPY):
     return out + constant
 
 
-__all__ = ["laplace_log_marginal"]
+def draw_conditional_eta_laplace(k, n, g: float, mu: np.ndarray, b: np.ndarray,
+                                 rng: np.random.Generator, *, candidates: int = 64
+                                 ) -> np.ndarray:
+    """Draw e from p(e | k, mu, b) ∝ Binomial(k | n, g + (1 - g) logistic(e)) Laplace(e | mu, b).
+
+    Sampling-importance-resampling: ``candidates`` draws from a mixture of three
+    proposals, weighted by the integrand over the proposal density, one kept per draw.
+    The proposals: a Normal around each half's constrained maximum t* (:func:`half_window`;
+    SD 1.5 times the half's width w there), with weight (together 1 - ``PRIOR_SHARE``)
+    proportional to the half's rough mass exp(phi(t*)) w, and the Laplace law itself
+    (weight ``PRIOR_SHARE``), which bounds the importance weight by 1 / ``PRIOR_SHARE``
+    times the likelihood's maximum, also on the guessing floor's plateau. ``mu`` is
+    ``(S, M)``, ``b`` ``(S,)``, ``(S, 1)`` or ``(S, M)``; ``k`` and ``n`` ``(M,)``.
+    """
+    mu = np.asarray(mu, float)
+    b = np.broadcast_to(np.asarray(b, float).reshape(mu.shape[0], -1), mu.shape)
+    k = np.broadcast_to(np.asarray(k, float), mu.shape)
+    n = np.broadcast_to(np.asarray(n, float), mu.shape)
+    centres, spreads, log_mass = [], [], []
+    for side in (1.0, -1.0):
+        start, peak, middle, _ = half_window(k, n, g, mu, b, side)
+        # the half's width at its maximum: PEAK below it on the far side, TAIL on the near
+        width = np.maximum(np.maximum((middle - peak) / np.sqrt(2.0 * PEAK),
+                                      (peak - start) / np.sqrt(2.0 * TAIL)), 1e-4)
+        centres.append(mu + side * peak)
+        spreads.append(1.5 * width)
+        log_mass.append(_log_binomial(mu + side * peak, k, n, g, _NUMPY) - peak / b
+                        + np.log(width))
+    odds_up = log_mass[0] - log_mass[1]
+    log_shares = [np.log1p(-PRIOR_SHARE) + special.log_expit(odds_up),
+                  np.log1p(-PRIOR_SHARE) + special.log_expit(-odds_up),
+                  np.full(mu.shape, np.log(PRIOR_SHARE))]
+    shape = (*mu.shape, candidates)
+    u = rng.uniform(size=shape)
+    normal = rng.standard_normal(shape)
+    e = rng.laplace(mu[..., None], b[..., None], size=shape)
+    up, down = np.exp(log_shares[0])[..., None], np.exp(log_shares[1])[..., None]
+    e = np.where(u < up, centres[0][..., None] + spreads[0][..., None] * normal, e)
+    e = np.where((u >= up) & (u < up + down),
+                 centres[1][..., None] + spreads[1][..., None] * normal, e)
+    log_q = np.logaddexp(np.logaddexp(
+        log_shares[0][..., None] + _log_normal_density(e, centres[0][..., None],
+                                                       spreads[0][..., None]),
+        log_shares[1][..., None] + _log_normal_density(e, centres[1][..., None],
+                                                       spreads[1][..., None])),
+        log_shares[2][..., None] + _log_laplace_density(e, mu[..., None], b[..., None]))
+    log_w = (_log_binomial(e, k[..., None], n[..., None], g, _NUMPY)
+             + _log_laplace_density(e, mu[..., None], b[..., None]) - log_q)
+    log_w -= log_w.max(axis=-1, keepdims=True)
+    cum = np.cumsum(np.exp(log_w), axis=-1)
+    pick_u = rng.uniform(size=(*mu.shape, 1)) * cum[..., -1:]
+    pick = np.minimum((cum < pick_u).sum(axis=-1), candidates - 1)
+    return np.take_along_axis(e, pick[..., None], axis=-1)[..., 0]
+
+
+def _log_normal_density(x, mean, sd):
+    """Log Normal(x | mean, sd)."""
+    z = (x - mean) / sd
+    return -0.5 * z * z - np.log(sd) - 0.5 * np.log(2.0 * np.pi)
+
+
+def _log_laplace_density(x, mean, b):
+    """Log Laplace(x | mean, b)."""
+    return -np.abs(x - mean) / b - np.log(2.0 * b)
+
+
+__all__ = ["LAPLACE_SCALE", "draw_conditional_eta_laplace", "laplace_log_marginal"]

@@ -102,13 +102,19 @@ def model_effect_distribution(fit: Any) -> tuple[str, xr.DataArray, xr.DataArray
     """Return the model effect's family, its total SD and a Student-t's degrees of freedom.
 
     ``("normal", sigma_model, None)``, ``("student_t", sigma_model, nu_model)`` or
-    ``("two_scale", sigma_model, None)`` (its components: :func:`two_scale_components`).
+    ``("two_scale", sigma_model, None)`` (its components: :func:`two_scale_components`) or
+    ``("laplace", sigma_model, None)`` (a Laplace law of SD sigma_model, scale
+    sigma_model / sqrt 2).
     """
     post = _tree(fit)["posterior"].to_dataset()
     if "nu_model" in post:
         return "student_t", post["sigma_model"], post["nu_model"]
     if "model_wide_probability" in post:
         return "two_scale", post["sigma_model"], None
+    from bayes_llm.model.laplace_integral import LAPLACE_SCALE
+
+    if LAPLACE_SCALE in post:
+        return "laplace", post["sigma_model"], None
     return "normal", post["sigma_model"], None
 
 

@@ -36,7 +36,7 @@ DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred")
 MASS_MATRICES = ("diag", "low_rank")
-MODEL_EFFECTS = ("normal", "student_t", "two_scale")
+MODEL_EFFECTS = ("normal", "student_t", "two_scale", "laplace")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
 DEVELOPER_DISTRIBUTIONS = ("normal", "student_t", "normal_by_kind")
 COMPUTE_CURVES = ("linear", "monotone")
@@ -245,9 +245,10 @@ class ModelSpec:
     #: log10 FLOP subtracted from compute so alpha is the score at this compute.
     compute_centre: float = 23.5
     #: Issue-10 options (see ``OPTION_DEFAULTS`` and ``models/README.md``).
-    #: Binomial model-level effect: "normal", "student_t" (sampled eta) or "two_scale" (a
-    #: mixture of a core and a wide Normal of total SD sigma_model; needs
-    #: ``integrate_model_effect``).
+    #: Binomial model-level effect: "normal", "student_t" (sampled eta), "two_scale" (a
+    #: mixture of a core and a wide Normal of total SD sigma_model) or "laplace" (a
+    #: Laplace law of SD sigma_model, log-concave with exponential tails); the last two
+    #: need ``integrate_model_effect``.
     model_effect: str = "normal"
     #: Pooled developer effects: "normal" (ZeroSumNormal), "student_t" (iid
     #: StudentT(nu_developer, 0, sigma_developer); alpha is then the population location)
@@ -479,12 +480,13 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["integrate_model_effect"] and (kwargs["likelihood"] != "binomial"
                                           or out["model_effect"] == "student_t"):
         raise SpecError(f"{where}: integrate_model_effect = true needs likelihood = "
-                        "'binomial' and model_effect = 'normal' or 'two_scale' (the "
-                        "quadrature integrates a Normal model effect, or a mixture of two, "
-                        "out of a binomial count)")
-    if out["model_effect"] == "two_scale" and not out["integrate_model_effect"]:
-        raise SpecError(f"{where}: model_effect = 'two_scale' needs integrate_model_effect = "
-                        "true (the component of each model is summed out with its effect)")
+                        "'binomial' and model_effect = 'normal', 'two_scale' or 'laplace' "
+                        "(the quadrature integrates a Normal model effect, a mixture of two, "
+                        "or a Laplace one out of a binomial count)")
+    if out["model_effect"] in ("two_scale", "laplace") and not out["integrate_model_effect"]:
+        raise SpecError(f"{where}: model_effect = '{out['model_effect']}' needs "
+                        "integrate_model_effect = true (the model effect is summed out of "
+                        "each count by quadrature)")
     if out["floor_mixture"] and kwargs["likelihood"] != "binomial":
         raise SpecError(f"{where}: floor_mixture = true needs likelihood = 'binomial', not "
                         f"'{kwargs['likelihood']}' (the collapsed component is a "

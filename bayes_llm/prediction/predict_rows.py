@@ -246,6 +246,9 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
             latent, _ = draw_prior_eta_scales(mu, scale_components(
                 parts["core"][:, None], parts["wide"][:, None],
                 parts["wide_probability"][:, None]), rng)
+        elif kind == "laplace":  # Laplace of SD sigma_model: scale sigma_model / sqrt 2
+            latent = mu + rng.laplace(0.0, 1.0, shape) * (
+                stacked(sigma_model, idx)[:, None] / np.sqrt(2.0))
         else:
             latent = mu + _scaled_noise(stacked(sigma_model, idx),
                                         None if nu_model is None else stacked(nu_model, idx),
@@ -256,6 +259,8 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
         noise = {"p": p, "mu": mu, "sigma": stacked(sigma_model, idx)}
         if nu_model is not None:
             noise["nu"] = stacked(nu_model, idx)
+        if kind == "laplace":  # "sigma" is the Laplace law's SD, b its scale
+            noise["laplace_scale"] = stacked(sigma_model, idx) / np.sqrt(2.0)
         if kind == "two_scale":  # "sigma" is then the core SD
             noise.update({"sigma": parts["core"], "sigma_wide": parts["wide"],
                           "wide_probability": parts["wide_probability"]})

@@ -41,6 +41,8 @@ from bayes_llm.model.spec import ModelSpec
 
 #: Grid points of the integral over a binomial model's latent ``eta``.
 ETA_GRID = 241
+#: Draws x columns per block of :func:`laplace_marginal_loglik` (times 24 nodes in memory).
+LAPLACE_BLOCK_VALUES = 100_000
 #: Half-width of that grid, in binomial standard errors of the accuracy.
 ETA_GRID_SE = 10.0
 #: Gauss-Hermite nodes for the Student-t predictive with an unknown developer effect.
@@ -148,6 +150,50 @@ def model_effect_components(post: xr.Dataset) -> list[tuple[np.ndarray, np.ndarr
     return model_effect_scales(sigma, w, log_ratio)
 
 
+def laplace_marginal_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.ndarray,
+                            scale: np.ndarray) -> np.ndarray:
+    """``log ∫ Binomial(k | ...) Laplace(e | mean, scale) de`` per draw and model, ``(S, M)``.
+
+    :func:`bayes_llm.model.laplace_integral.laplace_log_marginal` in blocks of columns
+    (its nodes hold draws x columns x 24 values); ``scale`` is ``(S, 1)`` or ``(S, M)``.
+    """
+    from bayes_llm.model.laplace_integral import laplace_log_marginal
+
+    k, n = np.asarray(k, float), np.broadcast_to(np.asarray(n, float), np.shape(k))
+    mean = np.asarray(mean, float)
+    scale = np.broadcast_to(np.asarray(scale, float), mean.shape)
+    out = np.empty(mean.shape)
+    block = max(1, LAPLACE_BLOCK_VALUES // max(1, mean.shape[0]))
+    for start in range(0, len(k), block):
+        sl = slice(start, start + block)
+        out[:, sl] = laplace_log_marginal(k[sl], n[sl], guess, mean[:, sl], scale[:, sl])
+    return out
+
+
+def model_effect_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.ndarray,
+                        post: xr.Dataset, extra_variance: np.ndarray | float = 0.0, *,
+                        seed: int = 0) -> np.ndarray:
+    """Each count's log-likelihood per draw with the model effect integrated out, ``(S, M)``.
+
+    Normal effects (one or two scales): :func:`scale_mixture_loglik`, ``extra_variance``
+    added to each component's variance. A Laplace effect (``model_effect = "laplace"``):
+    :func:`laplace_marginal_loglik`; a Normal term of variance ``extra_variance`` (e.g. a
+    new developer's effect) is then integrated by one draw per posterior draw
+    (``mean + sqrt(extra_variance) z``, seeded by ``seed``), an unbiased estimate of
+    the density that averaging over the draws completes.
+    """
+    from bayes_llm.model.laplace_integral import LAPLACE_SCALE
+
+    if LAPLACE_SCALE not in post:
+        return scale_mixture_loglik(k, n, guess, mean, model_effect_components(post),
+                                    extra_variance=extra_variance)
+    extra = np.broadcast_to(np.asarray(extra_variance, float), mean.shape)
+    if np.any(extra > 0):
+        rng = np.random.default_rng(seed)
+        mean = mean + np.sqrt(extra) * rng.standard_normal(mean.shape)
+    return laplace_marginal_loglik(k, n, guess, mean, _draws(post, LAPLACE_SCALE)[:, None])
+
+
 def scale_mixture_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.ndarray,
                          components, extra_variance: np.ndarray | float = 0.0) -> np.ndarray:
     """:func:`binomial_marginal_loglik` under a mixture of Normal model effects, ``(S, M)``.
@@ -220,8 +266,8 @@ def pointwise_loglik(fit) -> xr.DataArray:
     k = fit.dt["observed_data"]["correct"].to_numpy()
     n = np.full(k.shape, OUTCOMES[spec.outcome][3], dtype=float)
     nc, nd, nm = mu.shape
-    components = model_effect_components(fit.dt["posterior"].to_dataset())
-    values = scale_mixture_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm), components)
+    values = model_effect_loglik(k, n, guess, mu.to_numpy().reshape(nc * nd, nm),
+                                 fit.dt["posterior"].to_dataset())
     const = fit.dt["constant_data"]
     values = _with_collapse(values, fit, k, n, const["period_idx"].to_numpy(),
                             const["log10_flop_centred"].to_numpy())
@@ -435,8 +481,8 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         n = np.full(M, float(n_q))
         # collapse_by_period: the period whose effect the row took (as above)
         fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
-        ll = scale_mixture_loglik(k, n, guess, mean, model_effect_components(post),
-                                  extra_variance=var)
+        ll = model_effect_loglik(k, n, guess, mean, post, extra_variance=var,
+                                 seed=spec.sampler.seed)
         out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x)
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
@@ -765,5 +811,6 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
 
 __all__ = ["CrossvalResult", "FoldTask", "LooResult", "binomial_marginal_loglik", "compare_elpd",
            "comparison_groups", "developer_folds", "heldout_loglik", "kfold_result",
-           "logit_scale_defined", "logit_score_jacobian", "loo_variant", "lpd",
-           "pointwise_loglik", "run_crossval", "run_fold", "student_t_marginal_loglik"]
+           "laplace_marginal_loglik", "logit_scale_defined", "logit_score_jacobian",
+           "loo_variant", "lpd", "model_effect_loglik", "pointwise_loglik", "run_crossval",
+           "run_fold", "student_t_marginal_loglik"]

@@ -146,7 +146,9 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
     two held-out models got probabilities below 1e-300); integrating the model effect,
     which is what spreads the predictive, removes that (a Rao-Blackwellised estimate of
     the same probability). A two-scale model effect (``sigma_wide`` and
-    ``wide_probability`` in ``pred.noise``) is integrated per component and mixed; a
+    ``wide_probability`` in ``pred.noise``) is integrated per component and mixed, a
+    Laplace one (``laplace_scale``) by
+    :func:`bayes_llm.model.laplace_integral.laplace_log_marginal`; a
     Student-t one falls back to ``"cdf_bin"``. With a
     floor mixture (``collapse_probability``, ``collapse_a``, ``collapse_b`` in
     ``pred.noise``) the per-draw probability is ``pi_s BetaBinomial(k | n, a_s, b_s) +
@@ -163,6 +165,8 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         from bayes_llm.sensitivity.crossval import ETA_GRID, scale_mixture_loglik
 
         mu = np.asarray(noise["mu"], float)
+        laplace = ("laplace_scale" in noise
+                   and np.asarray(noise["laplace_scale"], float).reshape(-1, 1))
         column = {key: np.asarray(noise[key], float).reshape(-1, 1)
                   for key in ("sigma", "sigma_wide", "wide_probability") if key in noise}
         # model_effect = "two_scale": "sigma" is the core SD
@@ -174,7 +178,14 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         out = np.empty(len(k))
         for start in range(0, len(k), block):
             sl = slice(start, start + block)
-            ll = scale_mixture_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl], components)
+            if laplace is not False:
+                from bayes_llm.model.laplace_integral import laplace_log_marginal
+
+                ll = laplace_log_marginal(k[sl], n[sl], float(pred.guess), mu[:, sl],
+                                          np.broadcast_to(laplace, mu[:, sl].shape))
+            else:
+                ll = scale_mixture_loglik(k[sl], n[sl], float(pred.guess), mu[:, sl],
+                                          components)
             if "collapse_probability" in noise:
                 ll = collapse_mixture_loglik(ll, noise["collapse_probability"][:, sl],
                                              noise["collapse_a"], noise["collapse_b"],

@@ -157,6 +157,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         if parts["t_model"]:
             v["nu_model"] = prior_draw(pr("nu_model"), rng)
             v["eta"] = mu + v["sigma_model"] * rng.standard_t(v["nu_model"], n_models)
+        elif parts.get("laplace"):  # a Laplace law of SD sigma_model (scale / sqrt 2)
+            v["model_laplace_scale"] = v["sigma_model"] / np.sqrt(2.0)
+            v["eta"] = rng.laplace(mu, v["model_laplace_scale"])
         elif parts.get("two_scale"):  # total SD sigma_model; the wide SD r times the core's
             v["model_wide_probability"] = prior_draw(pr("model_wide_probability"), rng)
             v["model_wide_log_ratio"] = prior_draw(pr("model_wide_log_ratio"), rng)
