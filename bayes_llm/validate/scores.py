@@ -165,8 +165,9 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         from bayes_llm.sensitivity.crossval import ETA_GRID, scale_mixture_loglik
 
         mu = np.asarray(noise["mu"], float)
-        laplace = ("laplace_scale" in noise
-                   and np.asarray(noise["laplace_scale"], float).reshape(-1, 1))
+        laplace = noise.get("laplace_scale")  # a Laplace model effect's scale per draw
+        if laplace is not None:
+            laplace = np.asarray(laplace, float).reshape(-1, 1)
         column = {key: np.asarray(noise[key], float).reshape(-1, 1)
                   for key in ("sigma", "sigma_wide", "wide_probability") if key in noise}
         # model_effect = "two_scale": "sigma" is the core SD
@@ -178,7 +179,7 @@ def bin_log_probability(pred: PredictiveLike, k: np.ndarray, n: np.ndarray,
         out = np.empty(len(k))
         for start in range(0, len(k), block):
             sl = slice(start, start + block)
-            if laplace is not False:
+            if laplace is not None:
                 from bayes_llm.model.laplace_integral import laplace_log_marginal
 
                 ll = laplace_log_marginal(k[sl], n[sl], float(pred.guess), mu[:, sl],
