@@ -13,7 +13,8 @@ Gaussian terms are drawn once per draw and row. Then the model-level effect and 
 observation noise are added:
 
 * binomial: ``eta = mu + e``, ``e ~ Normal(0, sigma_model)`` (or Student-t with
-  ``nu_model``, the two-scale mixture, or Laplace of SD ``sigma_model``); ``k ~ Binomial(n, g + (1 - g) logistic(eta))``; accuracy ``k / n``;
+  ``nu_model``, the two-scale mixture, or Laplace of SD ``sigma_model``);
+  ``k ~ Binomial(n, g + (1 - g) logistic(eta))``; accuracy ``k / n``;
   with ``floor_mixture`` a new model is collapsed with probability pi (per draw and row):
   its success probability is then a Beta(a, b) draw near the guessing floor (a
   beta-binomial count) and its latent score the logit of that probability above the
