@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from bayes_llm.model.eta_integral import _NUMPY, _log_binomial
+from bayes_llm.model.eta_integral import _NUMPY, _log_binomial, _log_normal
 from bayes_llm.model.laplace_window import (
     PEAK,
     TAIL,
@@ -160,10 +160,10 @@ def draw_conditional_eta_laplace(k, n, g: float, mu: np.ndarray, b: np.ndarray,
     e = np.where((u >= up) & (u < up + down),
                  centres[1][..., None] + spreads[1][..., None] * normal, e)
     log_q = np.logaddexp(np.logaddexp(
-        log_shares[0][..., None] + _log_normal_density(e, centres[0][..., None],
-                                                       spreads[0][..., None]),
-        log_shares[1][..., None] + _log_normal_density(e, centres[1][..., None],
-                                                       spreads[1][..., None])),
+        log_shares[0][..., None] + _log_normal(e, centres[0][..., None], spreads[0][..., None],
+                                                _NUMPY),
+        log_shares[1][..., None] + _log_normal(e, centres[1][..., None], spreads[1][..., None],
+                                                _NUMPY)),
         log_shares[2][..., None] + _log_laplace_density(e, mu[..., None], b[..., None]))
     log_w = (_log_binomial(e, k[..., None], n[..., None], g, _NUMPY)
              + _log_laplace_density(e, mu[..., None], b[..., None]) - log_q)
@@ -172,12 +172,6 @@ def draw_conditional_eta_laplace(k, n, g: float, mu: np.ndarray, b: np.ndarray,
     pick_u = rng.uniform(size=(*mu.shape, 1)) * cum[..., -1:]
     pick = np.minimum((cum < pick_u).sum(axis=-1), candidates - 1)
     return np.take_along_axis(e, pick[..., None], axis=-1)[..., 0]
-
-
-def _log_normal_density(x, mean, sd):
-    """Log Normal(x | mean, sd)."""
-    z = (x - mean) / sd
-    return -0.5 * z * z - np.log(sd) - 0.5 * np.log(2.0 * np.pi)
 
 
 def _log_laplace_density(x, mean, b):
