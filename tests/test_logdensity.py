@@ -19,6 +19,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+import pandas as pd
 import pytensor.tensor as pt
 import pytest
 from pymc.model.transform.conditioning import remove_value_transforms
@@ -70,6 +71,9 @@ CASES = {
                              "likelihood": "logit_normal"},
     "lineage": {"lineage_effect": True},
     "protocol": {"protocol_effect": True, "likelihood": "student_t"},
+    "period_trend_cohorts": {"period_trend": True, "period_effect": "fixed",
+                             "likelihood": "logit_normal"},
+    "period_trend_quarters": {"period_trend": True, "period": "quarter"},
     "mundlak": {"developer_mean_compute": True, "developer": "group",
                 "likelihood": "logit_normal"},
     "eiv_student_t_population": {"compute_error": True, "compute_population": "student_t"},
@@ -369,6 +373,27 @@ def test_laplace_scale_taken_for_its_sd_is_caught(paper_df, monkeypatch):
 
     monkeypatch.setattr(laplace_integral, "laplace_log_marginal", as_sd)
     with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_period_trend_from_the_period_start_is_caught(paper_df, monkeypatch):
+    """``period_trend``: each model's time is measured from its period's midpoint; a design
+    that measures it from the period's first month disagrees with the reference (which
+    computes the times from the release dates on its own) on the observed scores."""
+    from bayes_llm.model import design
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="period_trend_cohorts", **CASES["period_trend_cohorts"])
+    original = design.period_midpoint
+
+    def period_start(label, period):
+        first = {c[2]: c[0] for c in design.C.PAPER_COHORTS}[label]
+        start = float(pd.Period(first, "M").ordinal)
+        assert original(label, period) > start
+        return start
+
+    monkeypatch.setattr(design, "period_midpoint", period_start)
+    with pytest.raises(AssertionError, match="'y'"):
         _check(spec, paper_df, n_points=1, transformed=False)
 
 

@@ -255,6 +255,39 @@ def test_random_walk_extrapolation_walks_forward():
     np.testing.assert_allclose(var, [[3 * 0.04]])
 
 
+def test_period_trend_is_measured_from_the_period_midpoint():
+    """``period_trend``: a row inside a fitted cohort gets tau times its years from that
+    cohort's midpoint; a row after the last cohort the trend continued from the last
+    cohort's midpoint, on top of the anchor's effect and the gap's variance."""
+    from bayes_llm.prediction.periods import row_period_terms
+
+    effects = np.array([[-1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    tau = np.array([0.6, -1.2])
+    rows = table(("first", "x", "2023-02", 23.0), ("last", "x", "2025-01", 23.0),
+                 ("after", "x", "2025-06", 23.0))
+    rows["release_month"] = pd.to_datetime(rows["release_month"])
+    post = {"period_effect": effects, "period_trend": tau}
+    terms = row_period_terms(post, {"period": COHORTS}, "cohort", rows)
+    # midpoints: 2022-10..2023-09 half-way between 2023-03 and 2023-04; 2024-07..2025-03
+    # at 2024-11
+    years = np.array([-1.5, 2.0, 7.0]) / 12
+    base = row_period_terms({"period_effect": effects}, {"period": COHORTS}, "cohort", rows)
+    np.testing.assert_allclose(terms.mean - base.mean, tau[:, None] * years[None, :])
+    np.testing.assert_allclose(terms.var, base.var)
+    assert base.var[0, 2] > 0 and base.var[0, 1] == 0
+
+
+def test_period_trend_needs_cohorts_or_quarters_without_a_walk():
+    from bayes_llm.errors import SpecError
+    from bayes_llm.model.spec import spec_from_dict
+
+    for bad in ({"period": "month"}, {"period": "quarter", "period_effect": "random_walk"}):
+        with pytest.raises(SpecError, match="period_trend = true needs period"):
+            spec_from_dict({"name": "t", "period_trend": True, **bad}, source="t.toml")
+    spec = spec_from_dict({"name": "t", "period_trend": True, "period_effect": "fixed"})
+    assert spec.period_trend and "period_trend" in spec.to_dict()
+
+
 @pytest.mark.parametrize("likelihood", ["binomial", "logit_normal", "student_t"])
 def test_cdf_agrees_with_the_accuracy_draws(likelihood):
     fit = noisy_fit({"likelihood": likelihood})

@@ -19,8 +19,9 @@ from bayes_llm.derived.summary import SAMPLE_DIMS, FitLike, stacked_components
 from bayes_llm.model.components import COMPONENTS, latent_score
 
 #: Posterior variables of model options the NumPy path does not reproduce (non-linear
-#: compute curve, developer-mean-compute term): such fits use the reference implementation.
-_SLOW_PATH: tuple[str, ...] = ("compute_slope", "mundlak_lambda")
+#: compute curve, developer-mean-compute term, within-period trend): such fits use the
+#: reference implementation.
+_SLOW_PATH: tuple[str, ...] = ("compute_slope", "mundlak_lambda", "period_trend")
 
 
 def _np(da: xr.DataArray, *dims: str) -> np.ndarray:
@@ -42,8 +43,8 @@ def fast_components(fit: FitLike) -> xr.DataArray:
 
     Equal to :func:`bayes_llm.derived.summary.stacked_components` (same definition,
     same extensions: developer slopes, compute x period slopes, errors-in-variables);
-    fits with a non-linear compute curve or a developer-mean-compute term
-    (:data:`_SLOW_PATH`) are passed to it.
+    fits with a non-linear compute curve, a developer-mean-compute term or a
+    within-period trend (:data:`_SLOW_PATH`) are passed to it.
     """
     post = fit.dt["posterior"].to_dataset()
     if any(v in post for v in _SLOW_PATH):

@@ -2,8 +2,9 @@
 
 For model i of developer unit j(i) released in period t(i), with x_i = log10 C_i - c0:
 
-    mu_i  = alpha + f(x_i) + gamma_t(i) + u_j(i) [+ b_j(i) x_i] [+ delta_t(i) x_i]
-            [+ l_lineage(i)] [+ kappa * off_i] [+ lambda * xbar_j(i)]
+    mu_i  = alpha + f(x_i) + gamma_t(i) [+ tau * s_i] + u_j(i) [+ b_j(i) x_i]
+            [+ delta_t(i) x_i] [+ l_lineage(i)] [+ kappa * off_i] [+ lambda * xbar_j(i)]
+    s_i  = years from model i's release month to its period's midpoint (``period_trend``)
     f(x) = beta x (linear) or a monotone piecewise-linear curve (see ``curve.py``)
     binomial:      eta_i ~ Normal(mu_i, sigma_model) (or StudentT(nu_model, mu_i, sigma_model));
                    k_i ~ Binomial(n, g + (1 - g) logistic(eta_i))
@@ -455,6 +456,9 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
         if gamma is None:
             gamma = _period_effects(spec, n_periods)
         mu = mu + gamma[period_idx]
+        if spec.period_trend:  # within-period progress: gamma is each period's midpoint level
+            period_time = pm.Data("period_time", data.period_time, dims="model")
+            mu = mu + _prior(spec, "period_trend") * period_time
         if spec.compute_period_interaction and len(data.coords["period"]) > 1:
             sigma_i = _prior(spec, "sigma_interaction")
             delta = pm.ZeroSumNormal("compute_period_slope", sigma=sigma_i, dims="period")

@@ -5,7 +5,8 @@ For every posterior draw and model i:
 * ``compute``   = f(x_i) + (b_j + delta_t) x_i — scaling with compute, f the compute curve
   (:func:`bayes_llm.model.curve.compute_effect`: beta x for the linear curve; developer-
   specific and period-specific slope deviations included when the spec has them);
-* ``period``    = gamma_t(i) — shared algorithmic progress;
+* ``period``    = gamma_t(i) [+ tau s_i] — shared algorithmic progress (with
+  ``period_trend``, the within-period trend is part of it);
 * ``developer`` = u_j(i) [+ lambda xbar_j(i)] — the developer's "secret sauce" (with
   ``developer_mean_compute``, the Mundlak term is part of the developer's effect);
 * ``model_effect`` = eta_i - mu_i (binomial: the model-level efficiency effect) or y_i - mu_i
@@ -87,6 +88,8 @@ def linear_components(dt: xr.DataTree, *, thin: int = 1) -> xr.Dataset:
     if "compute_period_slope" in post:
         compute = compute + _index(post["compute_period_slope"], pidx, "period") * x
     period = _index(post["period_effect"], pidx, "period")
+    if "period_trend" in post:  # progress within the period is progress too
+        period = period + post["period_trend"] * const["period_time"]
     if "developer_effect" in post:
         developer = _index(post["developer_effect"], didx, "developer")
     else:

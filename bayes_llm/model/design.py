@@ -89,6 +89,9 @@ class ModelData:
     developer_mean_x: np.ndarray | None = None
     #: Knots of the monotone compute curve, centred (``compute_knots - compute_centre``).
     knots: np.ndarray | None = None
+    #: Years from each model's release month to its period's calendar midpoint
+    #: (``period_trend``; :func:`years_from_period_midpoint`).
+    period_time: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -105,6 +108,38 @@ def period_labels(frame: pd.DataFrame, period: str, *, fill_gaps: bool) -> list[
     rng = pd.period_range(pd.Period(present[0], freq), pd.Period(present[-1], freq), freq=freq)
     fmt = (lambda p: str(p)) if period == "quarter" else (lambda p: p.strftime("%Y-%m"))
     return [fmt(p) for p in rng]
+
+
+def period_midpoint(label: str, period: str) -> float:
+    """Calendar midpoint of a period, in months since 1970-01 (month ordinals).
+
+    A cohort of the paper (:data:`bayes_llm.constants.PAPER_COHORTS`) spans its first to
+    its last month (2024-07 to 2025-03: midpoint 2024-11); a quarter its three months (the
+    middle one). Months are counted at their start, so a cohort of 12 months has its
+    midpoint half-way between its 6th and 7th months.
+    """
+    if period == "cohort":
+        spans = {label_: (first, last) for first, last, label_ in C.PAPER_COHORTS}
+        if label not in spans:
+            raise BayesLLMError(f"period '{label}' is not one of the paper's cohorts "
+                                f"({', '.join(spans)})")
+        first, last = (pd.Period(m, "M").ordinal for m in spans[label])
+        return (first + last) / 2.0
+    if period == "quarter":
+        start = pd.Period(str(label).upper(), "Q").asfreq("M", how="start").ordinal
+        return start + 1.0
+    raise BayesLLMError(f"period '{period}' has no time within it (cohort or quarter only)")
+
+
+def years_from_period_midpoint(months: pd.Series, labels, period: str) -> np.ndarray:
+    """Years from each release month (Timestamps) to the midpoint of its period ``labels``.
+
+    The covariate of ``period_trend``: negative before the midpoint, positive after.
+    """
+    ordinals = pd.to_datetime(pd.Series(months)).dt.to_period("M").map(lambda p: p.ordinal)
+    mids = {str(label): period_midpoint(str(label), period) for label in set(labels)}
+    centre = np.array([mids[str(label)] for label in labels], float)
+    return (ordinals.to_numpy(float) - centre) / 12.0
 
 
 def data_hash(frame: pd.DataFrame, outcome: str | None = None) -> str:
@@ -246,6 +281,10 @@ def _option_arrays(frame: pd.DataFrame, spec: ModelSpec, x: np.ndarray,
         out["off_harness"] = off_harness(frame)
     if spec.developer_mean_compute:
         out["developer_mean_x"] = developer_mean_compute(x, developer_idx, n_units)
+    if spec.period_trend:
+        out["period_time"] = years_from_period_midpoint(frame["release_month"],
+                                                        frame[spec.period].astype(str),
+                                                        spec.period)
     if spec.compute_curve == "monotone":
         out["knots"] = np.asarray(spec.compute_knots, float) - spec.compute_centre
         out["coords"]["compute_segment"] = segment_labels(spec.compute_knots)

@@ -64,6 +64,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "integrate_model_effect": False,
     "collapse_by_period": False,
     "collapse_by_compute": False,
+    "period_trend": False,
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -162,6 +163,9 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "protocol_effect": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
                  "logit offset of models scored off the leaderboard harness; +-2 logits "
                  "would be a gross protocol difference"),
+    "period_trend": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+                     "logit change per year of release within a period; +-2 logits a year "
+                     "(the odds doubling every 4 months) would be extreme"),
     "mundlak_lambda": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
                        "logit change per decade of a developer's mean compute, beyond each "
                        "model's own compute; on the scale of beta"),
@@ -278,6 +282,12 @@ class ModelSpec:
     #: floor_mixture only: the log odds of collapse linear in each model's reported
     #: centred log10 compute (``collapse_intercept`` + ``collapse_compute_slope`` x).
     collapse_by_compute: bool = False
+    #: A linear trend in release time within each period: one slope (logits per year)
+    #: shared by all periods, times each model's years from its period's calendar
+    #: midpoint, so a period effect is the level at the period's midpoint. Fixed or
+    #: exchangeable cohorts or quarters only (a month has no within-period time; a random
+    #: walk carries the trend itself).
+    period_trend: bool = False
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -461,8 +471,14 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period",
-                 "collapse_by_compute"):
+                 "collapse_by_compute", "period_trend"):
         out[flag] = _flag(data, flag, where)
+    if out["period_trend"] and (kwargs["period"] == "month"
+                                or kwargs["period_effect"] == "random_walk"):
+        raise SpecError(f"{where}: period_trend = true needs period = 'cohort' or 'quarter' "
+                        "and period_effect = 'fixed' or 'exchangeable', not period = "
+                        f"'{kwargs['period']}' with period_effect = '{kwargs['period_effect']}' "
+                        "(a month has no time within it; a random walk carries the trend)")
     if out["lineage_source"] != "leaderboard" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_source = '{out['lineage_source']}' is used only "
                         "with lineage_effect = true")
@@ -560,7 +576,7 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
     off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
                        "lineage_effect", "protocol_effect", "developer_mean_compute",
                        "floor_mixture", "integrate_model_effect", "collapse_by_period",
-                       "collapse_by_compute")
+                       "collapse_by_compute", "period_trend")
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")

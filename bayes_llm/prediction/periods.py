@@ -10,6 +10,11 @@ before its own and lies ``h`` steps after it:
   extrapolated by :func:`period_term` (the rule is documented in ``models/README.md``);
 * before the first fitted period: :class:`PeriodBeforeFitError` naming the row.
 
+A fit with a within-period trend (``period_trend``) adds ``tau`` times the years from the
+row's release month to the midpoint of its anchor period: inside a fitted period, its own
+midpoint (the model's term); after the last one, the trend continued from the last
+period's midpoint, on top of the anchor's effect and the added variance above.
+
 Cohort steps beyond the paper's last cohort are cohort lengths: a month ``m`` months after
 the end of the last cohort lies ``ceil(m / L)`` steps after it, ``L`` the length of that
 cohort in months (9 for 2024-07 to 2025-03).
@@ -24,6 +29,7 @@ import pandas as pd
 
 from bayes_llm import constants as C
 from bayes_llm.errors import BayesLLMError
+from bayes_llm.model.design import years_from_period_midpoint
 
 
 class PeriodBeforeFitError(BayesLLMError):
@@ -237,8 +243,9 @@ def row_period_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
     -------
     RowPeriodTerms
         The placement, the period effect's term (:func:`period_term`, with the fit's
-        random-walk drift and step SD when it has them) and, when the fit has per-period
-        compute slopes, their term.
+        random-walk drift and step SD when it has them, plus a within-period trend's
+        ``tau`` times the years from the anchor period's midpoint) and, when the fit has
+        per-period compute slopes, their term.
     """
     labels = coords.get("period", ["all"])
     placement = place_rows(frame, labels, period, row_names)
@@ -247,6 +254,10 @@ def row_period_terms(post: dict[str, np.ndarray], coords: dict[str, list[str]],
                             drift=post.get("period_drift") if walk else None,
                             sigma_step=post.get("sigma_period") if walk else None,
                             row_names=row_names)
+    if "period_trend" in post:
+        anchors = [str(labels[i]) for i in placement.anchor]
+        years = years_from_period_midpoint(frame["release_month"], anchors, period)
+        mean = mean + post["period_trend"][:, None] * years[None, :]
     if "compute_period_slope" not in post:
         return RowPeriodTerms(placement, mean, var)
     slope_mean, slope_var = period_term(post["compute_period_slope"], placement, labels,

@@ -36,7 +36,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special, stats
 
-from bayes_llm.model.design import OUTCOMES, prepare_data
+from bayes_llm.model.design import OUTCOMES, prepare_data, years_from_period_midpoint
 from bayes_llm.model.spec import ModelSpec
 
 #: Grid points of the integral over a binomial model's latent ``eta``.
@@ -447,6 +447,10 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
                 mean[:, j] += _draws(post, "compute_period_slope")[:, periods.index(label)] * x[j]
             else:
                 var[:, j] += (_draws(post, "sigma_interaction") * x[j]) ** 2
+    if "period_trend" in post:  # years from the midpoint of the period whose effect is used
+        anchors = [_known_or_nearest(label, periods) for label in labels]
+        years = years_from_period_midpoint(test["release_month"], anchors, spec.period)
+        mean += _draws(post, "period_trend")[:, None] * years[None, :]
     # developer
     if spec.developer != "none":
         units = [str(u) for u in post["developer_effect"].coords["developer"].values]

@@ -148,6 +148,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
         used.add("sigma_lineage")
     if spec.protocol_effect:
         used.add("protocol_effect")
+    if spec.period_trend:
+        used.add("period_trend")
     if spec.developer_mean_compute:
         used.add("mundlak_lambda")
     if spec.compute_error and spec.compute_population == "student_t":

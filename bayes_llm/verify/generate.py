@@ -25,6 +25,7 @@ from bayes_llm.verify.logdensity import (
     prior_draw,
     slope_at_centre,
     structure,
+    years_within_period,
 )
 
 
@@ -151,6 +152,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
     if parts["mundlak"]:
         v["mundlak_lambda"] = prior_draw(pr("mundlak_lambda"), rng)
         mu = mu + v["mundlak_lambda"] * data.developer_mean_x[data.developer_idx]
+    if parts["trend"]:
+        v["period_trend"] = prior_draw(pr("period_trend"), rng)
+        mu = mu + v["period_trend"] * years_within_period(spec, data)
     v["mu"] = mu
     if spec.likelihood == "binomial":
         v["sigma_model"] = prior_draw(pr("sigma_model"), rng)

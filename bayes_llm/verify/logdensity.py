@@ -9,6 +9,10 @@ the simulator and the fit share the same mistake.
 For model *i* of developer unit *j(i)* in period *t(i)*, with centred compute *x_i*::
 
     mu_i = alpha + beta x_i + gamma_t(i) + u_j(i) [+ b_j(i) x_i] [+ delta_t(i) x_i]
+           [+ tau s_i]
+
+(``s_i``: years from the release month to the period's midpoint, ``period_trend``; see
+:func:`years_within_period`)
 
 Variables are the *sampled* (value) variables of the model, on their constrained scale
 (a scale is a positive number, a sum-to-zero vector has its ``n`` entries); the density is
@@ -176,6 +180,7 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "monotone": getattr(spec, "compute_curve", "linear") == "monotone",
             "lineage": bool(getattr(spec, "lineage_effect", False)),
             "protocol": bool(getattr(spec, "protocol_effect", False)),
+            "trend": bool(getattr(spec, "period_trend", False)),
             "mundlak": bool(getattr(spec, "developer_mean_compute", False)
                             and spec.developer != "none"),
             "t_model": getattr(spec, "model_effect", "normal") == "student_t",
@@ -200,6 +205,26 @@ def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.n
     lo, hi = edges[:-1], edges[1:]
     return np.sum(np.asarray(slopes, float) * (np.clip(x, lo, hi) - np.clip(0.0, lo, hi)),
                   axis=-1)
+
+
+def years_within_period(spec: ModelSpec, data: ModelData) -> np.ndarray:
+    """Years from each model's release month to its period's midpoint, from the dates alone.
+
+    Written apart from ``bayes_llm.model.design`` (which the PyMC model uses): months are
+    counted as ``12 year + month``; a quarter's midpoint is its middle month, a cohort's
+    the mean of its first and last months (:data:`bayes_llm.constants.PAPER_COHORTS`).
+    """
+    from bayes_llm import constants
+
+    months = np.array([12 * m.year + m.month - 1 for m in data.frame["release_month"]], float)
+    if spec.period == "quarter":
+        mid = months - months % 3 + 1
+    else:
+        mid = np.full(len(months), np.nan)
+        for first, last, _ in constants.PAPER_COHORTS:
+            a, b = (12 * int(d[:4]) + int(d[5:7]) - 1 for d in (first, last))
+            mid[(months >= a) & (months <= b)] = (a + b) / 2
+    return (months - mid) / 12
 
 
 def lineage_effects(data: ModelData, v: Mapping[str, np.ndarray], *,
@@ -388,6 +413,8 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
     if parts["lineage"]:
         mu = mu + lineage_effects(data, v, singles_summed_out=_singles_summed_out(parts))[
             data.lineage_idx]
+    if parts["trend"]:
+        mu = mu + float(v["period_trend"]) * years_within_period(spec, data)
     if parts["protocol"]:
         mu = mu + float(v["protocol_effect"]) * data.off_harness
     if parts["mundlak"]:
@@ -425,6 +452,8 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
             names.append("lineage_multi_effect")
         if len(data.lineage_single) and not _singles_summed_out(parts):
             names.append("lineage_single_z")
+    if parts["trend"]:
+        names.append("period_trend")
     if parts["protocol"]:
         names.append("protocol_effect")
     if parts["mundlak"]:
@@ -518,6 +547,8 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
         if len(data.lineage_single) and not _singles_summed_out(parts):
             normal("lineage_single_z", 0.0, 1.0)
+    if parts["trend"]:
+        prior("period_trend")
     if parts["protocol"]:
         prior("protocol_effect")
     if parts["mundlak"]:
