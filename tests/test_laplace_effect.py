@@ -11,12 +11,11 @@ cross-validation log-likelihood.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from integrated_fakes import GUESS, N_ITEMS, integrated_fit, integrated_spec_dict
 from scipy import special, stats
 
 from bayes_llm.errors import SpecError
@@ -25,9 +24,7 @@ from bayes_llm.model.laplace_integral import LAPLACE_SCALE
 from bayes_llm.model.spec import spec_from_dict
 from bayes_llm.verify.logdensity import integrated_binomial_laplace_logpmf
 
-BASE = {"name": "t", "likelihood": "binomial", "integrate_model_effect": True,
-        "model_effect": "laplace"}
-GUESS, N_ITEMS = 0.1, 12_032
+BASE = integrated_spec_dict("laplace")
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
@@ -42,18 +39,8 @@ def test_invalid_laplace_specs_are_one_line_errors(change, fragment):
 
 def _laplace_fit(n_draws=4000, sigma=0.3, mean=-0.4):
     """A fit-like object of a Laplace spec, one period, no developer."""
-    spec = spec_from_dict({**BASE, "developer": "none", "period_effect": "fixed",
-                           "period": "cohort"})
-    shape = ("chain", "draw")
-    full = np.full((1, n_draws), 1.0)
-    post = xr.Dataset({"alpha": (shape, mean * full), "beta": (shape, 0.0 * full),
-                       "period_effect": (("chain", "draw", "period"), np.zeros((1, n_draws, 1))),
-                       "sigma_model": (shape, sigma * full),
-                       LAPLACE_SCALE: (shape, sigma / np.sqrt(2.0) * full)},
-                      coords={"chain": [0], "draw": np.arange(n_draws),
-                              "period": ["2023q4-2024q2"]})
-    return SimpleNamespace(spec=spec, dt=xr.DataTree.from_dict({"posterior": post}),
-                           diagnostics=None)
+    return integrated_fit("laplace", {LAPLACE_SCALE: sigma / np.sqrt(2.0)}, n_draws=n_draws,
+                          sigma=sigma, mean=mean)
 
 
 def test_prediction_draws_a_laplace_effect_and_the_log_score_integrates_it():

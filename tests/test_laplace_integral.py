@@ -150,3 +150,25 @@ def zlib_seed(*values: float) -> int:
     import zlib
 
     return zlib.crc32(repr(values).encode())
+
+
+@pytest.mark.parametrize("g", [0.0, 0.1])
+def test_the_kernels_scalar_binomial_terms_equal_the_shared_ones(g):
+    """``laplace_window`` restates the binomial log likelihood, score and information in
+    scalar form (a numba kernel cannot take the ``ops`` namespace); they must equal
+    ``eta_integral``'s, from the floor to the ceiling and far into both tails."""
+    from bayes_llm.model import eta_integral as ei
+    from bayes_llm.model import laplace_window as lw
+
+    ops = ei._NUMPY
+    n = 12_032.0
+    for k in (0.0, 1_203.0, 1_300.0, 6_000.0, 11_900.0, n):
+        for eta in (-40.0, -6.0, -0.3, 0.0, 2.5, 9.0, 40.0):
+            expected = ei._log_binomial(eta, k, n, g, ops)
+            assert lw._log_binomial(eta, k, n, g) == pytest.approx(expected, rel=1e-12,
+                                                                  abs=1e-9)
+            if abs(eta) < 30:  # the score's 0/0 at saturated p is never evaluated there
+                score, info = ei._binomial_score_and_information(eta, k, n, g, ops)
+                mine = lw._score_and_information(eta, k, n, g)
+                assert mine[0] == pytest.approx(score, rel=1e-10, abs=1e-9)
+                assert mine[1] == pytest.approx(info, rel=1e-10, abs=1e-12)

@@ -10,11 +10,10 @@ log-likelihood.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import xarray as xr
+from integrated_fakes import GUESS, N_ITEMS, integrated_fit, integrated_spec_dict
 from scipy import special, stats
 
 from bayes_llm.errors import SpecError
@@ -22,9 +21,7 @@ from bayes_llm.model import eta_integral as ei
 from bayes_llm.model.spec import spec_from_dict
 from bayes_llm.verify.logdensity import integrated_binomial_logpmf
 
-BASE = {"name": "t", "likelihood": "binomial", "integrate_model_effect": True,
-        "model_effect": "two_scale"}
-GUESS, N_ITEMS = 0.1, 12_032
+BASE = integrated_spec_dict("two_scale")
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
@@ -102,23 +99,13 @@ def test_one_component_draws_exactly_as_the_normal_model():
 
 
 def _two_scale_fit(n_draws=2000, sigma=0.3, w=0.2, log_ratio=1.0, mean=-0.4):
-    """A fit-like object of the default spec with the option, one developer, one period."""
+    """A fit-like object of a two-scale spec, one period, no developer; and its two SDs."""
     core, wide = ei.two_scale_sds(sigma, w, log_ratio)
-    spec = spec_from_dict({**BASE, "developer": "none", "period_effect": "fixed",
-                           "period": "cohort"})
-    shape = ("chain", "draw")
-    full = np.full((1, n_draws), 1.0)
-    post = xr.Dataset({"alpha": (shape, mean * full), "beta": (shape, 0.0 * full),
-                       "period_effect": (("chain", "draw", "period"), np.zeros((1, n_draws, 1))),
-                       "sigma_model": (shape, sigma * full),
-                       "model_wide_probability": (shape, w * full),
-                       "model_wide_log_ratio": (shape, log_ratio * full),
-                       "sigma_model_core": (shape, core * full),
-                       "sigma_model_wide": (shape, wide * full)},
-                      coords={"chain": [0], "draw": np.arange(n_draws),
-                              "period": ["2023q4-2024q2"]})
-    return SimpleNamespace(spec=spec, dt=xr.DataTree.from_dict({"posterior": post}),
-                           diagnostics=None), core, wide
+    fit = integrated_fit("two_scale", {"model_wide_probability": w,
+                                       "model_wide_log_ratio": log_ratio,
+                                       "sigma_model_core": core, "sigma_model_wide": wide},
+                         n_draws=n_draws, sigma=sigma, mean=mean)
+    return fit, core, wide
 
 
 def test_prediction_draws_the_mixture_and_the_log_score_integrates_it():

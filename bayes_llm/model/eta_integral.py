@@ -398,6 +398,34 @@ class LineageLayout(NamedTuple):
                    data.lineage_alone, list(data.coords["lineage"]))
 
 
+def _collapse_draws(dt, n_model: int, period_idx, x):
+    """Per-draw collapse probability of each model and the collapsed component's shapes.
+
+    Returns ``(pi, a, b)`` with ``pi`` of shape (S, M) and ``a``, ``b`` stacked over
+    (chain, draw), or None for a fit without ``floor_mixture``.
+    """
+    from bayes_llm.model.option_terms import (
+        collapse_distribution,
+        collapse_probability_per_model,
+    )
+
+    collapse = collapse_distribution(dt)
+    if collapse is None:
+        return None
+    drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
+             for key, value in collapse.items()}
+    pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
+    return pi, drawn["a"], drawn["b"]
+
+
+def _as_eta(eta: np.ndarray, mean):
+    """Return the (S, M) draws of eta as a DataArray shaped and labelled like ``eta_mean``."""
+    import xarray as xr
+
+    return xr.DataArray(eta.reshape(mean.shape), coords=mean.coords, dims=mean.dims,
+                        name="eta")
+
+
 def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
                   lineages: LineageLayout | None = None, x=None):
     """Add each model's ``eta`` to a fit of an integrated model, drawn given every draw.
@@ -464,19 +492,12 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
                                                    *wide, extra_variance=extra)]
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
-    from bayes_llm.model.option_terms import (
-        collapse_distribution,
-        collapse_log_terms,
-        collapse_probability_per_model,
-    )
+    from bayes_llm.model.option_terms import collapse_log_terms
 
-    collapse = collapse_distribution(dt)
+    collapse = _collapse_draws(dt, n_model, period_idx, x)
     mixture = collapse is not None
     if mixture:
-        drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
-                 for key, value in collapse.items()}
-        pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
-        a_all, b_all = drawn["a"], drawn["b"]
+        pi, a_all, b_all = collapse
     rng = np.random.default_rng([seed, SEED_OFFSET])
     eta, sigma = np.empty_like(mu), np.empty_like(mu)
     for start in range(0, mu.shape[0], DRAW_BLOCK):
@@ -495,9 +516,7 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
             block = np.where(collapsed, fresh, block)
             block_sd = np.where(collapsed, fresh_sd, block_sd)
         eta[sl], sigma[sl] = block, block_sd
-    draws = xr.DataArray(eta.reshape(n_chain, n_draw, n_model), coords=mean.coords,
-                         dims=mean.dims, name="eta")
-    post = post.drop_vars(ETA_MEAN).assign(eta=draws)
+    post = post.drop_vars(ETA_MEAN).assign(eta=_as_eta(eta, mean))
     if lineages is not None:
         post = post.assign(lineage_effect=_lineage_draws(post, lineages, eta - mu, sigma,
                                                          s_lin, rng, (n_chain, n_draw)))
@@ -521,22 +540,16 @@ def _add_laplace_eta_draws(dt, post, mean, k, n, g: float, seed: int, period_idx
         draw_conditional_eta_laplace,
         laplace_log_marginal,
     )
-    from bayes_llm.model.option_terms import (
-        collapse_distribution,
-        collapse_log_terms,
-        collapse_probability_per_model,
-    )
+    from bayes_llm.model.option_terms import collapse_log_terms
 
     n_chain, n_draw, n_model = mean.shape
     mu = mean.values.reshape(n_chain * n_draw, n_model)
     scale = np.broadcast_to(post[LAPLACE_SCALE].values.reshape(-1, 1), mu.shape)
     k = np.broadcast_to(np.asarray(k, float), (n_model,))
     n = np.broadcast_to(np.asarray(n, float), (n_model,))
-    collapse = collapse_distribution(dt)
+    collapse = _collapse_draws(dt, n_model, period_idx, x)
     if collapse is not None:
-        drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
-                 for key, value in collapse.items()}
-        pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
+        pi, a_all, b_all = collapse
     rng = np.random.default_rng([seed, SEED_OFFSET])
     eta = np.empty_like(mu)
     for start in range(0, mu.shape[0], DRAW_BLOCK):
@@ -546,14 +559,11 @@ def _add_laplace_eta_draws(dt, post, mean, k, n, g: float, seed: int, period_idx
             regular = laplace_log_marginal(np.broadcast_to(k, mu[sl].shape),
                                            np.broadcast_to(n, mu[sl].shape), g, mu[sl],
                                            scale[sl])
-            log_c, log_r = collapse_log_terms(regular, pi[sl], drawn["a"][sl],
-                                              drawn["b"][sl], k, n)
+            log_c, log_r = collapse_log_terms(regular, pi[sl], a_all[sl], b_all[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
             block = np.where(collapsed, rng.laplace(mu[sl], scale[sl]), block)
         eta[sl] = block
-    draws = xr.DataArray(eta.reshape(n_chain, n_draw, n_model), coords=mean.coords,
-                         dims=mean.dims, name="eta")
-    dt["posterior"] = xr.DataTree(post.drop_vars(ETA_MEAN).assign(eta=draws))
+    dt["posterior"] = xr.DataTree(post.drop_vars(ETA_MEAN).assign(eta=_as_eta(eta, mean)))
     return dt
 
 

@@ -12,6 +12,9 @@ panels change the quadrature rule, not the integral; the caller holds them fixed
 
 The kernel is written once in scalar Python and compiled by numba; NumPy callers and the
 ``Op``'s C-backend ``perform`` call the compiled loop, nutpie's numba backend inlines it.
+Its binomial log likelihood, score and information restate ``eta_integral``'s in scalar
+form (a numba kernel cannot take that module's ``ops`` namespace); a test keeps the two
+equal (``tests/test_laplace_integral.py``).
 """
 
 from __future__ import annotations
