@@ -70,6 +70,10 @@ CASES = {
     "monotone_curve_knots": {"compute_curve": "monotone", "compute_knots": [23.5, 24.0],
                              "likelihood": "logit_normal"},
     "lineage": {"lineage_effect": True},
+    "student_t_lineages": {"lineage_effect": True, "lineage_distribution": "student_t"},
+    "integrated_two_scale_student_t_lineages": {
+        "integrate_model_effect": True, "model_effect": "two_scale", "lineage_effect": True,
+        "lineage_distribution": "student_t", "floor_mixture": True},
     "protocol": {"protocol_effect": True, "likelihood": "student_t"},
     "period_trend_cohorts": {"period_trend": True, "period_effect": "fixed",
                              "likelihood": "logit_normal"},
@@ -394,6 +398,21 @@ def test_period_trend_from_the_period_start_is_caught(paper_df, monkeypatch):
 
     monkeypatch.setattr(design, "period_midpoint", period_start)
     with pytest.raises(AssertionError, match="'y'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_normal_lineages_in_place_of_student_t_are_caught(paper_df, monkeypatch):
+    """``lineage_distribution = "student_t"``: a builder that draws the lineage effects
+    from a Normal disagrees with the reference's Student-t density of those effects."""
+    spec = load_spec("binomial_developers").with_changes(
+        name="student_t_lineages", **CASES["student_t_lineages"])
+    original = build._lineage_effects
+
+    def normal_lineages(data, sigma, nu=None, **kwargs):
+        return original(data, sigma, None, **kwargs)
+
+    monkeypatch.setattr(build, "_lineage_effects", normal_lineages)
+    with pytest.raises(AssertionError, match="'lineage_multi_effect'"):
         _check(spec, paper_df, n_points=1, transformed=False)
 
 

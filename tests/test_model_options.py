@@ -63,6 +63,9 @@ def test_options_default_to_the_old_model_and_leave_hash_and_toml_unchanged():
         ({"developer_mean_compute": "no"}, "'developer_mean_compute' must be true or false"),
         ({"developer_mean_compute": True, "developer": "none"}, "needs a developer level"),
         ({"compute_population": "student_t"}, "needs compute_error = true"),
+        ({"lineage_distribution": "student_t"}, "used only with lineage_effect = true"),
+        ({"lineage_effect": True, "lineage_distribution": "cauchy"},
+         "unknown lineage_distribution 'cauchy'"),
         ({"compute_population": "laplace", "compute_error": True},
          "unknown compute_population 'laplace'"),
         ({"priors": {"sigma_lineage": {"dist": "Normal", "mu": 0, "sigma": 1}}}, "is a scale"),
@@ -373,6 +376,36 @@ def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_d
     assert np.isfinite(draws["variance_developer_share"].values).all()
 
 
+@pytest.mark.slow  # ~3-7 min: the integrated graph's compile and a first adaptation
+def test_tiny_integrated_fit_with_student_t_lineages_and_a_trend(paper_df):
+    """Smoke: an integrated two-scale fit with Student-t lineages (every lineage effect
+    sampled, none summed out with eta) and a within-period trend; the components still
+    add up to eta (the trend in the period part), and new rows are predicted."""
+    from bayes_llm.model import fit_model, linear_components
+    from bayes_llm.prediction import predict
+
+    spec = load_spec("binomial_developers").with_changes(
+        integrate_model_effect=True, model_effect="two_scale", lineage_effect=True,
+        lineage_source="fingerprint", lineage_distribution="student_t", period_trend=True,
+        period_effect="fixed")
+    train = paper_df.iloc[::4]
+    fit = fit_model(spec, train, draws=20, tune=40, chains=1, progressbar=False)
+    post = fit.posterior
+    assert "nu_lineage" in post and "lineage_single_z" in post
+    assert post["lineage_effect"].sizes["lineage"] == len(fit.dt["posterior"]["lineage"])
+    comp = linear_components(fit.dt)
+    total = (comp["intercept"] + comp["compute"] + comp["period"] + comp["developer"]
+             + comp["model_effect"])
+    np.testing.assert_allclose(total.values, post["eta"].values, atol=1e-9)
+    trend = post["period_trend"] * fit.dt["constant_data"]["period_time"]
+    gamma = post["period_effect"].isel(period=fit.dt["constant_data"]["period_idx"])
+    np.testing.assert_allclose(comp["period"].values,
+                               (gamma.drop_vars("period") + trend).values, atol=1e-12)
+    new = paper_df.iloc[1::40]
+    pred = predict(fit, new, seed=1)
+    assert np.isfinite(pred.accuracy.values).all()
+
+
 def test_readme_documents_every_option_and_prior():
     from pathlib import Path
 
@@ -444,3 +477,37 @@ def test_option_terms_for_known_and_new_rows(monkeypatch):
     np.testing.assert_allclose(var.isel(chain=0, draw=0).values, [0.0, 0.09, 0.09])
     np.testing.assert_allclose(mean.isel(chain=0, draw=1).values, [1.7, 1.5, 3.5])
     assert model_effect_distribution(tree)[0] == "normal"
+
+
+def test_a_new_lineage_under_student_t_lineages_is_a_student_t_draw(monkeypatch):
+    """``lineage_distribution = "student_t"``: a known lineage keeps its effect; a new one
+    gets StudentT(nu_lineage, 0, sigma_lineage) draws in the mean (heavy tails: excess
+    kurtosis 6 / (nu - 4) at nu = 6), not a Normal variance."""
+    from scipy import stats
+
+    from bayes_llm.model.option_terms import option_terms
+
+    n_draws = 40_000
+    ones = np.ones((1, n_draws))
+    post = xr.Dataset({
+        "alpha": (("chain", "draw"), 0.0 * ones),
+        "lineage_effect": (("chain", "draw", "lineage"), np.full((1, n_draws, 1), 0.5)),
+        "sigma_lineage": (("chain", "draw"), 0.3 * ones),
+        "nu_lineage": (("chain", "draw"), 6.0 * ones),
+    }, coords={"lineage": ["org/base"]})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    leaderboard = pd.DataFrame({"model_name": ["org/base"], "model_precision": ["bfloat16"],
+                                "metadata_base_model": ["org/base"]})
+    frame = pd.DataFrame({"model_id": ["known", "new"],
+                          "hf_id": ["org_base_bfloat16", "z_other_bfloat16"],
+                          "developer": ["a", "c"], "log10_flop": [23.0, 24.0]})
+    monkeypatch.setattr("bayes_llm.data.lineage.load_leaderboard", lambda *a, **k: leaderboard)
+    with pytest.raises(ValueError, match="pass rng"):
+        option_terms(tree, frame, lineage_source="leaderboard")
+    mean, var = option_terms(tree, frame, lineage_source="leaderboard",
+                             rng=np.random.default_rng(3))
+    assert np.all(var.values == 0.0)
+    np.testing.assert_allclose(mean.isel(row=0).values, 0.5)
+    fresh = mean.isel(row=1).values.ravel() / 0.3
+    assert stats.kstest(fresh, stats.t(6.0).cdf).pvalue > 0.01
+    assert stats.kstest(fresh, stats.norm(0, np.std(fresh)).cdf).pvalue < 1e-6

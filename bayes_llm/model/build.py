@@ -165,8 +165,12 @@ def _monotone_curve(spec: ModelSpec, data: ModelData, x):
     return pt.sum(basis * slopes[None, :], axis=1)
 
 
-def _lineage_effects(data: ModelData, sigma, *, singles_summed_out: bool = False):
+def _lineage_effects(data: ModelData, sigma, nu=None, *, singles_summed_out: bool = False):
     """Lineage effects l ~ Normal(0, sigma_lineage), iid; returns the ``lineage_effect`` vector.
+
+    With ``nu`` (``lineage_distribution = "student_t"``) they are iid StudentT(nu, 0,
+    sigma_lineage) instead: centred ones StudentT(nu, 0, sigma), non-centred ones sigma * z
+    with z ~ StudentT(nu, 0, 1).
 
     Mixed parameterisation of one model: lineages with several models are centred
     (``lineage_multi_effect``: the data pin them); single-model lineages are non-centred
@@ -184,12 +188,17 @@ def _lineage_effects(data: ModelData, sigma, *, singles_summed_out: bool = False
     multi, single = data.lineage_multi, data.lineage_single
     effect = pt.zeros(n)
     if multi.size:
-        centred = pm.Normal("lineage_multi_effect", 0.0, sigma, dims="lineage_multi")
+        centred = (pm.Normal("lineage_multi_effect", 0.0, sigma, dims="lineage_multi")
+                   if nu is None else
+                   pm.StudentT("lineage_multi_effect", nu=nu, mu=0.0, sigma=sigma,
+                               dims="lineage_multi"))
         effect = pt.set_subtensor(effect[multi], centred)
     if singles_summed_out:
         return effect
     if single.size:
-        z = pm.Normal("lineage_single_z", 0.0, 1.0, dims="lineage_single")
+        z = (pm.Normal("lineage_single_z", 0.0, 1.0, dims="lineage_single") if nu is None
+             else pm.StudentT("lineage_single_z", nu=nu, mu=0.0, sigma=1.0,
+                              dims="lineage_single"))
         effect = pt.set_subtensor(effect[single], sigma * z)
     return pm.Deterministic("lineage_effect", effect, dims="lineage")
 
@@ -204,10 +213,13 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
-        # a Laplace model effect plus a Normal lineage effect is not a Laplace: a model
-        # alone in its lineage keeps its lineage effect sampled (non-centred)
-        summed_out = spec.integrate_model_effect and spec.model_effect != "laplace"
-        term = _lineage_effects(data, sigma, singles_summed_out=summed_out)[idx]
+        nu = (_prior(spec, "nu_lineage") if spec.lineage_distribution == "student_t"
+              else None)
+        # a Laplace model effect plus a Normal lineage effect is not a Laplace, and a
+        # Student-t lineage effect is not Normal: a model alone in its lineage then keeps
+        # its lineage effect sampled (non-centred)
+        term = _lineage_effects(data, sigma, nu,
+                                singles_summed_out=spec.lineage_singles_summed_out)[idx]
     if spec.protocol_effect:
         off = data.off_harness
         if off.min() == 1.0:
@@ -492,7 +504,7 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 if spec.model_effect == "two_scale":  # sigma_model: the mixture's SD
                     sigma_model, wide_sd, wide_probability = _two_scale(spec, sigma_model)
                     wide = (wide_sd, wide_probability)
-                if spec.lineage_effect:  # single-model lineages summed out with eta
+                if spec.lineage_singles_summed_out:  # single-model lineages summed out with eta
                     single = pm.Data("single_lineage_model",
                                      data.lineage_alone.astype(float), dims="model")
                     sigma_model = pt.sqrt(sigma_model**2 + sigma_lineage**2 * single)

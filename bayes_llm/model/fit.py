@@ -290,9 +290,8 @@ def fit_model(
     if spec.integrate_model_effect:
         from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
 
-        # a Laplace model effect samples every lineage effect (none summed out with eta)
-        summed_out = spec.lineage_effect and spec.model_effect != "laplace"
-        lineages = LineageLayout.from_data(data) if summed_out else None
+        # a Laplace model effect or Student-t lineages: every lineage effect was sampled
+        lineages = LineageLayout.from_data(data) if spec.lineage_singles_summed_out else None
         dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
                            data.period_idx, lineages, data.x)
     t2 = time.perf_counter()

@@ -8,7 +8,8 @@ sum as a per-draw mean plus the extra Gaussian variance of effects the fit has n
 * **lineage** (``lineage_effect``): a row whose lineage (:mod:`bayes_llm.data.lineage`) is
   one of the fit's gets that lineage's effect; a new lineage a fresh Normal(0,
   sigma_lineage) effect (the lineage effects are iid, not sum-to-zero), i.e. mean 0 and
-  variance sigma_lineage².
+  variance sigma_lineage²; with Student-t lineage effects a StudentT(nu_lineage, 0,
+  sigma_lineage) draw per posterior draw, added to the mean.
 * **protocol** (``protocol_effect``): kappa for rows with no ``hf_id``.
 * **Mundlak** (``developer_mean_compute``): lambda times the developer unit's mean
   centred log compute: the fit's value for a known unit, else the mean over the unit's
@@ -36,7 +37,8 @@ def _tree(fit: Any) -> xr.DataTree:
 
 def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = None,
                  compute_centre: float | None = None,
-                 lineage_source: str | None = None) -> tuple[xr.DataArray, xr.DataArray]:
+                 lineage_source: str | None = None,
+                 rng: np.random.Generator | None = None) -> tuple[xr.DataArray, xr.DataArray]:
     """Per-draw mean and extra variance of the option terms for the rows of ``frame``.
 
     Parameters
@@ -53,6 +55,10 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
     lineage_source : str, optional
         How the fit defined lineages (default ``fit.spec.lineage_source``; required
         when ``fit`` is a bare DataTree of a fit with a lineage effect).
+    rng : Generator, optional
+        Required for Student-t lineage effects (``nu_lineage`` in the posterior): a new
+        lineage's effect is then one StudentT(nu_lineage, 0, sigma_lineage) draw per
+        posterior draw, added to the mean (not a variance).
 
     Returns
     -------
@@ -81,7 +87,16 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
         effects = effects.drop_vars("lineage", errors="ignore")
         is_new = xr.DataArray(idx < 0, dims="row")
         mean = mean + effects.where(~is_new, 0.0)
-        var = var + (post["sigma_lineage"] ** 2) * is_new
+        if "nu_lineage" in post:
+            if rng is None:
+                raise ValueError("option_terms: pass rng for a fit with Student-t lineage "
+                                 "effects (a new lineage's effect is drawn)")
+            fresh = post["sigma_lineage"] * xr.apply_ufunc(
+                lambda nu: rng.standard_t(nu[..., None], (*nu.shape, n)),
+                post["nu_lineage"], output_core_dims=[["row"]])
+            mean = mean + fresh.where(is_new, 0.0)
+        else:
+            var = var + (post["sigma_lineage"] ** 2) * is_new
     if "protocol_effect" in post:
         mean = mean + post["protocol_effect"] * xr.DataArray(off_harness(frame), dims="row")
     if "mundlak_lambda" in post:

@@ -39,6 +39,8 @@ MASS_MATRICES = ("diag", "low_rank")
 MODEL_EFFECTS = ("normal", "student_t", "two_scale", "laplace")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
 DEVELOPER_DISTRIBUTIONS = ("normal", "student_t", "normal_by_kind")
+#: Population of lineage effects (``lineage_effect``): Normal or Student-t (heavy tails).
+LINEAGE_DISTRIBUTIONS = ("normal", "student_t")
 COMPUTE_CURVES = ("linear", "monotone")
 #: What defines a lineage (``lineage_effect``): the leaderboard's base-model chain or the
 #: base model's fingerprint (parameters and pre-training tokens); see
@@ -57,6 +59,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "compute_knots": DEFAULT_COMPUTE_KNOTS,
     "lineage_effect": False,
     "lineage_source": "leaderboard",
+    "lineage_distribution": "normal",
     "protocol_effect": False,
     "developer_mean_compute": False,
     "compute_population": "normal",
@@ -84,7 +87,8 @@ SIGNED_PARAMETERS = ("mu", "alpha")
 #: Priors that must live on the positive half-line (scales).
 SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
                 "sigma_slope", "sigma_interaction", "nu", "sigma_x", "nu_model",
-                "nu_developer", "sigma_curve", "sigma_lineage", "nu_x", "sigma_period_benchmark",
+                "nu_developer", "sigma_curve", "sigma_lineage", "nu_lineage", "nu_x",
+                "sigma_period_benchmark",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 #: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
@@ -158,6 +162,9 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
     "sigma_curve": (Prior("HalfNormal", {"sigma": 0.5}),
                     "spread of log segment slopes: neighbouring decades' slopes differ by a "
                     "factor ~1.5 typically, 3 at most"),
+    "nu_lineage": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
+                   "degrees of freedom of Student-t lineage effects (Juarez & Steel 2010): "
+                   "mass on 2-50, a few far-out lineages and near-Normal both allowed"),
     "sigma_lineage": (Prior("HalfNormal", {"sigma": 0.5}),
                       "fine-tunes of one base model share an offset of up to ~1 logit"),
     "protocol_effect": (Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
@@ -266,6 +273,9 @@ class ModelSpec:
     #: ``lineage_effect`` only: "leaderboard" (the base-model chain) or "fingerprint"
     #: (parameters and the base model's pre-training tokens).
     lineage_source: str = "leaderboard"
+    #: ``lineage_effect`` only: "normal" (iid Normal(0, sigma_lineage)) or "student_t" (iid
+    #: StudentT(nu_lineage, 0, sigma_lineage): most lineages close to the curve, a few far).
+    lineage_distribution: str = "normal"
     protocol_effect: bool = False
     developer_mean_compute: bool = False
     compute_population: str = "normal"
@@ -295,6 +305,17 @@ class ModelSpec:
     def prior(self, name: str) -> Prior:
         """Return the prior for ``name``: the spec's override, else the documented default."""
         return self.priors.get(name, DEFAULT_PRIORS[name][0])
+
+    @property
+    def lineage_singles_summed_out(self) -> bool:
+        """Whether single-model lineages' effects are summed out with the model effect.
+
+        So when both are Normal, or a Normal lineage effect widens each two-scale
+        component. Not with a Laplace model effect (a Laplace plus a Normal is not a
+        Laplace) nor with Student-t lineage effects: those lineage effects are sampled.
+        """
+        return (self.lineage_effect and self.integrate_model_effect
+                and self.model_effect != "laplace" and self.lineage_distribution == "normal")
 
     @property
     def has_model_effect(self) -> bool:
@@ -468,6 +489,8 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                                       "normal", where),
         "lineage_source": _choice(data, "lineage_source", LINEAGE_SOURCES, "leaderboard",
                                   where),
+        "lineage_distribution": _choice(data, "lineage_distribution", LINEAGE_DISTRIBUTIONS,
+                                        "normal", where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period",
@@ -482,6 +505,9 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["lineage_source"] != "leaderboard" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_source = '{out['lineage_source']}' is used only "
                         "with lineage_effect = true")
+    if out["lineage_distribution"] != "normal" and not out["lineage_effect"]:
+        raise SpecError(f"{where}: lineage_distribution = '{out['lineage_distribution']}' "
+                        "is used only with lineage_effect = true")
     if out["developer_distribution"] == "normal_by_kind" and not out["lineage_effect"]:
         raise SpecError(f"{where}: developer_distribution = 'normal_by_kind' needs "
                         "lineage_effect = true (a developer's kind comes from its models' "

@@ -181,7 +181,7 @@ def linear_predictor(fit: Any, frame: pd.DataFrame, post: dict[str, np.ndarray],
     var = var + dev.var + dev.slope_var * x**2
     o_mean, o_var = option_terms(fit, frame, units=list(row_units(frame, spec)),
                                  compute_centre=spec.compute_centre,
-                                 lineage_source=spec.lineage_source)
+                                 lineage_source=spec.lineage_source, rng=rng)
     mean = mean + stacked(o_mean, idx)
     var = var + stacked(o_var, idx)
     return {"mean": mean, "var": var, "x": x, "steps": periods.placement.steps,

@@ -146,6 +146,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
         used |= {"log_slope_mean", "sigma_curve"}
     if spec.lineage_effect:
         used.add("sigma_lineage")
+        if spec.lineage_distribution == "student_t":
+            used.add("nu_lineage")
     if spec.protocol_effect:
         used.add("protocol_effect")
     if spec.period_trend:

@@ -29,7 +29,9 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
   sigma_developer)``, not sum-to-zero;
 * developers by kind (``normal_by_kind``): ``sigma_developer_kind`` (two scales, each with
   the ``sigma_developer`` prior), ``u_j ~ Normal(0, sigma_developer_kind[kind_j])`` iid;
-* lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)``, sampled as
+* lineages (``lineage_effect``): iid ``Normal(0, sigma_lineage)`` (or ``StudentT(nu_lineage,
+  0, sigma_lineage)``, ``lineage_distribution``, with z ~ StudentT(nu_lineage, 0, 1) and
+  every single-model lineage sampled), sampled as
   ``lineage_multi_effect`` for lineages with several models and as
   ``sigma_lineage * lineage_single_z``, ``z ~ Normal(0, 1)``, for single-model ones
   (with an integrated model effect the single-model ones are summed out with ``eta``:
@@ -179,6 +181,7 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "compute_error": bool(spec.compute_error), "likelihood": spec.likelihood,
             "monotone": getattr(spec, "compute_curve", "linear") == "monotone",
             "lineage": bool(getattr(spec, "lineage_effect", False)),
+            "t_lineage": getattr(spec, "lineage_distribution", "normal") == "student_t",
             "protocol": bool(getattr(spec, "protocol_effect", False)),
             "trend": bool(getattr(spec, "period_trend", False)),
             "mundlak": bool(getattr(spec, "developer_mean_compute", False)
@@ -344,9 +347,10 @@ def _singles_summed_out(parts: dict) -> bool:
 
     So with an integrated Normal (or two-scale) model effect: a Normal lineage effect adds
     to each component's variance. Not with a Laplace one (a Laplace plus a Normal is not a
-    Laplace): those lineage effects are sampled.
+    Laplace), nor with Student-t lineage effects: those lineage effects are sampled.
     """
-    return bool(parts["integrated"]) and not parts.get("laplace", False)
+    return (bool(parts["integrated"]) and not parts.get("laplace", False)
+            and not parts.get("t_lineage", False))
 
 
 def integrated_binomial_laplace_logpmf(k, n, guess: float, mu, scale) -> np.ndarray:
@@ -448,6 +452,8 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
             names.append("nu_x")
     if parts["lineage"]:
         names.append("sigma_lineage")
+        if parts["t_lineage"]:
+            names.append("nu_lineage")
         if len(data.lineage_multi):
             names.append("lineage_multi_effect")
         if len(data.lineage_single) and not _singles_summed_out(parts):
@@ -541,7 +547,18 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
                 float(v["sigma_x"]))))
         else:
             normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
-    if parts["lineage"]:
+    if parts["lineage"] and parts["t_lineage"]:
+        prior("sigma_lineage")
+        prior("nu_lineage")
+        nu_l = float(v["nu_lineage"])
+        if len(data.lineage_multi):
+            terms["lineage_multi_effect"] = float(np.sum(stats.t.logpdf(
+                np.asarray(v["lineage_multi_effect"], float), nu_l, 0.0,
+                float(v["sigma_lineage"]))))
+        if len(data.lineage_single):
+            terms["lineage_single_z"] = float(np.sum(stats.t.logpdf(
+                np.asarray(v["lineage_single_z"], float), nu_l)))
+    elif parts["lineage"]:
         prior("sigma_lineage")
         if len(data.lineage_multi):
             normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
@@ -611,7 +628,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             regular = None if components else regular
             for log_w, scale in components:
                 sd = np.full(len(mu), scale)
-                if parts["lineage"]:  # single-model lineages: effect summed out with eta
+                if parts["lineage"] and _singles_summed_out(parts):  # summed out with eta
                     alone = np.isin(data.lineage_idx, data.lineage_single)
                     sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
                 term = log_w + integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
