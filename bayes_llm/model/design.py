@@ -110,6 +110,12 @@ def period_labels(frame: pd.DataFrame, period: str, *, fill_gaps: bool) -> list[
     return [fmt(p) for p in rng]
 
 
+def cohort_spans() -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Return the paper's cohorts in calendar order: label -> (first month, last month)."""
+    return {label: (pd.Timestamp(first), pd.Timestamp(last))
+            for first, last, label in C.PAPER_COHORTS}
+
+
 def period_midpoint(label: str, period: str) -> float:
     """Calendar midpoint of a period, in months since 1970-01 (month ordinals).
 
@@ -119,11 +125,11 @@ def period_midpoint(label: str, period: str) -> float:
     midpoint half-way between its 6th and 7th months.
     """
     if period == "cohort":
-        spans = {label_: (first, last) for first, last, label_ in C.PAPER_COHORTS}
+        spans = cohort_spans()
         if label not in spans:
             raise BayesLLMError(f"period '{label}' is not one of the paper's cohorts "
                                 f"({', '.join(spans)})")
-        first, last = (pd.Period(m, "M").ordinal for m in spans[label])
+        first, last = (month.to_period("M").ordinal for month in spans[label])
         return (first + last) / 2.0
     if period == "quarter":
         start = pd.Period(str(label).upper(), "Q").asfreq("M", how="start").ordinal

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayes_llm import constants as C
 from bayes_llm.errors import BayesLLMError
-from bayes_llm.model.design import years_from_period_midpoint
+from bayes_llm.model.design import cohort_spans, years_from_period_midpoint
 
 
 class PeriodBeforeFitError(BayesLLMError):
@@ -62,7 +61,7 @@ class PeriodPlacement:
 
 
 def _cohort_bounds() -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
-    return [(pd.Timestamp(a), pd.Timestamp(b), label) for a, b, label in C.PAPER_COHORTS]
+    return [(first, last, label) for label, (first, last) in cohort_spans().items()]
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
@@ -89,7 +88,7 @@ def cohort_position(month: pd.Timestamp) -> tuple[int, str]:
 def label_position(label: str, period: str) -> int:
     """Calendar position of a fitted period label (``period``: cohort, quarter or month)."""
     if period == "cohort":
-        labels = [c[2] for c in C.PAPER_COHORTS]
+        labels = list(cohort_spans())
         if label not in labels:
             raise BayesLLMError(f"fit period '{label}' is not one of the paper's cohorts "
                                 f"({', '.join(labels)})")

@@ -137,23 +137,20 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         mu = v["alpha"] + v["period_effect"][data.period_idx] + slope * x
     if dev != "none":
         mu = mu + u[data.developer_idx]
-    if parts["lineage"] and parts["t_lineage"]:
+    if parts["lineage"]:
         v["sigma_lineage"] = prior_draw(pr("sigma_lineage"), rng)
-        v["nu_lineage"] = prior_draw(pr("nu_lineage"), rng)
+        if parts["t_lineage"]:
+            v["nu_lineage"] = prior_draw(pr("nu_lineage"), rng)
+
+            def standard_draw(size: int) -> np.ndarray:
+                return rng.standard_t(v["nu_lineage"], size)
+        else:
+            standard_draw = rng.standard_normal
         if len(data.lineage_multi):
-            v["lineage_multi_effect"] = v["sigma_lineage"] * rng.standard_t(
-                v["nu_lineage"], len(data.lineage_multi))
+            v["lineage_multi_effect"] = v["sigma_lineage"] * standard_draw(
+                len(data.lineage_multi))
         if len(data.lineage_single):
-            v["lineage_single_z"] = rng.standard_t(v["nu_lineage"], len(data.lineage_single))
-        v["lineage_effect"] = lineage_effects(data, v)
-        mu = mu + v["lineage_effect"][data.lineage_idx]
-    elif parts["lineage"]:
-        v["sigma_lineage"] = prior_draw(pr("sigma_lineage"), rng)
-        if len(data.lineage_multi):
-            v["lineage_multi_effect"] = rng.normal(0.0, v["sigma_lineage"],
-                                                   len(data.lineage_multi))
-        if len(data.lineage_single):
-            v["lineage_single_z"] = rng.normal(0.0, 1.0, len(data.lineage_single))
+            v["lineage_single_z"] = standard_draw(len(data.lineage_single))
         v["lineage_effect"] = lineage_effects(data, v)
         mu = mu + v["lineage_effect"][data.lineage_idx]
     if parts["protocol"]:

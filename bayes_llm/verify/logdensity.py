@@ -547,23 +547,22 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
                 float(v["sigma_x"]))))
         else:
             normal("log10_flop_true", float(v["mu_x"]), float(v["sigma_x"]))
-    if parts["lineage"] and parts["t_lineage"]:
+    if parts["lineage"]:
         prior("sigma_lineage")
-        prior("nu_lineage")
-        nu_l = float(v["nu_lineage"])
+        if parts["t_lineage"]:
+            prior("nu_lineage")
+            nu_l = float(v["nu_lineage"])
+
+            def lineage_law(name: str, sd: float) -> None:
+                terms[name] = float(np.sum(stats.t.logpdf(np.asarray(v[name], float), nu_l,
+                                                          0.0, sd)))
+        else:
+            def lineage_law(name: str, sd: float) -> None:
+                normal(name, 0.0, sd)
         if len(data.lineage_multi):
-            terms["lineage_multi_effect"] = float(np.sum(stats.t.logpdf(
-                np.asarray(v["lineage_multi_effect"], float), nu_l, 0.0,
-                float(v["sigma_lineage"]))))
-        if len(data.lineage_single):
-            terms["lineage_single_z"] = float(np.sum(stats.t.logpdf(
-                np.asarray(v["lineage_single_z"], float), nu_l)))
-    elif parts["lineage"]:
-        prior("sigma_lineage")
-        if len(data.lineage_multi):
-            normal("lineage_multi_effect", 0.0, float(v["sigma_lineage"]))
+            lineage_law("lineage_multi_effect", float(v["sigma_lineage"]))
         if len(data.lineage_single) and not _singles_summed_out(parts):
-            normal("lineage_single_z", 0.0, 1.0)
+            lineage_law("lineage_single_z", 1.0)
     if parts["trend"]:
         prior("period_trend")
     if parts["protocol"]:
