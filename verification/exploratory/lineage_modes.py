@@ -1,0 +1,70 @@
+"""Exploratory: which lineage effects do not mix on a developer fold (issue 10).
+
+Refits the training set of fold ``FOLD`` of ``developers:5`` (the same fold assignment and
+sampler seed as ``bayes-llm validate``) with fewer draws, keeps the posterior, and prints
+the lineage effects with the largest R-hat: each chain's mean and SD, and the lineage's
+models. ``models/README.md`` quotes its output (spec ``fc_two_nc_ratio2_tlin``, fold 1,
+600 + 400 x 4).
+
+Run: ``python verification/exploratory/lineage_modes.py SPEC OUT.nc [DRAWS TUNE FOLD]``
+(about half an hour on 2 cores for the integrated two-scale specs).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from bayes_llm.constants import DEFAULT_SEED
+from bayes_llm.data.benchmarks import with_outcome_columns
+from bayes_llm.data.lineage import model_lineages
+from bayes_llm.data.paper import load_paper_dataset
+from bayes_llm.data.samples import select_sample
+from bayes_llm.model.design import OUTCOMES
+from bayes_llm.model.fit import fit_model
+from bayes_llm.model.spec import load_spec
+from bayes_llm.validate.splits import make_folds, parse_split
+
+
+def fit_fold(spec_path: str, out: str, draws: int, tune: int, fold_index: int) -> None:
+    """Fit the training set of one developer fold and write its posterior to ``out``."""
+    spec = load_spec(spec_path)
+    df = with_outcome_columns(load_paper_dataset(), spec.outcome)
+    acc_col = OUTCOMES[spec.outcome][0]
+    table, _ = select_sample(df, spec.sample, require=(acc_col, "log10_flop"))
+    table = table.reset_index(drop=True)
+    table["model_id"] = table["model_id"].astype(str)
+    fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
+    train = table.set_index("model_id", drop=False).loc[list(fold.train_ids)]
+    train = train.reset_index(drop=True)
+    train.attrs = dict(table.attrs)
+    fit = fit_model(spec, train, draws=draws, tune=tune, seed=DEFAULT_SEED + fold.index)
+    fit.dt.to_netcdf(out)
+
+
+def show_worst(path: str, top: int = 5) -> None:
+    """Print the lineage effects with the largest R-hat, per chain, with their models."""
+    post = xr.open_datatree(path)["posterior"].to_dataset()
+    effect = post["lineage_multi_effect"]
+    dim = next(d for d in effect.dims if d not in ("chain", "draw"))
+    rhat = np.asarray(az.rhat(post[["lineage_multi_effect"]])["lineage_multi_effect"]).ravel()
+    df = load_paper_dataset()
+    df["lineage"] = model_lineages(df, "fingerprint")
+    for i in np.argsort(-rhat)[:top]:
+        label = effect.coords[dim].values[i]
+        values = effect.values[:, :, i]
+        print(f"{label}: R-hat {rhat[i]:.3f}, chain means {np.round(values.mean(1), 2)}, "
+              f"chain SDs {np.round(values.std(1), 2)}")
+        rows = df[df["lineage"] == label]
+        print(rows[["model_id", "developer", "month", "mmlu_pro_acc"]].to_string())
+
+
+if __name__ == "__main__":
+    spec_path, out_path = sys.argv[1], sys.argv[2]
+    n_draws, n_tune, fold_at = (int(a) for a in (sys.argv[3:6] + ["400", "600", "0"][
+        len(sys.argv[3:6]):]))
+    fit_fold(spec_path, out_path, n_draws, n_tune, fold_at)
+    show_worst(out_path)
