@@ -12,7 +12,7 @@ Run: ``python verification/exploratory/lineage_modes.py SPEC OUT.nc [DRAWS TUNE 
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import arviz as az
 import numpy as np
@@ -63,8 +63,12 @@ def show_worst(path: str, top: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    spec_path, out_path = sys.argv[1], sys.argv[2]
-    n_draws, n_tune, fold_at = (int(a) for a in (sys.argv[3:6] + ["400", "600", "0"][
-        len(sys.argv[3:6]):]))
-    fit_fold(spec_path, out_path, n_draws, n_tune, fold_at)
-    show_worst(out_path)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec")
+    parser.add_argument("out")
+    parser.add_argument("draws", type=int, nargs="?", default=400)
+    parser.add_argument("tune", type=int, nargs="?", default=600)
+    parser.add_argument("fold", type=int, nargs="?", default=0)
+    args = parser.parse_args()
+    fit_fold(args.spec, args.out, args.draws, args.tune, args.fold)
+    show_worst(args.out)
