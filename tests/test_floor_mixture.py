@@ -40,6 +40,8 @@ GUESS, N_ITEMS = 0.1, 12_032
          "collapse_by_compute = true needs floor_mixture = true"),
         ({"collapse_by_compute": True, "collapse_by_period": True},
          "choose one of collapse_by_period and collapse_by_compute"),
+        ({"collapse_by_lineage": True},
+         "collapse_by_lineage = true needs floor_mixture = true and lineage_effect = true"),
         ({"priors": {"collapse_compute_slope": {"dist": "Beta", "alpha": 1, "beta": 1}}},
          "'collapse_compute_slope' cannot have a Beta prior"),
     ],
@@ -358,6 +360,31 @@ def test_compute_dependent_collapse_probability_is_logistic_in_compute():
     np.testing.assert_allclose(pi, expected, rtol=1e-12)
     with pytest.raises(ValueError, match="compute"):
         collapse_probability_per_model(drawn, 3)
+
+
+def test_lineage_propensity_is_added_to_the_log_odds_and_drawn_for_a_new_lineage():
+    """``collapse_by_lineage``: pi_i = logistic(logit(pi) + s z_l(i)); lineage -1 (new) gets
+    a fresh z per draw, which needs an rng; without lineages it is an error."""
+    from bayes_llm.model.option_terms import collapse_probability_per_model
+
+    drawn = {"probability": np.array([0.1, 0.2]), "lineage_sd": np.array([1.0, 2.0]),
+             "lineage_z": np.array([[0.5, -1.0], [1.5, 0.0]])}
+    lineage_idx = np.array([1, 0, 1])
+    pi = collapse_probability_per_model(drawn, 3, lineage_idx=lineage_idx)
+    logit = special.logit(np.array([0.1, 0.2]))[:, None]
+    expected = special.expit(logit + np.array([[-1.0, 0.5, -1.0], [0.0, 3.0, 0.0]]))
+    np.testing.assert_allclose(pi, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="lineage"):
+        collapse_probability_per_model(drawn, 3)
+    with pytest.raises(ValueError, match="rng"):
+        collapse_probability_per_model(drawn, 2, lineage_idx=np.array([0, -1]))
+    many = {"probability": np.full(50_000, 0.1), "lineage_sd": np.full(50_000, 1.5),
+            "lineage_z": np.zeros((50_000, 1))}
+    fresh = collapse_probability_per_model(many, 1, lineage_idx=np.array([-1]),
+                                           rng=np.random.default_rng(0))[:, 0]
+    z = np.random.default_rng(1).standard_normal(200_000)
+    assert fresh.mean() == pytest.approx(special.expit(special.logit(0.1) + 1.5 * z).mean(),
+                                         abs=0.005)
 
 
 def test_cross_validation_uses_each_models_compute_probability():

@@ -88,6 +88,12 @@ CASES = {
                                       "collapse_by_period": True},
     "collapse_by_compute": {"floor_mixture": True, "collapse_by_compute": True,
                             "compute_curve": "monotone"},
+    "collapse_by_lineage": {"floor_mixture": True, "collapse_by_compute": True,
+                            "collapse_by_lineage": True, "lineage_effect": True},
+    "integrated_collapse_by_lineage": {
+        "integrate_model_effect": True, "model_effect": "two_scale", "lineage_effect": True,
+        "lineage_distribution": "student_t", "floor_mixture": True,
+        "collapse_by_lineage": True, "period": "quarter"},
     "integrated_floor_mixture": {"integrate_model_effect": True, "floor_mixture": True,
                                  "period": "month", "period_effect": "random_walk"},
     "floor_mixture": {"floor_mixture": True},
@@ -342,6 +348,25 @@ def test_collapse_probability_of_the_wrong_compute_is_caught(paper_df, monkeypat
         return original(spec_, dataclasses.replace(data, x=data.x[::-1]), period_idx)
 
     monkeypatch.setattr(build, "_collapse_component", reversed_compute)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_collapse_propensity_of_the_wrong_lineage_is_caught(paper_df, monkeypatch):
+    """``collapse_by_lineage``: each model's collapse probability must use its own lineage's
+    propensity; the builder given the lineages of the models in reverse order disagrees with
+    the reference on the observed counts."""
+    import dataclasses
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="collapse_by_lineage", **CASES["collapse_by_lineage"])
+    original = build._collapse_component
+
+    def reversed_lineages(spec_, data, period_idx):
+        return original(spec_, dataclasses.replace(data, lineage_idx=data.lineage_idx[::-1]),
+                        period_idx)
+
+    monkeypatch.setattr(build, "_collapse_component", reversed_lineages)
     with pytest.raises(AssertionError, match="'correct'"):
         _check(spec, paper_df, n_points=1, transformed=False)
 

@@ -349,6 +349,11 @@ def test_sensitivity_studies_see_the_option_priors():
     by_compute = set(used_priors(floor.with_changes(collapse_by_compute=True)))
     assert {"collapse_intercept", "collapse_compute_slope"} <= by_compute
     assert "collapse_probability" not in by_compute
+    by_lineage = set(used_priors(floor.with_changes(collapse_by_lineage=True,
+                                                    lineage_effect=True)))
+    assert {"sigma_collapse_lineage", "collapse_probability"} <= by_lineage
+    assert "sigma_collapse_lineage" in default_scale_priors(
+        floor.with_changes(collapse_by_lineage=True, lineage_effect=True))
 
 
 @pytest.mark.mcmc

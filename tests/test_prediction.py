@@ -710,3 +710,33 @@ def test_collapse_probability_by_compute_follows_each_rows_reported_compute():
     np.testing.assert_allclose(result.noise["collapse_probability"][0], expected, rtol=1e-12)
     near_floor = (result.accuracy.values < 0.13).mean(axis=0)
     np.testing.assert_allclose(near_floor, expected, atol=0.04)  # 1,000 draws: SE <= 0.016
+
+
+def test_collapse_propensity_of_a_known_lineage_and_a_fresh_one_for_a_new_lineage():
+    """``collapse_by_lineage``: a row of a known lineage is collapsed with probability
+    logistic(a + s z_l) (its lineage's propensity), a row of a new lineage with
+    logistic(a + s z) for a fresh z ~ Normal(0, 1) per draw: on average E logistic(a + s z)."""
+    from scipy import special
+
+    fit = fit_with_one_lineage({"lineage_source": "fingerprint", "floor_mixture": True,
+                                "collapse_by_compute": True, "collapse_by_lineage": True},
+                               "fp:7.62B/18000BT", collapse_intercept=-2.0,
+                               collapse_compute_slope=0.0, sigma_collapse_lineage=1.5,
+                               collapse_mean=0.112, collapse_concentration=3000.0)
+    post = fit.dt["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    post["collapse_lineage_z"] = xr.DataArray(np.full((*shape, 1), 2.0),
+                                              dims=("chain", "draw", "lineage"),
+                                              coords={"lineage": ["fp:7.62B/18000BT"]})
+    fit.dt["posterior"] = xr.DataTree(post)
+    rows = table(("fine-tune", "Qwen", "2024-01", 23.5), ("other", "Qwen", "2024-01", 23.5))
+    rows["params_b"] = [7.616, 8.03]
+    rows["tokens_base_b"] = [18000.0, 15000.0]
+    result = predict(fit, rows, seed=0)
+    pi = result.noise["collapse_probability"]
+    np.testing.assert_allclose(pi[:, 0], special.expit(-2.0 + 1.5 * 2.0), rtol=1e-12)
+    assert pi[:, 1].std() > 0.05  # drawn afresh per draw
+    z = np.random.default_rng(1).standard_normal(200_000)
+    assert pi[:, 1].mean() == pytest.approx(special.expit(-2.0 + 1.5 * z).mean(), abs=0.02)
+    near_floor = (result.accuracy.values < 0.13).mean(axis=0)
+    assert near_floor[0] == pytest.approx(special.expit(1.0), abs=0.05)

@@ -99,7 +99,11 @@ from bayes_llm.derived.summary import (
 from bayes_llm.derived.variance import variance_partition
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.formatting import markdown_table
-from bayes_llm.model.option_terms import collapse_distribution, collapse_probability_per_model
+from bayes_llm.model.option_terms import (
+    collapse_distribution,
+    collapse_probability_per_model,
+    fitted_lineage_idx,
+)
 
 #: What kind of number a row is.
 KINDS: tuple[str, ...] = ("posterior", "posterior (model-averaged)", "sampling band",
@@ -532,6 +536,9 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
         if "slope" in collapse:
             notes["collapse_probability"] += ("; the probability depends on compute, "
                                               "averaged over the fit's models")
+        if "lineage_z" in collapse:
+            notes["collapse_probability"] += ("; each lineage has its own propensity to "
+                                              "collapse, averaged over the fit's models")
     _group_figures(fit, comps, template, figures, notes)
     ordered = [f for f in HEADLINE_FIGURES if f in figures]
     ordered += [f for f in figures if f not in HEADLINE_FIGURES]
@@ -565,7 +572,7 @@ def _average_collapse_probability(fit: FitLike, collapse: dict[str, xr.DataArray
     drawn = {key: value.values for key, value in terms.items()}
     per_model = collapse_probability_per_model(
         drawn, len(period_idx), period_idx=period_idx,
-        x=const["log10_flop_centred"].values)
+        x=const["log10_flop_centred"].values, lineage_idx=fitted_lineage_idx(fit))
     sample = next(iter(terms.values()))["sample"]
     average = xr.DataArray(per_model.mean(axis=1), coords={"sample": sample}, dims="sample")
     return average.unstack("sample").transpose("chain", "draw")

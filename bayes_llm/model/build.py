@@ -276,6 +276,8 @@ def initial_values(data: ModelData, spec: ModelSpec) -> dict[str, np.ndarray] | 
         start = {"collapse_probability": (np.full(len(data.coords["period"]), COLLAPSE_START)
                                           if spec.collapse_by_period
                                           else np.asarray(COLLAPSE_START))}
+    if spec.collapse_by_lineage:  # every lineage at the population's propensity
+        start["collapse_lineage_z"] = np.zeros(len(data.coords["lineage"]))
     start.update({"eta": eta, "sigma_model": np.asarray(SIGMA_MODEL_START)})
     if spec.integrate_model_effect:
         del start["eta"]  # summed out: not a variable of the model
@@ -293,16 +295,25 @@ def _collapse_component(spec: ModelSpec, data: ModelData, period_idx):
 
     ``pi`` is a scalar, or each model's: its period's probability (``collapse_by_period``)
     or ``logistic(collapse_intercept + collapse_compute_slope x_i)`` of its reported
-    centred log10 compute x_i (``collapse_by_compute``).
+    centred log10 compute x_i (``collapse_by_compute``). With ``collapse_by_lineage`` the
+    lineage's propensity ``sigma_collapse_lineage * collapse_lineage_z[l(i)]`` (non-centred,
+    z ~ Normal(0, 1)) is added to each model's log odds of collapse.
     """
     if spec.collapse_by_compute:
         intercept = _prior(spec, "collapse_intercept")
         slope = _prior(spec, "collapse_compute_slope")
-        pi = pm.math.sigmoid(intercept + slope * np.asarray(data.x, float))
+        logit_pi = intercept + slope * np.asarray(data.x, float)
+        pi = pm.math.sigmoid(logit_pi)
     elif spec.collapse_by_period:
         pi = _prior(spec, "collapse_probability", dims="period")[period_idx]
     else:
         pi = _prior(spec, "collapse_probability")
+    if spec.collapse_by_lineage:  # each lineage's propensity added to the log odds
+        if not spec.collapse_by_compute:
+            logit_pi = pt.log(pi) - pt.log1p(-pi)
+        sd = _prior(spec, "sigma_collapse_lineage")
+        z = pm.Normal("collapse_lineage_z", 0.0, 1.0, dims="lineage")
+        pi = pm.math.sigmoid(logit_pi + sd * z[np.asarray(data.lineage_idx, dtype=np.int64)])
     logit_mean = _prior(spec, "collapse_logit_mean")
     log_conc = _prior(spec, "collapse_log_concentration")
     mean = pm.Deterministic("collapse_mean", data.guess + (1.0 - data.guess) * COLLAPSE_BAND

@@ -407,6 +407,7 @@ def _collapse_draws(dt, n_model: int, period_idx, x):
     from bayes_llm.model.option_terms import (
         collapse_distribution,
         collapse_probability_per_model,
+        fitted_lineage_idx,
     )
 
     collapse = collapse_distribution(dt)
@@ -414,7 +415,8 @@ def _collapse_draws(dt, n_model: int, period_idx, x):
         return None
     drawn = {key: value.stack(sample=("chain", "draw")).transpose("sample", ...).values
              for key, value in collapse.items()}
-    pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x)
+    pi = collapse_probability_per_model(drawn, n_model, period_idx=period_idx, x=x,
+                                        lineage_idx=fitted_lineage_idx(dt))
     return pi, drawn["a"], drawn["b"]
 
 

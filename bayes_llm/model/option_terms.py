@@ -72,16 +72,13 @@ def option_terms(fit: Any, frame: pd.DataFrame, *, units: list[str] | None = Non
     zero = xr.zeros_like(post["alpha"]) + xr.DataArray(np.zeros(n), dims="row")
     mean, var = zero.copy(), zero.copy()
     if "lineage_effect" in post:
-        from bayes_llm.data.lineage import model_lineages
-
         if lineage_source is None:
             if not hasattr(fit, "spec"):
                 raise ValueError("option_terms: pass lineage_source with a bare DataTree "
                                  "(the fit's spec says how its lineages were defined)")
             lineage_source = fit.spec.lineage_source
-        labels = model_lineages(frame, lineage_source)
-        known = {str(k): i for i, k in enumerate(post["lineage_effect"].coords["lineage"].values)}
-        idx = np.array([known.get(label, -1) for label in labels])
+        idx = rows_lineage_idx(post["lineage_effect"].coords["lineage"].values, frame,
+                               lineage_source)
         effects = post["lineage_effect"].isel(lineage=xr.DataArray(np.maximum(idx, 0),
                                                                    dims="row"))
         effects = effects.drop_vars("lineage", errors="ignore")
@@ -161,13 +158,39 @@ def collapse_distribution(fit: Any) -> dict[str, xr.DataArray] | None:
         out = {"probability": post["collapse_probability"]}
     else:
         return None
+    if "collapse_lineage_z" in post:  # collapse_by_lineage
+        out.update(lineage_sd=post["sigma_collapse_lineage"],
+                   lineage_z=post["collapse_lineage_z"])
     mean, conc = post["collapse_mean"], post["collapse_concentration"]
     return {**out, "a": mean * conc, "b": (1.0 - mean) * conc}
 
 
+def rows_lineage_idx(fitted: Any, frame: pd.DataFrame, lineage_source: str) -> np.ndarray:
+    """Each row's position among the fit's lineage labels ``fitted``, -1 for a new lineage.
+
+    The rows' lineages are :func:`bayes_llm.data.lineage.model_lineages` of ``frame`` by
+    ``lineage_source``, as the fit's were.
+    """
+    from bayes_llm.data.lineage import model_lineages
+
+    known = {str(label): i for i, label in enumerate(fitted)}
+    return np.array([known.get(str(label), -1)
+                     for label in model_lineages(frame, lineage_source)], dtype=np.int64)
+
+
+def fitted_lineage_idx(fit: Any) -> np.ndarray | None:
+    """Each fitted model's index into the fit's lineages (``constant_data``), or None."""
+    dt = _tree(fit)
+    if "constant_data" not in dt.children or "lineage_idx" not in dt["constant_data"]:
+        return None
+    return np.asarray(dt["constant_data"]["lineage_idx"].values, dtype=np.int64)
+
+
 def collapse_probability_per_model(draws: Mapping[str, np.ndarray], n_models: int, *,
                                    period_idx: np.ndarray | None = None,
-                                   x: np.ndarray | None = None) -> np.ndarray:
+                                   x: np.ndarray | None = None,
+                                   lineage_idx: np.ndarray | None = None,
+                                   rng: np.random.Generator | None = None) -> np.ndarray:
     """Each model's collapse probability per draw, shape ``(sample, model)``.
 
     ``draws`` holds the stacked draws of :func:`collapse_distribution`'s probability terms:
@@ -175,7 +198,11 @@ def collapse_probability_per_model(draws: Mapping[str, np.ndarray], n_models: in
     (``collapse_by_period``; ``period_idx`` gives each model's period, its anchor period
     for a row after the fit's last), or ``intercept`` and ``slope`` of shape ``(sample,)``
     (``collapse_by_compute``; ``x`` gives each model's reported centred log10 compute,
-    pi = logistic(intercept + slope x)).
+    pi = logistic(intercept + slope x)). With ``lineage_sd`` (sample,) and ``lineage_z``
+    (sample, lineage) (``collapse_by_lineage``) the model's lineage propensity
+    ``lineage_sd * lineage_z[l]`` is added to its log odds; ``lineage_idx`` gives each
+    model's lineage in the fit, -1 for a lineage the fit has not seen, whose propensity is
+    a fresh ``lineage_sd * Normal(0, 1)`` draw per draw and model (needs ``rng``).
     """
     from scipy import special
 
@@ -184,14 +211,44 @@ def collapse_probability_per_model(draws: Mapping[str, np.ndarray], n_models: in
             raise ValueError("a compute-dependent collapse probability needs each model's "
                              "centred compute")
         x = np.asarray(x, float)[None, :]
-        return special.expit(np.asarray(draws["intercept"], float)[:, None]
-                             + np.asarray(draws["slope"], float)[:, None] * x)
-    pi = np.asarray(draws["probability"], float)
-    if pi.ndim == 1:
-        return np.broadcast_to(pi[:, None], (pi.shape[0], n_models))
-    if period_idx is None:
-        raise ValueError("a per-period collapse probability needs each model's period")
-    return pi[:, np.asarray(period_idx, dtype=np.int64)]
+        logit = (np.asarray(draws["intercept"], float)[:, None]
+                 + np.asarray(draws["slope"], float)[:, None] * x)
+    else:
+        pi = np.asarray(draws["probability"], float)
+        if pi.ndim == 1:
+            pi = np.broadcast_to(pi[:, None], (pi.shape[0], n_models))
+        elif period_idx is None:
+            raise ValueError("a per-period collapse probability needs each model's period")
+        else:
+            pi = pi[:, np.asarray(period_idx, dtype=np.int64)]
+        if "lineage_z" not in draws:
+            return pi
+        logit = special.logit(pi)
+    if "lineage_z" in draws:
+        logit = logit + lineage_propensity(draws, lineage_idx, rng)
+    return special.expit(logit)
+
+
+def lineage_propensity(draws: Mapping[str, np.ndarray], lineage_idx: np.ndarray | None,
+                       rng: np.random.Generator | None) -> np.ndarray:
+    """Each model's lineage propensity to collapse per draw (log odds), ``(sample, model)``.
+
+    See :func:`collapse_probability_per_model` (``collapse_by_lineage``).
+    """
+    if lineage_idx is None:
+        raise ValueError("a lineage-dependent collapse probability needs each model's "
+                         "lineage")
+    idx = np.asarray(lineage_idx, dtype=np.int64)
+    sd = np.asarray(draws["lineage_sd"], float)[:, None]
+    z = np.asarray(draws["lineage_z"], float)[:, np.maximum(idx, 0)]
+    new = idx < 0
+    if new.any():
+        if rng is None:
+            raise ValueError("a lineage the fit has not seen needs rng (its propensity to "
+                             "collapse is drawn)")
+        z = z.copy()
+        z[:, new] = rng.standard_normal((z.shape[0], int(new.sum())))
+    return sd * z
 
 
 def collapse_log_terms(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -224,5 +281,6 @@ def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarra
 
 
 __all__ = ["collapse_distribution", "collapse_log_terms", "collapse_mixture_loglik",
-           "collapse_probability_per_model", "model_effect_distribution", "option_terms",
+           "collapse_probability_per_model", "fitted_lineage_idx", "lineage_propensity",
+           "model_effect_distribution", "option_terms", "rows_lineage_idx",
            "two_scale_components"]

@@ -67,6 +67,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "integrate_model_effect": False,
     "collapse_by_period": False,
     "collapse_by_compute": False,
+    "collapse_by_lineage": False,
     "period_trend": False,
 }
 
@@ -88,7 +89,7 @@ SIGNED_PARAMETERS = ("mu", "alpha")
 SCALE_PRIORS = ("sigma_period", "sigma_developer", "sigma_group", "sigma_model", "sigma",
                 "sigma_slope", "sigma_interaction", "nu", "sigma_x", "nu_model",
                 "nu_developer", "sigma_curve", "sigma_lineage", "nu_lineage", "nu_x",
-                "sigma_period_benchmark",
+                "sigma_period_benchmark", "sigma_collapse_lineage",
                 "ability_loading", "ifeval_precision")
 POSITIVE_FAMILIES = ("HalfNormal", "HalfStudentT", "Exponential", "Gamma", "HalfCauchy")
 #: floor_mixture: the collapsed models' mean accuracy lies in the band g + (1 - g) * (0,
@@ -204,6 +205,10 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
                                "collapse_by_compute: change in the log odds of collapse per "
                                "decade of compute; sign left open, a 20x change in the odds "
                                "per decade (3) at two SD"),
+    "sigma_collapse_lineage": (Prior("HalfNormal", {"sigma": 1.5}),
+                            "collapse_by_lineage: SD of the lineages' propensities to collapse "
+                            "on the log-odds scale; at 1.5 one lineage in six has 4.5x the "
+                            "odds of the median one"),
     "nu_x": (Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
              "degrees of freedom of a Student-t population of true compute (Juarez & Steel "
              "2010)"),
@@ -292,6 +297,11 @@ class ModelSpec:
     #: floor_mixture only: the log odds of collapse linear in each model's reported
     #: centred log10 compute (``collapse_intercept`` + ``collapse_compute_slope`` x).
     collapse_by_compute: bool = False
+    #: floor_mixture with a lineage effect only: each lineage's propensity to collapse,
+    #: ``sigma_collapse_lineage * collapse_lineage_z[l]`` with z ~ Normal(0, 1), added to the
+    #: log odds of collapse of its models (collapse as a property of a base model and the
+    #: recipes applied to it, shared by its fine-tunes).
+    collapse_by_lineage: bool = False
     #: A linear trend in release time within each period: one slope (logits per year)
     #: shared by all periods, times each model's years from its period's calendar
     #: midpoint, so a period effect is the level at the period's midpoint. Fixed or
@@ -494,7 +504,7 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period",
-                 "collapse_by_compute", "period_trend"):
+                 "collapse_by_compute", "collapse_by_lineage", "period_trend"):
         out[flag] = _flag(data, flag, where)
     if out["period_trend"] and (kwargs["period"] == "month"
                                 or kwargs["period_effect"] == "random_walk"):
@@ -516,6 +526,9 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
         raise SpecError(f"{where}: collapse_by_period = true needs floor_mixture = true")
     if out["collapse_by_compute"] and not out["floor_mixture"]:
         raise SpecError(f"{where}: collapse_by_compute = true needs floor_mixture = true")
+    if out["collapse_by_lineage"] and not (out["floor_mixture"] and out["lineage_effect"]):
+        raise SpecError(f"{where}: collapse_by_lineage = true needs floor_mixture = true and "
+                        "lineage_effect = true (a lineage's propensity to collapse)")
     if out["collapse_by_compute"] and out["collapse_by_period"]:
         raise SpecError(f"{where}: choose one of collapse_by_period and collapse_by_compute "
                         "(the collapse probability varies by period or with compute)")
@@ -602,7 +615,7 @@ def _check_leaderboard6(kwargs: dict[str, Any], where: str) -> None:
     off = [k for k in ("developer_slopes", "compute_period_interaction", "compute_error",
                        "lineage_effect", "protocol_effect", "developer_mean_compute",
                        "floor_mixture", "integrate_model_effect", "collapse_by_period",
-                       "collapse_by_compute", "period_trend")
+                       "collapse_by_compute", "collapse_by_lineage", "period_trend")
            if kwargs[k]]
     if kwargs["model_effect"] != "normal" or kwargs["compute_curve"] != "linear":
         off.append("model_effect/compute_curve")

@@ -15,7 +15,8 @@ observation noise are added:
 * binomial: ``eta = mu + e``, ``e ~ Normal(0, sigma_model)`` (or Student-t with
   ``nu_model``, the two-scale mixture, or Laplace of SD ``sigma_model``);
   ``k ~ Binomial(n, g + (1 - g) logistic(eta))``; accuracy ``k / n``;
-  with ``floor_mixture`` a new model is collapsed with probability pi (per draw and row):
+  with ``floor_mixture`` a new model is collapsed with probability pi (per draw and row;
+  with ``collapse_by_lineage`` its lineage's propensity, a fresh one for a new lineage):
   its success probability is then a Beta(a, b) draw near the guessing floor (a
   beta-binomial count) and its latent score the logit of that probability above the
   floor;
@@ -45,6 +46,7 @@ from bayes_llm.model.option_terms import (
     collapse_probability_per_model,
     model_effect_distribution,
     option_terms,
+    rows_lineage_idx,
     two_scale_components,
 )
 from bayes_llm.prediction.compute import true_compute
@@ -273,9 +275,13 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
             # collapse_by_period: the row's period's pi; after the last fitted period the
             # last one's (its anchor; no trend is extrapolated). collapse_by_compute: from
             # the row's reported compute (not a drawn true compute).
+            # collapse_by_lineage: a known lineage's propensity, a new one's drawn
             pi = collapse_probability_per_model(
                 drawn, shape[1], period_idx=lp["period_anchor"],
-                x=frame["log10_flop"].to_numpy(float) - spec.compute_centre)
+                x=frame["log10_flop"].to_numpy(float) - spec.compute_centre,
+                lineage_idx=(rows_lineage_idx(collapse["lineage_z"].coords["lineage"].values,
+                                              frame, spec.lineage_source)
+                             if "lineage_z" in collapse else None), rng=rng)
             collapsed = rng.uniform(size=shape) < pi
             p_collapsed = rng.beta(a[:, None], b[:, None], shape)
             drawn_p = np.where(collapsed, p_collapsed, p)

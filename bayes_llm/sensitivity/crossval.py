@@ -37,6 +37,7 @@ import xarray as xr
 from scipy import special, stats
 
 from bayes_llm.model.design import OUTCOMES, prepare_data, years_from_period_midpoint
+from bayes_llm.model.option_terms import fitted_lineage_idx, rows_lineage_idx
 from bayes_llm.model.spec import ModelSpec
 
 #: Grid points of the integral over a binomial model's latent ``eta``.
@@ -215,11 +216,15 @@ def scale_mixture_loglik(k: np.ndarray, n: np.ndarray, guess: float, mean: np.nd
 
 def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
                    period_idx: np.ndarray | None = None,
-                   x: np.ndarray | None = None) -> np.ndarray:
+                   x: np.ndarray | None = None,
+                   lineage_idx: np.ndarray | None = None) -> np.ndarray:
     """Mix in the collapsed component of a ``floor_mixture`` fit (else ``loglik`` as is).
 
     ``period_idx``: each column's period in the fit (``collapse_by_period``'s pi); ``x``:
-    each column's reported centred log10 compute (``collapse_by_compute``'s pi).
+    each column's reported centred log10 compute (``collapse_by_compute``'s pi);
+    ``lineage_idx``: each column's lineage in the fit, -1 for a new one
+    (``collapse_by_lineage``: a new lineage's propensity is drawn once per posterior draw,
+    seeded by the fit's seed, so the mean density over draws integrates over it).
     """
     from bayes_llm.model.option_terms import (
         collapse_distribution,
@@ -231,7 +236,9 @@ def _with_collapse(loglik: np.ndarray, fit, k: np.ndarray, n: np.ndarray,
     if collapse is None:
         return loglik
     drawn = {name: _draws(xr.Dataset(collapse), name) for name in collapse}
-    pi = collapse_probability_per_model(drawn, loglik.shape[1], period_idx=period_idx, x=x)
+    rng = np.random.default_rng(fit.spec.sampler.seed) if "lineage_z" in drawn else None
+    pi = collapse_probability_per_model(drawn, loglik.shape[1], period_idx=period_idx, x=x,
+                                        lineage_idx=lineage_idx, rng=rng)
     return collapse_mixture_loglik(loglik, pi, drawn["a"], drawn["b"], k, n)
 
 
@@ -270,7 +277,7 @@ def pointwise_loglik(fit) -> xr.DataArray:
                                  fit.dt["posterior"].to_dataset())
     const = fit.dt["constant_data"]
     values = _with_collapse(values, fit, k, n, const["period_idx"].to_numpy(),
-                            const["log10_flop_centred"].to_numpy())
+                            const["log10_flop_centred"].to_numpy(), fitted_lineage_idx(fit))
     scale = "logit_score" if logit_scale_defined(k, n, guess) else "count"
     if scale == "logit_score":
         values = values + logit_score_jacobian(k, n, guess)[None, :]
@@ -487,7 +494,10 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
         ll = model_effect_loglik(k, n, guess, mean, post, extra_variance=var,
                                  seed=spec.sampler.seed)
-        out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x)
+        lineage_idx = (rows_lineage_idx(post["collapse_lineage_z"].coords["lineage"].values,
+                                        test, spec.lineage_source)
+                       if "collapse_lineage_z" in post else None)
+        out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x, lineage_idx)
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]

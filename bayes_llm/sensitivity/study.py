@@ -160,6 +160,8 @@ def _option_priors(spec: ModelSpec) -> set[str]:
         used |= {"collapse_logit_mean", "collapse_log_concentration"}
         used |= ({"collapse_intercept", "collapse_compute_slope"} if spec.collapse_by_compute
                  else {"collapse_probability"})
+        if spec.collapse_by_lineage:
+            used.add("sigma_collapse_lineage")
     return used
 
 

@@ -189,6 +189,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
             if parts.get("collapse_by_period"):
                 v["collapse_probability"] = prior_draw(pr("collapse_probability"), rng,
                                                        len(data.coords["period"]))
+            if parts.get("collapse_by_lineage"):  # each lineage's propensity to collapse
+                v["sigma_collapse_lineage"] = prior_draw(pr("sigma_collapse_lineage"), rng)
+                v["collapse_lineage_z"] = rng.standard_normal(len(data.coords["lineage"]))
             a, b = collapse_shape(data.guess, v["collapse_logit_mean"],
                                   v["collapse_log_concentration"])
             v["collapse_mean"] = a / (a + b)
@@ -224,6 +227,9 @@ def draw_observations(spec: ModelSpec, data: ModelData, params: dict[str, np.nda
                 pi = np.asarray(params["collapse_probability"], float)
                 if pi.ndim:  # collapse_by_period: each model's period's probability
                     pi = pi[data.period_idx]
+            if "collapse_lineage_z" in params:  # plus the lineage's propensity (log odds)
+                pi = special.expit(special.logit(pi) + params["sigma_collapse_lineage"]
+                                   * params["collapse_lineage_z"][data.lineage_idx])
             collapsed = rng.uniform(size=data.n_models) < pi
             a, b = collapse_shape(data.guess, params["collapse_logit_mean"],
                                   params["collapse_log_concentration"])

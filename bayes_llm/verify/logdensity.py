@@ -47,7 +47,9 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
   with ``collapse_by_period`` one ``pi_t`` per period (iid, each with pi's prior) and
   model i uses ``pi_t(i)``; with ``collapse_by_compute`` ``pi_i = logistic(a + b x_i)`` of
   the reported centred compute x_i (``a = collapse_intercept``, ``b =
-  collapse_compute_slope``);
+  collapse_compute_slope``); with ``collapse_by_lineage`` the log odds of model i gain
+  ``sigma_collapse_lineage * z_l(i)``, ``z_l ~ Normal(0, 1)`` iid over all lineages
+  (``collapse_lineage_z``; pi, or pi_t, enters on its log-odds scale);
 * integrated model effect (``integrate_model_effect``): no ``eta``; each count's density
   is ``∫ Binomial(k_i | n, g + (1 - g) logistic(e)) Normal(e | mu_i, sigma_model) de``
   (in the floor mixture in place of ``Binomial(n, p_i)``), computed here by SciPy's
@@ -193,7 +195,8 @@ def structure(spec: ModelSpec, data: ModelData) -> dict[str, bool | int]:
             "floor_mixture": bool(getattr(spec, "floor_mixture", False)),
             "integrated": bool(getattr(spec, "integrate_model_effect", False)),
             "collapse_by_period": bool(getattr(spec, "collapse_by_period", False)),
-            "collapse_by_compute": bool(getattr(spec, "collapse_by_compute", False))}
+            "collapse_by_compute": bool(getattr(spec, "collapse_by_compute", False)),
+            "collapse_by_lineage": bool(getattr(spec, "collapse_by_lineage", False))}
 
 
 def monotone_curve(x: np.ndarray, slopes: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -374,7 +377,9 @@ def _collapse_names(parts: dict) -> list[str]:
     """Return the collapsed component's sampled variables (``floor_mixture``)."""
     rate = (["collapse_intercept", "collapse_compute_slope"] if parts["collapse_by_compute"]
             else ["collapse_probability"])
-    return [*rate, "collapse_logit_mean", "collapse_log_concentration"]
+    lineage = (["sigma_collapse_lineage", "collapse_lineage_z"] if parts["collapse_by_lineage"]
+               else [])
+    return [*rate, *lineage, "collapse_logit_mean", "collapse_log_concentration"]
 
 
 def _model_collapse_probability(data: ModelData, v: Mapping[str, np.ndarray],
@@ -386,9 +391,25 @@ def _model_collapse_probability(data: ModelData, v: Mapping[str, np.ndarray],
     """
     if parts["collapse_by_compute"]:
         logit = float(v["collapse_intercept"]) + float(v["collapse_compute_slope"]) * data.x
-        return 1.0 / (1.0 + np.exp(-logit))
-    pi = np.asarray(v["collapse_probability"], float)
-    return pi[data.period_idx] if parts["collapse_by_period"] else np.full(len(data.k), pi)
+    else:
+        pi = np.asarray(v["collapse_probability"], float)
+        pi = pi[data.period_idx] if parts["collapse_by_period"] else np.full(len(data.k), pi)
+        if not parts["collapse_by_lineage"]:
+            return pi
+        logit = np.log(pi) - np.log1p(-pi)
+    if parts["collapse_by_lineage"]:  # the lineage's propensity on the log-odds scale
+        z = np.asarray(v["collapse_lineage_z"], float)
+        logit = logit + float(v["sigma_collapse_lineage"]) * z[np.asarray(data.lineage_idx)]
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _collapse_priors(prior, normal, parts: dict) -> None:
+    """Add the collapsed component's prior terms (``collapse_lineage_z``: Normal(0, 1))."""
+    for name in _collapse_names(parts):
+        if name == "collapse_lineage_z":
+            normal(name, 0.0, 1.0)
+        else:
+            prior(name)
 
 
 def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
@@ -633,8 +654,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
                 term = log_w + integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
                 regular = term if regular is None else np.logaddexp(regular, term)
             if parts["floor_mixture"]:
-                for name in _collapse_names(parts):
-                    prior(name)
+                _collapse_priors(prior, normal, parts)
                 a, b = collapse_shape(data.guess, float(v["collapse_logit_mean"]),
                                       float(v["collapse_log_concentration"]))
                 pi = _model_collapse_probability(data, v, parts)
@@ -651,8 +671,7 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
             normal("eta", mu, float(v["sigma_model"]))
         p = data.guess + (1.0 - data.guess) * special.expit(np.asarray(v["eta"], float))
         if parts["floor_mixture"]:
-            for name in _collapse_names(parts):
-                prior(name)
+            _collapse_priors(prior, normal, parts)
             terms["correct"] = float(np.sum(floor_mixture_logpmf(
                 data.k, data.n, p, data.guess, _model_collapse_probability(data, v, parts),
                 float(v["collapse_logit_mean"]), float(v["collapse_log_concentration"]))))

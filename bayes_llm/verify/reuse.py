@@ -78,7 +78,7 @@ class ReusableSampler:
             points = None if start is None else {
                 name: value for name, value in start.items()
                 if name in ("collapse_probability", "collapse_intercept",
-                            "collapse_compute_slope")}
+                            "collapse_compute_slope", "collapse_lineage_z")}
             self._compiled = nutpie.compile_pymc_model(model, initial_points=points)
         self.compile_seconds = time.perf_counter() - t0
         self.coords = {k: list(v) for k, v in model.coords.items() if v is not None}

@@ -69,8 +69,8 @@ DERIVED_DRAWS = 200
 TRUTH_COLUMNS = ("alpha", "beta", "sigma_period", "period_drift", "sigma_developer",
                  "sigma_group", "sigma_model", "sigma", "nu", "sigma_slope",
                  "sigma_interaction", "sigma_x", "collapse_probability",
-                 "collapse_intercept", "collapse_compute_slope", "model_wide_probability",
-                 "model_wide_log_ratio")
+                 "collapse_intercept", "collapse_compute_slope", "sigma_collapse_lineage",
+                 "model_wide_probability", "model_wide_log_ratio")
 
 
 @dataclass
