@@ -40,7 +40,7 @@ from bayes_llm.validate.scores import (
     score_rows,
     summarise_scores,
 )
-from bayes_llm.validate.splits import SplitRule, make_folds, parse_split
+from bayes_llm.validate.splits import Fold, SplitRule, make_folds, parse_split
 from bayes_llm.validate.stacking import stacking_weights
 
 #: Files of a validate output folder.
@@ -198,6 +198,32 @@ def _data_hash(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def validation_table(df: pd.DataFrame, outcome: str, sample: str):
+    """Return the models a validation scores, and the sample report.
+
+    The canonical table with ``outcome``'s columns, restricted to ``sample`` and to rows
+    with an accuracy and a compute, re-indexed, with string model ids (the folds' keys).
+    """
+    from bayes_llm.data.benchmarks import with_outcome_columns
+    from bayes_llm.data.samples import select_sample
+    from bayes_llm.model.design import OUTCOMES
+
+    df = with_outcome_columns(df, outcome)
+    table, report = select_sample(df, sample, require=(OUTCOMES[outcome][0], "log10_flop"))
+    table = table.reset_index(drop=True)
+    table["model_id"] = table["model_id"].astype(str)
+    return table, report
+
+
+def fold_tables(table: pd.DataFrame, fold: Fold) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return a fold's training and held-out rows of :func:`validation_table`'s table."""
+    by_id = table.set_index("model_id", drop=False)
+    train = by_id.loc[list(fold.train_ids)].reset_index(drop=True)
+    test = by_id.loc[list(fold.test_ids)].reset_index(drop=True)
+    train.attrs, test.attrs = dict(table.attrs), dict(table.attrs)
+    return train, test
+
+
 def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | None = None,
              tune: int | None = None, chains: int | None = None, seed: int = DEFAULT_SEED,
              backend: str = "nutpie", include_ols: bool = True,
@@ -236,7 +262,6 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     -------
     ValidationResult
     """
-    from bayes_llm.data.samples import select_sample
     from bayes_llm.model.design import HASHED_COLUMNS, OUTCOMES
 
     say = progress or (lambda _m: None)
@@ -255,16 +280,11 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     names = [s.name for s in specs]
     if len(set(names)) != len(names) or OLS_METHOD in names:
         raise SpecError(f"spec names must be distinct and not '{OLS_METHOD}': {names}")
-    from bayes_llm.data.benchmarks import with_outcome_columns
-
     if outcome not in OUTCOMES:
         raise SpecError(f"validate scores single-benchmark outcomes ({', '.join(OUTCOMES)}), "
                         f"not outcome '{outcome}'")
-    df = with_outcome_columns(df, outcome)
     acc_col, _, _, n_q = OUTCOMES[outcome]
-    table, report = select_sample(df, sample, require=(acc_col, "log10_flop"))
-    table = table.reset_index(drop=True)
-    table["model_id"] = table["model_id"].astype(str)
+    table, report = validation_table(df, outcome, sample)
     folds = make_folds(table, rule, seed=seed)
     say(f"validate: split {rule.label}, {len(folds)} fold(s), {len(table)} models "
         f"(sample '{sample}'), methods: {', '.join(names + ([OLS_METHOD] if include_ols else []))}")
@@ -272,7 +292,6 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     if fit_fn is None:
         from bayes_llm.model.fit import fit_model as fit_fn
     predict_fn = predictor or (_predict_api() if specs else None)
-    by_id = table.set_index("model_id", drop=False)
     cache = None
     if fold_cache is not None:
         from bayes_llm.validate.fold_cache import FoldCache
@@ -282,9 +301,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     n_jobs = len(folds) * (len(specs) + int(include_ols))
     job = 0
     for fold in folds:
-        train = by_id.loc[list(fold.train_ids)].reset_index(drop=True)
-        test = by_id.loc[list(fold.test_ids)].reset_index(drop=True)
-        train.attrs, test.attrs = dict(table.attrs), dict(table.attrs)
+        train, test = fold_tables(table, fold)
         y = test[acc_col].to_numpy(float)
         methods = [(s.name, s) for s in specs] + ([(OLS_METHOD, None)] if include_ols else [])
         for name, spec in methods:

@@ -7,42 +7,56 @@ models. ``models/README.md`` quotes its output (spec ``fc_two_nc_ratio2_tlin``, 
 600 + 400 x 4).
 
 Run: ``python verification/exploratory/lineage_modes.py SPEC OUT.nc [DRAWS TUNE FOLD]``
-(about half an hour on 2 cores for the integrated two-scale specs).
+(about half an hour on 2 cores for the integrated two-scale specs); ``--show-only`` reads a
+kept ``OUT.nc`` again. ``chain_predictions.py`` scores each chain's predictions.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import arviz as az
 import numpy as np
 import xarray as xr
 
 from bayes_llm.constants import DEFAULT_SEED
-from bayes_llm.data.benchmarks import with_outcome_columns
 from bayes_llm.data.lineage import model_lineages
 from bayes_llm.data.paper import load_paper_dataset
-from bayes_llm.data.samples import select_sample
-from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.fit import fit_model
 from bayes_llm.model.spec import load_spec
+from bayes_llm.validate.run import fold_tables, validation_table
 from bayes_llm.validate.splits import make_folds, parse_split
+
+
+def fold_split(spec, fold_index: int):
+    """Return ``(fold, train, test)`` of ``developers:5`` as ``bayes-llm validate`` makes it."""
+    table, _ = validation_table(load_paper_dataset(), spec.outcome, spec.sample)
+    fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
+    return (fold, *fold_tables(table, fold))
 
 
 def fit_fold(spec_path: str, out: str, draws: int, tune: int, fold_index: int) -> None:
     """Fit the training set of one developer fold and write its posterior to ``out``."""
     spec = load_spec(spec_path)
-    df = with_outcome_columns(load_paper_dataset(), spec.outcome)
-    acc_col = OUTCOMES[spec.outcome][0]
-    table, _ = select_sample(df, spec.sample, require=(acc_col, "log10_flop"))
-    table = table.reset_index(drop=True)
-    table["model_id"] = table["model_id"].astype(str)
-    fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
-    train = table.set_index("model_id", drop=False).loc[list(fold.train_ids)]
-    train = train.reset_index(drop=True)
-    train.attrs = dict(table.attrs)
+    fold, train, _ = fold_split(spec, fold_index)
     fit = fit_model(spec, train, draws=draws, tune=tune, seed=DEFAULT_SEED + fold.index)
     fit.dt.to_netcdf(out)
+
+
+def show_diagnostics(path: str) -> None:
+    """Print each posterior variable's largest R-hat and smallest bulk and tail ESS."""
+    post = xr.open_datatree(path)["posterior"].to_dataset()
+    rows = []
+    for name in post.data_vars:
+        if name == "eta":
+            continue
+        one = post[[name]]
+        rows.append((name, float(np.nanmax(az.rhat(one)[name])),
+                     float(np.nanmin(az.ess(one, method="bulk")[name])),
+                     float(np.nanmin(az.ess(one, method="tail")[name]))))
+    for name, rhat, bulk, tail in sorted(rows, key=lambda row: -row[1]):
+        print(f"{name:30s} R-hat {rhat:6.3f}  bulk ESS {bulk:6.0f}  tail ESS {tail:6.0f}")
 
 
 def show_worst(path: str, top: int = 5) -> None:
@@ -65,10 +79,17 @@ def show_worst(path: str, top: int = 5) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec")
-    parser.add_argument("out")
+    parser.add_argument("out", help="netCDF file of the kept posterior (must not exist, "
+                                    "unless --show-only)")
     parser.add_argument("draws", type=int, nargs="?", default=400)
     parser.add_argument("tune", type=int, nargs="?", default=600)
     parser.add_argument("fold", type=int, nargs="?", default=0)
+    parser.add_argument("--show-only", action="store_true",
+                        help="read OUT, a posterior kept by an earlier run, and print")
     args = parser.parse_args()
-    fit_fold(args.spec, args.out, args.draws, args.tune, args.fold)
+    if not args.show_only:
+        if Path(args.out).exists():
+            parser.error(f"{args.out} exists; pass --show-only to read it")
+        fit_fold(args.spec, args.out, args.draws, args.tune, args.fold)
+    show_diagnostics(args.out)
     show_worst(args.out)
