@@ -178,6 +178,18 @@ def rows_lineage_idx(fitted: Any, frame: pd.DataFrame, lineage_source: str) -> n
                      for label in model_lineages(frame, lineage_source)], dtype=np.int64)
 
 
+def collapse_lineage_rows(lineage_z: xr.DataArray | None, frame: pd.DataFrame,
+                          lineage_source: str) -> np.ndarray | None:
+    """Each row's lineage among a ``collapse_by_lineage`` fit's (-1: new), else None.
+
+    ``lineage_z`` is the fit's ``collapse_lineage_z`` (None without the option); the rows'
+    positions come from :func:`rows_lineage_idx`.
+    """
+    if lineage_z is None:
+        return None
+    return rows_lineage_idx(lineage_z.coords["lineage"].values, frame, lineage_source)
+
+
 def fitted_lineage_idx(fit: Any) -> np.ndarray | None:
     """Each fitted model's index into the fit's lineages (``constant_data``), or None."""
     dt = _tree(fit)
@@ -280,7 +292,7 @@ def collapse_mixture_loglik(ll_regular: np.ndarray, pi: np.ndarray, a: np.ndarra
     return np.logaddexp(*collapse_log_terms(ll_regular, pi, a, b, k, n))
 
 
-__all__ = ["collapse_distribution", "collapse_log_terms", "collapse_mixture_loglik",
-           "collapse_probability_per_model", "fitted_lineage_idx", "lineage_propensity",
-           "model_effect_distribution", "option_terms", "rows_lineage_idx",
-           "two_scale_components"]
+__all__ = ["collapse_distribution", "collapse_lineage_rows", "collapse_log_terms",
+           "collapse_mixture_loglik", "collapse_probability_per_model", "fitted_lineage_idx",
+           "lineage_propensity", "model_effect_distribution", "option_terms",
+           "rows_lineage_idx", "two_scale_components"]

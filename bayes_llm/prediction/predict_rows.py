@@ -43,10 +43,10 @@ from bayes_llm.model.design import OUTCOMES
 from bayes_llm.model.eta_integral import draw_prior_eta_scales, scale_components
 from bayes_llm.model.option_terms import (
     collapse_distribution,
+    collapse_lineage_rows,
     collapse_probability_per_model,
     model_effect_distribution,
     option_terms,
-    rows_lineage_idx,
     two_scale_components,
 )
 from bayes_llm.prediction.compute import true_compute
@@ -279,9 +279,8 @@ def predict(fit: Any, table: pd.DataFrame | str | os.PathLike, *, seed: int = DE
             pi = collapse_probability_per_model(
                 drawn, shape[1], period_idx=lp["period_anchor"],
                 x=frame["log10_flop"].to_numpy(float) - spec.compute_centre,
-                lineage_idx=(rows_lineage_idx(collapse["lineage_z"].coords["lineage"].values,
-                                              frame, spec.lineage_source)
-                             if "lineage_z" in collapse else None), rng=rng)
+                lineage_idx=collapse_lineage_rows(collapse.get("lineage_z"), frame,
+                                                  spec.lineage_source), rng=rng)
             collapsed = rng.uniform(size=shape) < pi
             p_collapsed = rng.beta(a[:, None], b[:, None], shape)
             drawn_p = np.where(collapsed, p_collapsed, p)

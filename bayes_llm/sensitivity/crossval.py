@@ -37,7 +37,7 @@ import xarray as xr
 from scipy import special, stats
 
 from bayes_llm.model.design import OUTCOMES, prepare_data, years_from_period_midpoint
-from bayes_llm.model.option_terms import fitted_lineage_idx, rows_lineage_idx
+from bayes_llm.model.option_terms import collapse_lineage_rows, fitted_lineage_idx
 from bayes_llm.model.spec import ModelSpec
 
 #: Grid points of the integral over a binomial model's latent ``eta``.
@@ -494,10 +494,9 @@ def heldout_loglik(fit, test: pd.DataFrame, *, jacobian: bool = True) -> np.ndar
         fitted_period = [periods.index(_known_or_nearest(label, periods)) for label in labels]
         ll = model_effect_loglik(k, n, guess, mean, post, extra_variance=var,
                                  seed=spec.sampler.seed)
-        lineage_idx = (rows_lineage_idx(post["collapse_lineage_z"].coords["lineage"].values,
-                                        test, spec.lineage_source)
-                       if "collapse_lineage_z" in post else None)
-        out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x, lineage_idx)
+        out = _with_collapse(ll, fit, k, n, np.asarray(fitted_period), x,
+                             collapse_lineage_rows(post.get("collapse_lineage_z"), test,
+                                                   spec.lineage_source))
         return out + logit_score_jacobian(k, n, guess)[None, :] if jacobian else out
     y = test[logit_col].to_numpy(float)
     sigma = _draws(post, "sigma")[:, None]
