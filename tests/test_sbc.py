@@ -89,6 +89,24 @@ def test_cli_rejects_an_unknown_spec(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_full_design_runner_takes_a_reduced_design(monkeypatch, tmp_path, capsys):
+    """--design-models N runs on reduced_design(table, N, seed=--seed); 0 is a user error."""
+    seen = {}
+
+    def fake_run(spec, data, **kwargs):
+        seen["n_models"] = data.n_models
+        raise run_sbc.BayesLLMError("stop after the design")
+
+    monkeypatch.setattr(run_sbc, "run", fake_run)
+    args = ["--model", "binomial_developers", "--reps", "1", "--out", str(tmp_path / "x")]
+    assert run_sbc.main([*args, "--design-models", "120", "--seed", "4"]) == 2
+    assert 110 <= seen["n_models"] <= 130
+    assert run_sbc.main([*args, "--design-models", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --design-models must be between 1 and 809, not 0" in err
+    assert not (tmp_path / "x").exists()
+
+
 # ---------------------------------------------------------------------------------------
 # The CI check: exact KS per quantity, Holm across quantities, family-wise alpha = 1%.
 

@@ -53,7 +53,7 @@ from bayes_llm.model.spec import ModelSpec
 from bayes_llm.verify.generate import draw_prior_predictive
 from bayes_llm.verify.rankcheck import DEFAULT_ALPHA, check_ranks, coverage_table
 from bayes_llm.verify.sbc import rank_statistics, uniformity_tests
-from bayes_llm.verify.simulate import headline_quantities, outcome_frame
+from bayes_llm.verify.simulate import headline_quantities, outcome_frame, reduced_design
 
 DRAWS, TUNE, CHAINS = 300, 300, 2
 #: Headline figures ranked (prefixes of ``headline_draws`` ids).
@@ -467,6 +467,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="write <out>/README.md: a table of every run saved under --out")
     p.add_argument("--mirror", type=Path, default=None)
     p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--design-models", type=int, default=None, metavar="N",
+                   help="reduced design of about N models (bayes_llm.verify.simulate."
+                        "reduced_design, seeded by --seed; default: every model)")
     return p
 
 
@@ -492,7 +495,13 @@ def main(argv: list[str] | None = None) -> int:
             from bayes_llm.cli.options import load_data
 
             spec = load_spec(args.model)
-            data = design_data(load_data(args.mirror, args.data), spec)
+            table = load_data(args.mirror, args.data)
+            if args.design_models is not None:
+                if not 1 <= args.design_models <= len(table):
+                    raise BayesLLMError(f"--design-models must be between 1 and {len(table)}, "
+                                        f"not {args.design_models}")
+                table = reduced_design(table, args.design_models, seed=args.seed)
+            data = design_data(table, spec)
             state = run(spec, data, reps=args.reps, draws=args.draws, tune=args.tune,
                         chains=args.chains, seed=args.seed, out=args.out,
                         derived=not args.no_derived)

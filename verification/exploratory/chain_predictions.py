@@ -33,8 +33,8 @@ from bayes_llm.validate.scores import score_rows
 from bayes_llm.validate.splits import make_folds, parse_split
 
 
-def chain_scores(spec_path: str, kept: str, fold_index: int) -> pd.DataFrame:
-    """Log score of each held-out model from all chains (``all``) and each (``chainC``)."""
+def kept_fold_fit(spec_path: str, kept: str, fold_index: int):
+    """Return ``(fit, fold, train, test)``: a kept posterior of a developer fold as a Fit."""
     spec = load_spec(spec_path)
     table, _ = validation_table(load_paper_dataset(), spec.outcome, spec.sample)
     fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
@@ -43,6 +43,14 @@ def chain_scores(spec_path: str, kept: str, fold_index: int) -> pd.DataFrame:
     dt = xr.open_datatree(kept).load()
     metadata = {"spec_name": spec.name, "spec_hash": spec.hash(), "data_hash": data.data_hash,
                 "seed": spec.sampler.seed, "backend": "nutpie", "n_models": data.n_models}
+    fit = Fit(spec=spec, dt=dt, models=_models_table(data, spec), metadata=metadata)
+    return fit, fold, train, test
+
+
+def chain_scores(spec_path: str, kept: str, fold_index: int) -> pd.DataFrame:
+    """Log score of each held-out model from all chains (``all``) and each (``chainC``)."""
+    fit, fold, _, test = kept_fold_fit(spec_path, kept, fold_index)
+    spec, dt = fit.spec, fit.dt
     acc_col, _, _, n_items = OUTCOMES[spec.outcome]
     y = test[acc_col].to_numpy(float)
     seed = DEFAULT_SEED + fold.index
@@ -52,9 +60,9 @@ def chain_scores(spec_path: str, kept: str, fold_index: int) -> pd.DataFrame:
     for label, keep in [("all", chains)] + [(f"chain{c}", [c]) for c in chains]:
         part = dt.map_over_datasets(
             lambda ds, keep=keep: ds.sel(chain=keep) if "chain" in ds.dims else ds)
-        fit = Fit(spec=spec, dt=part, models=_models_table(data, spec),
-                  metadata=dict(metadata))
-        pred = predict(fit, test, seed=seed)
+        metadata = {k: v for k, v in fit.metadata.items() if k != "diagnostics"}
+        part_fit = Fit(spec=spec, dt=part, models=fit.models, metadata=metadata)
+        pred = predict(part_fit, test, seed=seed)
         rows = score_rows(pred, y, np.full(len(test), n_items), discrete=True, seed=seed)
         out[label] = rows["log_score"].to_numpy()
     return out
