@@ -68,13 +68,24 @@ def chain_scores(spec_path: str, kept: str, fold_index: int) -> pd.DataFrame:
     return out
 
 
-def main() -> None:
-    """Score, print and write (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def kept_fit_parser(doc: str) -> argparse.ArgumentParser:
+    """Make a parser with the arguments of :func:`kept_fold_fit` (spec, kept, --fold)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("spec")
     parser.add_argument("kept", help="netCDF posterior kept by lineage_modes.py")
-    parser.add_argument("out", help="CSV of the scores to write (must not exist)")
     parser.add_argument("--fold", type=int, default=0)
+    return parser
+
+
+def paired(diff: np.ndarray) -> str:
+    """Format a paired difference: its sum and the SE of the sum."""
+    return f"{diff.sum():+.2f} (SE {diff.std(ddof=1) * np.sqrt(diff.size):.2f})"
+
+
+def main() -> None:
+    """Score, print and write (see the module docstring)."""
+    parser = kept_fit_parser(__doc__)
+    parser.add_argument("out", help="CSV of the scores to write (must not exist)")
     parser.add_argument("--against", help="another run's CSV: paired difference of 'all'")
     args = parser.parse_args()
     if Path(args.out).exists():
@@ -91,8 +102,7 @@ def main() -> None:
         other = pd.read_csv(args.against).set_index("model_id").loc[scores["model_id"]]
         diff = scores["all"].to_numpy() - other["all"].to_numpy()
         floor = scores["accuracy"].to_numpy() < 0.13
-        se = diff.std(ddof=1) * np.sqrt(len(diff))
-        print(f"paired difference: {diff.sum():+.2f} (SE {se:.2f}); {floor.sum()} models "
+        print(f"paired difference: {paired(diff)}; {floor.sum()} models "
               f"below 0.13: {diff[floor].sum():+.2f}, the others {diff[~floor].sum():+.2f}")
     tmp = Path(args.out).with_suffix(".tmp.csv")
     scores.to_csv(tmp, index=False)

@@ -19,14 +19,13 @@ output for the same kept posterior. ``models/README.md`` quotes its output.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from chain_predictions import kept_fold_fit
+from chain_predictions import kept_fit_parser, kept_fold_fit, paired
 from scipy import special
 
 from bayes_llm.sensitivity.crossval import pointwise_loglik
@@ -53,18 +52,10 @@ def chain_loo(fit) -> tuple[np.ndarray, pd.DataFrame]:
     return np.column_stack(columns), pd.DataFrame(rows)
 
 
-def paired(diff: np.ndarray) -> str:
-    """Format a paired difference: its sum and the SE of the sum."""
-    return f"{diff.sum():+.2f} (SE {diff.std(ddof=1) * np.sqrt(diff.size):.2f})"
-
-
 def main() -> None:
     """Weigh, score and print (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec")
-    parser.add_argument("kept", help="netCDF posterior kept by lineage_modes.py")
+    parser = kept_fit_parser(__doc__)
     parser.add_argument("chain_scores", help="chain_predictions.py's CSV for the same posterior")
-    parser.add_argument("--fold", type=int, default=0)
     args = parser.parse_args()
     fit, _, train, _ = kept_fold_fit(args.spec, args.kept, args.fold)
     elpd, table = chain_loo(fit)
