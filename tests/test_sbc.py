@@ -10,6 +10,8 @@ it fail. The full-design run is ``python -m bayes_llm.verify.run_sbc`` (results 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -259,3 +261,32 @@ def test_full_design_runner_saves_resumes_and_refuses_other_settings(ci_setup, t
         run_sbc.run(spec, data, reps=4, **{**kwargs, "draws": 60})
     assert "| spec |" in run_sbc.index_text(tmp_path)
     assert run_sbc.main(["--report", "--out", str(out)]) == 0
+
+
+def test_summary_of_a_run_whose_fits_all_raised():
+    """A run where every fit raised is summarised (counted as raised), not a KeyError."""
+    fits = pd.DataFrame([run_sbc._fit_row(i, None, {}, 1.0, "KeyError: 'y'") for i in range(2)])
+    state = run_sbc.SBCRun(pd.DataFrame(), fits, {"spec": "s", "n_models": 40, "chains": 2,
+                                                   "draws": 50, "tune": 50})
+    text = run_sbc.summary_text(state)
+    assert "2 fits raised (no ranks); 0 failed the full diagnostics gate" in text
+    assert "2 did not converge" in text
+
+
+@pytest.mark.slow
+@pytest.mark.mcmc
+def test_full_design_runner_ranks_an_integrated_spec(tmp_path):
+    """An integrated spec's fits get eta drawn given the simulated counts, then ranked.
+
+    Before ``draw_integrated_effects`` was called here, every fit of an integrated spec
+    raised (the headline figures need eta; its posterior has only eta_mean): no ranks.
+    """
+    out = tmp_path / "sbc"
+    spec = Path(__file__).resolve().parent.parent / "verification/specs/sbc_collapse_lineage.toml"
+    run_sbc.main(["--model", str(spec), "--reps", "2",
+                  "--design-models", "40", "--draws", "50", "--tune", "50",
+                  "--out", str(out)])
+    fits = pd.read_csv(out / "fits.csv", keep_default_na=False)
+    records = pd.read_csv(out / "records.csv")
+    assert (fits["error"] == "").all()
+    assert {"company_share_superpop", "sigma_collapse_lineage"} <= set(records["quantity"])

@@ -241,6 +241,35 @@ def check_output(out: str | os.PathLike, spec: ModelSpec, n_models: int, *,
     return check_destination(out, size_bytes=estimate_result_bytes(spec, n_models))
 
 
+def draw_integrated_effects(dt: xr.DataTree, data: ModelData, spec: ModelSpec, seed: int,
+                            k: np.ndarray | None = None) -> xr.DataTree:
+    """Draw what an integrated spec summed out, after sampling (``integrate_model_effect``).
+
+    The model effects ``eta`` given the counts (and, where they were summed out with eta,
+    the single-model lineages' effects): :func:`bayes_llm.model.eta_integral.add_eta_draws`.
+
+    Parameters
+    ----------
+    dt : DataTree
+        The sampled posterior (``eta_mean`` in place of ``eta``).
+    data : ModelData
+        The design the model was built on.
+    spec : ModelSpec
+        The spec (``integrate_model_effect = true``).
+    seed : int
+        Seed of the draws.
+    k : array, optional
+        The counts the posterior was sampled on, when not ``data.k`` (simulation-based
+        calibration fits simulated counts on the same design).
+    """
+    from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
+
+    # a Laplace model effect or Student-t lineages: every lineage effect was sampled
+    lineages = LineageLayout.from_data(data) if spec.lineage_singles_summed_out else None
+    return add_eta_draws(dt, data.k if k is None else k, data.n, data.guess, seed,
+                         data.period_idx, lineages, data.x)
+
+
 def fit_model(
     spec: ModelSpec,
     df: pd.DataFrame,
@@ -288,12 +317,7 @@ def fit_model(
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
                           cores=cores, initvals=initial_values(data, spec))
     if spec.integrate_model_effect:
-        from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
-
-        # a Laplace model effect or Student-t lineages: every lineage effect was sampled
-        lineages = LineageLayout.from_data(data) if spec.lineage_singles_summed_out else None
-        dt = add_eta_draws(dt, data.k, data.n, data.guess, spec.sampler.seed,
-                           data.period_idx, lineages, data.x)
+        dt = draw_integrated_effects(dt, data, spec, spec.sampler.seed)
     t2 = time.perf_counter()
     metadata = {
         "spec_name": spec.name,

@@ -49,6 +49,7 @@ from bayes_llm.atomic import write_text_atomic
 from bayes_llm.constants import DEFAULT_SEED, HDI_PROB
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.design import ModelData, prepare_data
+from bayes_llm.model.fit import draw_integrated_effects
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.verify.generate import draw_prior_predictive
 from bayes_llm.verify.rankcheck import DEFAULT_ALPHA, check_ranks, coverage_table
@@ -280,6 +281,8 @@ def run(spec: ModelSpec, data: ModelData, *, reps: int, draws: int = DRAWS,
             dt = sampler.fit(observed, draws=draws, tune=tune, chains=chains, seed=seed + i)
             sample_seconds = time.perf_counter() - t0
             dt = with_constant_data(dt, data, observed)
+            if spec.integrate_model_effect:  # eta given the simulated counts, as a fit does
+                dt = draw_integrated_effects(dt, data, spec, seed + i, k=observed["correct"])
             frame = outcome_frame(data, spec, observed)
             models = base_models.copy()
             for col in frame.columns.intersection(models.columns):
@@ -341,6 +344,8 @@ def summary_text(state: SBCRun, *, alpha: float = DEFAULT_ALPHA) -> str:
     raised = int(fits["error"].astype(str).ne("").sum()) if n else 0
     gate_failed = int((~fits["ok"].astype(bool)).sum()) - raised if n else 0
     if n:  # converged: ran, no divergence, R-hat <= 1.01 for every element (eta included)
+        fits = fits.reindex(columns=fits.columns.union(["divergences", "max_rhat"],
+                                                       sort=False))  # none, if all raised
         converged = fits["error"].astype(str).eq("") & fits["divergences"].eq(0) & \
             (fits["max_rhat"] <= 1.01)
     lines = [f"# SBC of `{s.get('spec')}` on {s.get('n_models')} models",
