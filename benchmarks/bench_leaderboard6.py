@@ -12,7 +12,8 @@ printed, never asserted. Target (issue 15): converged in under 5 minutes on 2 co
 Usage::
 
     PYTENSOR_FLAGS=base_compiledir=.cache/pytensor BAYES_LLM_DATA_MIRROR=../shared/data \
-        .venv/bin/python benchmarks/bench_leaderboard6.py [--draws 500 --tune 500 --chains 2]
+        .venv/bin/python benchmarks/bench_leaderboard6.py [--spec leaderboard6]
+        [--draws 500 --tune 500 --chains 2]
         [--save posterior.nc]
 """
 
@@ -49,11 +50,13 @@ SCALARS = ["alpha", "beta", "ability_loading", "sigma_model", "sigma_developer",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default="leaderboard6",
+                        help="bundled spec name or TOML file (default: leaderboard6)")
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--parameterisation", choices=["centred", "non_centred"],
+    parser.add_argument("--parameterisation", choices=["centred", "non_centred", "partial"],
                         default=None)
     parser.add_argument("--target-accept", type=float, default=None)
     parser.add_argument("--residuals", choices=[*RESIDUAL_PARAMETERISATIONS,
@@ -75,7 +78,7 @@ def main() -> None:
     changes: dict = {"sampler": sampler}
     if args.parameterisation:
         changes["developer_parameterisation"] = args.parameterisation
-    spec = load_spec("leaderboard6").with_changes(**changes)
+    spec = load_spec(args.spec).with_changes(**changes)
 
     t0 = time.perf_counter()
     df = load_paper_dataset()
@@ -102,6 +105,12 @@ def main() -> None:
     print(f"divergences: {diag.sampler['divergences']}, tree depth saturated: "
           f"{diag.sampler['treedepth_saturated']}, E-BFMI: "
           + ", ".join(f"{v:.2f}" for v in diag.sampler["ebfmi"]))
+    stats = dt["sample_stats"].to_dataset()
+    if "n_steps" in stats:
+        print("leapfrog steps per draw (chain means): "
+              + ", ".join(f"{v:.0f}" for v in stats["n_steps"].mean("draw").values)
+              + "; step size: "
+              + ", ".join(f"{v:.3f}" for v in stats["step_size"].mean("draw").values))
     post = dt["posterior"].to_dataset()
     latent_names = [v for v in ("eta", "eta_centred", "ability_z", "ability",
                                 "developer_effect")

@@ -68,7 +68,7 @@ def test_command_writes_every_file_with_the_diagnostic_status(fake_cli, tmp_path
     assert set(JOINT_FILES) <= names and ".bayes_llm" in names
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["diagnostics"]["ok"] is True and meta["diagnostics"]["failures"] == []
-    assert meta["settings"]["residuals"] == "marginal" and meta["settings"]["ability"] == "scaled"
+    assert meta["settings"]["residuals"] == "marginal" and meta["settings"]["ability"] == "conditional"
     assert meta["settings"]["intercept"] == "models"  # the default
     assert meta["settings"]["draws"] == 50 and meta["seed"] is not None
     assert meta["design"]["models"] == 60 and len(meta["data_hash"]) == 64

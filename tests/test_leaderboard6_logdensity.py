@@ -72,7 +72,7 @@ def _assert_agree(pairs, what):
 
 
 @pytest.mark.parametrize(("residuals", "ability", "developer"), [
-    ("marginal", "scaled", "non_centred"),   # the command's default
+    ("marginal", "scaled", "non_centred"),   # the command's default before partial centring
     ("marginal", "unit", "non_centred"),
     ("centred", "scaled", "non_centred"),
     ("centred", "unit", "centred"),
@@ -86,6 +86,72 @@ def test_joint_log_density_matches_the_pymc_model(design, residuals, ability, de
     _assert_agree(pairs, f"{residuals}/{ability}/{developer}")
 
 
+@pytest.fixture(scope="module")
+def uneven_design():
+    """The design above with two developers of one model each (8, 8, 8, 8, 6, 1, 1 models)."""
+    frame, long, truth = simulate_leaderboard6(n_models=40, n_developers=5, seed=5,
+                                               missing_share=0.1)
+    frame = frame.copy()
+    frame.loc[frame.index[frame["developer"] == "dev04"][:2], "developer"] = ["solo1", "solo2"]
+    spec = load_spec("leaderboard6").with_changes(developer_parameterisation="partial")
+    data = l6.prepare_leaderboard6_data(frame, spec, long, benchmarks=truth.benchmarks)
+    return spec, data
+
+
+def test_partial_centring_splits_developers_by_their_number_of_models(uneven_design):
+    spec, data = uneven_design
+    centred, non_centred = l6.partial_centring_split(data)
+    labels = np.asarray(data.coords["developer"])
+    assert sorted(labels[non_centred]) == ["solo1", "solo2"]
+    assert len(centred) == 5
+    model = l6.build_leaderboard6_model(data, spec, residuals="marginal",
+                                        ability_scaling="conditional", intercept="models")
+    assert model.named_vars_to_dims["developer_z"] == ("developer_non_centred", "benchmark")
+    assert model.named_vars_to_dims["developer_raw"] == ("developer_centred", "benchmark")
+    assert list(model.coords["developer_non_centred"]) == ["solo1", "solo2"]
+    assert len(model.coords["developer_centred"]) == 5
+
+
+@pytest.mark.parametrize(("residuals", "ability"), [("marginal", "conditional"),
+                                                    ("centred", "unit")])
+def test_partial_centring_log_density_matches_the_pymc_model(uneven_design, residuals, ability):
+    """Centred rows MvNormal, non-centred rows standard Normal, both put back in place."""
+    spec, data = uneven_design
+    _assert_agree(_compare(spec, data, residuals, ability, seed=11),
+                  f"partial {residuals}/{ability}")
+
+
+def test_partial_centring_with_misplaced_rows_is_caught(uneven_design, monkeypatch):
+    """A deliberate error: the centred developers' rows put back in the wrong order."""
+    spec, data = uneven_design
+    split = l6.partial_centring_split
+    monkeypatch.setattr(l6, "partial_centring_split",
+                        lambda d: (split(d)[0][::-1], split(d)[1]))
+    pairs = _compare(spec, data, "marginal", "unit", n_points=1, seed=11)
+    mine, theirs = pairs[0]
+    assert theirs["correct"] != pytest.approx(mine["correct"], rel=RTOL)
+    assert theirs["developer_raw"] == pytest.approx(mine["developer_raw"], rel=RTOL)
+
+
+def test_partial_centring_has_the_same_prior_for_every_developer(uneven_design):
+    """Forward draws: the developer effects' covariance is the same for both kinds."""
+    spec, data = uneven_design
+    model = l6.build_leaderboard6_model(data, spec, residuals="marginal", ability_scaling="unit")
+    u, chol = pm.draw([model["developer_effect"], model["developer_chol"]], draws=4000,
+                      random_seed=3, mode=MODE)
+    n_dev, nb = u.shape[1], u.shape[2]
+    # raw ~ MvNormal(0, Sigma) per developer, u = raw - mean: Var u_j = Sigma (1 - 1/J)
+    standardised = []
+    for draw in range(u.shape[0]):
+        lower = ld6.unpack_lower(chol[draw], nb)
+        standardised.append(np.linalg.solve(lower, u[draw].T).T / np.sqrt(1 - 1 / n_dev))
+    z = np.stack(standardised)  # (draws, developer, benchmark): each row ~ Normal(0, I)
+    labels = list(data.coords["developer"])
+    for name in ("solo1", "dev00"):
+        var = z[:, labels.index(name), :].var(axis=0)
+        assert np.all(np.abs(var - 1.0) < 0.1), (name, var)
+
+
 def _log_jacobian(transform, value: np.ndarray, n_benchmarks: int) -> float:
     """log |d constrained / d unconstrained| of one variable, by hand."""
     kind = type(transform).__name__
@@ -97,16 +163,19 @@ def _log_jacobian(transform, value: np.ndarray, n_benchmarks: int) -> float:
     return 0.0
 
 
-def test_unconstrained_log_density_adds_the_jacobians(design):
+@pytest.mark.parametrize(("layout", "ability", "developer"), [
+    ("design", "scaled", "non_centred"),       # the command's default before
+    ("uneven_design", "conditional", "partial"),  # the command's default
+])
+def test_unconstrained_log_density_adds_the_jacobians(request, layout, ability, developer):
     """On the sampler's space (``jacobian=True``) each term gains its log-Jacobian.
 
-    The command's default parameterisation (marginal residuals, scaled ability,
-    non-centred developers); the transforms are the same for the others.
+    Marginal residuals (the command's); the transforms are the same for the others.
     """
     import pytensor
 
-    residuals, ability, developer = "marginal", "scaled", "non_centred"
-    spec, data = design
+    residuals = "marginal"
+    spec, data = request.getfixturevalue(layout)
     spec = spec.with_changes(developer_parameterisation=developer)
     model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
                                         ability_scaling=ability)

@@ -64,7 +64,7 @@ from bayes_llm.data.samples import SampleReport, select_sample
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.build import prior_variable
 from bayes_llm.model.design import data_hash, period_labels
-from bayes_llm.model.spec import ModelSpec
+from bayes_llm.model.spec import PARTIAL_CENTRING_MIN_MODELS, ModelSpec
 
 #: LKJ shape of the developer correlation matrix: 2 puts mild mass away from +-1.
 LKJ_ETA = 2.0
@@ -223,15 +223,50 @@ def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
     return prior_variable(spec.prior(name), rv_name or name, **kwargs)
 
 
-def _developer_effects(spec: ModelSpec, n_benchmarks: int):
-    """Developer effects correlated across benchmarks (LKJ Cholesky prior)."""
+def partial_centring_split(data: Leaderboard6Data) -> tuple[np.ndarray, np.ndarray]:
+    """Developer indices ``(centred, non_centred)`` of ``developer_parameterisation = "partial"``.
+
+    Centred: developers with at least :data:`~bayes_llm.model.spec.PARTIAL_CENTRING_MIN_MODELS`
+    models in the design (their effects are informed by several models' scores); the
+    others (one model each on the paper's data: 123 of 256) non-centred.
+    """
+    counts = np.bincount(data.developer_idx, minlength=len(data.coords["developer"]))
+    strong = counts >= PARTIAL_CENTRING_MIN_MODELS
+    return np.flatnonzero(strong), np.flatnonzero(~strong)
+
+
+def _developer_effects(spec: ModelSpec, data: Leaderboard6Data):
+    """Developer effects correlated across benchmarks (LKJ Cholesky prior).
+
+    Each developer's raw effect is MvNormal(0, L L'): sampled as itself (``developer_raw``,
+    centred), as ``developer_z`` ~ Normal(0, I) with raw = z L' (non-centred), or, with
+    ``partial``, centred for the developers of :func:`partial_centring_split` and
+    non-centred for the others (dims ``developer_centred`` and ``developer_non_centred``).
+    The same prior every time.
+    """
+    n_benchmarks = len(data.benchmarks)
     sd = spec.prior("sigma_developer")
     sd_dist = prior_variable(sd, shape=n_benchmarks)
     chol, corr, sds = pm.LKJCholeskyCov("developer_chol", n=n_benchmarks, eta=LKJ_ETA,
                                         sd_dist=sd_dist, compute_corr=True)
     pm.Deterministic("developer_corr", corr, dims=("benchmark", "benchmark_b"))
     pm.Deterministic("sigma_developer", sds, dims="benchmark")
-    if spec.developer_parameterisation == "non_centred":
+    if spec.developer_parameterisation == "partial":
+        centred, non_centred = partial_centring_split(data)
+        labels = np.asarray(data.coords["developer"])
+        model = pm.modelcontext(None)
+        raw = pt.zeros((labels.size, n_benchmarks))
+        if non_centred.size:
+            model.add_coord("developer_non_centred", labels[non_centred])
+            z = pm.Normal("developer_z", 0.0, 1.0,
+                          dims=("developer_non_centred", "benchmark"))
+            raw = pt.set_subtensor(raw[non_centred], z @ chol.T)
+        if centred.size:
+            model.add_coord("developer_centred", labels[centred])
+            own = pm.MvNormal("developer_raw", mu=pt.zeros(n_benchmarks), chol=chol,
+                              dims=("developer_centred", "benchmark"))
+            raw = pt.set_subtensor(raw[centred], own)
+    elif spec.developer_parameterisation == "non_centred":
         z = pm.Normal("developer_z", 0.0, 1.0, dims=("developer", "benchmark"))
         raw = z @ chol.T
     else:
@@ -432,7 +467,7 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
             mu = mu + gamma[period_idx][:, None] + delta.T[period_idx]
             if at_models_mean:
                 mu = mu + _models_intercept(data, spec, alpha_models, gamma, delta)[None, :]
-        u = _developer_effects(spec, n_b)
+        u = _developer_effects(spec, data)
         mu = mu + u[developer_idx]
         if conditional:  # theta last: its parameterisation uses everything else in mu
             ability = _conditional_ability(data, loading, sigma_model, counted, mu)

@@ -34,7 +34,10 @@ PERIODS = ("cohort", "quarter", "month")
 PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
 DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
-PARAMETERISATIONS = ("centred", "non_centred")
+PARAMETERISATIONS = ("centred", "non_centred", "partial")
+#: ``developer_parameterisation = "partial"`` (the joint model only): developers with at
+#: least this many models get centred effects, the others non-centred (models/README.md).
+PARTIAL_CENTRING_MIN_MODELS = 2
 MASS_MATRICES = ("diag", "low_rank")
 MODEL_EFFECTS = ("normal", "student_t", "two_scale", "laplace")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
@@ -672,6 +675,9 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
                 raise SpecError(f"{where}: '{key}' = {value} must be positive")
             kwargs[key] = float(value)
     kwargs.update(_parse_options(data, kwargs, where))
+    if kwargs["developer_parameterisation"] == "partial" and kwargs["outcome"] != "leaderboard6":
+        raise SpecError(f"{where}: developer_parameterisation = 'partial' is implemented for "
+                        "outcome = 'leaderboard6' only; use 'centred' or 'non_centred'")
     if kwargs["outcome"] == "leaderboard6":
         _check_leaderboard6(kwargs, where)
     if kwargs["outcome"] not in ("mmlu_pro", "math_lvl5", "leaderboard6") and \

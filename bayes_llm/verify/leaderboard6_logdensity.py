@@ -26,7 +26,9 @@ Lebesgue measure, sum-to-zero vectors on their subspace as in
   m_i = h_i^2 sum_o lambda_b(o) (logit(s_o) - mu_rest_o) / (sigma_model_b(o)^2 + v_o) with
   mu_rest the linear predictor without lambda theta;
 * developer effects: ``developer_z`` ~ Normal(0, 1) iid (non-centred, raw = z L') or
-  ``developer_raw`` ~ MvNormal(0, L L') per developer (centred); u = raw - mean over
+  ``developer_raw`` ~ MvNormal(0, L L') per developer (centred), or, ``partial``, the
+  latter for the developers with at least ``PARTIAL_CENTRING_MIN_MODELS`` models (in the
+  order of the developer labels) and the former for the rest; u = raw - mean over
   developers;
 * counts, ``centred``: ``eta`` ~ Normal(mu, sigma_model_b), ``correct`` ~ Binomial(n_b,
   c_b + (1 - c_b) logistic(eta)); ``marginal``: ``correct`` ~ BetaBinomial(n_b, m kappa,
@@ -54,7 +56,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import special, stats
 
-from bayes_llm.model.spec import ModelSpec
+from bayes_llm.model.spec import PARTIAL_CENTRING_MIN_MODELS, ModelSpec
 from bayes_llm.verify.logdensity import prior_logpdf, zero_sum_normal_logpdf
 
 #: Gauss-Hermite points of the marginal residuals (``models/README.md``).
@@ -170,9 +172,23 @@ def developer_effects(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.
     chol = unpack_lower(v["developer_chol"], nb)
     if spec.developer_parameterisation == "non_centred":
         raw = np.asarray(v["developer_z"], float) @ chol.T
+    elif spec.developer_parameterisation == "partial":
+        many = _with_several_models(data)
+        raw = np.zeros((many.size, nb))
+        if np.any(~many):
+            raw[~many] = np.asarray(v["developer_z"], float) @ chol.T
+        if np.any(many):
+            raw[many] = np.asarray(v["developer_raw"], float)
     else:
         raw = np.asarray(v["developer_raw"], float)
     return raw - raw.mean(axis=0, keepdims=True)
+
+
+def _with_several_models(data) -> np.ndarray:
+    """Per developer: whether it has at least ``PARTIAL_CENTRING_MIN_MODELS`` models."""
+    counts = np.bincount(np.asarray(data.developer_idx),
+                         minlength=len(data.coords["developer"]))
+    return counts >= PARTIAL_CENTRING_MIN_MODELS
 
 
 def _rest(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -304,14 +320,17 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     nb = len(data.benchmarks)
     terms["developer_chol"] = lkj_cholesky_cov_logpdf(v["developer_chol"], nb, LKJ_ETA,
                                                       pr("sigma_developer"))
-    if spec.developer_parameterisation == "non_centred":
+    kind = spec.developer_parameterisation
+    many = _with_several_models(data)
+    if kind == "non_centred" or (kind == "partial" and np.any(~many)):
         terms["developer_z"] = float(np.sum(stats.norm.logpdf(
             np.asarray(v["developer_z"], float))))
-    else:
+    if kind == "centred" or (kind == "partial" and np.any(many)):
         cov = unpack_lower(v["developer_chol"], nb)
         cov = cov @ cov.T
+        raw = np.asarray(v["developer_raw"], float).reshape(-1, nb)
         terms["developer_raw"] = float(np.sum(stats.multivariate_normal.logpdf(
-            np.asarray(v["developer_raw"], float), np.zeros(nb), cov)))
+            raw, np.zeros(nb), cov)))
     if residuals == "gaussian":
         if data.y.size:
             prior("ifeval_precision")
