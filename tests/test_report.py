@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -295,3 +296,29 @@ def test_figure_worker_setting(monkeypatch):
     assert wanted(None) is True and wanted(False) is False
     monkeypatch.delenv(ENV_VAR)
     assert wanted(None) is (available_cpus() >= 2)
+
+
+def test_a_killed_figure_worker_is_reported_not_waited_for(report_dir):
+    """The worker killed before it sends anything: the parent reads EOF and says so.
+
+    Only the worker holds the pipe's write end, so its death ends the parent's read (a
+    ProcessPoolExecutor once hung in CI when its worker was stopped while sending).
+    """
+    import signal
+    import threading
+
+    from bayes_llm.derived.summary import resolve_interval
+    from bayes_llm.report import figure_worker
+
+    worker = figure_worker.FigureWorker(report_dir[0], None, resolve_interval(),
+                                        list(figure_worker.WORKER_FIGURES))
+    os.kill(worker._process.pid, signal.SIGKILL)
+    outcome = {}
+    reader = threading.Thread(target=lambda: outcome.update(result=worker.results(60)),
+                              daemon=True)
+    reader.start()
+    reader.join(90)
+    assert not reader.is_alive(), "results() did not return after the worker died"
+    figures, failure = outcome["result"]
+    assert figures == {} and failure.startswith("BrokenProcessPool: the worker died")
+    assert not worker._process.is_alive()

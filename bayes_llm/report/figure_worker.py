@@ -16,7 +16,6 @@ and not switched off (``BAYES_LLM_FIGURE_WORKER=0`` or ``figure_process=False``)
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +32,8 @@ WORKER_FIGURES: tuple[str, ...] = ("data_overview", "trace", "rank", "score_vs_c
 ENV_VAR = "BAYES_LLM_FIGURE_WORKER"
 #: Seconds the report waits for the worker before drawing the figures itself.
 WAIT_SECONDS = 300.0
+#: Seconds given to a stopped worker to exit before it is killed.
+CLOSE_SECONDS = 10.0
 
 
 def make_fit_figure(key: str, fit, df: pd.DataFrame | None, baseline=None, *,
@@ -142,36 +143,69 @@ def wanted(figure_worker: bool | None) -> bool:
     return available_cpus() >= 2
 
 
+def _work(writer, parent: int, fit_dir: str, df: pd.DataFrame | None,
+          interval: tuple[float, str], keys: list[str]) -> None:
+    """Run in the worker: render the figures, send ``("ok", figures)`` or ``("error", why)``."""
+    from bayes_llm.processes import die_with_parent
+
+    die_with_parent(parent)
+    try:
+        message = ("ok", render_fit_figures(fit_dir, df, interval, keys))
+    except Exception as exc:  # noqa: BLE001 - reported by the parent, which draws them itself
+        message = ("error", f"{type(exc).__name__}: {exc}")
+    writer.send(message)
+    writer.close()
+
+
 class FigureWorker:
-    """One spawned process rendering some of :data:`FIT_FIGURES` of a fit folder."""
+    """One spawned process rendering some of :data:`FIT_FIGURES` of a fit folder.
+
+    A plain process and a one-way pipe whose write end only the worker holds: if the worker
+    dies or is stopped, even half-way through sending its figures, the parent's read ends
+    with ``EOFError`` instead of waiting for ever. (A ``ProcessPoolExecutor`` whose worker
+    was terminated while sending its result left its manager thread blocked in ``recv``, and
+    ``shutdown(wait=True)`` with it: a hang seen once in CI.)
+    """
 
     def __init__(self, fit_dir: Path, df: pd.DataFrame | None, interval: tuple[float, str],
                  keys: list[str]):
         import multiprocessing as mp
 
-        from bayes_llm.processes import die_with_parent
-
+        context = mp.get_context("spawn")
         self.keys = list(keys)
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"),
-                                         initializer=die_with_parent, initargs=(os.getpid(),))
-        self._future: Future = self._pool.submit(render_fit_figures, str(fit_dir), df,
-                                                 interval, self.keys)
+        self._reader, writer = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_work, args=(writer, os.getpid(), str(fit_dir), df, interval, self.keys),
+            daemon=True, name="bayes_llm-figure-worker")
+        self._process.start()
+        writer.close()  # the worker's copy is the only one left
+        self._done = False
 
     def results(self, timeout: float = WAIT_SECONDS) -> tuple[dict[str, bytes | str], str]:
         """Wait for the worker; return its results and ``""``, or ``{}`` and why it failed."""
         try:
-            return self._future.result(timeout=timeout), ""
-        except Exception as exc:  # noqa: BLE001 - a timeout, a crashed worker...
-            return {}, f"{type(exc).__name__}: {exc}"
+            if not self._reader.poll(timeout):
+                return {}, f"TimeoutError: no figures after {timeout:g} s"
+            status, payload = self._reader.recv()
+            self._done = True
+            if status != "ok":
+                return {}, payload
+            return payload, ""
+        except (EOFError, OSError) as exc:
+            return {}, (f"BrokenProcessPool: the worker died (exit code "
+                        f"{self._process.exitcode}; {type(exc).__name__})")
         finally:
             self.close()
 
     def close(self) -> None:
-        """Stop the worker (at once if it is still running)."""
-        if not self._future.done():
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker (at once if it is still running) and release the pipe."""
+        if self._process.is_alive() and not self._done:
+            self._process.terminate()
+        self._process.join(timeout=CLOSE_SECONDS)
+        if self._process.is_alive():  # pragma: no cover - terminate was ignored
+            self._process.kill()
+            self._process.join(timeout=CLOSE_SECONDS)
+        self._reader.close()
 
 
 def start(fit_dir: Path, df: pd.DataFrame | None, interval: tuple[float, str],
