@@ -320,5 +320,5 @@ def test_a_killed_figure_worker_is_reported_not_waited_for(report_dir):
     reader.join(90)
     assert not reader.is_alive(), "results() did not return after the worker died"
     figures, failure = outcome["result"]
-    assert figures == {} and failure.startswith("BrokenProcessPool: the worker died")
+    assert figures == {} and failure.startswith("WorkerDied: the figure worker ended without")
     assert not worker._process.is_alive()

@@ -192,8 +192,8 @@ class FigureWorker:
                 return {}, payload
             return payload, ""
         except (EOFError, OSError) as exc:
-            return {}, (f"BrokenProcessPool: the worker died (exit code "
-                        f"{self._process.exitcode}; {type(exc).__name__})")
+            return {}, (f"WorkerDied: the figure worker ended without sending its figures "
+                        f"(exit code {self._process.exitcode}; {type(exc).__name__})")
         finally:
             self.close()
 

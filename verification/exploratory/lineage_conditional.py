@@ -34,13 +34,9 @@ from bayes_llm.verify import logdensity as ld
 def local_maxima(logp: np.ndarray, min_gap: float = 0.5) -> list[int]:
     """Return the grid's local maxima that stand ``min_gap`` above the valley to each side."""
     peaks = [i for i in range(1, len(logp) - 1) if logp[i] >= logp[i - 1] and logp[i] > logp[i + 1]]
-    kept = []
-    for i in peaks:
-        left = logp[:i].min() if i else logp[i]
-        right = logp[i + 1:].min() if i + 1 < len(logp) else logp[i]
-        if logp[i] - max(left, right) >= min_gap or len(peaks) == 1:
-            kept.append(i)
-    return kept
+    if len(peaks) == 1:
+        return peaks
+    return [i for i in peaks if logp[i] - max(logp[:i].min(), logp[i + 1:].min()) >= min_gap]
 
 
 def conditional_log_density(spec, data, values, position: int, grid: np.ndarray) -> np.ndarray:
@@ -49,8 +45,8 @@ def conditional_log_density(spec, data, values, position: int, grid: np.ndarray)
     Up to a constant: the lineage law's term plus the observation terms of the lineage's
     models, the integrated two-scale floor mixture of ``bayes_llm.verify.logdensity``
     (``log_density_terms``) written for those models only (evaluating the whole log
-    density takes ~7 s per point on a fold's training set). A test below checks it against
-    the whole log density's differences at two points.
+    density takes ~7 s per point on a fold's training set). ``main`` checks it once against
+    the whole log density's difference between two points.
     """
     parts = ld.structure(spec, data)
     if not (parts["integrated"] and parts["two_scale"] and parts["floor_mixture"]
@@ -131,10 +127,9 @@ def main() -> None:
                 top = sorted(sorted(peaks, key=lambda i: -logp[i])[:2])
                 valley = logp[top[0]:top[1] + 1].min()
                 described += f"; valley {valley - min(logp[top[0]], logp[top[1]]):+.1f}"
-            extra = ""
-            if "nu_lineage" in values:
-                extra = f" nu_lineage {float(values['nu_lineage']):.1f}"
-            print(f"chain {chain} draw {draw}: effect at the draw {at_draw:+.2f}{extra}; "
+            nu = float(values["nu_lineage"])  # Student-t lineages: conditional_log_density
+            print(f"chain {chain} draw {draw}: effect at the draw {at_draw:+.2f} "
+                  f"nu_lineage {nu:.1f}; "
                   f"conditional mean {mean:+.2f}, SD {sd:.3f}; peaks {described}", flush=True)
 
 
