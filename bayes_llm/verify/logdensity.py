@@ -373,6 +373,50 @@ def integrated_binomial_laplace_logpmf(k, n, guess: float, mu, scale) -> np.ndar
     return _simpson_log_integral(k, n, guess, log_effect, kink=mu)
 
 
+def integrated_count_logpmf(v: Mapping[str, np.ndarray], parts: dict, k, n, guess: float,
+                            mu, *, pi=None, alone=None) -> np.ndarray:
+    """Log pmf of each count with the model effect integrated out (no prior terms).
+
+    The observation term of :func:`log_density_terms` for the ``integrated`` model effect:
+    a Normal (SD ``sigma_model``), a Laplace of that SD, or the two-scale mixture (total SD
+    ``sigma_model``, wide SD r times the core's), each integrated over the binomial; then,
+    with the floor mixture, mixed with the collapsed component at collapse probability
+    ``pi``. ``alone`` marks the counts whose single-model lineage effect is summed out with
+    the model effect (its variance added). Shared with the exploratory scripts that
+    evaluate the term for a subset of the models (``lineage_conditional.py``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One log probability per count.
+    """
+    mu = np.asarray(mu, float)
+    if parts["laplace"]:  # a Laplace law of SD sigma_model: scale sigma_model / sqrt 2
+        regular = integrated_binomial_laplace_logpmf(
+            k, n, guess, mu, np.full(mu.size, float(v["sigma_model"]) / math.sqrt(2.0)))
+    else:
+        # (log weight, SD) of each Normal component of the model effect
+        components = [(0.0, float(v["sigma_model"]))]
+        if parts["two_scale"]:
+            w, r = float(v["model_wide_probability"]), 1.0 + math.exp(
+                float(v["model_wide_log_ratio"]))
+            core = float(v["sigma_model"]) / math.sqrt((1.0 - w) + w * r * r)
+            components = [(math.log(1.0 - w), core), (math.log(w), r * core)]
+        regular = None
+        for log_w, scale in components:
+            sd = np.full(mu.size, scale)
+            if alone is not None:
+                sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
+            term = log_w + integrated_binomial_logpmf(k, n, guess, mu, sd)
+            regular = term if regular is None else np.logaddexp(regular, term)
+    if parts["floor_mixture"]:
+        a, b = collapse_shape(guess, float(v["collapse_logit_mean"]),
+                              float(v["collapse_log_concentration"]))
+        regular = np.logaddexp(np.log(pi) + stats.betabinom.logpmf(k, n, a, b),
+                               np.log1p(-pi) + regular)
+    return regular
+
+
 def _collapse_names(parts: dict) -> list[str]:
     """Return the collapsed component's sampled variables (``floor_mixture``)."""
     rate = (["collapse_intercept", "collapse_compute_slope"] if parts["collapse_by_compute"]
@@ -631,35 +675,17 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
     if spec.likelihood == "binomial":
         prior("sigma_model")
         if parts["integrated"]:
-            # (log weight, SD) of each Normal component of the model effect
-            components = [(0.0, float(v["sigma_model"]))]
-            if parts["laplace"]:  # a Laplace law of SD sigma_model: scale sigma_model / sqrt 2
-                regular = integrated_binomial_laplace_logpmf(
-                    data.k, data.n, data.guess, mu,
-                    np.full(len(mu), float(v["sigma_model"]) / math.sqrt(2.0)))
-                components = []
-            if parts["two_scale"]:  # total SD sigma_model; wide SD r times the core's
+            if parts["two_scale"]:
                 prior("model_wide_probability")
                 prior("model_wide_log_ratio")
-                w, r = float(v["model_wide_probability"]), 1.0 + math.exp(
-                    float(v["model_wide_log_ratio"]))
-                core = float(v["sigma_model"]) / math.sqrt((1.0 - w) + w * r * r)
-                components = [(math.log(1.0 - w), core), (math.log(w), r * core)]
-            regular = None if components else regular
-            for log_w, scale in components:
-                sd = np.full(len(mu), scale)
-                if parts["lineage"] and _singles_summed_out(parts):  # summed out with eta
-                    alone = np.isin(data.lineage_idx, data.lineage_single)
-                    sd = np.sqrt(sd**2 + float(v["sigma_lineage"]) ** 2 * alone)
-                term = log_w + integrated_binomial_logpmf(data.k, data.n, data.guess, mu, sd)
-                regular = term if regular is None else np.logaddexp(regular, term)
             if parts["floor_mixture"]:
                 _collapse_priors(prior, normal, parts)
-                a, b = collapse_shape(data.guess, float(v["collapse_logit_mean"]),
-                                      float(v["collapse_log_concentration"]))
-                pi = _model_collapse_probability(data, v, parts)
-                regular = np.logaddexp(np.log(pi) + stats.betabinom.logpmf(data.k, data.n, a, b),
-                                       np.log1p(-pi) + regular)
+            alone = (np.isin(data.lineage_idx, data.lineage_single)
+                     if parts["lineage"] and _singles_summed_out(parts) else None)
+            pi = (_model_collapse_probability(data, v, parts) if parts["floor_mixture"]
+                  else None)
+            regular = integrated_count_logpmf(v, parts, data.k, data.n, data.guess, mu,
+                                              pi=pi, alone=alone)
             terms["correct"] = float(np.sum(regular))
             return terms
         if parts["t_model"]:
@@ -709,7 +735,7 @@ def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarra
 
 
 __all__ = ["collapse_shape", "floor_mixture_logpmf", "integrated_binomial_laplace_logpmf",
-           "integrated_binomial_logpmf", "log_density",
+           "integrated_binomial_logpmf", "integrated_count_logpmf", "log_density",
            "log_density_terms",
            "monotone_curve", "prior_draw", "prior_logpdf",
            "slope_at_centre", "structure", "value_names", "zero_sum_normal_logpdf"]

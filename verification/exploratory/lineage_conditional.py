@@ -21,7 +21,6 @@ Run: ``python verification/exploratory/lineage_conditional.py SPEC KEPT.nc LINEA
 from __future__ import annotations
 
 import argparse
-import math
 
 import numpy as np
 from chain_predictions import kept_fold_fit
@@ -43,10 +42,10 @@ def conditional_log_density(spec, data, values, position: int, grid: np.ndarray)
     """Log density of the lineage effect at each grid point, the rest held at ``values``.
 
     Up to a constant: the lineage law's term plus the observation terms of the lineage's
-    models, the integrated two-scale floor mixture of ``bayes_llm.verify.logdensity``
-    (``log_density_terms``) written for those models only (evaluating the whole log
-    density takes ~7 s per point on a fold's training set). ``main`` checks it once against
-    the whole log density's difference between two points.
+    models only, by ``bayes_llm.verify.logdensity.integrated_count_logpmf`` (the
+    observation term of ``log_density_terms``; evaluating the whole log density takes ~7 s
+    per point on a fold's training set). ``main`` checks it once against the whole log
+    density's difference between two points.
     """
     parts = ld.structure(spec, data)
     if not (parts["integrated"] and parts["two_scale"] and parts["floor_mixture"]
@@ -58,22 +57,12 @@ def conditional_log_density(spec, data, values, position: int, grid: np.ndarray)
     base = {k: (np.array(v, copy=True) if np.ndim(v) else v) for k, v in values.items()}
     base["lineage_multi_effect"][position] = 0.0
     mu0 = ld._mu(spec, data, base, parts)[members]
-    w, r = float(values["model_wide_probability"]), 1.0 + math.exp(
-        float(values["model_wide_log_ratio"]))
-    core = float(values["sigma_model"]) / math.sqrt((1.0 - w) + w * r * r)
     k = np.repeat(data.k[members], grid.size)
     n = np.repeat(data.n[members], grid.size)
     mu = (mu0[:, None] + grid[None, :]).ravel()
-    regular = None
-    for log_w, scale in [(math.log(1.0 - w), core), (math.log(w), r * core)]:
-        term = log_w + ld.integrated_binomial_logpmf(k, n, data.guess, mu,
-                                                     np.full(mu.size, scale))
-        regular = term if regular is None else np.logaddexp(regular, term)
-    a, b = ld.collapse_shape(data.guess, float(values["collapse_logit_mean"]),
-                             float(values["collapse_log_concentration"]))
     pi = np.repeat(ld._model_collapse_probability(data, values, parts)[members], grid.size)
-    observed = np.logaddexp(np.log(pi) + stats.betabinom.logpmf(k, n, a, b),
-                            np.log1p(-pi) + regular).reshape(members.size, grid.size)
+    observed = ld.integrated_count_logpmf(values, parts, k, n, data.guess, mu, pi=pi)
+    observed = observed.reshape(members.size, grid.size)
     law = stats.t.logpdf(grid, float(values["nu_lineage"]), 0.0,
                          float(values["sigma_lineage"]))
     return law + observed.sum(axis=0)
