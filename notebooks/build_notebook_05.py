@@ -63,8 +63,8 @@ PARAMETERS = '''\
 # The saved result of `bayes-llm joint --out results/joint` (path relative to notebooks/).
 JOINT_DIR = os.environ.get("BAYES_LLM_NB_JOINT_DIR", os.path.join("..", "results", "joint"))
 # Used only when JOINT_DIR holds no result: a fit here, with reduced draws (the command's
-# defaults are the spec's 4 x (1000 + 1000); the runs in models/README.md use 2 x (500 + 500
-# or 1000)). CI sets BAYES_LLM_NB_DRAWS=150 (its working folder holds no saved result).
+# defaults are the spec's 2 x (400 + 1400), about 4 minutes on 2 cores). CI sets
+# BAYES_LLM_NB_DRAWS=150 (its working folder holds no saved result).
 DRAWS = int(os.environ.get("BAYES_LLM_NB_DRAWS", 300))
 TUNE = int(os.environ.get("BAYES_LLM_NB_TUNE", 300))
 CHAINS = int(os.environ.get("BAYES_LLM_NB_CHAINS", 2))

@@ -56,7 +56,8 @@ def test_simulated_data_shapes_and_missing_scores():
     model = build_leaderboard6_model(data, spec)
     names = {v.name for v in model.free_RVs}
     assert {"alpha", "beta", "ability", "ability_loading", "developer_chol", "eta",
-            "sigma_model", "ifeval_precision", "period_effect"} <= names
+            "sigma_model", "ifeval_precision", "period_effect_z"} <= names  # the spec's
+    assert "period_effect" in model.named_vars  # gamma itself, a deterministic
     assert model.named_vars_to_dims["developer_effect"] == ("developer", "benchmark")
     assert model.named_vars_to_dims["eta"] == ("count_obs",)
     assert [rv.name for rv in model.observed_RVs] == ["correct", "ifeval_score"]
@@ -205,7 +206,8 @@ def test_common_share_bounds_and_correlation_table():
     ("centred", "unit", "equal", "non_centred"),
     ("marginal", "scaled", "equal", "non_centred"),
     ("marginal", "scaled", "models", "non_centred"),
-    # the command's default (every simulated developer has several models: all centred)
+    # the command's default (every simulated developer has several models: all centred;
+    # the spec's partially non-centred period effects in every case)
     ("marginal", "conditional", "models", "partial"),
 ])
 def test_recovery_of_developer_correlations(residuals, ability, intercept, developers):

@@ -86,6 +86,65 @@ def test_joint_log_density_matches_the_pymc_model(design, residuals, ability, de
     _assert_agree(pairs, f"{residuals}/{ability}/{developer}")
 
 
+@pytest.mark.parametrize(("periods", "residuals", "ability", "intercept"), [
+    ("partially_non_centred", "marginal", "conditional", "models"),   # the command's default
+    ("non_centred", "marginal", "conditional", "models"),
+    ("partially_non_centred", "centred", "unit", "equal"),
+    ("non_centred", "centred", "unit", "equal"),
+])
+def test_non_centred_period_effects_match_the_pymc_model(design, periods, residuals, ability,
+                                                         intercept):
+    """Non-centred (gamma = sigma z, z ~ ZSN(1)) and partially non-centred (gamma = sqrt(sigma)
+    z, z ~ ZSN(sqrt(sigma))) period effects: the term is z's, gamma enters mu.
+
+    With ``intercept = "models"`` the flat alpha* has no prior draws: it is set from an
+    equal-intercept draw, alpha* = alpha + w (gamma + delta), as in the test below.
+    """
+    spec, data = design
+    spec = spec.with_changes(period_parameterisation=periods)
+    if intercept == "equal":
+        pairs = _compare(spec, data, residuals, ability, seed=17)
+    else:
+        equal = l6.build_leaderboard6_model(data, spec, residuals=residuals,
+                                            ability_scaling=ability)
+        model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
+                                            ability_scaling=ability, intercept=intercept)
+        draws = pm.draw(equal.free_RVs, draws=2, random_seed=17, mode=MODE)
+        point = {rv.name: np.asarray(d[0]) for rv, d in zip(equal.free_RVs, draws, strict=True)}
+        w = l6.period_weights(data)
+        factor = (point["sigma_period"] if periods == "non_centred"
+                  else np.sqrt(point["sigma_period"]))
+        gamma = factor * point["period_effect_z"]
+        point["alpha_models"] = (point.pop("alpha") + gamma @ w
+                                 + point["period_benchmark_effect"] @ w)
+        untransformed = remove_value_transforms(model)
+        rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
+        fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
+                                      inputs=untransformed.value_vars, mode=MODE,
+                                      on_unused_input="ignore")
+        theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(point), strict=True)}
+        pairs = [(ld6.log_density_terms(spec, data, point, residuals=residuals,
+                                        ability_scaling=ability, intercept=intercept), theirs)]
+    for mine, _ in pairs:
+        assert "period_effect_z" in mine and "period_effect" not in mine
+    _assert_agree(pairs, f"{periods} periods, {residuals}/{ability}/{intercept}")
+
+
+@pytest.mark.parametrize("periods", ["centred", "non_centred", "partially_non_centred"])
+def test_every_period_parameterisation_has_the_same_prior(design, periods):
+    """Forward draws: gamma / sigma_period ~ ZeroSumNormal(1) whatever the parameterisation."""
+    spec, data = design
+    spec = spec.with_changes(period_parameterisation=periods)
+    model = l6.build_leaderboard6_model(data, spec, residuals="marginal", ability_scaling="unit")
+    gamma, sigma = pm.draw([model["period_effect"], model["sigma_period"]], draws=8000,
+                           random_seed=5, mode=MODE)
+    standardised = gamma / sigma[:, None]
+    n = standardised.shape[1]
+    np.testing.assert_allclose(standardised.sum(axis=1), 0.0, atol=1e-9)
+    # ZeroSumNormal(1) over n periods: each element has variance 1 - 1/n
+    assert np.all(np.abs(standardised.var(axis=0) - (1 - 1 / n)) < 0.05), standardised.var(0)
+
+
 @pytest.fixture(scope="module")
 def uneven_design():
     """The design above with two developers of one model each (8, 8, 8, 8, 6, 1, 1 models)."""
@@ -163,11 +222,14 @@ def _log_jacobian(transform, value: np.ndarray, n_benchmarks: int) -> float:
     return 0.0
 
 
-@pytest.mark.parametrize(("layout", "ability", "developer"), [
-    ("design", "scaled", "non_centred"),       # the command's default before
-    ("uneven_design", "conditional", "partial"),  # the command's default
+@pytest.mark.parametrize(("layout", "ability", "developer", "periods"), [
+    ("design", "scaled", "non_centred", "centred"),       # the command's default before
+    ("uneven_design", "conditional", "partial", "centred"),
+    ("uneven_design", "conditional", "partial", "non_centred"),
+    ("uneven_design", "conditional", "partial", "partially_non_centred"),  # the bundled spec's
 ])
-def test_unconstrained_log_density_adds_the_jacobians(request, layout, ability, developer):
+def test_unconstrained_log_density_adds_the_jacobians(request, layout, ability, developer,
+                                                      periods):
     """On the sampler's space (``jacobian=True``) each term gains its log-Jacobian.
 
     Marginal residuals (the command's); the transforms are the same for the others.
@@ -176,7 +238,8 @@ def test_unconstrained_log_density_adds_the_jacobians(request, layout, ability, 
 
     residuals = "marginal"
     spec, data = request.getfixturevalue(layout)
-    spec = spec.with_changes(developer_parameterisation=developer)
+    spec = spec.with_changes(developer_parameterisation=developer,
+                             period_parameterisation=periods)
     model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
                                         ability_scaling=ability)
     draws = pm.draw(model.free_RVs, draws=2, random_seed=11, mode=MODE)
@@ -261,6 +324,9 @@ def _wrong_prior_scale(name, factor):
     ("developer effects not centred", "centred", "unit", "eta"),
     ("LKJ shape 1 instead of 2", "marginal", "scaled", "developer_chol"),
     ("conditional centre off by 0.1 logit", "marginal", "conditional", "ability_z"),
+    ("non-centred gamma scaled twice by sigma_period", "marginal", "unit", "correct"),
+    ("partially non-centred z with SD sigma instead of sqrt(sigma)", "marginal", "unit",
+     "period_effect_z"),
 ])
 def test_a_deliberate_error_in_the_builder_is_caught(design, monkeypatch, error, residuals,
                                                      ability, term):
@@ -274,6 +340,26 @@ def test_a_deliberate_error_in_the_builder_is_caught(design, monkeypatch, error,
     elif error.startswith("conditional centre"):
         observed = l6.observed_count_logit
         monkeypatch.setattr(l6, "observed_count_logit", lambda d: observed(d) + 0.1)
+    elif error.startswith("non-centred gamma"):
+        spec = spec.with_changes(period_parameterisation="non_centred")
+        original = pm.Deterministic
+
+        def twice(name, var, *args, **kwargs):
+            if name == "period_effect":  # sigma z -> sigma^2 z
+                var = var * var.owner.inputs[0]
+            return original(name, var, *args, **kwargs)
+
+        monkeypatch.setattr(l6.pm, "Deterministic", twice)
+    elif error.startswith("partially non-centred"):
+        spec = spec.with_changes(period_parameterisation="partially_non_centred")
+        original_zsn = pm.ZeroSumNormal
+
+        def wrong_scale(name, *args, sigma=1.0, **kwargs):
+            if name == "period_effect_z":  # sigma^(1/2) -> sigma
+                sigma = sigma**2
+            return original_zsn(name, *args, sigma=sigma, **kwargs)
+
+        monkeypatch.setattr(l6.pm, "ZeroSumNormal", wrong_scale)
     elif error.startswith("Var p"):
         original = l6.marginal_count_moments
 
@@ -358,7 +444,8 @@ def test_models_mean_intercept_is_the_same_model(design, residuals, ability):
     same log density of every observation, and alpha_prior must equal alpha's prior term.
     """
     spec, data = design
-    spec = spec.with_changes(developer_parameterisation="non_centred")
+    spec = spec.with_changes(developer_parameterisation="non_centred",
+                             period_parameterisation="centred")
     equal = l6.build_leaderboard6_model(data, spec, residuals=residuals, ability_scaling=ability)
     shifted = l6.build_leaderboard6_model(data, spec, residuals=residuals,
                                           ability_scaling=ability, intercept="models")

@@ -64,7 +64,11 @@ from bayes_llm.data.samples import SampleReport, select_sample
 from bayes_llm.errors import BayesLLMError
 from bayes_llm.model.build import prior_variable
 from bayes_llm.model.design import data_hash, period_labels
-from bayes_llm.model.spec import PARTIAL_CENTRING_MIN_MODELS, ModelSpec
+from bayes_llm.model.spec import (
+    PARTIAL_CENTRING_MIN_MODELS,
+    PERIOD_CENTRING_WEIGHTS,
+    ModelSpec,
+)
 
 #: LKJ shape of the developer correlation matrix: 2 puts mild mass away from +-1.
 LKJ_ETA = 2.0
@@ -233,6 +237,30 @@ def partial_centring_split(data: Leaderboard6Data) -> tuple[np.ndarray, np.ndarr
     counts = np.bincount(data.developer_idx, minlength=len(data.coords["developer"]))
     strong = counts >= PARTIAL_CENTRING_MIN_MODELS
     return np.flatnonzero(strong), np.flatnonzero(~strong)
+
+
+def _period_effects(spec: ModelSpec):
+    """Shared period effects gamma ~ ZeroSumNormal(sigma_period), as the spec samples them.
+
+    With w the centring weight of ``period_parameterisation``
+    (:data:`~bayes_llm.model.spec.PERIOD_CENTRING_WEIGHTS`): ``centred`` (w = 1) samples
+    gamma itself (``period_effect``); otherwise ``period_effect_z`` ~ ZeroSumNormal(
+    sigma_period^w) and gamma = sigma_period^(1 - w) z, a deterministic ``period_effect``
+    (``non_centred``: w = 0; ``partially_non_centred``: w = 1/2, the partially non-centred
+    parameterisation of Papaspiliopoulos, Roberts & Skold 2007). The same prior every time.
+
+    With three cohorts sigma_period is barely informed: centred, gamma makes a funnel with
+    it (on the 809 models one chain of four went down to sigma_period ~ 0.004 and diverged
+    there 21 times); non-centred, the data's pinning of gamma makes a banana in (sigma, z)
+    that lengthened one chain's trajectories from ~110 to ~190 leapfrog steps; halfway
+    between did neither (``models/README.md``).
+    """
+    sigma = _prior(spec, "sigma_period")
+    w = PERIOD_CENTRING_WEIGHTS[spec.period_parameterisation]
+    if w == 1.0:
+        return pm.ZeroSumNormal("period_effect", sigma=sigma, dims="period")
+    z = pm.ZeroSumNormal("period_effect_z", sigma=sigma**w if w else 1.0, dims="period")
+    return pm.Deterministic("period_effect", sigma ** (1.0 - w) * z, dims="period")
 
 
 def _developer_effects(spec: ModelSpec, data: Leaderboard6Data):
@@ -418,7 +446,8 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         ``sigma_model`` (per counted benchmark), ``ifeval_precision``. Observed:
         ``correct`` (counts) and ``ifeval_score``. With ``intercept = "models"``,
         ``alpha_models`` is sampled instead of ``alpha`` (then a deterministic) and
-        ``alpha_prior`` is a potential.
+        ``alpha_prior`` is a potential. With a ``period_parameterisation`` other than
+        ``centred``, ``period_effect_z`` is sampled and ``period_effect`` is a deterministic.
     """
     n_b = len(data.benchmarks)
     n_periods = len(data.coords["period"])
@@ -459,8 +488,7 @@ def build_leaderboard6_model(data: Leaderboard6Data, spec: ModelSpec, *,
         if ability is not None:
             mu = mu + loading[None, :] * ability[:, None]
         if n_periods > 1:
-            gamma = pm.ZeroSumNormal("period_effect", sigma=_prior(spec, "sigma_period"),
-                                     dims="period")
+            gamma = _period_effects(spec)
             delta = pm.ZeroSumNormal("period_benchmark_effect",
                                      sigma=_prior(spec, "sigma_period_benchmark"),
                                      dims=("benchmark", "period"))

@@ -38,6 +38,12 @@ PARAMETERISATIONS = ("centred", "non_centred", "partial")
 #: ``developer_parameterisation = "partial"`` (the joint model only): developers with at
 #: least this many models get centred effects, the others non-centred (models/README.md).
 PARTIAL_CENTRING_MIN_MODELS = 2
+#: How the shared period effects gamma ~ ZeroSumNormal(sigma_period) of the joint model are
+#: sampled (models/README.md): z ~ ZeroSumNormal(sigma_period^w), gamma = sigma_period^(1 - w)
+#: z, with w the centring weight of :data:`PERIOD_CENTRING_WEIGHTS` (1: gamma itself; 0:
+#: non-centred; in between: partially non-centred, Papaspiliopoulos, Roberts & Skold 2007).
+PERIOD_CENTRING_WEIGHTS = {"centred": 1.0, "non_centred": 0.0, "partially_non_centred": 0.5}
+PERIOD_PARAMETERISATIONS = tuple(PERIOD_CENTRING_WEIGHTS)
 MASS_MATRICES = ("diag", "low_rank")
 MODEL_EFFECTS = ("normal", "student_t", "two_scale", "laplace")
 #: Population of pooled developer effects: Normal (sum-to-zero) or Student-t (heavy tails).
@@ -72,6 +78,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "collapse_by_compute": False,
     "collapse_by_lineage": False,
     "period_trend": False,
+    "period_parameterisation": "centred",
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -311,6 +318,12 @@ class ModelSpec:
     #: exchangeable cohorts or quarters only (a month has no within-period time; a random
     #: walk carries the trend itself).
     period_trend: bool = False
+    #: The joint model only: how its shared period effects gamma ~ ZeroSumNormal(
+    #: sigma_period) are sampled, "centred" (gamma itself), "non_centred"
+    #: (``period_effect_z`` ~ ZeroSumNormal(1), gamma = sigma_period z) or
+    #: "partially_non_centred" (``period_effect_z`` ~ ZeroSumNormal(sigma_period^0.5), gamma =
+    #: sigma_period^0.5 z); the benchmark deviations stay centred. The same prior every time.
+    period_parameterisation: str = "centred"
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -504,6 +517,8 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                                   where),
         "lineage_distribution": _choice(data, "lineage_distribution", LINEAGE_DISTRIBUTIONS,
                                         "normal", where),
+        "period_parameterisation": _choice(data, "period_parameterisation",
+                                           PERIOD_PARAMETERISATIONS, "centred", where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period",
@@ -678,6 +693,10 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
     if kwargs["developer_parameterisation"] == "partial" and kwargs["outcome"] != "leaderboard6":
         raise SpecError(f"{where}: developer_parameterisation = 'partial' is implemented for "
                         "outcome = 'leaderboard6' only; use 'centred' or 'non_centred'")
+    if kwargs["period_parameterisation"] != "centred" and kwargs["outcome"] != "leaderboard6":
+        raise SpecError(f"{where}: period_parameterisation = "
+                        f"'{kwargs['period_parameterisation']}' is implemented for outcome = "
+                        "'leaderboard6' only; leave it out (centred)")
     if kwargs["outcome"] == "leaderboard6":
         _check_leaderboard6(kwargs, where)
     if kwargs["outcome"] not in ("mmlu_pro", "math_lvl5", "leaderboard6") and \

@@ -15,9 +15,12 @@ Lebesgue measure, sum-to-zero vectors on their subspace as in
 
 * ``alpha``, ``beta``, ``ability_loading``, ``sigma_model`` (count benchmarks),
   ``sigma_period``, ``sigma_period_benchmark``, ``ifeval_precision`` (phi): their spec priors;
-* ``period_effect`` gamma ~ ZeroSumNormal(sigma_period); ``period_benchmark_effect``
-  delta_b ~ ZeroSumNormal(sigma_period_benchmark) over periods, for each benchmark (only
-  with more than one period);
+* ``period_effect`` gamma ~ ZeroSumNormal(sigma_period) (``period_parameterisation``
+  ``non_centred``: ``period_effect_z`` ~ ZeroSumNormal(1), gamma = sigma_period z;
+  ``partially_non_centred``: ``period_effect_z`` ~ ZeroSumNormal(sqrt(sigma_period)),
+  gamma = sqrt(sigma_period) z);
+  ``period_benchmark_effect`` delta_b ~ ZeroSumNormal(sigma_period_benchmark) over
+  periods, for each benchmark (only with more than one period);
 * ability, ``unit``: ``ability`` theta ~ ZeroSumNormal(1) over models; ``scaled``:
   ``ability_z`` z_i ~ Normal(0, 1/h_i), h_i = (1 + sum_o lambda_b(o)^2 / (sigma_model_b(o)^2
   + v_o))^(-1/2) over model i's counts o, v_o = p (1 - p) / (n [(1 - c) s (1 - s)]^2) at
@@ -191,6 +194,24 @@ def _with_several_models(data) -> np.ndarray:
     return counts >= PARTIAL_CENTRING_MIN_MODELS
 
 
+def _period_z_scale_and_factor(spec: ModelSpec, sigma: float) -> tuple[float, float]:
+    """(SD of z, gamma / z) of ``period_parameterisation`` (written out, not looked up)."""
+    kind = spec.period_parameterisation
+    if kind == "non_centred":
+        return 1.0, sigma
+    if kind == "partially_non_centred":
+        return float(np.sqrt(sigma)), float(np.sqrt(sigma))
+    raise ValueError(f"period_parameterisation {kind!r} samples gamma itself")
+
+
+def with_period_effects(spec: ModelSpec, v: Mapping[str, np.ndarray]) -> Mapping:
+    """Return ``v`` with gamma as ``period_effect`` (from ``period_effect_z`` unless centred)."""
+    if spec.period_parameterisation != "centred" and "period_effect_z" in v:
+        _, factor = _period_z_scale_and_factor(spec, float(v["sigma_period"]))
+        return {**v, "period_effect": factor * np.asarray(v["period_effect_z"], float)}
+    return v
+
+
 def _rest(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.ndarray:
     """Return the linear predictor without lambda theta (model x benchmark)."""
     t = data.period_idx
@@ -281,6 +302,7 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
                          f"covers {RESIDUALS} x {ABILITY}")
     pr = spec.prior
     terms: dict[str, float] = {}
+    v = with_period_effects(spec, v)
 
     def prior(name: str) -> None:
         terms[name] = float(np.sum(prior_logpdf(pr(name), v[name])))
@@ -312,8 +334,12 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     if len(data.coords["period"]) > 1:
         prior("sigma_period")
         prior("sigma_period_benchmark")
-        terms["period_effect"] = zero_sum_normal_logpdf(v["period_effect"],
-                                                        float(v["sigma_period"]))
+        if spec.period_parameterisation != "centred":
+            sd, _ = _period_z_scale_and_factor(spec, float(v["sigma_period"]))
+            terms["period_effect_z"] = zero_sum_normal_logpdf(v["period_effect_z"], sd)
+        else:
+            terms["period_effect"] = zero_sum_normal_logpdf(v["period_effect"],
+                                                            float(v["sigma_period"]))
         terms["period_benchmark_effect"] = float(sum(
             zero_sum_normal_logpdf(row, float(v["sigma_period_benchmark"]))
             for row in np.asarray(v["period_benchmark_effect"], float)))
@@ -368,7 +394,7 @@ def gaussian_marginal_loglik(spec: ModelSpec, data, v: Mapping[str, np.ndarray])
     y* (1 - y*)) for IFEval: written with the covariance matrix itself
     (``scipy.stats.multivariate_normal``), not the rank-one identities of the builder.
     """
-    rest = _rest(spec, data, v)
+    rest = _rest(spec, data, with_period_effects(spec, v))
     lam = np.asarray(v["ability_loading"], float)
     models, benches, ys, ds = [], [], [], []
     if data.k.size:
@@ -399,4 +425,4 @@ def gaussian_marginal_loglik(spec: ModelSpec, data, v: Mapping[str, np.ndarray])
 __all__ = ["ability_scale", "binomial_logit_noise", "clipped_share", "conditional_mean",
            "developer_effects", "gaussian_marginal_loglik", "linear_predictor",
            "models_mean_intercept", "log_density_terms",
-           "logit_normal_count_moments", "unpack_lower"]
+           "logit_normal_count_moments", "unpack_lower", "with_period_effects"]
