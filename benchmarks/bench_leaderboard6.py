@@ -12,9 +12,11 @@ printed, never asserted. Target (issue 15): converged in under 5 minutes on 2 co
 Usage::
 
     PYTENSOR_FLAGS=base_compiledir=.cache/pytensor BAYES_LLM_DATA_MIRROR=../shared/data \
-        .venv/bin/python benchmarks/bench_leaderboard6.py [--spec leaderboard6]
-        [--draws 500 --tune 500 --chains 2]
-        [--save posterior.nc]
+        .venv/bin/python benchmarks/bench_leaderboard6.py [--spec leaderboard6] [--seed 1]
+        [--draws 1400 --tune 400 --chains 2] [--periods centred] [--save posterior.nc]
+
+Defaults: the spec's sampler settings and parameterisations and ``bayes-llm joint``'s
+residuals, ability and intercept, i.e. the command's default fit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ import time
 
 import pandas as pd
 
+from bayes_llm.constants import (
+    JOINT_DEFAULT_ABILITY,
+    JOINT_DEFAULT_INTERCEPT,
+    JOINT_DEFAULT_RESIDUALS,
+)
 from bayes_llm.data import load_paper_dataset
 from bayes_llm.derived.leaderboard6 import correlation_table, developer_summary
 from bayes_llm.derived.leaderboard6_concentration import (
@@ -41,7 +48,7 @@ from bayes_llm.model.leaderboard6 import (
     fit_leaderboard6,
     prepare_leaderboard6_data,
 )
-from bayes_llm.model.spec import load_spec
+from bayes_llm.model.spec import PERIOD_PARAMETERISATIONS, load_spec
 
 SCALARS = ["alpha", "beta", "ability_loading", "sigma_model", "sigma_developer",
            "developer_corr", "sigma_period", "sigma_period_benchmark", "ifeval_precision",
@@ -52,32 +59,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default="leaderboard6",
                         help="bundled spec name or TOML file (default: leaderboard6)")
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--draws", type=int, default=None, help="default: the spec's")
+    parser.add_argument("--tune", type=int, default=None, help="default: the spec's")
+    parser.add_argument("--chains", type=int, default=None, help="default: the spec's")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--parameterisation", choices=["centred", "non_centred", "partial"],
-                        default=None)
+                        default=None, help="of the developer effects (default: the spec's)")
+    parser.add_argument("--periods", choices=list(PERIOD_PARAMETERISATIONS), default=None,
+                        help="parameterisation of the period effects (default: the spec's)")
     parser.add_argument("--target-accept", type=float, default=None)
     parser.add_argument("--residuals", choices=[*RESIDUAL_PARAMETERISATIONS,
                                                 *PROBE_APPROXIMATIONS],
-                        default="centred", help="parameterisation of the count residuals eta "
+                        default=JOINT_DEFAULT_RESIDUALS,
+                        help="parameterisation of the count residuals eta "
                         "(gaussian: the approximate likelihood with theta integrated out, "
                         "a probe of the geometry, not a model to report)")
-    parser.add_argument("--ability", choices=list(ABILITY_PARAMETERISATIONS), default="unit",
+    parser.add_argument("--ability", choices=list(ABILITY_PARAMETERISATIONS),
+                        default=JOINT_DEFAULT_ABILITY,
                         help="parameterisation of the common ability theta")
     parser.add_argument("--intercept", choices=list(INTERCEPT_PARAMETERISATIONS),
-                        default="equal", help="how the intercepts alpha are sampled")
+                        default=JOINT_DEFAULT_INTERCEPT,
+                        help="how the intercepts alpha are sampled")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
-    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
-    if args.seed is not None:
-        sampler["seed"] = args.seed
+    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune),
+                                 ("chains", args.chains), ("seed", args.seed)) if v is not None}
     if args.target_accept is not None:
         sampler["target_accept"] = args.target_accept
     changes: dict = {"sampler": sampler}
     if args.parameterisation:
         changes["developer_parameterisation"] = args.parameterisation
+    if args.periods:
+        changes["period_parameterisation"] = args.periods
     spec = load_spec(args.spec).with_changes(**changes)
 
     t0 = time.perf_counter()
@@ -86,13 +99,16 @@ def main() -> None:
     t_data = time.perf_counter() - t0
     print(f"design: {data.n_models} models, {len(data.coords['developer'])} developers, "
           f"{len(data.coords['period'])} periods, {data.k.size} counts + {data.y.size} IFEval "
-          f"scores; developer {spec.developer_parameterisation}, residuals {args.residuals}, "
+          f"scores; developer {spec.developer_parameterisation}, periods "
+          f"{spec.period_parameterisation}, residuals {args.residuals}, "
           f"ability {args.ability}, intercept {args.intercept}; "
-          f"{args.chains} chains x "
-          f"({args.tune} tune + {args.draws} draws), target_accept "
+          f"{spec.sampler.chains} chains x "
+          f"({spec.sampler.tune} tune + {spec.sampler.draws} draws), seed {spec.sampler.seed}, "
+          "target_accept "
           f"{spec.sampler.target_accept}")
     t1 = time.perf_counter()
-    dt = fit_leaderboard6(data, spec, cores=min(args.chains, 2), residuals=args.residuals,
+    dt = fit_leaderboard6(data, spec, cores=min(spec.sampler.chains, 2),
+                          residuals=args.residuals,
                           ability_scaling=args.ability, intercept=args.intercept)
     t_fit = time.perf_counter() - t1
     print(f"wall time: data {t_data:.1f} s, build + compile + sampling {t_fit:.1f} s")

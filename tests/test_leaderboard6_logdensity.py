@@ -42,21 +42,28 @@ def design():
     return spec, data
 
 
-def _compare(spec, data, residuals, ability, *, n_points=2, seed=0, intercept="equal"):
-    """Return (mine, theirs) term dicts at ``n_points`` prior draws of the PyMC model."""
-    model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
-                                        ability_scaling=ability, intercept=intercept)
-    draws = pm.draw(model.free_RVs, draws=max(n_points, 2), random_seed=seed, mode=MODE)
+def _pymc_terms(model):
+    """Return point -> {variable name: its log density term} of the PyMC model (constrained)."""
     untransformed = remove_value_transforms(model)
     rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
     fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
                                   inputs=untransformed.value_vars, mode=MODE,
                                   on_unused_input="ignore")
+    return lambda point: {rv.name: float(np.sum(t))
+                          for rv, t in zip(rvs, fn(point), strict=True)}
+
+
+def _compare(spec, data, residuals, ability, *, n_points=2, seed=0, intercept="equal"):
+    """Return (mine, theirs) term dicts at ``n_points`` prior draws of the PyMC model."""
+    model = l6.build_leaderboard6_model(data, spec, residuals=residuals,
+                                        ability_scaling=ability, intercept=intercept)
+    draws = pm.draw(model.free_RVs, draws=max(n_points, 2), random_seed=seed, mode=MODE)
+    terms_of = _pymc_terms(model)
     out = []
     for k in range(n_points):
         point = {rv.name: np.asarray(d[k]) for rv, d in zip(model.free_RVs, draws,
                                                             strict=True)}
-        theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(point), strict=True)}
+        theirs = terms_of(point)
         mine = ld6.log_density_terms(spec, data, point, residuals=residuals,
                                      ability_scaling=ability, intercept=intercept)
         out.append((mine, theirs))
@@ -117,12 +124,7 @@ def test_non_centred_period_effects_match_the_pymc_model(design, periods, residu
         gamma = factor * point["period_effect_z"]
         point["alpha_models"] = (point.pop("alpha") + gamma @ w
                                  + point["period_benchmark_effect"] @ w)
-        untransformed = remove_value_transforms(model)
-        rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
-        fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
-                                      inputs=untransformed.value_vars, mode=MODE,
-                                      on_unused_input="ignore")
-        theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(point), strict=True)}
+        theirs = _pymc_terms(model)(point)
         pairs = [(ld6.log_density_terms(spec, data, point, residuals=residuals,
                                         ability_scaling=ability, intercept=intercept), theirs)]
     for mine, _ in pairs:
@@ -462,12 +464,7 @@ def test_models_mean_intercept_is_the_same_model(design, residuals, ability):
     mine_models = ld6.log_density_terms(spec, data, point_models, residuals=residuals,
                                         ability_scaling=ability, intercept="models")
     assert mine_models["alpha_prior"] == pytest.approx(mine_equal["alpha"], rel=1e-12)
-    untransformed = remove_value_transforms(shifted)
-    rvs = untransformed.free_RVs + untransformed.observed_RVs + untransformed.potentials
-    fn = untransformed.compile_fn(untransformed.logp(vars=rvs, jacobian=False, sum=False),
-                                  inputs=untransformed.value_vars, mode=MODE,
-                                  on_unused_input="ignore")
-    theirs = {rv.name: float(np.sum(t)) for rv, t in zip(rvs, fn(point_models), strict=True)}
+    theirs = _pymc_terms(shifted)(point_models)
     _assert_agree([(mine_models, theirs)], f"models intercept {residuals}/{ability}")
     observed = [k for k in mine_equal if k in ("correct", "ifeval_score")]
     assert observed
