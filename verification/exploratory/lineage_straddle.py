@@ -6,12 +6,13 @@ multi-model fingerprint lineages with models at the guessing floor: Llama-3.2-1B
 (``fp:1.24B/9000BT``: base at 0.120, fine-tunes on both sides of 0.13) and
 ``fp:17.16B/18000BT`` (two models at 0.111). Summing a lineage effect out on a fixed grid
 removes such modes, at the cost of one likelihood per model and grid node. This script
-counts, for the 809 models and for the time split's training set (released before
-2024-10), the multi-model lineages with at least one model below ``FLOOR`` ("straddling":
-some below and some above; "all floor": every model below), those of them whose median
-score is below ``NEAR_FLOOR_MEDIAN``, their models, and the cost of a G-node grid over
-those lineages only, relative to one likelihood per model: (models outside them + G x
-models inside) / models. ``models/README.md`` quotes it.
+counts, for the 809 models and for the training set of each fold of the validate
+command's two splits (``time:2024-10`` and ``developers:5``, seed 20260207), the
+multi-model lineages with at least one model below ``FLOOR`` ("straddling": some below and
+some above; "all floor": every model below), those of them whose median score is below
+``NEAR_FLOOR_MEDIAN``, their models, and the cost of a G-node grid over those lineages
+only, relative to one likelihood per model: (models outside them + G x models inside) /
+models. ``models/README.md`` quotes it.
 
 Run: ``python verification/exploratory/lineage_straddle.py`` (seconds).
 """
@@ -22,6 +23,7 @@ import pandas as pd
 
 from bayes_llm.data.lineage import model_lineages
 from bayes_llm.data.paper import load_paper_dataset
+from bayes_llm.validate.splits import make_folds, parse_split
 
 FLOOR = 0.13
 #: A lineage whose median score is below this has its regular level near the floor, where
@@ -31,6 +33,8 @@ NEAR_FLOOR_MEDIAN = 0.2
 #: Grid sizes: 161 nodes at 0.05 over [-6, 2] (the lineage law's range); 41 at 0.05 over a
 #: range of 2 logits set per lineage from its models' scores.
 GRIDS = (161, 41)
+#: The seed of the validate runs in models/README.md (the fold assignment).
+VALIDATE_SEED = 20260207
 
 
 def lineage_floor_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,12 +73,13 @@ def describe(frame: pd.DataFrame, label: str) -> None:
 
 
 def main() -> None:
-    """Print the counts for the 809 models and for the time split's training set."""
+    """Print the counts for the 809 models and for each split's training sets."""
     frame = load_paper_dataset()
     describe(frame, "all models")
-    released = pd.to_datetime(frame["release_month"])
-    describe(frame[released < "2024-10-01"].reset_index(drop=True),
-             "time split training set (released before 2024-10)")
+    for rule in ("time:2024-10", "developers:5"):  # the validate command's splits and seed
+        for fold in make_folds(frame, parse_split(rule), seed=VALIDATE_SEED):
+            train = frame[frame["model_id"].astype(str).isin(fold.train_ids)]
+            describe(train.reset_index(drop=True), f"{rule}, {fold.label}: training set")
 
 
 if __name__ == "__main__":
