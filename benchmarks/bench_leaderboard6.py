@@ -39,6 +39,7 @@ from bayes_llm.derived.leaderboard6_concentration import (
 )
 from bayes_llm.derived.leaderboard6_shares import benchmark_share_table
 from bayes_llm.derived.summary import summary_frame
+from bayes_llm.joint import joint_spec
 from bayes_llm.model.diagnostics import diagnose
 from bayes_llm.model.leaderboard6 import (
     ABILITY_PARAMETERISATIONS,
@@ -48,7 +49,7 @@ from bayes_llm.model.leaderboard6 import (
     fit_leaderboard6,
     prepare_leaderboard6_data,
 )
-from bayes_llm.model.spec import PERIOD_PARAMETERISATIONS, load_spec
+from bayes_llm.model.spec import PARAMETERISATIONS, PERIOD_PARAMETERISATIONS
 
 SCALARS = ["alpha", "beta", "ability_loading", "sigma_model", "sigma_developer",
            "developer_corr", "sigma_period", "sigma_period_benchmark", "ifeval_precision",
@@ -63,7 +64,7 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=None, help="default: the spec's")
     parser.add_argument("--chains", type=int, default=None, help="default: the spec's")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--parameterisation", choices=["centred", "non_centred", "partial"],
+    parser.add_argument("--parameterisation", choices=list(PARAMETERISATIONS),
                         default=None, help="of the developer effects (default: the spec's)")
     parser.add_argument("--periods", choices=list(PERIOD_PARAMETERISATIONS), default=None,
                         help="parameterisation of the period effects (default: the spec's)")
@@ -82,16 +83,16 @@ def main() -> None:
                         help="how the intercepts alpha are sampled")
     parser.add_argument("--save", default=None, help="write the posterior DataTree here")
     args = parser.parse_args()
-    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune),
-                                 ("chains", args.chains), ("seed", args.seed)) if v is not None}
+    spec = joint_spec(args.spec, draws=args.draws, tune=args.tune, chains=args.chains,
+                      seed=args.seed)  # the command's: a joint spec, its sampler overridden
+    changes: dict = {}
     if args.target_accept is not None:
-        sampler["target_accept"] = args.target_accept
-    changes: dict = {"sampler": sampler}
+        changes["sampler"] = {"target_accept": args.target_accept}
     if args.parameterisation:
         changes["developer_parameterisation"] = args.parameterisation
     if args.periods:
         changes["period_parameterisation"] = args.periods
-    spec = load_spec(args.spec).with_changes(**changes)
+    spec = spec.with_changes(**changes) if changes else spec
 
     t0 = time.perf_counter()
     df = load_paper_dataset()
