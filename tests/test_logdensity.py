@@ -178,11 +178,12 @@ def _with_observations(data, obs):
 
 
 def _check(spec, df, *, n_points: int = 2, seed: int = 0, transformed: bool = True,
-           simulated: bool = True) -> None:
+           simulated: bool = True, adjust=None) -> None:
     """Compare the two densities at ``n_points`` prior draws.
 
     With ``simulated`` the outcome is replaced by a draw given the first point, so the
     likelihood is of the same order as the prior (a wrong prior term is not drowned).
+    ``adjust(params)`` changes each point in place before the outcome is drawn.
     """
     rng = np.random.default_rng(seed)
     data = prepare_data(df, spec)
@@ -204,6 +205,8 @@ def _check(spec, df, *, n_points: int = 2, seed: int = 0, transformed: bool = Tr
             if spec.model_effect == "two_scale":  # and the wide SD below ~0.8 (r <= 3.7)
                 params["sigma_model"] = np.minimum(params["sigma_model"], 0.3)
                 params["model_wide_log_ratio"] = np.minimum(params["model_wide_log_ratio"], 1.0)
+    for params in points if adjust is not None else ():
+        adjust(params)
     if simulated:
         data = _with_observations(data, draw_observations(spec, data, points[0], rng))
     model = build.build_model(data, spec)
@@ -460,3 +463,71 @@ def test_prior_terms_are_float64():
     for name, prior, value in zip(names, priors, got, strict=True):
         expected = float(ld.prior_logpdf(prior, values[prior.dist]))
         assert float(value) == pytest.approx(expected, rel=1e-13, abs=1e-14), name
+
+
+#: ``lineage_grid``: three small near-floor lineages summed out on the grid, with every
+#: model below 10^23 FLOP of the other lineages (the reference integrates each summed-out
+#: lineage by Simpson's rule over hundreds of points, each a quadrature per model: a small
+#: design keeps it to seconds).
+GRID_LINEAGES = ("fp:0.03B/2BT", "fp:0.36B/600BT", "fp:1.50B/115BT")
+GRID_CASES = {
+    "student_t_two_scale_floor": {
+        "integrate_model_effect": True, "model_effect": "two_scale", "lineage_effect": True,
+        "lineage_source": "fingerprint", "lineage_distribution": "student_t",
+        "floor_mixture": True, "collapse_by_compute": True, "lineage_grid": "near_floor"},
+    "normal_singles_summed_out": {
+        "integrate_model_effect": True, "lineage_effect": True,
+        "lineage_source": "fingerprint", "lineage_grid": "near_floor"},
+}
+
+
+def _grid_design(paper_df, spec) -> pd.DataFrame:
+    full = prepare_data(paper_df, spec)
+    labels = np.asarray(full.coords["lineage"])
+    lineage = labels[full.lineage_idx]
+    summed_out = set(labels[full.lineage_grid])
+    keep = (np.isin(lineage, GRID_LINEAGES)
+            | (~np.isin(lineage, list(summed_out)) & (paper_df["log10_flop"].to_numpy() < 23)))
+    return paper_df[keep].copy()
+
+
+@pytest.mark.parametrize("case", list(GRID_CASES))
+def test_log_density_with_lineages_summed_out_on_a_grid(paper_df, case):
+    """The model's trapezoid rule over the grid's fixed nodes against the reference's
+    Simpson's rule over a fine grid placed where the integrand is: the same log density
+    (term by term, constrained values and with the Jacobians)."""
+    spec = load_spec("binomial_developers").with_changes(name=case, **GRID_CASES[case])
+    design = _grid_design(paper_df, spec)
+    data = prepare_data(design, spec)
+    assert [data.coords["lineage"][i] for i in data.lineage_grid] == list(GRID_LINEAGES)
+    _check(spec, design, n_points=1, seed=zlib.crc32(case.encode()), adjust=_grid_scales)
+
+
+def _grid_scales(params) -> None:
+    """Scales where the grid's step resolves a summed-out lineage's conditional.
+
+    The trapezoid rule at step h = 0.1 is exact to ~1e-6 for peaks of SD >= 0.08; a prior
+    draw can set sigma_model to 0.05, and a two-model lineage's peak is then ~0.04 wide,
+    integrated to ~4e-2 only (each fit measures this, ``lineage_grid.quadrature_check``).
+    The model effect's SD is set to 0.3 and the lineage law's to at least 0.3.
+    """
+    params["sigma_model"] = np.asarray(0.3)
+    params["sigma_lineage"] = np.maximum(params["sigma_lineage"], 0.3)
+
+
+def test_grid_lineage_law_of_the_wrong_scale_is_caught(paper_df, monkeypatch):
+    """A builder whose summed-out lineages use twice the lineage law's scale disagrees with
+    the reference on the observed term (where the summed-out lineages' marginals are)."""
+    from bayes_llm.model import lineage_grid
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="grid_wrong_scale", **GRID_CASES["student_t_two_scale_floor"])
+    original = lineage_grid.log_law
+
+    def doubled(u, sigma, nu=None, ops=np):
+        return original(u, 2.0 * sigma, nu, ops)
+
+    monkeypatch.setattr(lineage_grid, "log_law", doubled)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, _grid_design(paper_df, spec), n_points=1, transformed=False, seed=1,
+               adjust=_grid_scales)

@@ -165,7 +165,8 @@ def _monotone_curve(spec: ModelSpec, data: ModelData, x):
     return pt.sum(basis * slopes[None, :], axis=1)
 
 
-def _lineage_effects(data: ModelData, sigma, nu=None, *, singles_summed_out: bool = False):
+def _lineage_effects(data: ModelData, sigma, nu=None, *, singles_summed_out: bool = False,
+                     grid: bool = False):
     """Lineage effects l ~ Normal(0, sigma_lineage), iid; returns the ``lineage_effect`` vector.
 
     With ``nu`` (``lineage_distribution = "student_t"``) they are iid StudentT(nu, 0,
@@ -182,7 +183,9 @@ def _lineage_effects(data: ModelData, sigma, nu=None, *, singles_summed_out: boo
     and its model's effect are two Normals on one model, summed out together (the model's
     effect SD becomes sqrt(sigma_model^2 + sigma_lineage^2), :func:`_integrated_counts`);
     the vector then holds 0 for them and is not recorded: ``add_eta_draws`` draws their
-    effects after sampling and records ``lineage_effect``.
+    effects after sampling and records ``lineage_effect``. ``grid`` (``lineage_grid``): the
+    lineages of ``data.lineage_grid`` are summed out of the likelihood
+    (:func:`_integrated_counts`); the vector holds 0 for them and is not recorded either.
     """
     n = len(data.coords["lineage"])
     multi, single = data.lineage_multi, data.lineage_single
@@ -200,16 +203,19 @@ def _lineage_effects(data: ModelData, sigma, nu=None, *, singles_summed_out: boo
              else pm.StudentT("lineage_single_z", nu=nu, mu=0.0, sigma=1.0,
                               dims="lineage_single"))
         effect = pt.set_subtensor(effect[single], sigma * z)
+    if grid:
+        return effect
     return pm.Deterministic("lineage_effect", effect, dims="lineage")
 
 
 def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
     """Lineage, protocol and developer-mean-compute terms of mu, and sigma_lineage.
 
-    Returns ``(term, sigma_lineage)``: ``term`` is None when all are off, ``sigma_lineage``
-    None without a lineage effect.
+    Returns ``(term, sigma_lineage, nu_lineage)``: ``term`` is None when all are off,
+    ``sigma_lineage`` None without a lineage effect, ``nu_lineage`` None without Student-t
+    lineage effects.
     """
-    term = sigma = None
+    term = sigma = nu = None
     if spec.lineage_effect:
         idx = pm.Data("lineage_idx", data.lineage_idx, dims="model")
         sigma = _prior(spec, "sigma_lineage")
@@ -219,7 +225,8 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
         # Student-t lineage effect is not Normal: a model alone in its lineage then keeps
         # its lineage effect sampled (non-centred)
         term = _lineage_effects(data, sigma, nu,
-                                singles_summed_out=spec.lineage_singles_summed_out)[idx]
+                                singles_summed_out=spec.lineage_singles_summed_out,
+                                grid=spec.lineage_grid != "none")[idx]
     if spec.protocol_effect:
         off = data.off_harness
         if off.min() == 1.0:
@@ -233,7 +240,7 @@ def _option_terms(spec: ModelSpec, data: ModelData, developer_idx):
         xbar = pm.Data("developer_mean_compute", data.developer_mean_x, dims="developer")
         mundlak = _prior(spec, "mundlak_lambda") * xbar[developer_idx]
         term = mundlak if term is None else term + mundlak
-    return term, sigma
+    return term, sigma, nu
 
 
 #: floor_mixture: starting collapse probability and model-effect SD of every chain
@@ -361,8 +368,34 @@ def _two_scale(spec: ModelSpec, sigma_model):
     return core, wide, w
 
 
+class _GridTerms:
+    """What the likelihood needs to sum the ``lineage_grid`` lineages' effects out.
+
+    ``layout``: :class:`bayes_llm.model.lineage_grid.GridLayout` of ``data.lineage_grid``;
+    ``sigma`` and ``nu``: the lineage law's scale and (Student-t) degrees of freedom
+    tensors (``nu`` None for a Normal law).
+    """
+
+    def __init__(self, data: ModelData, sigma, nu):
+        from bayes_llm.model.lineage_grid import GridLayout
+
+        self.layout = GridLayout.build(data.lineage_idx, data.lineage_grid)
+        self.params = [sigma] if nu is None else [sigma, nu]
+
+
+def _subset(t, idx):
+    """``t`` at the models ``idx``.
+
+    A scalar, or a length-1 vector (CustomDist passes scalar parameters so), stays as it is.
+    """
+    if t.ndim == 0 or t.type.broadcastable[0]:
+        return t
+    return t[idx]
+
+
 def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_model,
-                       period_idx, wide: tuple = (), *, laplace: bool = False) -> None:
+                       period_idx, wide: tuple = (), *, laplace: bool = False,
+                       grid: _GridTerms | None = None) -> None:
     """Observed counts with the model effect summed out (``integrate_model_effect``).
 
     Each count's density is the marginal ∫ Binomial(k | n, g + (1 - g) logistic(e))
@@ -374,15 +407,21 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
     ``sigma_model`` is then the Laplace law's scale b, SD b sqrt 2) it is Laplace(mu_i, b),
     integrated by :func:`bayes_llm.model.laplace_integral.laplace_log_marginal`. With
     ``floor_mixture`` it is mixed with the
-    collapsed component as in :func:`_floor_mixture`. The random draws (prior and posterior
-    predictive) draw a fresh eta, i.e. they replicate new models.
+    collapsed component as in :func:`_floor_mixture`. With ``grid`` (``lineage_grid``) the
+    models of the summed-out lineages (``mu`` without their lineage effect) have their
+    lineage's effect summed out as well (:mod:`bayes_llm.model.lineage_grid`): the
+    lineage's log marginal is recorded at its first model and 0 at the others, so the
+    total is the model's log density (pointwise values of those models are replaced after
+    sampling, :func:`bayes_llm.model.eta_integral.add_eta_draws`). The random draws (prior
+    and posterior predictive) draw a fresh eta (and a fresh effect for a summed-out
+    lineage), i.e. they replicate new models.
     """
     from bayes_llm.model.eta_integral import pytensor_log_marginal
 
     n = np.broadcast_to(np.asarray(data.n, float), np.shape(data.k)).copy()
     g = float(data.guess)
 
-    def regular(value, mu, sigma, *wide):
+    def regular(value, n, mu, sigma, *wide):
         if laplace:
             from bayes_llm.model.eta_integral import pytensor_ops
             from bayes_llm.model.laplace_integral import laplace_log_marginal
@@ -399,6 +438,30 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
             pt.stack([pt.broadcast_to(sigma, mu.shape), pt.broadcast_to(sigma_wide, mu.shape)]))
         return pt.logaddexp(pt.log1p(-w) + both[0], pt.log(w) + both[1])
 
+    def per_model(value, n, mu, sigma, collapse, wide):
+        """Each count's log density given mu (any shape ``value`` and ``n`` broadcast to)."""
+        reg = regular(value, n, mu, sigma, *wide)
+        if not collapse:
+            return reg
+        pi, a, b = collapse
+        collapsed = pm.logp(pm.BetaBinomial.dist(n=n, alpha=a, beta=b), value)
+        return pt.logaddexp(pt.log(pi) + collapsed, pt.log1p(-pi) + reg)
+
+    collapse = list(_collapse_component(spec, data, period_idx)) if spec.floor_mixture else []
+    grid_params = grid.params if grid is not None else []
+    n_collapse, n_grid = len(collapse), len(grid_params)
+
+    def unpack(params):
+        mu, sigma, rest = params[0], params[1], params[2:]
+        return (mu, sigma, rest[:n_collapse], rest[n_collapse:n_collapse + n_grid],
+                rest[n_collapse + n_grid:])
+
+    def logp(value, *params):
+        mu, sigma, coll, law, wide = unpack(params)
+        if grid is None:
+            return per_model(value, n, mu, sigma, coll, wide)
+        return _grid_log_density(grid, value, n, mu, sigma, coll, law, wide, per_model)
+
     def draw_regular(mu, sigma, rng, size, *wide):
         if wide:
             shape = size if size is not None else np.broadcast(mu, sigma, wide[0]).shape
@@ -407,27 +470,55 @@ def _integrated_counts(spec: ModelSpec, data: ModelData, name: str, mu, sigma_mo
                else rng.normal(mu, sigma, size=size))
         return g + (1.0 - g) / (1.0 + np.exp(-eta))
 
-    if not spec.floor_mixture:
-        def random(mu, sigma, *wide, rng=None, size=None):
-            return rng.binomial(n.astype(np.int64), draw_regular(mu, sigma, rng, size, *wide))
-
-        pm.CustomDist(name, mu, sigma_model, *wide, logp=regular, random=random,
-                      observed=data.k, dims="model")
-        return
-    pi, a, b = _collapse_component(spec, data, period_idx)
-
-    def mixed(value, mu, sigma, pi, a, b, *wide):
-        collapsed = pm.logp(pm.BetaBinomial.dist(n=n, alpha=a, beta=b), value)
-        return pt.logaddexp(pt.log(pi) + collapsed,
-                            pt.log1p(-pi) + regular(value, mu, sigma, *wide))
-
-    def random_mixed(mu, sigma, pi, a, b, *wide, rng=None, size=None):
+    def random(*params, rng=None, size=None):
+        mu, sigma, coll, law, wide = unpack(params)
+        if grid is not None:  # a fresh effect for each summed-out lineage
+            mu = np.array(mu, float, copy=True)
+            lay = grid.layout
+            fresh = (rng.standard_normal(len(lay.lineages)) if len(law) == 1
+                     else rng.standard_t(law[1], len(lay.lineages)))
+            mu[..., lay.models] += law[0] * fresh[lay.position]
         p = draw_regular(mu, sigma, rng, size, *wide)
-        q = rng.beta(a, b, size=p.shape)
-        return rng.binomial(n.astype(np.int64), np.where(rng.uniform(size=p.shape) < pi, q, p))
+        if coll:
+            pi, a, b = coll
+            q = rng.beta(a, b, size=p.shape)
+            p = np.where(rng.uniform(size=p.shape) < pi, q, p)
+        return rng.binomial(n.astype(np.int64), p)
 
-    pm.CustomDist(name, mu, sigma_model, pi, a, b, *wide, logp=mixed, random=random_mixed,
-                  observed=data.k, dims="model")
+    pm.CustomDist(name, mu, sigma_model, *collapse, *grid_params, *wide, logp=logp,
+                  random=random, observed=data.k, dims="model")
+
+
+def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, per_model):
+    """Per-model log densities with the ``lineage_grid`` lineages' effects summed out.
+
+    The other models' log densities as usual; for each summed-out lineage the log of
+    sum_g w_g law(u_g) prod_i L_i(mu_i + u_g) (:mod:`bayes_llm.model.lineage_grid`),
+    recorded at the lineage's first model, 0 at its other models. Every count's density
+    (the other models' at mu, the summed-out models' at mu + u_g for every node) is one
+    call of ``per_model`` on one long vector, so the quadrature's graph is built (and
+    compiled) once.
+    """
+    from bayes_llm.model.eta_integral import pytensor_ops
+    from bayes_llm.model.lineage_grid import grid_nodes, log_law
+
+    lay = grid.layout
+    nodes, log_w = grid_nodes()
+    if not lay.lineages.size:
+        return per_model(value, n, mu, sigma, coll, wide)
+    # rows: the other models once, then each summed-out model once per node
+    rows = np.concatenate([lay.others, np.repeat(lay.models, len(nodes))])
+    shift = np.concatenate([np.zeros(len(lay.others)), np.tile(nodes, len(lay.models))])
+    every = per_model(value[rows], n[rows], mu[rows] + shift, _subset(sigma, rows),
+                      [_subset(c, rows) for c in coll], [_subset(w, rows) for w in wide])
+    out = pt.zeros_like(mu)
+    if lay.others.size:
+        out = pt.set_subtensor(out[lay.others], every[:len(lay.others)])
+    node_loglik = every[len(lay.others):].reshape((len(lay.models), len(nodes)))
+    law_nodes = log_law(pt.as_tensor(nodes), law[0], law[1] if len(law) > 1 else None,
+                        ops=pytensor_ops()) + log_w
+    density = pt.dot(pt.as_tensor(lay.membership), node_loglik) + law_nodes[None, :]
+    return pt.set_subtensor(out[lay.first], pt.logsumexp(density, axis=-1))
 
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:
@@ -493,7 +584,7 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                 sigma_s = _prior(spec, "sigma_slope")
                 slope = pm.Normal("developer_slope", 0.0, sigma_s, dims="developer")
                 mu = mu + slope[developer_idx] * x
-        extra, sigma_lineage = _option_terms(spec, data, developer_idx)
+        extra, sigma_lineage, nu_lineage = _option_terms(spec, data, developer_idx)
         if extra is not None:
             mu = mu + extra
         name = OBSERVED_NAME[spec.likelihood]
@@ -521,7 +612,10 @@ def build_model(data: ModelData, spec: ModelSpec) -> pm.Model:
                     sigma_model = pt.sqrt(sigma_model**2 + sigma_lineage**2 * single)
                     if wide:
                         wide = (pt.sqrt(wide[0]**2 + sigma_lineage**2 * single), wide[1])
-                _integrated_counts(spec, data, name, mu, sigma_model, period_idx, wide)
+                grid = (_GridTerms(data, sigma_lineage, nu_lineage)
+                        if spec.lineage_grid != "none" else None)
+                _integrated_counts(spec, data, name, mu, sigma_model, period_idx, wide,
+                                   grid=grid)
                 return model
             if spec.model_effect == "student_t":
                 nu_model = _prior(spec, "nu_model")

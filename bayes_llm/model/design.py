@@ -74,11 +74,15 @@ class ModelData:
     #: Index of each model's base-model lineage (``lineage_effect``; see
     #: :mod:`bayes_llm.data.lineage`); coords ``lineage``.
     lineage_idx: np.ndarray | None = None
-    #: Indices (into coords ``lineage``) of lineages with several models / with one model.
+    #: Indices (into coords ``lineage``) of lineages with several models whose effect is
+    #: sampled / with one model.
     lineage_multi: np.ndarray | None = None
     lineage_single: np.ndarray | None = None
     #: True for each model alone in its lineage (its lineage is in ``lineage_single``).
     lineage_alone: np.ndarray | None = None
+    #: Indices (into coords ``lineage``) of the multi-model lineages whose effect is summed
+    #: out on a grid (``lineage_grid``; not in ``lineage_multi``); empty without it.
+    lineage_grid: np.ndarray | None = None
     #: Index (coords ``developer_kind``: trainer, finetuner) of each developer unit's kind
     #: (``developer_distribution = "normal_by_kind"``; see
     #: :func:`bayes_llm.data.lineage.developer_kinds`).
@@ -211,6 +215,8 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
     options = _option_arrays(frame, spec, x, np.asarray(developer_idx), len(units))
     acc = frame[acc_col].to_numpy(float)
     k = np.rint(acc * n_questions).astype(np.int64)
+    if spec.lineage_effect:
+        _split_grid_lineages(options, spec, acc)
     sd = np.where(frame["compute_is_estimate"].to_numpy(bool), spec.compute_error_sd_estimate,
                   spec.compute_error_sd_reported)
     return ModelData(
@@ -230,6 +236,21 @@ def prepare_data(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
         data_hash=data_hash(frame, spec.outcome),
         **options,
     )
+
+
+def _split_grid_lineages(options: dict, spec: ModelSpec, accuracy: np.ndarray) -> None:
+    """Move the lineages summed out on a grid (``lineage_grid``) from ``lineage_multi``."""
+    grid = np.zeros(0, dtype=np.int64)
+    if spec.lineage_grid == "near_floor":
+        from bayes_llm.model.lineage_grid import near_floor_lineages
+
+        grid = near_floor_lineages(options["lineage_idx"], accuracy, options["lineage_multi"])
+    lineages = options["coords"]["lineage"]
+    options["lineage_grid"] = grid
+    options["lineage_multi"] = np.setdiff1d(options["lineage_multi"], grid).astype(np.int64)
+    options["coords"]["lineage_multi"] = [lineages[i] for i in options["lineage_multi"]]
+    if spec.lineage_grid != "none":
+        options["coords"]["lineage_grid"] = [lineages[i] for i in grid]
 
 
 def off_harness(frame: pd.DataFrame) -> np.ndarray:

@@ -381,8 +381,10 @@ class LineageLayout(NamedTuple):
     """Where the lineage effects of an integrated fit live (``lineage_effect`` on).
 
     ``lineage_idx``: each model's lineage; ``multi`` and ``single``: indices of the
-    lineages with several models (sampled) and with one (summed out with eta); ``alone``:
-    True for each model alone in its lineage; ``labels``: every lineage's label.
+    lineages with several models (sampled) and with one; ``alone``: True for each model
+    alone in its lineage; ``labels``: every lineage's label; ``singles_summed_out``:
+    whether the single-model lineages' effects were summed out with eta (else sampled as
+    ``lineage_single_z``); ``grid``: the lineages summed out on a grid (``lineage_grid``).
     """
 
     lineage_idx: np.ndarray
@@ -390,12 +392,16 @@ class LineageLayout(NamedTuple):
     single: np.ndarray
     alone: np.ndarray
     labels: list
+    singles_summed_out: bool = True
+    grid: np.ndarray = np.zeros(0, dtype=np.int64)
 
     @classmethod
-    def from_data(cls, data) -> LineageLayout:
+    def from_data(cls, data, *, singles_summed_out: bool = True) -> LineageLayout:
         """Read the layout off a :class:`~bayes_llm.model.design.ModelData` with lineages."""
+        grid = getattr(data, "lineage_grid", None)
         return cls(data.lineage_idx, data.lineage_multi, data.lineage_single,
-                   data.lineage_alone, list(data.coords["lineage"]))
+                   data.lineage_alone, list(data.coords["lineage"]), singles_summed_out,
+                   np.zeros(0, dtype=np.int64) if grid is None else np.asarray(grid))
 
 
 def _collapse_draws(dt, n_model: int, period_idx, x):
@@ -486,7 +492,8 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     extra = 0.0
     if lineages is not None:
         s_lin = post["sigma_lineage"].values.reshape(-1, 1)
-        extra = s_lin**2 * lineages.alone[None, :]
+        if lineages.singles_summed_out:
+            extra = s_lin**2 * lineages.alone[None, :]
     wide = ((post[name].values.reshape(-1, 1) for name in TWO_SCALE_NAMES)
             if TWO_SCALE_NAMES[0] in post else (None, None))
     scales = [(np.broadcast_to(log_w, mu.shape), np.broadcast_to(sd, mu.shape))
@@ -501,6 +508,11 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     if mixture:
         pi, a_all, b_all = collapse
     rng = np.random.default_rng([seed, SEED_OFFSET])
+    grid = _grid_draws(post, lineages, k, n, g, mu, scales, collapse, rng)
+    if grid is not None:  # mu with the summed-out lineages' drawn effects
+        mu = mu.copy()
+        mu[:, grid.layout.models] += grid.effects[:, grid.layout.position]
+        grid_loglik = np.empty((mu.shape[0], len(grid.layout.models)))
     eta, sigma = np.empty_like(mu), np.empty_like(mu)
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
@@ -517,13 +529,78 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
             fresh, fresh_sd = draw_prior_eta_scales(mu[sl], block_scales, rng)
             block = np.where(collapsed, fresh, block)
             block_sd = np.where(collapsed, fresh_sd, block_sd)
+        if grid is not None:  # each summed-out model's density given its lineage's effect
+            idx = grid.layout.models
+            if mixture:
+                grid_loglik[sl] = np.logaddexp(log_c, log_r)[:, idx]
+            else:
+                grid_loglik[sl] = (logs[0] if logs is not None and len(logs) == 1
+                                   else special.logsumexp(logs, axis=0) if logs is not None
+                                   else log_marginal(k, n, g, mu[sl], block_scales[0][1]))[:, idx]
         eta[sl], sigma[sl] = block, block_sd
     post = post.drop_vars(ETA_MEAN).assign(eta=_as_eta(eta, mean))
     if lineages is not None:
-        post = post.assign(lineage_effect=_lineage_draws(post, lineages, eta - mu, sigma,
-                                                         s_lin, rng, (n_chain, n_draw)))
+        effect = _lineage_draws(post, lineages, eta - mu, sigma, s_lin, rng, (n_chain, n_draw),
+                                grid)
+        post = post.assign(lineage_effect=effect)
+    if grid is not None:
+        _replace_pointwise(dt, grid.layout.models, grid_loglik, (n_chain, n_draw))
     dt["posterior"] = xr.DataTree(post)
     return dt
+
+
+class _GridDraws(NamedTuple):
+    layout: object
+    effects: np.ndarray
+    check: dict
+
+
+def _grid_draws(post, lineages: LineageLayout | None, k, n, g: float, mu: np.ndarray,
+                scales, collapse, rng: np.random.Generator) -> _GridDraws | None:
+    """Draw the effects of the lineages summed out on a grid (``lineage_grid``), or None.
+
+    Warns when the grid's quadrature check fails
+    (:func:`bayes_llm.model.lineage_grid.quadrature_check`).
+    """
+    if lineages is None or not len(lineages.grid):
+        return None
+    import warnings
+
+    from bayes_llm.model import lineage_grid as lg
+
+    layout = lg.GridLayout.build(lineages.lineage_idx, lineages.grid)
+    nu = post["nu_lineage"].values.reshape(-1) if "nu_lineage" in post else None
+    effects, check = lg.draw_summed_out_effects(
+        k, n, g, mu, scales, layout, post["sigma_lineage"].values.reshape(-1), nu, rng,
+        collapse=None if collapse is None else (collapse[0], collapse[1], collapse[2]))
+    if (check["half_step_difference"] > lg.MAX_HALF_STEP_DIFFERENCE
+            or check["end_mass"] > lg.MAX_END_MASS):
+        warnings.warn(
+            "lineage_grid: the grid may not integrate the summed-out lineages' effects "
+            f"accurately (rule with every other node differs by up to "
+            f"{check['half_step_difference']:.2g} log units, limit "
+            f"{lg.MAX_HALF_STEP_DIFFERENCE:g}; mass at the grid's ends up to "
+            f"{check['end_mass']:.2g}, limit {lg.MAX_END_MASS:g})", stacklevel=3)
+    return _GridDraws(layout, effects, check)
+
+
+def _replace_pointwise(dt, models: np.ndarray, loglik: np.ndarray, shape: tuple) -> None:
+    """Put the summed-out lineages' models' own log-likelihoods into ``log_likelihood``.
+
+    The sampled model records each such lineage's marginal at its first model and 0 at
+    the others; after the lineage effects are drawn each model's density given its
+    lineage's effect is the pointwise value, as for a sampled lineage.
+    """
+    import xarray as xr
+
+    if "log_likelihood" not in dt.children:
+        return
+    ds = dt["log_likelihood"].to_dataset()
+    name = next(iter(ds.data_vars))
+    values = ds[name].transpose("chain", "draw", ...).values.copy()
+    values[..., models] = loglik.reshape(*shape, len(models))
+    ds[name] = ds[name].transpose("chain", "draw", ...).copy(data=values)
+    dt["log_likelihood"] = xr.DataTree(ds)
 
 
 def _add_laplace_eta_draws(dt, post, mean, k, n, g: float, seed: int, period_idx, x):
@@ -570,11 +647,14 @@ def _add_laplace_eta_draws(dt, post, mean, k, n, g: float, seed: int, period_idx
 
 
 def _lineage_draws(post, lineages: LineageLayout, deviation: np.ndarray, sd: np.ndarray,
-                   s_lin: np.ndarray, rng: np.random.Generator, shape: tuple[int, int]):
+                   s_lin: np.ndarray, rng: np.random.Generator, shape: tuple[int, int],
+                   grid: _GridDraws | None = None):
     """``lineage_effect`` draws: sampled for multi-model lineages, drawn given eta for the rest.
 
     ``deviation`` (S, M) is eta - mu (mu without the summed-out lineage effect); ``sd``
-    (S, M) the SD of that deviation, ``s_lin`` (S, 1) sigma_lineage.
+    (S, M) the SD of that deviation, ``s_lin`` (S, 1) sigma_lineage. Single-model lineages
+    sampled (not summed out with eta) are ``sigma_lineage * lineage_single_z``; the
+    lineages summed out on a grid take ``grid``'s drawn effects.
     """
     import xarray as xr
 
@@ -583,7 +663,12 @@ def _lineage_draws(post, lineages: LineageLayout, deviation: np.ndarray, sd: np.
     if len(lineages.multi):
         effect[:, lineages.multi] = post["lineage_multi_effect"].values.reshape(
             deviation.shape[0], -1)
-    if len(lineages.single):
+    if grid is not None:
+        effect[:, grid.layout.lineages] = grid.effects
+    if len(lineages.single) and not lineages.singles_summed_out:
+        effect[:, lineages.single] = s_lin * post["lineage_single_z"].values.reshape(
+            deviation.shape[0], -1)
+    elif len(lineages.single):
         # the model of each single-model lineage (one each)
         model_of = np.full(n_lineage, -1)
         model_of[lineages.lineage_idx] = np.arange(len(lineages.lineage_idx))

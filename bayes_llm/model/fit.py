@@ -264,8 +264,11 @@ def draw_integrated_effects(dt: xr.DataTree, data: ModelData, spec: ModelSpec, s
     """
     from bayes_llm.model.eta_integral import LineageLayout, add_eta_draws
 
-    # a Laplace model effect or Student-t lineages: every lineage effect was sampled
-    lineages = LineageLayout.from_data(data) if spec.lineage_singles_summed_out else None
+    # a Laplace model effect or Student-t lineages: every lineage effect was sampled,
+    # unless some were summed out on a grid (lineage_grid)
+    lineages = (LineageLayout.from_data(data,
+                                        singles_summed_out=spec.lineage_singles_summed_out)
+                if spec.lineage_singles_summed_out or spec.lineage_grid != "none" else None)
     return add_eta_draws(dt, data.k if k is None else k, data.n, data.guess, seed,
                          data.period_idx, lineages, data.x)
 

@@ -55,6 +55,11 @@ COMPUTE_CURVES = ("linear", "monotone")
 #: base model's fingerprint (parameters and pre-training tokens); see
 #: :mod:`bayes_llm.data.lineage`.
 LINEAGE_SOURCES = ("leaderboard", "fingerprint")
+#: Which multi-model lineages have their effect summed out on a fixed grid instead of
+#: sampled (``lineage_grid``; :mod:`bayes_llm.model.lineage_grid`): none, or those near the
+#: guessing floor (a model below the floor line and a median accuracy near it), whose
+#: effect's conditional posterior can have two separated peaks.
+LINEAGE_GRIDS = ("none", "near_floor")
 COMPUTE_POPULATIONS = ("normal", "student_t")
 #: Default knots (log10 FLOP) of the monotone compute curve: one segment per decade over
 #: the bulk of the 809 models (65 below 1e22, 7 above 1e25).
@@ -79,6 +84,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "collapse_by_lineage": False,
     "period_trend": False,
     "period_parameterisation": "centred",
+    "lineage_grid": "none",
 }
 
 #: Distribution name -> required parameters (all must be positive except ``mu``).
@@ -324,6 +330,12 @@ class ModelSpec:
     #: "partially_non_centred" (``period_effect_z`` ~ ZeroSumNormal(sigma_period^0.5), gamma =
     #: sigma_period^0.5 z); the benchmark deviations stay centred. The same prior every time.
     period_parameterisation: str = "centred"
+    #: An integrated binomial model with lineage effects only: "near_floor" sums the effect
+    #: of each multi-model lineage near the guessing floor out of the likelihood on a fixed
+    #: grid (:mod:`bayes_llm.model.lineage_grid`) instead of sampling it, and draws it from
+    #: its conditional posterior after sampling; the same model. "none": every lineage
+    #: effect sampled.
+    lineage_grid: str = "none"
     priors: dict[str, Prior] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     source: str = ""
@@ -519,6 +531,7 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
                                         "normal", where),
         "period_parameterisation": _choice(data, "period_parameterisation",
                                            PERIOD_PARAMETERISATIONS, "centred", where),
+        "lineage_grid": _choice(data, "lineage_grid", LINEAGE_GRIDS, "none", where),
     }
     for flag in ("lineage_effect", "protocol_effect", "developer_mean_compute",
                  "floor_mixture", "integrate_model_effect", "collapse_by_period",
@@ -536,6 +549,13 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["lineage_distribution"] != "normal" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_distribution = '{out['lineage_distribution']}' "
                         "is used only with lineage_effect = true")
+    if out["lineage_grid"] != "none" and not (
+            out["lineage_effect"] and out["integrate_model_effect"]
+            and out["model_effect"] in ("normal", "two_scale")):
+        raise SpecError(f"{where}: lineage_grid = '{out['lineage_grid']}' needs "
+                        "lineage_effect = true, integrate_model_effect = true and model_effect "
+                        "= 'normal' or 'two_scale' (a lineage's effect is summed out of the "
+                        "integrated binomial likelihood of its models)")
     if out["developer_distribution"] == "normal_by_kind" and not out["lineage_effect"]:
         raise SpecError(f"{where}: developer_distribution = 'normal_by_kind' needs "
                         "lineage_effect = true (a developer's kind comes from its models' "

@@ -152,6 +152,9 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         if len(data.lineage_single):
             v["lineage_single_z"] = standard_draw(len(data.lineage_single))
         v["lineage_effect"] = lineage_effects(data, v)
+        grid = getattr(data, "lineage_grid", None)
+        if grid is not None and len(grid):  # summed out of the model (lineage_grid), not sampled
+            v["lineage_effect"][grid] = v["sigma_lineage"] * standard_draw(len(grid))
         mu = mu + v["lineage_effect"][data.lineage_idx]
     if parts["protocol"]:
         v["protocol_effect"] = prior_draw(pr("protocol_effect"), rng)

@@ -53,7 +53,13 @@ respect to Lebesgue measure on the sum-to-zero subspace (orthonormal coordinates
 * integrated model effect (``integrate_model_effect``): no ``eta``; each count's density
   is ``∫ Binomial(k_i | n, g + (1 - g) logistic(e)) Normal(e | mu_i, sigma_model) de``
   (in the floor mixture in place of ``Binomial(n, p_i)``), computed here by SciPy's
-  adaptive quadrature (QUADPACK) per model, not by the model's Gauss–Hermite rule.
+  adaptive quadrature (QUADPACK) per model, not by the model's Gauss–Hermite rule;
+* lineages summed out (``lineage_grid``; the lineages of ``data.lineage_grid``, not
+  sampled): each such lineage's models contribute ``log ∫ law(u) prod_i p(k_i | mu_i + u)
+  du`` (the lineage law's density times the models' integrated, floor-mixed densities),
+  computed here by composite Simpson's rule on a fine grid over the range where the
+  integrand is within e^-50 of its maximum, not by the model's trapezoid rule on fixed
+  nodes (:func:`grid_lineage_log_marginals`).
 
 The variable names are the ones listed in ``models/README.md`` ("Sampled variables").
 """
@@ -343,6 +349,57 @@ def _simpson_log_integral(k, n, guess: float, log_effect, kink=None) -> np.ndarr
                                                          axis=1))
         total = part if total is None else np.logaddexp(total, part)
     return total
+
+
+def _grid_lineages(data: ModelData) -> np.ndarray:
+    """Lineages whose effect is summed out of the likelihood (``lineage_grid``), or none."""
+    grid = getattr(data, "lineage_grid", None)
+    return np.zeros(0, dtype=np.int64) if grid is None else np.asarray(grid, dtype=np.int64)
+
+
+def lineage_law_logpdf(u, v: Mapping[str, np.ndarray], parts: dict) -> np.ndarray:
+    """Log density of the lineage law at ``u``: Normal(0, sigma_lineage) or Student-t."""
+    sd = float(v["sigma_lineage"])
+    if parts["t_lineage"]:
+        return stats.t.logpdf(u, float(v["nu_lineage"]), 0.0, sd)
+    return stats.norm.logpdf(u, 0.0, sd)
+
+
+def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: ModelData,
+                               mu, pi=None, *, step: float = 0.02) -> np.ndarray:
+    """``log ∫ law(u) prod_(i in l) p(k_i | mu_i + u) du`` for each summed-out lineage l.
+
+    ``p`` is :func:`integrated_count_logpmf`'s density (model effect integrated out, mixed
+    with the collapsed component at ``pi``), ``mu`` the linear predictor without the
+    lineage's effect. The integrand is located on a grid of spacing 0.25 over [-15, 10]
+    and integrated by composite Simpson's rule with spacing about ``step`` over the range
+    where it is within e^-50 of its maximum (a range that holds every peak).
+    """
+    mu = np.asarray(mu, float)
+    n = np.broadcast_to(np.asarray(data.n, float), mu.shape)
+    out = []
+    for lineage in _grid_lineages(data):
+        rows = np.flatnonzero(np.asarray(data.lineage_idx) == lineage)
+
+        def log_f(u: np.ndarray, rows: np.ndarray = rows) -> np.ndarray:
+            shifted = (mu[rows][None, :] + u[:, None]).ravel()
+            tile = len(u)
+            ll = integrated_count_logpmf(
+                v, parts, np.tile(data.k[rows], tile), np.tile(n[rows], tile), data.guess,
+                shifted, pi=None if pi is None else np.tile(np.asarray(pi)[rows], tile))
+            return ll.reshape(tile, len(rows)).sum(axis=1) + lineage_law_logpdf(u, v, parts)
+
+        coarse = np.arange(-15.0, 10.0 + 1e-9, 0.25)
+        values = log_f(coarse)
+        keep = np.flatnonzero(values > values.max() - 50.0)
+        lo, hi = coarse[keep[0]] - 0.25, coarse[keep[-1]] + 0.25
+        fine = np.linspace(lo, hi, 2 * int(np.ceil((hi - lo) / (2 * step))) + 1)
+        values = log_f(fine)
+        peak = values.max()
+        from scipy import integrate
+
+        out.append(peak + math.log(integrate.simpson(np.exp(values - peak), x=fine)))
+    return np.asarray(out)
 
 
 def _singles_summed_out(parts: dict) -> bool:
@@ -686,6 +743,11 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
                   else None)
             regular = integrated_count_logpmf(v, parts, data.k, data.n, data.guess, mu,
                                               pi=pi, alone=alone)
+            grid = _grid_lineages(data)
+            if grid.size:  # their models' densities are inside the lineages' marginals
+                regular = np.where(np.isin(data.lineage_idx, grid), 0.0, regular)
+                regular = np.append(regular, grid_lineage_log_marginals(v, parts, data, mu,
+                                                                        pi))
             terms["correct"] = float(np.sum(regular))
             return terms
         if parts["t_model"]:
@@ -734,7 +796,8 @@ def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarra
     return float(sum(log_density_terms(spec, data, values).values()))
 
 
-__all__ = ["collapse_shape", "floor_mixture_logpmf", "integrated_binomial_laplace_logpmf",
+__all__ = ["collapse_shape", "floor_mixture_logpmf", "grid_lineage_log_marginals",
+           "integrated_binomial_laplace_logpmf",
            "integrated_binomial_logpmf", "integrated_count_logpmf", "log_density",
            "log_density_terms",
            "monotone_curve", "prior_draw", "prior_logpdf",

@@ -1,0 +1,248 @@
+"""Lineage effects summed out on a grid (``lineage_grid``, issue 10).
+
+The grid's rule, its self-check and the draws after sampling, each against an
+independent calculation; the selection rule on the 809 models. The model's log density
+with the grid is checked against the NumPy reference in ``tests/test_logdensity.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from bayes_llm.model import lineage_grid as lg
+
+
+def _two_peaks(u, low=-1.1, high=-0.5, sd_low=0.08, sd_high=0.1, weight_low=0.3):
+    """Log of a two-peak density (unnormalised: total mass 1) on ``u``."""
+    return np.logaddexp(np.log(weight_low) + stats.norm.logpdf(u, low, sd_low),
+                        np.log1p(-weight_low) + stats.norm.logpdf(u, high, sd_high))
+
+
+def _density_on_grid(log_f):
+    nodes, log_w = lg.grid_nodes()
+    return log_f(nodes) + log_w
+
+
+def test_grid_covers_its_range_with_its_step():
+    nodes, log_w = lg.grid_nodes()
+    assert nodes[0] == lg.GRID_LOW and nodes[-1] == pytest.approx(lg.GRID_HIGH)
+    assert np.allclose(np.diff(nodes), lg.GRID_STEP)
+    assert np.exp(log_w).sum() == pytest.approx(lg.GRID_HIGH - lg.GRID_LOW)
+
+
+def test_trapezoid_rule_integrates_two_separated_peaks():
+    """Two peaks 0.6 apart with SDs 0.08 and 0.1 (as on the fold-1 fit): the rule's log
+    integral equals the exact one (mass 1) to 1e-5, and its self-check passes."""
+    density = _density_on_grid(_two_peaks)
+    assert special.logsumexp(density) == pytest.approx(0.0, abs=1e-5)
+    check = lg.quadrature_check(density[None, :])
+    assert check["half_step_difference"] < lg.MAX_HALF_STEP_DIFFERENCE
+    assert check["end_mass"] < lg.MAX_END_MASS
+
+
+def test_quadrature_check_catches_a_peak_too_narrow_for_the_step():
+    """A peak of SD 0.02 (a fifth of the step) is integrated badly, and the check says so."""
+    density = _density_on_grid(lambda u: _two_peaks(u, sd_low=0.02, weight_low=0.9))
+    assert abs(special.logsumexp(density)) > 1e-3  # the rule is off ...
+    check = lg.quadrature_check(density[None, :])
+    assert check["half_step_difference"] > lg.MAX_HALF_STEP_DIFFERENCE  # ... and detected
+
+
+def test_quadrature_check_catches_mass_at_the_grid_ends():
+    density = _density_on_grid(lambda u: stats.norm.logpdf(u, lg.GRID_LOW + 0.1, 0.3))
+    assert lg.quadrature_check(density[None, :])["end_mass"] > lg.MAX_END_MASS
+
+
+def _two_peak_cdf(u):
+    return 0.3 * stats.norm.cdf(u, -1.1, 0.08) + 0.7 * stats.norm.cdf(u, -0.5, 0.1)
+
+
+def test_draws_follow_the_conditional_density():
+    """Draws from the grid's interpolant corrected by Metropolis–Hastings steps against the
+    exact density: Kolmogorov–Smirnov against the two-peak density's CDF (40,000 draws),
+    and each peak's share."""
+    density = _density_on_grid(_two_peaks)
+    draws, acceptance = lg.draw_lineage_effects(
+        np.broadcast_to(density, (40_000, 1, lg.NODE_COUNT)), np.random.default_rng(1),
+        exact=_two_peaks)
+    assert stats.kstest(draws[:, 0], _two_peak_cdf).pvalue > 0.01
+    assert np.mean(draws < -0.8) == pytest.approx(0.3, abs=0.01)
+    assert acceptance > 0.8  # the interpolant is close to the density
+
+
+@pytest.mark.parametrize("wrong", ["interpolant only", "at the nodes"])
+def test_draws_from_a_wrong_density_fail_the_same_test(wrong):
+    """The test above can fail: the interpolant's draws without the correction (at a peak of
+    SD ~h the linear interpolant is off by up to ~15%), and draws at the nodes only, are
+    both rejected by the same KS test."""
+    density = _density_on_grid(_two_peaks)
+    rng = np.random.default_rng(1)
+    if wrong == "interpolant only":
+        draws = lg.draw_lineage_effects(
+            np.broadcast_to(density, (40_000, 1, lg.NODE_COUNT)), rng)[0][:, 0]
+    else:
+        nodes, _ = lg.grid_nodes()
+        probs = np.exp(density - special.logsumexp(density))
+        draws = rng.choice(nodes, size=40_000, p=probs / probs.sum())
+    assert stats.kstest(draws, _two_peak_cdf).pvalue < 0.01
+
+
+def test_near_floor_rule():
+    lineage = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3])
+    accuracy = np.array([0.11, 0.15, 0.18,   # 0: a model at the floor, median 0.15: chosen
+                         0.12, 0.35, 0.40,   # 1: a model at the floor, median 0.35: not
+                         0.14, 0.16,         # 2: none at the floor: not
+                         0.11])              # 3: one model (not a candidate)
+    chosen = lg.near_floor_lineages(lineage, accuracy, candidates=np.array([0, 1, 2]))
+    assert chosen.tolist() == [0]
+
+
+def test_near_floor_lineages_of_the_809_models(paper_df):
+    """22 fingerprint lineages holding 117 models (``lineage_straddle.py``'s count)."""
+    from bayes_llm.model import load_spec, prepare_data
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="grid", lineage_effect=True, lineage_source="fingerprint",
+        integrate_model_effect=True, lineage_grid="near_floor")
+    data = prepare_data(paper_df, spec)
+    assert len(data.lineage_grid) == 22
+    assert np.isin(data.lineage_idx, data.lineage_grid).sum() == 117
+    assert not set(data.lineage_grid) & set(data.lineage_multi)
+    assert "fp:1.24B/9000BT" in [data.coords["lineage"][i] for i in data.lineage_grid]
+
+
+def test_layout_maps_models_to_their_lineages():
+    layout = lg.GridLayout.build(np.array([4, 2, 4, 7, 2, 4]), np.array([2, 4]))
+    assert layout.models.tolist() == [0, 1, 2, 4, 5]
+    assert layout.others.tolist() == [3]
+    assert layout.position.tolist() == [1, 0, 1, 0, 1]
+    assert layout.first.tolist() == [1, 0]
+    assert layout.membership.sum(axis=1).tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("nu", [None, 4.0])
+def test_law_density_is_normal_or_student_t(nu):
+    u = np.linspace(-3, 3, 7)
+    expected = (stats.norm.logpdf(u, 0, 0.5) if nu is None else stats.t.logpdf(u, nu, 0, 0.5))
+    assert np.allclose(lg.log_law(u, 0.5, nu), expected, rtol=1e-12)
+
+
+def test_summed_out_effects_follow_the_reference_conditional():
+    """Draws of one lineage's effect after sampling, at one fixed draw of everything else,
+    against its conditional computed by the independent NumPy reference (Simpson's rule on
+    a fine grid, ``bayes_llm.verify.logdensity``): three models, two near the floor, with
+    the floor mixture and a two-scale model effect."""
+    from bayes_llm.model.eta_integral import model_effect_scales
+    from bayes_llm.verify.logdensity import (
+        collapse_shape,
+        integrated_count_logpmf,
+        lineage_law_logpdf,
+    )
+
+    n = 12_032
+    k = np.array([1_330, 1_400, 2_300])  # accuracies 0.111, 0.116, 0.191
+    mu = np.array([-1.2, -1.0, -0.9])
+    v = {"sigma_model": 0.3, "model_wide_probability": 0.2, "model_wide_log_ratio": 1.0,
+         "sigma_lineage": 0.5, "nu_lineage": 5.0, "collapse_logit_mean": 0.0,
+         "collapse_log_concentration": np.log(1_000.0)}
+    parts = {"laplace": False, "two_scale": True, "t_lineage": True, "floor_mixture": True}
+    pi = np.full(3, 0.1)
+    a, b = collapse_shape(0.1, v["collapse_logit_mean"], v["collapse_log_concentration"])
+    draws = 4_000
+    scales = [(np.broadcast_to(lw, (draws, 3)), np.broadcast_to(sd, (draws, 3)))
+              for lw, sd in model_effect_scales(np.full((draws, 1), v["sigma_model"]),
+                                                np.full((draws, 1), 0.2),
+                                                np.full((draws, 1), 1.0))]
+    layout = lg.GridLayout.build(np.zeros(3, int), np.array([0]))
+    effects, check = lg.draw_summed_out_effects(
+        k, np.full(3, n), 0.1, np.broadcast_to(mu, (draws, 3)), scales, layout,
+        np.full(draws, 0.5), np.full(draws, 5.0), np.random.default_rng(2),
+        collapse=(np.full((draws, 3), 0.1), np.full(draws, a), np.full(draws, b)))
+    assert check["half_step_difference"] < lg.MAX_HALF_STEP_DIFFERENCE
+    assert check["end_mass"] < lg.MAX_END_MASS
+
+    def reference_log_density(u):
+        shifted = (mu[None, :] + u[:, None]).ravel()
+        ll = integrated_count_logpmf(v, parts, np.tile(k, len(u)), np.full(3 * len(u), n),
+                                     0.1, shifted, pi=np.tile(pi, len(u)))
+        return ll.reshape(len(u), 3).sum(axis=1) + lineage_law_logpdf(u, v, parts)
+
+    fine = np.linspace(-4.0, 1.5, 1_101)
+    log_f = reference_log_density(fine)
+    dens = np.exp(log_f - log_f.max())
+    cdf_values = integrate.cumulative_simpson(dens, x=fine, initial=0.0)
+    cdf_values /= cdf_values[-1]
+    assert stats.kstest(effects[:, 0], lambda u: np.interp(u, fine, cdf_values)).pvalue > 0.01
+
+
+def test_add_eta_draws_draws_the_summed_out_lineages_and_their_pointwise_densities():
+    """Wiring after sampling (``add_eta_draws``): a summed-out lineage's effect is drawn from
+    its conditional (mean as the reference's), recorded in ``lineage_effect`` beside a sampled
+    lineage's, each of its models' pointwise log likelihood becomes its density given the
+    drawn effect, and the other model's is left as it was."""
+    import xarray as xr
+
+    from bayes_llm.model import eta_integral as ei
+    from bayes_llm.verify.logdensity import integrated_binomial_logpmf
+
+    n_items, g = 12_032, 0.1
+    chains, draws = 2, 300
+    shape = (chains, draws)
+    k = np.array([1_330, 1_450, 2_300, 5_000], float)
+    mu = np.array([-1.2, -1.0, -0.9, 0.3])
+    s_m, s_l, nu = 0.3, 0.5, 5.0
+    post = xr.Dataset({
+        ei.ETA_MEAN: (("chain", "draw", "model"), np.broadcast_to(mu, (*shape, 4)).copy()),
+        "sigma_model": (("chain", "draw"), np.full(shape, s_m)),
+        "sigma_lineage": (("chain", "draw"), np.full(shape, s_l)),
+        "nu_lineage": (("chain", "draw"), np.full(shape, nu)),
+        "lineage_multi_effect": (("chain", "draw", "lineage_multi"), np.full((*shape, 1), 0.2))},
+        coords={"chain": range(chains), "draw": range(draws), "model": ["a", "b", "c", "d"],
+                "lineage_multi": ["s"]})
+    pointwise = xr.Dataset({"correct": (("chain", "draw", "model"),
+                                        np.broadcast_to([-50.0, 0.0, 0.0, -7.5], (*shape, 4)))},
+                           coords={"chain": range(chains), "draw": range(draws),
+                                   "model": ["a", "b", "c", "d"]})
+    layout = ei.LineageLayout(np.array([0, 0, 0, 1]), np.array([1]), np.zeros(0, int),
+                              np.zeros(4, bool), ["g", "s"], singles_summed_out=False,
+                              grid=np.array([0]))
+    tree = xr.DataTree.from_dict({"posterior": post, "log_likelihood": pointwise})
+    out = ei.add_eta_draws(tree, k, n_items, g, 4, lineages=layout)
+    effect = out["posterior"]["lineage_effect"]
+    np.testing.assert_allclose(effect.sel(lineage="s"), 0.2)
+    drawn = effect.sel(lineage="g").values.ravel()
+
+    fine = np.linspace(-4.0, 2.0, 1_201)
+    log_f = stats.t.logpdf(fine, nu, 0, s_l) + integrated_binomial_logpmf(
+        np.repeat(k[:3][None], len(fine), 0).ravel(), n_items, g,
+        (mu[:3][None] + fine[:, None]).ravel(), s_m).reshape(len(fine), 3).sum(axis=1)
+    weights = np.exp(log_f - log_f.max())
+    mean = np.sum(weights * fine) / weights.sum()
+    sd = np.sqrt(np.sum(weights * (fine - mean) ** 2) / weights.sum())
+    assert abs(drawn.mean() - mean) < 4 * sd / np.sqrt(drawn.size)
+
+    ll = out["log_likelihood"]["correct"].values.reshape(-1, 4)
+    for s in (0, 137, 599):
+        expected = integrated_binomial_logpmf(k[:3], n_items, g, mu[:3] + drawn[s], s_m)
+        np.testing.assert_allclose(ll[s, :3], expected, rtol=1e-6)
+    np.testing.assert_allclose(ll[:, 3], -7.5)
+
+
+def test_the_option_left_off_changes_nothing_and_needs_the_integrated_model():
+    from bayes_llm.errors import SpecError
+    from bayes_llm.model import load_spec
+    from bayes_llm.model.spec import spec_from_dict
+
+    spec = load_spec("binomial_developers")
+    assert "lineage_grid" not in spec.to_dict()  # the hashes of existing specs are unchanged
+    on = spec.with_changes(lineage_effect=True, integrate_model_effect=True,
+                           lineage_grid="near_floor")
+    assert on.hash() != on.with_changes(lineage_grid="none").hash()
+    base = spec.to_dict()
+    for change in ({"lineage_effect": True}, {"integrate_model_effect": True},
+                   {"lineage_effect": True, "integrate_model_effect": True,
+                    "model_effect": "laplace"}):
+        with pytest.raises(SpecError, match="lineage_grid = 'near_floor' needs"):
+            spec_from_dict({**base, **change, "lineage_grid": "near_floor"}, source="x.toml")
