@@ -212,6 +212,8 @@ def test_add_eta_draws_draws_the_summed_out_lineages_and_their_pointwise_densiti
     out = ei.add_eta_draws(tree, k, n_items, g, 4, lineages=layout)
     effect = out["posterior"]["lineage_effect"]
     np.testing.assert_allclose(effect.sel(lineage="s"), 0.2)
+    assert effect.attrs["lineage_grid_half_step_difference"] < 0.1
+    assert effect.attrs["lineage_grid_acceptance"] > 0.8
     drawn = effect.sel(lineage="g").values.ravel()
 
     fine = np.linspace(-4.0, 2.0, 1_201)

@@ -542,6 +542,9 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     if lineages is not None:
         effect = _lineage_draws(post, lineages, eta - mu, sigma, s_lin, rng, (n_chain, n_draw),
                                 grid)
+        if grid is not None:  # the grid's self-check travels with the draws
+            effect.attrs.update({f"lineage_grid_{key}": float(value)
+                                 for key, value in grid.check.items()})
         post = post.assign(lineage_effect=effect)
     if grid is not None:
         _replace_pointwise(dt, grid.layout.models, grid_loglik, (n_chain, n_draw))
