@@ -137,8 +137,7 @@ def test_summed_out_effects_follow_the_reference_conditional():
     from bayes_llm.model.eta_integral import model_effect_scales
     from bayes_llm.verify.logdensity import (
         collapse_shape,
-        integrated_count_logpmf,
-        lineage_law_logpdf,
+        lineage_log_integrand,
     )
 
     n = 12_032
@@ -163,14 +162,8 @@ def test_summed_out_effects_follow_the_reference_conditional():
     assert check["half_step_difference"] < lg.MAX_HALF_STEP_DIFFERENCE
     assert check["end_mass"] < lg.MAX_END_MASS
 
-    def reference_log_density(u):
-        shifted = (mu[None, :] + u[:, None]).ravel()
-        ll = integrated_count_logpmf(v, parts, np.tile(k, len(u)), np.full(3 * len(u), n),
-                                     0.1, shifted, pi=np.tile(pi, len(u)))
-        return ll.reshape(len(u), 3).sum(axis=1) + lineage_law_logpdf(u, v, parts)
-
     fine = np.linspace(-4.0, 1.5, 1_101)
-    log_f = reference_log_density(fine)
+    log_f = lineage_log_integrand(fine, v, parts, k, n, 0.1, mu, pi)
     dens = np.exp(log_f - log_f.max())
     cdf_values = integrate.cumulative_simpson(dens, x=fine, initial=0.0)
     cdf_values /= cdf_values[-1]
@@ -185,7 +178,7 @@ def test_add_eta_draws_draws_the_summed_out_lineages_and_their_pointwise_densiti
     import xarray as xr
 
     from bayes_llm.model import eta_integral as ei
-    from bayes_llm.verify.logdensity import integrated_binomial_logpmf
+    from bayes_llm.verify.logdensity import integrated_binomial_logpmf, lineage_log_integrand
 
     n_items, g = 12_032, 0.1
     chains, draws = 2, 300
@@ -217,9 +210,10 @@ def test_add_eta_draws_draws_the_summed_out_lineages_and_their_pointwise_densiti
     drawn = effect.sel(lineage="g").values.ravel()
 
     fine = np.linspace(-4.0, 2.0, 1_201)
-    log_f = stats.t.logpdf(fine, nu, 0, s_l) + integrated_binomial_logpmf(
-        np.repeat(k[:3][None], len(fine), 0).ravel(), n_items, g,
-        (mu[:3][None] + fine[:, None]).ravel(), s_m).reshape(len(fine), 3).sum(axis=1)
+    log_f = lineage_log_integrand(
+        fine, {"sigma_model": s_m, "sigma_lineage": s_l, "nu_lineage": nu},
+        {"laplace": False, "two_scale": False, "floor_mixture": False, "t_lineage": True},
+        k[:3], n_items, g, mu[:3])
     weights = np.exp(log_f - log_f.max())
     mean = np.sum(weights * fine) / weights.sum()
     sd = np.sqrt(np.sum(weights * (fine - mean) ** 2) / weights.sum())

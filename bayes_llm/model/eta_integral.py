@@ -517,26 +517,23 @@ def add_eta_draws(dt, k, n, g: float, seed: int, period_idx=None,
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
         block_scales = [(log_w[sl], sd[sl]) for log_w, sd in scales]
-        # each component's integral once: for the component draw and the collapse odds
+        # each component's integral once: for the component draw, the collapse odds and
+        # the summed-out lineages' models' pointwise densities
         logs = (component_log_marginals(k, n, g, mu[sl], block_scales)
-                if mixture or len(scales) > 1 else None)
+                if mixture or len(scales) > 1 or grid is not None else None)
         block, block_sd = draw_conditional_eta_scales(k, n, g, mu[sl], block_scales, rng,
                                                       component_logs=logs)
-        if mixture:
+        if logs is not None:
             regular = logs[0] if len(logs) == 1 else special.logsumexp(logs, axis=0)
+        if mixture:
             log_c, log_r = collapse_log_terms(regular, pi[sl], a_all[sl], b_all[sl], k, n)
             collapsed = rng.uniform(size=block.shape) < special.expit(log_c - log_r)
             fresh, fresh_sd = draw_prior_eta_scales(mu[sl], block_scales, rng)
             block = np.where(collapsed, fresh, block)
             block_sd = np.where(collapsed, fresh_sd, block_sd)
         if grid is not None:  # each summed-out model's density given its lineage's effect
-            idx = grid.layout.models
-            if mixture:
-                grid_loglik[sl] = np.logaddexp(log_c, log_r)[:, idx]
-            else:
-                grid_loglik[sl] = (logs[0] if logs is not None and len(logs) == 1
-                                   else special.logsumexp(logs, axis=0) if logs is not None
-                                   else log_marginal(k, n, g, mu[sl], block_scales[0][1]))[:, idx]
+            density = np.logaddexp(log_c, log_r) if mixture else regular
+            grid_loglik[sl] = density[:, grid.layout.models]
         eta[sl], sigma[sl] = block, block_sd
     post = post.drop_vars(ETA_MEAN).assign(eta=_as_eta(eta, mean))
     if lineages is not None:
@@ -575,7 +572,7 @@ def _grid_draws(post, lineages: LineageLayout | None, k, n, g: float, mu: np.nda
     nu = post["nu_lineage"].values.reshape(-1) if "nu_lineage" in post else None
     effects, check = lg.draw_summed_out_effects(
         k, n, g, mu, scales, layout, post["sigma_lineage"].values.reshape(-1), nu, rng,
-        collapse=None if collapse is None else (collapse[0], collapse[1], collapse[2]))
+        collapse=collapse)
     if (check["half_step_difference"] > lg.MAX_HALF_STEP_DIFFERENCE
             or check["end_mass"] > lg.MAX_END_MASS):
         warnings.warn(

@@ -378,26 +378,24 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
     accepted = 0.0
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
+        block_mu = mu[sl][:, idx]
+        block_scales = [(lw[sl][:, idx], sd[sl][:, idx]) for lw, sd in scales]
         block_collapse = (None if collapse is None else
                           (collapse[0][sl][:, idx], collapse[1][sl], collapse[2][sl]))
-        loglik = node_log_likelihoods(
-            k, n, g, mu[sl][:, idx], [(lw[sl][:, idx], sd[sl][:, idx]) for lw, sd in scales],
-            block_collapse)
+        loglik = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse)
         nu = None if nu_lineage is None else np.asarray(nu_lineage, float)[sl, None]
         scale = np.asarray(sigma_lineage, float)[sl, None]
         law = log_law(nodes[None, :], scale, nu)
         density = node_log_density(loglik, layout.membership, law)
         for key, value in quadrature_check(density).items():
             check[key] = max(check[key], value)
-        block_mu = mu[sl][:, idx]
-        block_scales = [(lw[sl][:, idx], sd[sl][:, idx]) for lw, sd in scales]
 
         def exact(u, block_mu=block_mu, block_scales=block_scales,
                   block_collapse=block_collapse, scale=scale, nu=nu):
             """Return the conditional's log density at u (draws, lineages), as at the nodes."""
             ll = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse,
                                       offsets=u[:, layout.position][..., None])[..., 0]
-            return np.matmul(ll, layout.membership.T) + log_law(u, scale[:, 0:1], nu)
+            return np.matmul(ll, layout.membership.T) + log_law(u, scale, nu)
 
         effects[sl], acceptance = draw_lineage_effects(density, rng, exact)
         accepted += acceptance * effects[sl].size

@@ -365,6 +365,24 @@ def lineage_law_logpdf(u, v: Mapping[str, np.ndarray], parts: dict) -> np.ndarra
     return stats.norm.logpdf(u, 0.0, sd)
 
 
+def lineage_log_integrand(u, v: Mapping[str, np.ndarray], parts: dict, k, n, guess: float,
+                          mu, pi=None) -> np.ndarray:
+    """``log law(u) + sum_i log p(k_i | mu_i + u)`` at each ``u``, for one lineage's models.
+
+    ``k``, ``n``, ``mu`` (and ``pi``) are the lineage's models'; ``p`` is
+    :func:`integrated_count_logpmf`'s density, ``mu`` the linear predictor without the
+    lineage's effect. The integrand of :func:`grid_lineage_log_marginals`, and the
+    lineage effect's conditional log density up to a constant.
+    """
+    u = np.atleast_1d(np.asarray(u, float))
+    mu = np.asarray(mu, float)
+    tile = len(u)
+    ll = integrated_count_logpmf(
+        v, parts, np.tile(k, tile), np.tile(np.broadcast_to(n, mu.shape), tile), guess,
+        (mu[None, :] + u[:, None]).ravel(), pi=None if pi is None else np.tile(pi, tile))
+    return ll.reshape(tile, mu.size).sum(axis=1) + lineage_law_logpdf(u, v, parts)
+
+
 def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: ModelData,
                                mu, pi=None, *, step: float = 0.02) -> np.ndarray:
     """``log ∫ law(u) prod_(i in l) p(k_i | mu_i + u) du`` for each summed-out lineage l.
@@ -375,6 +393,8 @@ def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: M
     and integrated by composite Simpson's rule with spacing about ``step`` over the range
     where it is within e^-50 of its maximum (a range that holds every peak).
     """
+    from scipy import integrate
+
     mu = np.asarray(mu, float)
     n = np.broadcast_to(np.asarray(data.n, float), mu.shape)
     out = []
@@ -382,12 +402,8 @@ def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: M
         rows = np.flatnonzero(np.asarray(data.lineage_idx) == lineage)
 
         def log_f(u: np.ndarray, rows: np.ndarray = rows) -> np.ndarray:
-            shifted = (mu[rows][None, :] + u[:, None]).ravel()
-            tile = len(u)
-            ll = integrated_count_logpmf(
-                v, parts, np.tile(data.k[rows], tile), np.tile(n[rows], tile), data.guess,
-                shifted, pi=None if pi is None else np.tile(np.asarray(pi)[rows], tile))
-            return ll.reshape(tile, len(rows)).sum(axis=1) + lineage_law_logpdf(u, v, parts)
+            return lineage_log_integrand(u, v, parts, data.k[rows], n[rows], data.guess,
+                                         mu[rows], None if pi is None else np.asarray(pi)[rows])
 
         coarse = np.arange(-15.0, 10.0 + 1e-9, 0.25)
         values = log_f(coarse)
@@ -396,8 +412,6 @@ def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: M
         fine = np.linspace(lo, hi, 2 * int(np.ceil((hi - lo) / (2 * step))) + 1)
         values = log_f(fine)
         peak = values.max()
-        from scipy import integrate
-
         out.append(peak + math.log(integrate.simpson(np.exp(values - peak), x=fine)))
     return np.asarray(out)
 
@@ -798,7 +812,7 @@ def log_density(spec: ModelSpec, data: ModelData, values: Mapping[str, np.ndarra
 
 __all__ = ["collapse_shape", "floor_mixture_logpmf", "grid_lineage_log_marginals",
            "integrated_binomial_laplace_logpmf",
-           "integrated_binomial_logpmf", "integrated_count_logpmf", "log_density",
-           "log_density_terms",
+           "integrated_binomial_logpmf", "integrated_count_logpmf", "lineage_law_logpdf",
+           "lineage_log_integrand", "log_density", "log_density_terms",
            "monotone_curve", "prior_draw", "prior_logpdf",
            "slope_at_centre", "structure", "value_names", "zero_sum_normal_logpdf"]
