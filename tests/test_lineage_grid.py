@@ -20,39 +20,87 @@ def _two_peaks(u, low=-1.1, high=-0.5, sd_low=0.08, sd_high=0.1, weight_low=0.3)
                         np.log1p(-weight_low) + stats.norm.logpdf(u, high, sd_high))
 
 
-def _density_on_grid(log_f):
-    nodes, log_w = lg.grid_nodes()
-    return log_f(nodes) + log_w
+def _integrand(log_f, scale=1.0, nu=None, repeat=None):
+    """One lineage whose conditional is ``log_f`` on the grid, under a law of ``scale``
+    (and ``nu``): the likelihood part is ``log_f`` minus the law (``repeat``: that many
+    copies stacked as draws)."""
+    nodes, _ = lg.grid_nodes()
+    law = lg.log_law(nodes, scale, nu)
+    loglik = (log_f(nodes) - law)[None, :]
+    if repeat is not None:
+        loglik = np.broadcast_to(loglik, (repeat, 1, lg.NODE_COUNT))
+    tails = np.stack(lg.law_log_tails(scale, nu))
+    return lg.LineageIntegrand(loglik, law, tails, np.asarray(scale, float),
+                               None if nu is None else np.asarray(nu, float))
 
 
 def test_grid_covers_its_range_with_its_step():
     nodes, log_w = lg.grid_nodes()
     assert nodes[0] == lg.GRID_LOW and nodes[-1] == pytest.approx(lg.GRID_HIGH)
-    assert np.allclose(np.diff(nodes), lg.GRID_STEP)
+    assert len(nodes) == lg.NODE_COUNT
+    for low, high, step in lg.SEGMENTS:
+        inside = nodes[(nodes >= low - 1e-9) & (nodes <= high + 1e-9)]
+        assert np.allclose(np.diff(inside), step)
     assert np.exp(log_w).sum() == pytest.approx(lg.GRID_HIGH - lg.GRID_LOW)
+
+
+def test_rule_is_fourth_order_with_mass_at_its_ends():
+    """Gregory's end corrections: a smooth integrand with mass at every segment's ends (a
+    cubic times an exponential) is integrated to ~h^4, where the plain trapezoid rule is
+    off by ~h^2."""
+    nodes, log_w = lg.grid_nodes()
+    f = np.exp(0.3 * nodes) * (1 + 0.1 * nodes ** 3 / 100)
+    exact = integrate.quad(lambda u: np.exp(0.3 * u) * (1 + 0.1 * u ** 3 / 100),
+                           lg.GRID_LOW, lg.GRID_HIGH, epsabs=1e-13, epsrel=1e-13)[0]
+    gregory = abs(np.sum(np.exp(log_w) * f) / exact - 1)
+    trapezoid = abs(integrate.trapezoid(f, nodes) / exact - 1)
+    assert gregory < 1e-5 and trapezoid > 30 * gregory
 
 
 def test_trapezoid_rule_integrates_two_separated_peaks():
     """Two peaks 0.6 apart with SDs 0.08 and 0.1 (as on the fold-1 fit): the rule's log
     integral equals the exact one (mass 1) to 1e-5, and its self-check passes."""
-    density = _density_on_grid(_two_peaks)
-    assert special.logsumexp(density) == pytest.approx(0.0, abs=1e-5)
-    check = lg.quadrature_check(density[None, :])
-    assert check["half_step_difference"] < lg.MAX_HALF_STEP_DIFFERENCE
-    assert check["end_mass"] < lg.MAX_END_MASS
+    integrand = _integrand(_two_peaks)
+    assert integrand.log_marginal()[0] == pytest.approx(0.0, abs=1e-5)
+    check = lg.quadrature_check(integrand)
+    assert not lg.check_failures(check)
+    assert check["tail_mass"] < 1e-12
 
 
 def test_quadrature_check_catches_a_peak_too_narrow_for_the_step():
     """A peak of SD 0.02 (a fifth of the step) is integrated badly, and the check says so."""
-    density = _density_on_grid(lambda u: _two_peaks(u, sd_low=0.02, weight_low=0.9))
-    assert abs(special.logsumexp(density)) > 1e-3  # the rule is off ...
-    check = lg.quadrature_check(density[None, :])
+    integrand = _integrand(lambda u: _two_peaks(u, sd_low=0.02, weight_low=0.9))
+    assert abs(integrand.log_marginal()[0]) > 1e-3  # the rule is off ...
+    check = lg.quadrature_check(integrand)
     assert check["half_step_difference"] > lg.MAX_HALF_STEP_DIFFERENCE  # ... and detected
+    assert "every other node" in lg.check_failures(check)[0]
 
 
-def test_quadrature_check_catches_mass_at_the_grid_ends():
-    density = _density_on_grid(lambda u: stats.norm.logpdf(u, lg.GRID_LOW + 0.1, 0.3))
-    assert lg.quadrature_check(density[None, :])["end_mass"] > lg.MAX_END_MASS
+@pytest.mark.parametrize("nu", [2.0, None])
+def test_tails_beyond_the_grid_make_a_flat_likelihood_exact(nu):
+    """A lineage whose likelihood is flat (all its models at the floor): its conditional is
+    the law, whose Student-t tails beyond the grid hold 3% (scale 1, nu = 2). Rule plus
+    tails integrate it to 2e-5 (the coarse segment's Gregory rule on the law's shoulder),
+    where the rule alone misses the tail mass; the check reports the mass and passes (the
+    likelihood is flat)."""
+    scale = 1.0
+    integrand = _integrand(lambda u: lg.log_law(u, scale, nu), scale, nu)
+    assert integrand.log_marginal()[0] == pytest.approx(0.0, abs=2e-5)
+    check = lg.quadrature_check(integrand)
+    assert not lg.check_failures(check)
+    if nu is not None:
+        beyond = stats.t.sf(lg.GRID_HIGH / scale, nu) + stats.t.cdf(lg.GRID_LOW / scale, nu)
+        assert special.logsumexp(integrand.density) < np.log1p(-0.9 * beyond)  # grid alone
+        assert check["tail_mass"] == pytest.approx(beyond, rel=1e-4)
+
+
+def test_quadrature_check_catches_a_likelihood_that_rises_beyond_the_grid():
+    """Likelihood rising towards the grid's upper end (a lineage far above the curve): the
+    tails held at the end value are wrong, and the check's tail error says so."""
+    integrand = _integrand(lambda u: 3.0 * u + lg.log_law(u, 1.0), 1.0)
+    check = lg.quadrature_check(integrand)
+    assert check["tail_error"] > lg.MAX_TAIL_ERROR
+    assert "tails beyond the grid" in lg.check_failures(check)[0]
 
 
 def _two_peak_cdf(u):
@@ -63,10 +111,8 @@ def test_draws_follow_the_conditional_density():
     """Draws from the grid's interpolant corrected by Metropolis–Hastings steps against the
     exact density: Kolmogorov–Smirnov against the two-peak density's CDF (40,000 draws),
     and each peak's share."""
-    density = _density_on_grid(_two_peaks)
     draws, acceptance = lg.draw_lineage_effects(
-        np.broadcast_to(density, (40_000, 1, lg.NODE_COUNT)), np.random.default_rng(1),
-        exact=_two_peaks)
+        _integrand(_two_peaks, repeat=40_000), np.random.default_rng(1), exact=_two_peaks)
     assert stats.kstest(draws[:, 0], _two_peak_cdf).pvalue > 0.01
     assert np.mean(draws < -0.8) == pytest.approx(0.3, abs=0.01)
     assert acceptance > 0.8  # the interpolant is close to the density
@@ -77,16 +123,32 @@ def test_draws_from_a_wrong_density_fail_the_same_test(wrong):
     """The test above can fail: the interpolant's draws without the correction (at a peak of
     SD ~h the linear interpolant is off by up to ~15%), and draws at the nodes only, are
     both rejected by the same KS test."""
-    density = _density_on_grid(_two_peaks)
     rng = np.random.default_rng(1)
     if wrong == "interpolant only":
-        draws = lg.draw_lineage_effects(
-            np.broadcast_to(density, (40_000, 1, lg.NODE_COUNT)), rng)[0][:, 0]
+        draws = lg.draw_lineage_effects(_integrand(_two_peaks, repeat=40_000), rng)[0][:, 0]
     else:
-        nodes, _ = lg.grid_nodes()
+        nodes, log_w = lg.grid_nodes()
+        density = _two_peaks(nodes) + log_w
         probs = np.exp(density - special.logsumexp(density))
         draws = rng.choice(nodes, size=40_000, p=probs / probs.sum())
     assert stats.kstest(draws, _two_peak_cdf).pvalue < 0.01
+
+
+def test_draws_reach_into_the_tails_beyond_the_grid():
+    """A flat likelihood under a Student-t law (nu = 2, scale 1): the draws follow the law,
+    3% of them beyond the grid's ends, by the same KS test, which rejects draws from the
+    law cut at the grid's ends (what the grid without tails would draw)."""
+    scale, nu = 1.0, 2.0
+    law = stats.t(nu, 0.0, scale)
+    draws, _ = lg.draw_lineage_effects(
+        _integrand(lambda u: law.logpdf(u), scale, nu, repeat=40_000),
+        np.random.default_rng(3), exact=lambda u: law.logpdf(u))
+    assert stats.kstest(draws[:, 0], law.cdf).pvalue > 0.01
+    assert np.mean(draws > lg.GRID_HIGH) == pytest.approx(law.sf(lg.GRID_HIGH), abs=0.003)
+    assert np.mean(draws < lg.GRID_LOW) == pytest.approx(law.cdf(lg.GRID_LOW), abs=0.003)
+    cut = law.ppf(law.cdf(lg.GRID_LOW) + np.random.default_rng(3).uniform(size=40_000)
+                  * (law.cdf(lg.GRID_HIGH) - law.cdf(lg.GRID_LOW)))
+    assert stats.kstest(cut, law.cdf).pvalue < 0.01
 
 
 def test_near_floor_rule():
@@ -159,8 +221,7 @@ def test_summed_out_effects_follow_the_reference_conditional():
         k, np.full(3, n), 0.1, np.broadcast_to(mu, (draws, 3)), scales, layout,
         np.full(draws, 0.5), np.full(draws, 5.0), np.random.default_rng(2),
         collapse=(np.full((draws, 3), 0.1), np.full(draws, a), np.full(draws, b)))
-    assert check["half_step_difference"] < lg.MAX_HALF_STEP_DIFFERENCE
-    assert check["end_mass"] < lg.MAX_END_MASS
+    assert not lg.check_failures(check)
 
     fine = np.linspace(-4.0, 1.5, 1_101)
     log_f = lineage_log_integrand(fine, v, parts, k, n, 0.1, mu, pi)

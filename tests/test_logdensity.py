@@ -531,3 +531,33 @@ def test_grid_lineage_law_of_the_wrong_scale_is_caught(paper_df, monkeypatch):
     with pytest.raises(AssertionError, match="'correct'"):
         _check(spec, _grid_design(paper_df, spec), n_points=1, transformed=False, seed=1,
                adjust=_grid_scales)
+
+
+def _tail_heavy_scales(params) -> None:
+    """:func:`_grid_scales` at a point where the grid's tails carry mass: a wide Student-t
+    lineage law (scale 1, nu = 3: 7% of it beyond the grid's upper end at 2) and most models
+    collapsed (pi ~ 0.88), so a summed-out lineage's likelihood is flat above the grid."""
+    _grid_scales(params)
+    params["sigma_lineage"] = np.asarray(1.0)
+    params["nu_lineage"] = np.asarray(3.0)
+    params["collapse_intercept"] = np.asarray(2.0)
+    params["collapse_compute_slope"] = np.asarray(0.0)
+
+
+@pytest.mark.parametrize("tails", ["with", "without"])
+def test_grid_tails_beyond_the_grid_are_in_the_model(paper_df, monkeypatch, tails):
+    """Where the tails carry mass the model (rule plus the law's tails, PyTensor's incomplete
+    beta function) equals the reference (Simpson's rule over [-15, 10] plus scipy's tails);
+    a builder without the tails is caught."""
+    from bayes_llm.model import lineage_grid
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="grid_tails", **GRID_CASES["student_t_two_scale_floor"])
+    design = _grid_design(paper_df, spec)
+    if tails == "with":
+        _check(spec, design, n_points=1, transformed=False, seed=1, adjust=_tail_heavy_scales)
+        return
+    monkeypatch.setattr(lineage_grid, "pytensor_law_log_tails",
+                        lambda sigma, nu=None: [pt.as_tensor(-np.inf)] * 2)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, design, n_points=1, transformed=False, seed=1, adjust=_tail_heavy_scales)

@@ -493,14 +493,14 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
     """Per-model log densities with the ``lineage_grid`` lineages' effects summed out.
 
     The other models' log densities as usual; for each summed-out lineage the log of
-    sum_g w_g law(u_g) prod_i L_i(mu_i + u_g) (:mod:`bayes_llm.model.lineage_grid`),
-    recorded at the lineage's first model, 0 at its other models. Every count's density
-    (the other models' at mu, the summed-out models' at mu + u_g for every node) is one
-    call of ``per_model`` on one long vector, so the quadrature's graph is built (and
-    compiled) once.
+    sum_g w_g law(u_g) prod_i L_i(mu_i + u_g) plus the tails beyond the grid
+    (:mod:`bayes_llm.model.lineage_grid`), recorded at the lineage's first model, 0 at its
+    other models. Every count's density (the other models' at mu, the summed-out models' at
+    mu + u_g for every node) is one call of ``per_model`` on one long vector, so the
+    quadrature's graph is built (and compiled) once.
     """
     from bayes_llm.model.eta_integral import pytensor_ops
-    from bayes_llm.model.lineage_grid import grid_nodes, log_law
+    from bayes_llm.model.lineage_grid import grid_nodes, log_law, pytensor_law_log_tails
 
     lay = grid.layout
     nodes, log_w = grid_nodes()
@@ -515,10 +515,13 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
     if lay.others.size:
         out = pt.set_subtensor(out[lay.others], every[:len(lay.others)])
     node_loglik = every[len(lay.others):].reshape((len(lay.models), len(nodes)))
-    law_nodes = log_law(pt.as_tensor(nodes), law[0], law[1] if len(law) > 1 else None,
-                        ops=pytensor_ops()) + log_w
-    density = pt.dot(pt.as_tensor(lay.membership), node_loglik) + law_nodes[None, :]
-    return pt.set_subtensor(out[lay.first], pt.logsumexp(density, axis=-1))
+    nu = law[1] if len(law) > 1 else None
+    law_nodes = log_law(pt.as_tensor(nodes), law[0], nu, ops=pytensor_ops()) + log_w
+    loglik = pt.dot(pt.as_tensor(lay.membership), node_loglik)
+    below, above = pytensor_law_log_tails(law[0], nu)
+    pieces = pt.concatenate([loglik + law_nodes[None, :], (loglik[:, 0] + below)[:, None],
+                             (loglik[:, -1] + above)[:, None]], axis=1)
+    return pt.set_subtensor(out[lay.first], pt.logsumexp(pieces, axis=-1))
 
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:

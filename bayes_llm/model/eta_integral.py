@@ -573,14 +573,10 @@ def _grid_draws(post, lineages: LineageLayout | None, k, n, g: float, mu: np.nda
     effects, check = lg.draw_summed_out_effects(
         k, n, g, mu, scales, layout, post["sigma_lineage"].values.reshape(-1), nu, rng,
         collapse=collapse)
-    if (check["half_step_difference"] > lg.MAX_HALF_STEP_DIFFERENCE
-            or check["end_mass"] > lg.MAX_END_MASS):
-        warnings.warn(
-            "lineage_grid: the grid may not integrate the summed-out lineages' effects "
-            f"accurately (rule with every other node differs by up to "
-            f"{check['half_step_difference']:.2g} log units, limit "
-            f"{lg.MAX_HALF_STEP_DIFFERENCE:g}; mass at the grid's ends up to "
-            f"{check['end_mass']:.2g}, limit {lg.MAX_END_MASS:g})", stacklevel=3)
+    failures = lg.check_failures(check)
+    if failures:
+        warnings.warn("lineage_grid: the grid may not integrate the summed-out lineages' "
+                      "effects accurately: " + "; ".join(failures), stacklevel=3)
     return _GridDraws(layout, effects, check)
 
 

@@ -10,23 +10,41 @@ units deep at every draw checked), which NUTS chains do not cross. With
 ``lineage_grid = "near_floor"`` the effect of each such lineage is summed out instead:
 
     p(k_l | rest) = ∫ law(u) prod_{i in l} L_i(mu_i + u) du
-                  ≈ sum_g w_g law(u_g) prod_{i in l} L_i(mu_i + u_g),
+                  ≈ sum_g w_g law(u_g) prod_{i in l} L_i(mu_i + u_g)
+                    + law(u < a) prod_i L_i(mu_i + a) + law(u > b) prod_i L_i(mu_i + b),
 
 L_i the model's likelihood with its model effect integrated out (and mixed with the
-collapsed component under ``floor_mixture``), u_g the ``NODE_COUNT`` nodes of a uniform
-grid over [``GRID_LOW``, ``GRID_HIGH``] and w_g the trapezoid rule's weights. Both peaks
-are on the grid wherever they are, so no sampler has to cross the valley; this is the same
-model, and each u_l is drawn from its conditional posterior after sampling
-(:func:`draw_lineage_effects`).
+collapsed component under ``floor_mixture``), u_g the ``NODE_COUNT`` nodes of the grid
+over [a, b] = [``GRID_LOW``, ``GRID_HIGH``] (``SEGMENTS``: step 0.1 over [-6, 2], where
+every peak is, then 0.25 up to 5) and w_g the trapezoid rule's weights on each segment
+with Gregory's end corrections. Both peaks are on the grid wherever they are, so no
+sampler has to cross the valley; this is the same model, and each u_l is drawn from its
+conditional posterior after sampling (:func:`draw_lineage_effects`).
 
-Why a uniform grid and the trapezoid rule: it needs no knowledge of where the peaks are,
+Why a uniform step and the trapezoid rule: it needs no knowledge of where the peaks are,
 and for an integrand that is smooth on the scale of the step h its error falls like
 exp(-2 pi^2 s^2 / h^2) for a peak of SD s (Trefethen & Weideman 2014, "The exponentially
 convergent trapezoidal rule", SIAM Review 56:385-458): 3e-6 relative at the narrowest peak
-measured on the fold-1 fit (s ~ 0.08) with h = 0.1. Peaks narrower than that, or mass near
-the grid's ends, are measured on every fit rather than assumed away: the rule on every
-other node (step 2h) is compared with the full rule and the mass in the end cells is
-recorded (:func:`quadrature_check`).
+measured on the fold-1 fit (s ~ 0.08) with h = 0.1.
+
+The tails: a lineage whose models are all at the floor has a likelihood that is flat in
+its effect far from its peaks (high up every model's regular part is negligible beside
+its collapsed part; far down the regular part is at its plateau), so there its
+conditional is the lineage law itself, and a Student-t law puts ~1% of its mass beyond 4
+scales (P(t_3 > 4) = 0.014). Beyond the grid's ends the integral is the law's exact tail
+mass (its CDF) times the likelihood at the end, held constant: exact where the likelihood
+is flat there. Above the fine segment the regular part of such a lineage can still fall
+over a logit or more (a wide model-effect component of SD ~1 lets a model at the floor be
+"regular" well above it), hence the coarse segment up to 5 before the tail begins. With
+mass at a segment's ends the trapezoid rule is only second order, hence Gregory's
+third-order end weights (Numerical Recipes, 2007, eq. 4.1.14), which leave the interior
+nodes' weights, and so the exponential accuracy on peaks inside the grid, unchanged.
+
+What the rule may get wrong is measured on every fit rather than assumed away
+(:func:`quadrature_check`): the rule on every other node of each segment against the full
+rule (peaks too narrow for the step), and the tails' share of each conditional times the
+change of the likelihood over the last logit before each end (a likelihood that is not
+flat where the tails begin).
 
 Which lineages (:func:`near_floor_lineages`, a rule on the data, fixed before sampling): a
 lineage with several models, at least one of them below ``FLOOR_ACCURACY`` and a median
@@ -45,31 +63,68 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-#: Range and step of the grid (logits). The lineage law's scale is ~0.5 on these data
-#: and the near-floor lineages' effects lie in [-4.1, 0] on every fit inspected.
-GRID_LOW = -6.0
-GRID_HIGH = 2.0
-GRID_STEP = 0.1
-NODE_COUNT = int(round((GRID_HIGH - GRID_LOW) / GRID_STEP)) + 1
+#: The grid (logits): segments (low, high, step), each integrated by the trapezoid rule with
+#: Gregory's end corrections. The lineage law's scale is ~0.5 on these data and the
+#: near-floor lineages' effects lie in [-4.1, 0] on every fit inspected: the fine segment
+#: holds every peak; the coarse one carries the likelihood to where it is flat (above the
+#: fine segment a near-floor lineage's regular part still falls over ~1 logit with a wide
+#: model-effect component; peaks there would be caught by the half-step check).
+SEGMENTS = ((-6.0, 2.0, 0.1), (2.0, 5.0, 0.25))
+GRID_LOW = SEGMENTS[0][0]
+GRID_HIGH = SEGMENTS[-1][1]
+#: The fine segment's step.
+GRID_STEP = SEGMENTS[0][2]
+NODE_COUNT = 1 + sum(int(round((high - low) / step)) for low, high, step in SEGMENTS)
 #: Accuracy below which a model is at the floor (MMLU-Pro: chance 0.10).
 FLOOR_ACCURACY = 0.13
 #: A near-floor lineage's median accuracy is below this.
 NEAR_FLOOR_MEDIAN = 0.2
 #: Largest acceptable difference (log units, any lineage and draw) between the full rule
-#: and the rule on every other node (step 2h), and largest share of a lineage's conditional
-#: mass in the two end cells (:func:`quadrature_check`). The trapezoid rule's error on a
-#: peak of SD s is ~exp(-2 pi^2 s^2 / h^2), so the full rule's is about the fourth power
-#: of the coarse rule's: a difference of 0.1 means an error of ~1e-4 in the full rule.
+#: and the rule on every other node (step 2h) (:func:`quadrature_check`). The trapezoid
+#: rule's error on a peak of SD s is ~exp(-2 pi^2 s^2 / h^2), so the full rule's is about
+#: the fourth power of the coarse rule's: a difference of 0.1 means an error of ~1e-4 in
+#: the full rule.
 MAX_HALF_STEP_DIFFERENCE = 0.1
-MAX_END_MASS = 1e-6
+#: Largest acceptable estimate of the tails' relative error (:func:`quadrature_check`).
+MAX_TAIL_ERROR = 1e-4
+#: How far inside the grid the likelihood's change towards each end is measured (logits).
+TAIL_LOOKBACK = 1.0
+#: Gregory's third-order end weights of the trapezoid rule, in units of the step.
+_END_WEIGHTS = (3.0 / 8.0, 7.0 / 6.0, 23.0 / 24.0)
+
+
+def _rule_weights(count: int, step: float) -> np.ndarray:
+    """Return the trapezoid rule's weights with Gregory's end corrections (summing to the range)."""
+    weights = np.full(count, step)
+    ends = step * np.asarray(_END_WEIGHTS)
+    weights[:3] = ends
+    weights[-3:] = ends[::-1]
+    return weights
+
+
+def _composite_rule(every: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the rule on every ``every``-th node of each segment."""
+    nodes, weights = [np.zeros(0)], [np.zeros(0)]
+    for low, high, step in SEGMENTS:
+        count = int(round((high - low) / (every * step))) + 1
+        x, w = low + every * step * np.arange(count), _rule_weights(count, every * step)
+        if weights[-1].size:  # the node shared with the previous segment
+            weights[-1][-1] += w[0]
+            x, w = x[1:], w[1:]
+        nodes.append(x)
+        weights.append(w)
+    return np.concatenate(nodes), np.concatenate(weights)
 
 
 def grid_nodes() -> tuple[np.ndarray, np.ndarray]:
-    """Return the grid's nodes and the trapezoid rule's log weights (h; h/2 at the ends)."""
-    nodes = GRID_LOW + GRID_STEP * np.arange(NODE_COUNT)
-    weights = np.full(NODE_COUNT, GRID_STEP)
-    weights[[0, -1]] = GRID_STEP / 2
+    """Return the grid's nodes and the rule's log weights (trapezoid, Gregory's ends)."""
+    nodes, weights = _composite_rule()
     return nodes, np.log(weights)
+
+
+def _node_index(u: float) -> int:
+    """Index of the grid's node nearest ``u``."""
+    return int(np.argmin(np.abs(grid_nodes()[0] - u)))
 
 
 def near_floor_lineages(lineage_idx: np.ndarray, accuracy: np.ndarray,
@@ -144,50 +199,139 @@ def log_law(u, sigma, nu=None, ops=np):
             - ops.log(sigma) - 0.5 * (nu + 1.0) * ops.log1p(z * z / nu))
 
 
-def node_log_density(node_loglik, membership: np.ndarray, log_law_nodes):
-    """Each lineage's log posterior density (unnormalised) at each node, with the weights.
+def law_log_tails(sigma, nu=None) -> tuple[np.ndarray, np.ndarray]:
+    """Log of the lineage law's mass below ``GRID_LOW`` and above ``GRID_HIGH`` (NumPy).
 
-    ``node_loglik`` (..., models, nodes): each summed-out model's log likelihood with its
-    lineage effect at each node; ``log_law_nodes`` (..., nodes). Returns (..., lineages,
-    nodes) as a NumPy array: sum of the lineage's models' log likelihoods plus the law's
-    log density plus the trapezoid log weight.
+    ``sigma`` and ``nu`` (None: Normal) broadcast; each result has their shape.
     """
-    _, log_w = grid_nodes()
-    return (np.matmul(membership, node_loglik)
-            + (np.asarray(log_law_nodes) + log_w)[..., None, :])
+    from scipy import stats
+
+    sigma = np.asarray(sigma, float)
+    below, above = -GRID_LOW / sigma, GRID_HIGH / sigma
+    if nu is None:
+        return stats.norm.logsf(below), stats.norm.logsf(above)
+    nu = np.asarray(nu, float)
+    return stats.t.logsf(below, nu), stats.t.logsf(above, nu)
 
 
-def quadrature_check(log_density: np.ndarray) -> dict[str, float]:
-    """How well the grid integrates the lineages' conditionals (one value over all of them).
+#: Smallest tail mass the PyTensor version represents (its log's gradient is 0 below).
+_TINY = 1e-300
 
-    Parameters
-    ----------
-    log_density : array (..., lineages, nodes)
-        From :func:`node_log_density` (the full rule's log weights included).
+
+def pytensor_law_log_tails(sigma, nu=None):
+    """:func:`law_log_tails` on PyTensor tensors (the model's log density).
+
+    Normal: log(erfc(z / sqrt 2) / 2) written as log(erfcx(z / sqrt 2) / 2) - z^2 / 2, stable
+    far into the tail. Student-t: P(T > z) = I_x(nu / 2, 1 / 2) / 2 with x = nu / (nu + z^2)
+    for z > 0 (the regularised incomplete beta function, differentiable in nu).
+    """
+    import pytensor.tensor as pt
+
+    out = []
+    for bound in (-GRID_LOW, GRID_HIGH):
+        z = bound / sigma
+        if nu is None:
+            out.append(pt.log(0.5 * pt.erfcx(z / math.sqrt(2.0))) - 0.5 * z * z)
+        else:
+            x = nu / (nu + z * z)
+            out.append(pt.log(0.5 * pt.maximum(pt.betainc(0.5 * nu, 0.5, x), _TINY)))
+    return out
+
+
+class LineageIntegrand(NamedTuple):
+    """Each summed-out lineage's integrand on the grid and its tails beyond it (NumPy).
+
+    ``loglik`` (..., lineages, nodes): the sum of the lineage's models' log likelihoods with
+    its effect at each node; ``law`` (..., nodes): the law's log density at the nodes;
+    ``law_tails`` (..., 2): the law's log mass below and above the grid
+    (:func:`law_log_tails`); ``scale`` and ``nu`` (...,): the law (for draws in the tails;
+    ``nu`` None: Normal). Leading shapes broadcast (``law`` and the rest lack the lineage
+    axis).
+    """
+
+    loglik: np.ndarray
+    law: np.ndarray
+    law_tails: np.ndarray
+    scale: np.ndarray
+    nu: np.ndarray | None
+
+    @classmethod
+    def build(cls, node_loglik, membership: np.ndarray, scale, nu=None) -> LineageIntegrand:
+        """From each summed-out model's log likelihoods at the nodes (..., models, nodes).
+
+        ``membership`` (lineages, models); ``scale`` and ``nu`` of shape (...,) or scalars.
+        """
+        nodes, _ = grid_nodes()
+        scale = np.asarray(scale, float)
+        nu = None if nu is None else np.asarray(nu, float)
+        loglik = np.matmul(membership, node_loglik)
+        law = log_law(nodes, scale[..., None], None if nu is None else nu[..., None])
+        return cls(loglik, law, np.stack(law_log_tails(scale, nu), axis=-1), scale, nu)
+
+    @property
+    def density(self) -> np.ndarray:
+        """log(w_g law(u_g) prod_i L_i(mu_i + u_g)), (..., lineages, nodes)."""
+        _, log_w = grid_nodes()
+        return self.loglik + (self.law + log_w)[..., None, :]
+
+    @property
+    def tails(self) -> np.ndarray:
+        """Log mass beyond the grid's ends, likelihood held at its end value, (..., lineages, 2)."""
+        return self.loglik[..., [0, -1]] + self.law_tails[..., None, :]
+
+    def log_marginal(self) -> np.ndarray:
+        """Each lineage's log marginal likelihood, (..., lineages)."""
+        return special.logsumexp(np.concatenate([self.density, self.tails], axis=-1), axis=-1)
+
+
+def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
+    """How well the rule integrates the lineages' conditionals (one value over all of them).
 
     Returns
     -------
     dict
         ``half_step_difference``: the largest |log of the full rule - log of the rule on
-        every other node (step 2h)|, about the coarse rule's error (the full rule's is
-        about its fourth power, see :data:`MAX_HALF_STEP_DIFFERENCE`); ``end_mass``: the
-        largest share of a conditional's mass at the two end nodes (mass beyond the grid
-        would be lost).
+        every other node of each segment (Gregory's ends), tails included in both|, about the
+        coarse rule's error (the full rule's is about its fourth power, see
+        :data:`MAX_HALF_STEP_DIFFERENCE`); ``tail_mass``: the largest share of a
+        conditional beyond the grid (integrated exactly where the likelihood is flat
+        there); ``tail_error``: the largest estimate of the tails' error relative to the
+        marginal, each tail's share times |exp(d) - 1| with d the likelihood's change
+        (log units) over the last :data:`TAIL_LOOKBACK` logits before its end, i.e. the
+        error if the likelihood went on changing beyond the end as it did before it (an
+        estimate, not a bound; see :data:`MAX_TAIL_ERROR`).
     """
-    _, log_w = grid_nodes()
-    base = log_density - log_w  # the integrand at the nodes, without the weights
-    full = special.logsumexp(log_density, axis=-1)
-    half_nodes = np.arange(0, NODE_COUNT, 2)
-    half_w = np.full(len(half_nodes), 2 * GRID_STEP)
-    if half_nodes[-1] == NODE_COUNT - 1:
-        half_w[[0, -1]] = GRID_STEP
-    else:  # an even number of nodes: the coarse rule ends one step short
-        half_w[0] = GRID_STEP
-    half = special.logsumexp(base[..., half_nodes] + np.log(half_w), axis=-1)
-    shares = np.exp(log_density - full[..., None])
-    end = shares[..., 0] + shares[..., -1]
+    density, tails = integrand.density, integrand.tails
+    full = special.logsumexp(np.concatenate([density, tails], axis=-1), axis=-1)
+    base = density - grid_nodes()[1]
+    half_nodes, half_w = _composite_rule(every=2)
+    half_idx = [_node_index(u) for u in half_nodes]
+    half = special.logsumexp(
+        np.concatenate([base[..., half_idx] + np.log(half_w), tails], axis=-1), axis=-1)
+    shares = np.exp(tails - full[..., None])
+    loglik = integrand.loglik
+    inner = (_node_index(GRID_LOW + TAIL_LOOKBACK), _node_index(GRID_HIGH - TAIL_LOOKBACK))
+    change = np.stack([loglik[..., 0] - loglik[..., inner[0]],
+                       loglik[..., -1] - loglik[..., inner[1]]], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.where(shares > 0, shares * np.abs(np.expm1(change)), 0.0)
     return {"half_step_difference": float(np.max(np.abs(full - half), initial=0.0)),
-            "end_mass": float(np.max(end, initial=0.0))}
+            "tail_mass": float(np.max(shares.sum(axis=-1), initial=0.0)),
+            "tail_error": float(np.max(np.nan_to_num(error, nan=np.inf), initial=0.0))}
+
+
+def check_failures(check: dict[str, float]) -> list[str]:
+    """List the parts of a :func:`quadrature_check` over their limits (empty: it passes)."""
+    out = []
+    if check["half_step_difference"] > MAX_HALF_STEP_DIFFERENCE:
+        out.append(f"the rule with every other node differs by up to "
+                   f"{check['half_step_difference']:.2g} log units (limit "
+                   f"{MAX_HALF_STEP_DIFFERENCE:g})")
+    if check["tail_error"] > MAX_TAIL_ERROR:
+        out.append(f"the tails beyond the grid may be off by up to {check['tail_error']:.2g} "
+                   f"of a marginal (limit {MAX_TAIL_ERROR:g}; their mass up to "
+                   f"{check['tail_mass']:.2g})")
+    return out
 
 
 #: Independence Metropolis–Hastings steps that correct a draw from the grid's interpolant
@@ -195,66 +339,112 @@ def quadrature_check(log_density: np.ndarray) -> dict[str, float]:
 CORRECTION_STEPS = 5
 
 
-def _interpolant(log_density: np.ndarray):
-    """Pieces of the trapezoid rule's piecewise-linear interpolant of the density.
+class _Proposal(NamedTuple):
+    """The proposal of :func:`draw_lineage_effects`.
 
-    Returns the node densities left and right of each cell (scaled so the largest node is
-    1), the cumulative cell areas (..., cells) and the log of the scale.
+    Node values left and right of each cell (scaled so that the largest node is 1),
+    cumulative areas of [lower tail, cells..., upper tail], the log scale, the log
+    likelihood at the two ends and the law (broadcast to the lineages).
     """
-    _, log_w = grid_nodes()
-    base = log_density - log_w
+
+    left: np.ndarray
+    right: np.ndarray
+    cdf: np.ndarray
+    top: np.ndarray
+    end_loglik: np.ndarray
+    scale: np.ndarray
+    nu: np.ndarray | None
+
+
+def _proposal(integrand: LineageIntegrand) -> _Proposal:
+    """Build the rule's piecewise-linear interpolant of the conditional, with its tails."""
+    base = integrand.loglik + integrand.law[..., None, :]
     top = base.max(axis=-1, keepdims=True)
     dens = np.exp(base - top)
     left, right = dens[..., :-1], dens[..., 1:]
-    return left, right, np.cumsum(0.5 * (left + right), axis=-1), top[..., 0]
+    tails = np.exp(integrand.tails - top)
+    widths = np.diff(grid_nodes()[0])
+    areas = np.concatenate([tails[..., :1], 0.5 * widths * (left + right), tails[..., 1:]],
+                           axis=-1)
+    shape = base.shape[:-1]
+    scale = np.broadcast_to(np.asarray(integrand.scale, float)[..., None], shape)
+    nu = (None if integrand.nu is None
+          else np.broadcast_to(np.asarray(integrand.nu, float)[..., None], shape))
+    return _Proposal(left, right, np.cumsum(areas, axis=-1), top[..., 0],
+                     integrand.loglik[..., [0, -1]], scale, nu)
 
 
-def _interpolant_draw(pieces, rng: np.random.Generator) -> np.ndarray:
-    """One draw from the interpolant: a cell by its area, then the linear density in it."""
+def _law_tail_draw(q: np.ndarray, scale: np.ndarray, nu, bound: float) -> np.ndarray:
+    """Return the law's quantile of upper-tail probability q P(u > bound) (bound > 0).
+
+    For q uniform, a draw from the law beyond ``bound`` (by the inverse survival function,
+    exact for small tail masses).
+    """
+    from scipy import stats
+
+    z = bound / scale
+    if nu is None:
+        return scale * stats.norm.isf(q * stats.norm.sf(z))
+    return scale * stats.t.isf(q * stats.t.sf(z, nu), nu)
+
+
+def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
+    """Draw a piece by its area, then a point in it (linear density in a cell, law in a tail)."""
     nodes, _ = grid_nodes()
-    left, right, cdf, _ = pieces
-    pick = rng.uniform(size=cdf.shape[:-1]) * cdf[..., -1]
-    cell = np.minimum((cdf < pick[..., None]).sum(axis=-1), NODE_COUNT - 2)
-    a = np.take_along_axis(left, cell[..., None], -1)[..., 0]
-    b = np.take_along_axis(right, cell[..., None], -1)[..., 0]
+    pick = rng.uniform(size=prop.cdf.shape[:-1]) * prop.cdf[..., -1]
+    piece = np.minimum((prop.cdf < pick[..., None]).sum(axis=-1), NODE_COUNT)
+    cell = np.clip(piece - 1, 0, NODE_COUNT - 2)
+    a = np.take_along_axis(prop.left, cell[..., None], -1)[..., 0]
+    b = np.take_along_axis(prop.right, cell[..., None], -1)[..., 0]
     # inverse CDF of the density a + (b - a) t on t in [0, 1] (normalised by (a + b) / 2)
     q = rng.uniform(size=a.shape)
     slope = b - a
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(np.abs(slope) > 1e-12 * np.maximum(a, b),
                      (np.sqrt(a * a + slope * q * (a + b)) - a) / slope, q)
-    return nodes[cell] + GRID_STEP * np.clip(t, 0.0, 1.0)
+    inside = nodes[cell] + np.diff(nodes)[cell] * np.clip(t, 0.0, 1.0)
+    out = inside
+    for end, bound, sign in ((0, -GRID_LOW, -1.0), (NODE_COUNT, GRID_HIGH, 1.0)):
+        chosen = piece == end
+        if chosen.any():
+            nu = None if prop.nu is None else prop.nu[chosen]
+            out = out.copy()
+            out[chosen] = sign * _law_tail_draw(q[chosen], prop.scale[chosen], nu, bound)
+    return out
 
 
-def _interpolant_log_density(pieces, u: np.ndarray) -> np.ndarray:
-    """Log of the interpolant at ``u`` (on the scale of ``log_density``, unnormalised)."""
-    left, right, _, top = pieces
-    position = np.clip((u - GRID_LOW) / GRID_STEP, 0.0, NODE_COUNT - 1 - 1e-12)
-    cell = np.minimum(position.astype(int), NODE_COUNT - 2)
-    t = position - cell
-    a = np.take_along_axis(left, cell[..., None], -1)[..., 0]
-    b = np.take_along_axis(right, cell[..., None], -1)[..., 0]
+def _proposal_log_density(prop: _Proposal, u: np.ndarray) -> np.ndarray:
+    """Log of the proposal's density at ``u`` (on the integrand's scale, unnormalised)."""
+    nodes, _ = grid_nodes()
+    cell = np.clip(np.searchsorted(nodes, u, side="right") - 1, 0, NODE_COUNT - 2)
+    t = np.clip((u - nodes[cell]) / np.diff(nodes)[cell], 0.0, 1.0)
+    a = np.take_along_axis(prop.left, cell[..., None], -1)[..., 0]
+    b = np.take_along_axis(prop.right, cell[..., None], -1)[..., 0]
     with np.errstate(divide="ignore"):
-        return np.log(a + (b - a) * t) + top
+        inside = np.log(a + (b - a) * t) + prop.top
+    beyond = log_law(u, prop.scale, prop.nu) + np.where(u < GRID_LOW, prop.end_loglik[..., 0],
+                                                         prop.end_loglik[..., 1])
+    return np.where((u < GRID_LOW) | (u > GRID_HIGH), beyond, inside)
 
 
-def draw_lineage_effects(log_density: np.ndarray, rng: np.random.Generator,
+def draw_lineage_effects(integrand: LineageIntegrand, rng: np.random.Generator,
                          exact=None, steps: int = CORRECTION_STEPS
                          ) -> tuple[np.ndarray, float]:
     """Draw each lineage's effect from its conditional, given each draw's other variables.
 
-    A draw from the trapezoid rule's own interpolant (the density linear between nodes: a
-    cell with probability proportional to its area, then a point from the linear density
-    on it) is close to the conditional but not exact: at a peak of SD ~h the interpolant
-    is off by up to ~15%. With ``exact`` it is corrected by ``steps`` independence
-    Metropolis–Hastings steps with the interpolant as the proposal (Tierney 1994, Annals
-    of Statistics 22:1701): each step's acceptance ratio is p(u') q(u) / (p(u) q(u')), and
-    the chain's distance to p shrinks by a factor 1 - min(q/p) per step.
+    A draw from the trapezoid rule's own interpolant (a piece with probability proportional
+    to its area: a cell, where the density is linear between its nodes, or a tail beyond
+    the grid, where it is the law times the likelihood at the grid's end) is close to the
+    conditional but not exact: at a peak of SD ~h the interpolant is off by up to ~15%.
+    With ``exact`` it is corrected by ``steps`` independence Metropolis–Hastings steps with
+    the interpolant as the proposal (Tierney 1994, Annals of Statistics 22:1701): each
+    step's acceptance ratio is p(u') q(u) / (p(u) q(u')), and the chain's distance to p
+    shrinks by a factor 1 - min(q/p) per step.
 
     Parameters
     ----------
-    log_density : array (..., lineages, nodes)
-        From :func:`node_log_density`.
+    integrand : LineageIntegrand
+        The conditionals on the grid and beyond.
     rng : numpy.random.Generator
         Source of the draws.
     exact : callable, optional
@@ -270,15 +460,15 @@ def draw_lineage_effects(log_density: np.ndarray, rng: np.random.Generator,
     acceptance : float
         Share of the correction steps accepted (1.0 without ``exact``).
     """
-    pieces = _interpolant(log_density)
-    u = _interpolant_draw(pieces, rng)
+    prop = _proposal(integrand)
+    u = _proposal_draw(prop, rng)
     if exact is None:
         return u, 1.0
-    log_ratio = exact(u) - _interpolant_log_density(pieces, u)
+    log_ratio = exact(u) - _proposal_log_density(prop, u)
     accepted = 0
     for _ in range(steps):
-        proposal = _interpolant_draw(pieces, rng)
-        proposal_ratio = exact(proposal) - _interpolant_log_density(pieces, proposal)
+        proposal = _proposal_draw(prop, rng)
+        proposal_ratio = exact(proposal) - _proposal_log_density(prop, proposal)
         accept = np.log(rng.uniform(size=u.shape)) < proposal_ratio - log_ratio
         u = np.where(accept, proposal, u)
         log_ratio = np.where(accept, proposal_ratio, log_ratio)
@@ -370,11 +560,10 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
     check : dict
         :func:`quadrature_check` over every draw.
     """
-    nodes, _ = grid_nodes()
     idx = layout.models
     k, n = np.asarray(k, float)[idx], np.broadcast_to(np.asarray(n, float), np.shape(k))[idx]
     effects = np.empty((mu.shape[0], len(layout.lineages)))
-    check = {"half_step_difference": 0.0, "end_mass": 0.0}
+    check = {"half_step_difference": 0.0, "tail_mass": 0.0, "tail_error": 0.0}
     accepted = 0.0
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
@@ -383,11 +572,10 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
         block_collapse = (None if collapse is None else
                           (collapse[0][sl][:, idx], collapse[1][sl], collapse[2][sl]))
         loglik = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse)
-        nu = None if nu_lineage is None else np.asarray(nu_lineage, float)[sl, None]
-        scale = np.asarray(sigma_lineage, float)[sl, None]
-        law = log_law(nodes[None, :], scale, nu)
-        density = node_log_density(loglik, layout.membership, law)
-        for key, value in quadrature_check(density).items():
+        nu = None if nu_lineage is None else np.asarray(nu_lineage, float)[sl]
+        scale = np.asarray(sigma_lineage, float)[sl]
+        integrand = LineageIntegrand.build(loglik, layout.membership, scale, nu)
+        for key, value in quadrature_check(integrand).items():
             check[key] = max(check[key], value)
 
         def exact(u, block_mu=block_mu, block_scales=block_scales,
@@ -395,9 +583,10 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
             """Return the conditional's log density at u (draws, lineages), as at the nodes."""
             ll = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse,
                                       offsets=u[:, layout.position][..., None])[..., 0]
-            return np.matmul(ll, layout.membership.T) + log_law(u, scale, nu)
+            return np.matmul(ll, layout.membership.T) + log_law(
+                u, scale[:, None], None if nu is None else nu[:, None])
 
-        effects[sl], acceptance = draw_lineage_effects(density, rng, exact)
+        effects[sl], acceptance = draw_lineage_effects(integrand, rng, exact)
         accepted += acceptance * effects[sl].size
     check["acceptance"] = accepted / max(effects.size, 1)
     return effects, check

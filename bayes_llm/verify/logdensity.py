@@ -391,7 +391,8 @@ def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: M
     with the collapsed component at ``pi``), ``mu`` the linear predictor without the
     lineage's effect. The integrand is located on a grid of spacing 0.25 over [-15, 10]
     and integrated by composite Simpson's rule with spacing about ``step`` over the range
-    where it is within e^-50 of its maximum (a range that holds every peak).
+    where it is within e^-50 of its maximum (a range that holds every peak); where that
+    range reaches -15 or 10, the law's tail beyond is added (:data:`REFERENCE_LOW`).
     """
     from scipy import integrate
 
@@ -405,15 +406,37 @@ def grid_lineage_log_marginals(v: Mapping[str, np.ndarray], parts: dict, data: M
             return lineage_log_integrand(u, v, parts, data.k[rows], n[rows], data.guess,
                                          mu[rows], None if pi is None else np.asarray(pi)[rows])
 
-        coarse = np.arange(-15.0, 10.0 + 1e-9, 0.25)
+        coarse = np.arange(REFERENCE_LOW, REFERENCE_HIGH + 1e-9, 0.25)
         values = log_f(coarse)
         keep = np.flatnonzero(values > values.max() - 50.0)
-        lo, hi = coarse[keep[0]] - 0.25, coarse[keep[-1]] + 0.25
+        lo = max(coarse[keep[0]] - 0.25, REFERENCE_LOW)
+        hi = min(coarse[keep[-1]] + 0.25, REFERENCE_HIGH)
         fine = np.linspace(lo, hi, 2 * int(np.ceil((hi - lo) / (2 * step))) + 1)
         values = log_f(fine)
         peak = values.max()
-        out.append(peak + math.log(integrate.simpson(np.exp(values - peak), x=fine)))
+        pieces = [peak + math.log(integrate.simpson(np.exp(values - peak), x=fine))]
+        for bound, edge, at in ((REFERENCE_LOW, values[0], lo), (REFERENCE_HIGH, values[-1], hi)):
+            if at == bound:  # the integrand reaches the range's end: add the law's tail
+                pieces.append(edge - float(lineage_law_logpdf(bound, v, parts)[()])
+                              + _law_log_tail(abs(bound), v, parts))
+        out.append(float(special.logsumexp(pieces)))
     return np.asarray(out)
+
+
+#: The reference's range for a summed-out lineage's effect. Beyond it the likelihood is
+#: flat (above: every model's regular part is negligible beside its collapsed part, or the
+#: integrand is; below: the regular part is at its plateau), so the integral beyond is
+#: the law's tail mass times the integrand's likelihood part at the range's end.
+REFERENCE_LOW = -15.0
+REFERENCE_HIGH = 10.0
+
+
+def _law_log_tail(z: float, v: Mapping[str, np.ndarray], parts: dict) -> float:
+    """Log of the lineage law's mass beyond ``z`` > 0 (scipy's survival functions)."""
+    sd = float(v["sigma_lineage"])
+    if parts["t_lineage"]:
+        return float(stats.t.logsf(z / sd, float(v["nu_lineage"])))
+    return float(stats.norm.logsf(z / sd))
 
 
 def _singles_summed_out(parts: dict) -> bool:

@@ -1,13 +1,15 @@
 """Exploratory: the lineage grid's self-check at realistic draws (issue 10).
 
 ``lineage_grid = "near_floor"`` integrates each near-floor lineage's effect on a fixed grid
-of step 0.1 (``bayes_llm.model.lineage_grid``); the trapezoid rule is accurate only where
-the conditional's peaks are wider than about the step. Until a full fit is affordable (7-10x
+of step 0.1 (``bayes_llm.model.lineage_grid``; then 0.25 up to 5, then the law's tails);
+the trapezoid rule is accurate only where the conditional's peaks are wider than about the
+step, and the tails only where the likelihood is flat beyond the grid. Until a full fit is affordable (7-10x
 the cost of one without the grid, ``benchmarks/bench_lineage_grid.py``), this script gets
 draws of everything else from mean-field ADVI (fast, its scales realistic, its spreads too
 small) on a validate split's training set, then runs the draws after sampling
 (``draw_integrated_effects``) and prints the grid's self-check (the rule on every other node
-against the full rule; the mass at the grid's ends; the Metropolis-Hastings acceptance of
+against the full rule; the mass in the tails and their estimated error; the
+Metropolis-Hastings acceptance of
 the corrected draws) and each summed-out lineage's drawn effect. It says nothing about
 whether NUTS mixes (ADVI has one mode by construction).
 
