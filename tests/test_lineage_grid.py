@@ -100,6 +100,7 @@ def test_quadrature_check_catches_a_likelihood_that_rises_beyond_the_grid():
     integrand = _integrand(lambda u: 3.0 * u + lg.log_law(u, 1.0), 1.0)
     check = lg.quadrature_check(integrand)
     assert check["tail_error"] > lg.MAX_TAIL_ERROR
+    assert check["tail_error_high"] == check["tail_error"] > 1e3 * check["tail_error_low"]
     assert "tails beyond the grid" in lg.check_failures(check)[0]
 
 

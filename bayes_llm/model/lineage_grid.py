@@ -299,7 +299,8 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
         marginal, each tail's share times |exp(d) - 1| with d the likelihood's change
         (log units) over the last :data:`TAIL_LOOKBACK` logits before its end, i.e. the
         error if the likelihood went on changing beyond the end as it did before it (an
-        estimate, not a bound; see :data:`MAX_TAIL_ERROR`).
+        estimate, not a bound; see :data:`MAX_TAIL_ERROR`); ``tail_error_low`` and
+        ``tail_error_high``: the same for the tail below and above the grid alone.
     """
     density, tails = integrand.density, integrand.tails
     full = special.logsumexp(np.concatenate([density, tails], axis=-1), axis=-1)
@@ -317,7 +318,10 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
         error = np.where(shares > 0, shares * np.abs(np.expm1(change)), 0.0)
     return {"half_step_difference": float(np.max(np.abs(full - half), initial=0.0)),
             "tail_mass": float(np.max(shares.sum(axis=-1), initial=0.0)),
-            "tail_error": float(np.max(np.nan_to_num(error, nan=np.inf), initial=0.0))}
+            "tail_error": float(np.max(np.nan_to_num(error, nan=np.inf), initial=0.0)),
+            **{f"tail_error_{end}": float(np.max(np.nan_to_num(error[..., i], nan=np.inf),
+                                                 initial=0.0))
+               for i, end in enumerate(("low", "high"))}}
 
 
 def check_failures(check: dict[str, float]) -> list[str]:
@@ -563,7 +567,7 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
     idx = layout.models
     k, n = np.asarray(k, float)[idx], np.broadcast_to(np.asarray(n, float), np.shape(k))[idx]
     effects = np.empty((mu.shape[0], len(layout.lineages)))
-    check = {"half_step_difference": 0.0, "tail_mass": 0.0, "tail_error": 0.0}
+    check: dict[str, float] = {}
     accepted = 0.0
     for start in range(0, mu.shape[0], DRAW_BLOCK):
         sl = slice(start, start + DRAW_BLOCK)
@@ -576,7 +580,7 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
         scale = np.asarray(sigma_lineage, float)[sl]
         integrand = LineageIntegrand.build(loglik, layout.membership, scale, nu)
         for key, value in quadrature_check(integrand).items():
-            check[key] = max(check[key], value)
+            check[key] = max(check.get(key, 0.0), value)
 
         def exact(u, block_mu=block_mu, block_scales=block_scales,
                   block_collapse=block_collapse, scale=scale, nu=nu):
