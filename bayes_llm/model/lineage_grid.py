@@ -16,8 +16,8 @@ units deep at every draw checked), which NUTS chains do not cross. With
 L_i the model's likelihood with its model effect integrated out (and mixed with the
 collapsed component under ``floor_mixture``), u_g the ``NODE_COUNT`` nodes of the grid
 over [a, b] = [``GRID_LOW``, ``GRID_HIGH``] (``SEGMENTS``: step 0.1 over [-6, 2], where
-every peak is, then 0.25 up to 5) and w_g the trapezoid rule's weights on each segment
-with Gregory's end corrections. Both peaks are on the grid wherever they are, so no
+every peak is, and 0.25 over [-9, -6] and [2, 5]) and w_g the trapezoid rule's weights on
+each segment with Gregory's end corrections. Both peaks are on the grid wherever they are, so no
 sampler has to cross the valley; this is the same model, and each u_l is drawn from its
 conditional posterior after sampling (:func:`draw_lineage_effects`).
 
@@ -33,10 +33,10 @@ its collapsed part; far down the regular part is at its plateau), so there its
 conditional is the lineage law itself, and a Student-t law puts ~1% of its mass beyond 4
 scales (P(t_3 > 4) = 0.014). Beyond the grid's ends the integral is the law's exact tail
 mass (its CDF) times the likelihood at the end, held constant: exact where the likelihood
-is flat there. Above the fine segment the regular part of such a lineage can still fall
-over a logit or more (a wide model-effect component of SD ~1 lets a model at the floor be
-"regular" well above it), hence the coarse segment up to 5 before the tail begins. With
-mass at a segment's ends the trapezoid rule is only second order, hence Gregory's
+is flat there. Beyond the fine segment the regular part of such a lineage can still
+change over a logit or more (a wide model-effect component of SD ~1 keeps a model's
+regular part alive far from its peak), hence the coarse segments before the tails begin.
+With mass at a segment's ends the trapezoid rule is only second order, hence Gregory's
 third-order end weights (Numerical Recipes, 2007, eq. 4.1.14), which leave the interior
 nodes' weights, and so the exponential accuracy on peaks inside the grid, unchanged.
 
@@ -66,14 +66,14 @@ from scipy import special
 #: The grid (logits): segments (low, high, step), each integrated by the trapezoid rule with
 #: Gregory's end corrections. The lineage law's scale is ~0.5 on these data and the
 #: near-floor lineages' effects lie in [-4.1, 0] on every fit inspected: the fine segment
-#: holds every peak; the coarse one carries the likelihood to where it is flat (above the
-#: fine segment a near-floor lineage's regular part still falls over ~1 logit with a wide
-#: model-effect component; peaks there would be caught by the half-step check).
-SEGMENTS = ((-6.0, 2.0, 0.1), (2.0, 5.0, 0.25))
+#: holds every peak; the coarse ones carry the likelihood to where it is flat (beyond the
+#: fine segment a near-floor lineage's regular part still changes over a logit or more
+#: with a wide model-effect component; peaks there would be caught by the half-step check).
+SEGMENTS = ((-9.0, -6.0, 0.25), (-6.0, 2.0, 0.1), (2.0, 5.0, 0.25))
 GRID_LOW = SEGMENTS[0][0]
 GRID_HIGH = SEGMENTS[-1][1]
 #: The fine segment's step.
-GRID_STEP = SEGMENTS[0][2]
+GRID_STEP = SEGMENTS[1][2]
 NODE_COUNT = 1 + sum(int(round((high - low) / step)) for low, high, step in SEGMENTS)
 #: Accuracy below which a model is at the floor (MMLU-Pro: chance 0.10).
 FLOOR_ACCURACY = 0.13
