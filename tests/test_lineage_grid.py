@@ -304,3 +304,30 @@ def test_the_option_left_off_changes_nothing_and_needs_the_integrated_model():
                     "model_effect": "laplace"}):
         with pytest.raises(SpecError, match="lineage_grid = 'near_floor' needs"):
             spec_from_dict({**base, **change, "lineage_grid": "near_floor"}, source="x.toml")
+
+
+@pytest.mark.parametrize("nu", [2.5, 12.0, None])
+def test_pytensor_law_tails_and_their_gradients_match_scipy(nu):
+    """The model's tail masses (incomplete beta function or erfcx) equal scipy's, and their
+    gradients in the scale and nu equal scipy's by central differences."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    sigma_t, nu_t = pt.dscalar("sigma"), pt.dscalar("nu")
+    tails = lg.pytensor_law_log_tails(sigma_t, None if nu is None else nu_t)
+    total = tails[0] + tails[1]
+    grads = pytensor.grad(total, [sigma_t, nu_t], disconnected_inputs="ignore")
+    fn = pytensor.function([sigma_t, nu_t], [*tails, *grads], on_unused_input="ignore")
+    sigma = 0.6
+    low, high, d_sigma, d_nu = fn(sigma, 1.0 if nu is None else nu)
+    assert (float(low), float(high)) == pytest.approx(lg.law_log_tails(sigma, nu), rel=1e-9)
+
+    def scipy_total(s, v):
+        return float(np.sum(lg.law_log_tails(s, v)))
+
+    eps = 1e-6
+    assert float(d_sigma) == pytest.approx(
+        (scipy_total(sigma + eps, nu) - scipy_total(sigma - eps, nu)) / (2 * eps), rel=1e-5)
+    if nu is not None:
+        assert float(d_nu) == pytest.approx(
+            (scipy_total(sigma, nu + eps) - scipy_total(sigma, nu - eps)) / (2 * eps), rel=1e-5)
