@@ -116,15 +116,37 @@ def _composite_rule(every: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(nodes), np.concatenate(weights)
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """Return ``array`` made read-only (a constant of the grid, shared by every caller)."""
+    array.setflags(write=False)
+    return array
+
+
+_NODES, _WEIGHTS = _composite_rule()
+_LOG_WEIGHTS = _read_only(np.log(_WEIGHTS))
+_read_only(_NODES)
+
+
 def grid_nodes() -> tuple[np.ndarray, np.ndarray]:
-    """Return the grid's nodes and the rule's log weights (trapezoid, Gregory's ends)."""
-    nodes, weights = _composite_rule()
-    return nodes, np.log(weights)
+    """Return the grid's nodes and the rule's log weights (trapezoid, Gregory's ends).
+
+    Both are computed once and read-only.
+    """
+    return _NODES, _LOG_WEIGHTS
 
 
 def _node_index(u: float) -> int:
     """Index of the grid's node nearest ``u``."""
-    return int(np.argmin(np.abs(grid_nodes()[0] - u)))
+    return int(np.argmin(np.abs(_NODES - u)))
+
+
+#: The rule on every other node of each segment (:func:`quadrature_check`): indices of its
+#: nodes on the grid and its log weights.
+_HALF_NODES, _HALF_WEIGHTS = _composite_rule(every=2)
+_HALF_INDEX = _read_only(np.array([_node_index(u) for u in _HALF_NODES]))
+_HALF_LOG_WEIGHTS = _read_only(np.log(_HALF_WEIGHTS))
+#: The nodes :data:`TAIL_LOOKBACK` logits inside each end (:func:`quadrature_check`).
+_LOOKBACK_INDEX = (_node_index(GRID_LOW + TAIL_LOOKBACK), _node_index(GRID_HIGH - TAIL_LOOKBACK))
 
 
 def near_floor_lineages(lineage_idx: np.ndarray, accuracy: np.ndarray,
@@ -318,24 +340,21 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
     """
     density, tails = integrand.density, integrand.tails
     full = special.logsumexp(np.concatenate([density, tails], axis=-1), axis=-1)
-    base = density - grid_nodes()[1]
-    half_nodes, half_w = _composite_rule(every=2)
-    half_idx = [_node_index(u) for u in half_nodes]
+    base = density - _LOG_WEIGHTS
     half = special.logsumexp(
-        np.concatenate([base[..., half_idx] + np.log(half_w), tails], axis=-1), axis=-1)
+        np.concatenate([base[..., _HALF_INDEX] + _HALF_LOG_WEIGHTS, tails], axis=-1), axis=-1)
     shares = np.exp(tails - full[..., None])
     loglik = integrand.loglik
-    inner = (_node_index(GRID_LOW + TAIL_LOOKBACK), _node_index(GRID_HIGH - TAIL_LOOKBACK))
-    change = np.stack([loglik[..., 0] - loglik[..., inner[0]],
-                       loglik[..., -1] - loglik[..., inner[1]]], axis=-1)
+    change = np.stack([loglik[..., 0] - loglik[..., _LOOKBACK_INDEX[0]],
+                       loglik[..., -1] - loglik[..., _LOOKBACK_INDEX[1]]], axis=-1)
     with np.errstate(over="ignore", invalid="ignore"):
         error = np.where(shares > 0, shares * np.abs(np.expm1(change)), 0.0)
+    per_end = {f"tail_error_{end}": float(np.max(np.nan_to_num(error[..., i], nan=np.inf),
+                                                 initial=0.0))
+               for i, end in enumerate(("low", "high"))}
     return {"half_step_difference": float(np.max(np.abs(full - half), initial=0.0)),
             "tail_mass": float(np.max(shares.sum(axis=-1), initial=0.0)),
-            "tail_error": float(np.max(np.nan_to_num(error, nan=np.inf), initial=0.0)),
-            **{f"tail_error_{end}": float(np.max(np.nan_to_num(error[..., i], nan=np.inf),
-                                                 initial=0.0))
-               for i, end in enumerate(("low", "high"))}}
+            "tail_error": max(per_end.values()), **per_end}
 
 
 def check_failures(check: dict[str, float]) -> list[str]:
@@ -421,12 +440,11 @@ def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
         t = np.where(np.abs(slope) > 1e-12 * np.maximum(a, b),
                      (np.sqrt(a * a + slope * q * (a + b)) - a) / slope, q)
     inside = nodes[cell] + np.diff(nodes)[cell] * np.clip(t, 0.0, 1.0)
-    out = inside
+    out = inside  # a new array: the tails overwrite their draws in place
     for end, bound, sign in ((0, -GRID_LOW, -1.0), (NODE_COUNT, GRID_HIGH, 1.0)):
         chosen = piece == end
         if chosen.any():
             nu = None if prop.nu is None else prop.nu[chosen]
-            out = out.copy()
             out[chosen] = sign * _law_tail_draw(q[chosen], prop.scale[chosen], nu, bound)
     return out
 
