@@ -21,8 +21,13 @@ the draws, per lineage: a fixed node count for the graph) with the cost it predi
 against the fixed grid's 105 nodes. The step inside the range is not studied here: it is
 the fixed grid's, whose accuracy the fit's own self-check reports.
 
+With ``--grid-check`` it first prints, per lineage, how far the fixed grid's own rule (105
+nodes, Gregory's ends, the tails) is from the same integral at step 0.01 over [-9, 5] (the
+quantiles over the draws), and the conditional's SD: which lineages the fit's self-check
+warns about, and why.
+
 Run: ``python verification/exploratory/lineage_grid_ranges.py SPEC FIT.nc [--split S]
-[--fold F] [--margins 0.5 1 1.5 2] [--max-draws N]``
+[--fold F] [--margins 0.5 1 1.5 2] [--max-draws N] [--grid-check]``
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from scipy import special, stats
 FINE_STEP = 0.02
 #: Step a cheaper rule would use inside each lineage's range (the fixed grid's fine step).
 RULE_STEP = 0.1
+#: Accuracy below which a model is at the floor (as ``lineage_grid.FLOOR_ACCURACY``).
+FLOOR_ACCURACY = 0.13
 
 
 class _Captured(Exception):
@@ -114,6 +121,71 @@ def _trapezoid_between(values: np.ndarray, grid: np.ndarray, lo, hi, at_lo, at_h
     left = 0.5 * (np.exp(at_lo - top) + f_first) * (grid[first] - lo)
     right = 0.5 * (np.exp(at_hi - top) + f_last) * (hi - grid[last])
     return np.log(body + left + right) + top
+
+
+#: Step of the reference rule for ``--grid-check`` (resolves peaks of SD 0.02 to ~1e-30).
+CHECK_STEP = 0.01
+
+
+def _blocks(inputs: dict, draws: int, block: int):
+    """Yield each block's summed-out models' inputs: (mu, scales, collapse, scale, nu)."""
+    idx = inputs["layout"].models
+    for start in range(0, draws, block):
+        sl = slice(start, min(start + block, draws))
+        col = inputs["collapse"]
+        yield (inputs["mu"][sl][:, idx], [(lw[sl][:, idx], sd[sl][:, idx])
+                                          for lw, sd in inputs["scales"]],
+               None if col is None else (col[0][sl][:, idx], col[1][sl], col[2][sl]),
+               np.asarray(inputs["sigma"], float)[sl],
+               None if inputs["nu"] is None else np.asarray(inputs["nu"], float)[sl])
+
+
+def _summed_out_counts(inputs: dict):
+    """Items correct and items of the summed-out lineages' models."""
+    idx = inputs["layout"].models
+    k = np.asarray(inputs["k"], float)
+    return k[idx], np.broadcast_to(np.asarray(inputs["n"], float), k.shape)[idx]
+
+
+def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5) -> dict:
+    """Compare the fixed grid's log marginals with a step-0.01 rule's, per lineage and draw.
+
+    Both rules have the grid's tails beyond [-9, 5]; the conditional's SD comes with them.
+
+    Returns
+    -------
+    dict
+        ``error`` (draws, lineages) absolute differences in log units; ``sd`` (draws,
+        lineages) the conditional's SD over [-9, 5].
+    """
+    from bayes_llm.model import lineage_grid as lg
+
+    k, n = _summed_out_counts(inputs)
+    g, member = inputs["g"], inputs["layout"].membership
+    draws = inputs["mu"].shape[0] if max_draws is None else min(max_draws,
+                                                                 inputs["mu"].shape[0])
+    fine = np.linspace(lg.GRID_LOW, lg.GRID_HIGH,
+                       int(round((lg.GRID_HIGH - lg.GRID_LOW) / CHECK_STEP)) + 1)
+    errors, sds = [], []
+    for mu, scales, collapse, scale, nu in _blocks(inputs, draws, block):
+        rule = lg.LineageIntegrand.build(
+            lg.node_log_likelihoods(k, n, g, mu, scales, collapse), member, scale, nu)
+        coarse = special.logsumexp(np.concatenate([rule.density, rule.tails], -1), -1)
+        loglik = np.einsum("dmp,lm->dlp", lg.node_log_likelihoods(
+            k, n, g, mu, scales, collapse, offsets=fine), member)
+        values = loglik + lg.log_law(fine, scale[:, None, None],
+                                     None if nu is None else nu[:, None, None])
+        ends = np.full(values.shape[:2], 1.0)
+        inside = _trapezoid_between(values, fine, ends * fine[0], ends * fine[-1],
+                                    values[..., 0], values[..., -1])
+        exact = special.logsumexp(np.stack([inside, rule.tails[..., 0] + loglik[..., 0],
+                                            rule.tails[..., 1] + loglik[..., -1]]), axis=0)
+        errors.append(np.abs(coarse - exact))
+        weights = np.exp(values - values.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+        mean = (weights * fine).sum(-1)
+        sds.append(np.sqrt((weights * (fine - mean[..., None]) ** 2).sum(-1)))
+    return {"error": np.concatenate(errors), "sd": np.concatenate(sds)}
 
 
 def range_errors(inputs: dict, margins, max_draws: int | None = None, block: int = 10):
@@ -201,6 +273,8 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--margins", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0])
     parser.add_argument("--max-draws", type=int, default=None)
+    parser.add_argument("--grid-check", action="store_true",
+                        help="first compare the fixed grid's rule with a step-0.01 rule")
     args = parser.parse_args()
     import xarray as xr
 
@@ -220,14 +294,28 @@ def main() -> None:
     start = time.perf_counter()
     dt = with_eta_mean(xr.open_datatree(args.fit), build_model(data, spec))
     inputs = capture_inputs(dt, data, spec, DEFAULT_SEED)
-    result = range_errors(inputs, args.margins, args.max_draws)
     layout = inputs["layout"]
     sizes = layout.membership.sum(axis=1)
     total, summed = data.n_models, len(layout.models)
+    labels = np.asarray(data.coords["lineage"])[layout.lineages]
     print(f"{args.split} fold {args.fold}: {total} training models, {len(sizes)} lineages "
           f"holding {summed} summed out; {inputs['mu'].shape[0]} draws "
-          f"({args.max_draws or 'all'} used); {time.perf_counter() - start:.0f} s")
-    labels = np.asarray(data.coords["lineage"])[layout.lineages]
+          f"({args.max_draws or 'all'} used)")
+    if args.grid_check:
+        check = grid_rule_errors(inputs, args.max_draws)
+        k, n = _summed_out_counts(inputs)
+        floor = k / n < FLOOR_ACCURACY
+        print(f"the fixed grid's log marginal against step {CHECK_STEP} (quantiles over the "
+              f"draws: 50/90/99/100%), and the conditional's SD (min, median):")
+        for j in np.argsort(-check["error"].max(axis=0)):
+            own = layout.membership[j] > 0
+            q = np.quantile(check["error"][:, j], [0.5, 0.9, 0.99, 1.0])
+            print(f"  {labels[j]:22s} {int(own.sum()):2d} models ({int(floor[own].sum())} at "
+                  f"the floor): error {' / '.join(f'{v:.2g}' for v in q)}, above 1e-3 at "
+                  f"{np.mean(check['error'][:, j] > 1e-3):.0%} of the draws; SD "
+                  f"{check['sd'][:, j].min():.3f}, {np.median(check['sd'][:, j]):.3f}")
+    result = range_errors(inputs, args.margins, args.max_draws)
+    print(f"ranges: {time.perf_counter() - start:.0f} s so far")
     fixed = (total - summed + NODE_COUNT * summed) / total
     for margin, r in result.items():
         cost = (total - summed + float(np.sum(r["nodes"] * sizes))) / total
