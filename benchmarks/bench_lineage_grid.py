@@ -43,13 +43,11 @@ def main() -> None:
     from bayes_llm.data import load_paper_dataset
     from bayes_llm.model import load_spec, prepare_data
     from bayes_llm.model.build import build_model
-    from bayes_llm.validate.run import fold_tables, validation_table
-    from bayes_llm.validate.splits import make_folds, parse_split
+    from bayes_llm.validate.run import split_fold
 
     base = load_spec(args.spec)
-    table, _ = validation_table(load_paper_dataset(), base.outcome, base.sample)
-    fold = make_folds(table, parse_split(args.split), seed=DEFAULT_SEED)[args.fold]
-    train, _ = fold_tables(table, fold)
+    _, train, _ = split_fold(load_paper_dataset(), base, args.split, args.fold,
+                             seed=DEFAULT_SEED)
     rng = np.random.default_rng(0)
     cost = {}
     for grid in ("none", "near_floor"):

@@ -661,3 +661,23 @@ def test_fold_cache_code_hash_covers_every_module_of_the_package(tmp_path):
         assert fold_cache.code_hash(copy) != original, module
         path.write_text(text)
     assert fold_cache.code_hash(copy) == original
+
+
+def test_split_fold_gives_validates_fold_tables(paper_df):
+    """The scripts' one-fold helper makes the rows validate fits and scores: the time split
+    trains on the 319 models released before 2024-10 and holds out the 490 after; a
+    developer fold holds out whole developers; a fold that does not exist is an error."""
+    from bayes_llm.model import load_spec
+    from bayes_llm.validate.run import split_fold
+
+    spec = load_spec("binomial_developers")
+    fold, train, test = split_fold(paper_df, spec, "time:2024-10", 0)
+    assert (len(train), len(test)) == (319, 490)
+    assert pd.to_datetime(train["release_month"]).max() < pd.Timestamp("2024-10-01")
+    assert pd.to_datetime(test["release_month"]).min() >= pd.Timestamp("2024-10-01")
+    assert set(train["model_id"]) == set(fold.train_ids)
+    fold, train, test = split_fold(paper_df, spec, "developers:5", 2)
+    assert fold.index == 2 and len(train) + len(test) == 809
+    assert not set(train["developer"]) & set(test["developer"])
+    with pytest.raises(SpecError, match="no fold index 5"):
+        split_fold(paper_df, spec, "developers:5", 5)

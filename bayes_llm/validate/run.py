@@ -224,6 +224,23 @@ def fold_tables(table: pd.DataFrame, fold: Fold) -> tuple[pd.DataFrame, pd.DataF
     return train, test
 
 
+def split_fold(df: pd.DataFrame, spec, split: SplitRule | str, fold_index: int,
+               seed: int = DEFAULT_SEED) -> tuple[Fold, pd.DataFrame, pd.DataFrame]:
+    """Return one fold of ``split`` with its training and held-out rows.
+
+    As :func:`validate` makes them for ``spec`` (its outcome and sample) with ``seed``. For
+    scripts that refit or inspect one fold (benchmarks, exploratory checks).
+    """
+    rule = parse_split(split) if isinstance(split, str) else split
+    table, _ = validation_table(df, spec.outcome, spec.sample)
+    folds = make_folds(table, rule, seed=seed)
+    if not 0 <= fold_index < len(folds):
+        raise SpecError(f"split {rule.label} has {len(folds)} fold(s); there is no fold "
+                        f"index {fold_index}")
+    fold = folds[fold_index]
+    return (fold, *fold_tables(table, fold))
+
+
 def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | None = None,
              tune: int | None = None, chains: int | None = None, seed: int = DEFAULT_SEED,
              backend: str = "nutpie", include_ols: bool = True,

@@ -28,17 +28,14 @@ from bayes_llm.data.paper import load_paper_dataset
 from bayes_llm.model.design import OUTCOMES, prepare_data
 from bayes_llm.model.fit import Fit, _models_table
 from bayes_llm.model.spec import load_spec
-from bayes_llm.validate.run import fold_tables, validation_table
+from bayes_llm.validate.run import split_fold
 from bayes_llm.validate.scores import score_rows
-from bayes_llm.validate.splits import make_folds, parse_split
 
 
 def kept_fold_fit(spec_path: str, kept: str, fold_index: int):
     """Return ``(fit, fold, train, test)``: a kept posterior of a developer fold as a Fit."""
     spec = load_spec(spec_path)
-    table, _ = validation_table(load_paper_dataset(), spec.outcome, spec.sample)
-    fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
-    train, test = fold_tables(table, fold)
+    fold, train, test = split_fold(load_paper_dataset(), spec, "developers:5", fold_index)
     data = prepare_data(train, spec)
     dt = xr.open_datatree(kept).load()
     metadata = {"spec_name": spec.name, "spec_hash": spec.hash(), "data_hash": data.data_hash,

@@ -283,13 +283,10 @@ def main() -> None:
     from bayes_llm.model import load_spec, prepare_data
     from bayes_llm.model.build import build_model
     from bayes_llm.model.lineage_grid import NODE_COUNT
-    from bayes_llm.validate.run import fold_tables, validation_table
-    from bayes_llm.validate.splits import make_folds, parse_split
+    from bayes_llm.validate.run import split_fold
 
     spec = load_spec(args.spec)
-    table, _ = validation_table(load_paper_dataset(), spec.outcome, spec.sample)
-    fold = make_folds(table, parse_split(args.split), seed=DEFAULT_SEED)[args.fold]
-    train, _ = fold_tables(table, fold)
+    _, train, _ = split_fold(load_paper_dataset(), spec, args.split, args.fold)
     data = prepare_data(train, spec)
     start = time.perf_counter()
     dt = with_eta_mean(xr.open_datatree(args.fit), build_model(data, spec))

@@ -25,15 +25,12 @@ from bayes_llm.data.lineage import model_lineages
 from bayes_llm.data.paper import load_paper_dataset
 from bayes_llm.model.fit import fit_model
 from bayes_llm.model.spec import load_spec
-from bayes_llm.validate.run import fold_tables, validation_table
-from bayes_llm.validate.splits import make_folds, parse_split
+from bayes_llm.validate.run import split_fold
 
 
 def fold_split(spec, fold_index: int):
     """Return ``(fold, train, test)`` of ``developers:5`` as ``bayes-llm validate`` makes it."""
-    table, _ = validation_table(load_paper_dataset(), spec.outcome, spec.sample)
-    fold = make_folds(table, parse_split("developers:5"), seed=DEFAULT_SEED)[fold_index]
-    return (fold, *fold_tables(table, fold))
+    return split_fold(load_paper_dataset(), spec, "developers:5", fold_index)
 
 
 def fit_fold(spec_path: str, out: str, draws: int, tune: int, fold_index: int) -> None:
