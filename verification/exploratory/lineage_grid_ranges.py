@@ -178,8 +178,9 @@ def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5)
         ends = np.full(values.shape[:2], 1.0)
         inside = _trapezoid_between(values, fine, ends * fine[0], ends * fine[-1],
                                     values[..., 0], values[..., -1])
-        exact = special.logsumexp(np.stack([inside, rule.tails[..., 0] + loglik[..., 0],
-                                            rule.tails[..., 1] + loglik[..., -1]]), axis=0)
+        # the grid's tails (the law's mass beyond it times the likelihood at its ends)
+        exact = special.logsumexp(np.stack([inside, rule.tails[..., 0], rule.tails[..., 1]]),
+                                  axis=0)
         errors.append(np.abs(coarse - exact))
         weights = np.exp(values - values.max(-1, keepdims=True))
         weights /= weights.sum(-1, keepdims=True)
