@@ -42,8 +42,6 @@ from scipy import special, stats
 FINE_STEP = 0.02
 #: Step a cheaper rule would use inside each lineage's range (the fixed grid's fine step).
 RULE_STEP = 0.1
-#: Accuracy below which a model is at the floor (as ``lineage_grid.FLOOR_ACCURACY``).
-FLOOR_ACCURACY = 0.13
 
 
 class _Captured(Exception):
@@ -123,13 +121,37 @@ def _trapezoid_between(values: np.ndarray, grid: np.ndarray, lo, hi, at_lo, at_h
     return np.log(body + left + right) + top
 
 
+def _fine_grid(step: float) -> np.ndarray:
+    """Nodes at ``step`` over the fixed grid's range [-9, 5]."""
+    from bayes_llm.model.lineage_grid import GRID_HIGH, GRID_LOW
+
+    return np.linspace(GRID_LOW, GRID_HIGH, int(round((GRID_HIGH - GRID_LOW) / step)) + 1)
+
+
+def _fine_log_marginal(values: np.ndarray, fine: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    """Log marginal by the trapezoid rule on ``fine`` plus the grid's two ``tails``.
+
+    ``values`` (..., nodes) the log integrand on ``fine``; ``tails`` (..., 2) the law's log
+    mass beyond each end plus the log likelihood there (``LineageIntegrand.tails``).
+    """
+    ends = np.ones(values.shape[:-1])
+    inside = _trapezoid_between(values, fine, ends * fine[0], ends * fine[-1],
+                                values[..., 0], values[..., -1])
+    return special.logsumexp(np.stack([inside, tails[..., 0], tails[..., 1]]), axis=0)
+
+
 #: Step of the reference rule for ``--grid-check`` (resolves peaks of SD 0.02 to ~1e-30).
 CHECK_STEP = 0.01
 
 
-def _blocks(inputs: dict, draws: int, block: int):
-    """Yield each block's summed-out models' inputs: (mu, scales, collapse, scale, nu)."""
+def _blocks(inputs: dict, max_draws: int | None, block: int):
+    """Yield each block's summed-out models' inputs: (mu, scales, collapse, scale, nu).
+
+    Blocks of ``block`` draws over the first ``max_draws`` (None: all).
+    """
     idx = inputs["layout"].models
+    draws = inputs["mu"].shape[0]
+    draws = draws if max_draws is None else min(max_draws, draws)
     for start in range(0, draws, block):
         sl = slice(start, min(start + block, draws))
         col = inputs["collapse"]
@@ -162,12 +184,9 @@ def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5)
 
     k, n = _summed_out_counts(inputs)
     g, member = inputs["g"], inputs["layout"].membership
-    draws = inputs["mu"].shape[0] if max_draws is None else min(max_draws,
-                                                                 inputs["mu"].shape[0])
-    fine = np.linspace(lg.GRID_LOW, lg.GRID_HIGH,
-                       int(round((lg.GRID_HIGH - lg.GRID_LOW) / CHECK_STEP)) + 1)
+    fine = _fine_grid(CHECK_STEP)
     errors, sds = [], []
-    for mu, scales, collapse, scale, nu in _blocks(inputs, draws, block):
+    for mu, scales, collapse, scale, nu in _blocks(inputs, max_draws, block):
         rule = lg.LineageIntegrand.build(
             lg.node_log_likelihoods(k, n, g, mu, scales, collapse), member, scale, nu)
         coarse = special.logsumexp(np.concatenate([rule.density, rule.tails], -1), -1)
@@ -175,13 +194,7 @@ def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5)
             k, n, g, mu, scales, collapse, offsets=fine), member)
         values = loglik + lg.log_law(fine, scale[:, None, None],
                                      None if nu is None else nu[:, None, None])
-        ends = np.full(values.shape[:2], 1.0)
-        inside = _trapezoid_between(values, fine, ends * fine[0], ends * fine[-1],
-                                    values[..., 0], values[..., -1])
-        # the grid's tails (the law's mass beyond it times the likelihood at its ends)
-        exact = special.logsumexp(np.stack([inside, rule.tails[..., 0], rule.tails[..., 1]]),
-                                  axis=0)
-        errors.append(np.abs(coarse - exact))
+        errors.append(np.abs(coarse - _fine_log_marginal(values, fine, rule.tails)))
         weights = np.exp(values - values.max(-1, keepdims=True))
         weights /= weights.sum(-1, keepdims=True)
         mean = (weights * fine).sum(-1)
@@ -203,25 +216,15 @@ def range_errors(inputs: dict, margins, max_draws: int | None = None, block: int
     from bayes_llm.model import lineage_grid as lg
 
     layout = inputs["layout"]
-    idx = layout.models
-    k = np.asarray(inputs["k"], float)[idx]
-    n = np.broadcast_to(np.asarray(inputs["n"], float), np.shape(inputs["k"]))[idx]
-    g = inputs["g"]
-    mu = inputs["mu"]
-    draws = mu.shape[0] if max_draws is None else min(max_draws, mu.shape[0])
-    fine = np.arange(lg.GRID_LOW, lg.GRID_HIGH + FINE_STEP / 2, FINE_STEP)
-    member = layout.membership
+    k, n = _summed_out_counts(inputs)
+    g, member = inputs["g"], layout.membership
+    fine = _fine_grid(FINE_STEP)
     share = np.clip((k / n - g) / (1.0 - g), 0.02, 0.98)
     observed_logit = special.logit(share)
     results = {m: {"error": [], "outside": [], "nodes": [], "width": []} for m in margins}
-    for start in range(0, draws, block):
-        sl = slice(start, min(start + block, draws))
-        b_mu = mu[sl][:, idx]
-        b_scales = [(lw[sl][:, idx], sd[sl][:, idx]) for lw, sd in inputs["scales"]]
-        col = inputs["collapse"]
-        b_col = None if col is None else (col[0][sl][:, idx], col[1][sl], col[2][sl])
-        scale = np.asarray(inputs["sigma"], float)[sl][:, None]
-        nu = None if inputs["nu"] is None else np.asarray(inputs["nu"], float)[sl][:, None]
+    for b_mu, b_scales, b_col, scale, nu in _blocks(inputs, max_draws, block):
+        scale = scale[:, None]
+        nu = None if nu is None else nu[:, None]
 
         def lineage_loglik(offsets, b_mu=b_mu, b_scales=b_scales, b_col=b_col):
             """Each lineage's log likelihood at ``offsets`` (draws, models, points)."""
@@ -229,14 +232,10 @@ def range_errors(inputs: dict, margins, max_draws: int | None = None, block: int
             return np.einsum("dmp,lm->dlp", ll, member)
 
         law = lg.log_law(fine, scale[..., None], None if nu is None else nu[..., None])
-        values = lineage_loglik(fine) + law
-        low_tail, high_tail = lg.law_log_tails(scale, nu)
-        exact = special.logsumexp(np.stack([
-            _trapezoid_between(values, fine, np.full(values.shape[:2], fine[0]),
-                               np.full(values.shape[:2], fine[-1]), values[..., 0],
-                               values[..., -1]),
-            low_tail + values[..., 0] - law[..., 0],
-            high_tail + values[..., -1] - law[..., -1]]), axis=0)
+        loglik = lineage_loglik(fine)
+        values = loglik + law
+        tails = loglik[..., [0, -1]] + np.stack(lg.law_log_tails(scale, nu), axis=-1)
+        exact = _fine_log_marginal(values, fine, tails)
         peaks = observed_logit[None, :] - b_mu  # (draws, models)
         for margin in margins:
             lo = np.full(values.shape[:2], 0.0)
@@ -283,7 +282,7 @@ def main() -> None:
     from bayes_llm.data import load_paper_dataset
     from bayes_llm.model import load_spec, prepare_data
     from bayes_llm.model.build import build_model
-    from bayes_llm.model.lineage_grid import NODE_COUNT
+    from bayes_llm.model.lineage_grid import FLOOR_ACCURACY, NODE_COUNT
     from bayes_llm.validate.run import split_fold
 
     spec = load_spec(args.spec)
