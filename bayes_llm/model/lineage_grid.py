@@ -123,8 +123,10 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 _NODES, _WEIGHTS = _composite_rule()
-_LOG_WEIGHTS = _read_only(np.log(_WEIGHTS))
 _read_only(_NODES)
+_LOG_WEIGHTS = _read_only(np.log(_WEIGHTS))
+#: The cells' widths (the draws' interpolant, :func:`_proposal` and its draws).
+_WIDTHS = _read_only(np.diff(_NODES))
 
 
 def grid_nodes() -> tuple[np.ndarray, np.ndarray]:
@@ -400,8 +402,7 @@ def _proposal(integrand: LineageIntegrand) -> _Proposal:
     dens = np.exp(base - top)
     left, right = dens[..., :-1], dens[..., 1:]
     tails = np.exp(integrand.tails - top)
-    widths = np.diff(grid_nodes()[0])
-    areas = np.concatenate([tails[..., :1], 0.5 * widths * (left + right), tails[..., 1:]],
+    areas = np.concatenate([tails[..., :1], 0.5 * _WIDTHS * (left + right), tails[..., 1:]],
                            axis=-1)
     shape = base.shape[:-1]
     scale = np.broadcast_to(np.asarray(integrand.scale, float)[..., None], shape)
@@ -427,7 +428,6 @@ def _law_tail_draw(q: np.ndarray, scale: np.ndarray, nu, bound: float) -> np.nda
 
 def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
     """Draw a piece by its area, then a point in it (linear density in a cell, law in a tail)."""
-    nodes, _ = grid_nodes()
     pick = rng.uniform(size=prop.cdf.shape[:-1]) * prop.cdf[..., -1]
     piece = np.minimum((prop.cdf < pick[..., None]).sum(axis=-1), NODE_COUNT)
     cell = np.clip(piece - 1, 0, NODE_COUNT - 2)
@@ -439,8 +439,8 @@ def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(np.abs(slope) > 1e-12 * np.maximum(a, b),
                      (np.sqrt(a * a + slope * q * (a + b)) - a) / slope, q)
-    inside = nodes[cell] + np.diff(nodes)[cell] * np.clip(t, 0.0, 1.0)
-    out = inside  # a new array: the tails overwrite their draws in place
+    out = _NODES[cell] + _WIDTHS[cell] * np.clip(t, 0.0, 1.0)  # a new array
+    # the draws in a tail overwrite theirs in place
     for end, bound, sign in ((0, -GRID_LOW, -1.0), (NODE_COUNT, GRID_HIGH, 1.0)):
         chosen = piece == end
         if chosen.any():
@@ -451,9 +451,8 @@ def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
 
 def _proposal_log_density(prop: _Proposal, u: np.ndarray) -> np.ndarray:
     """Log of the proposal's density at ``u`` (on the integrand's scale, unnormalised)."""
-    nodes, _ = grid_nodes()
-    cell = np.clip(np.searchsorted(nodes, u, side="right") - 1, 0, NODE_COUNT - 2)
-    t = np.clip((u - nodes[cell]) / np.diff(nodes)[cell], 0.0, 1.0)
+    cell = np.clip(np.searchsorted(_NODES, u, side="right") - 1, 0, NODE_COUNT - 2)
+    t = np.clip((u - _NODES[cell]) / _WIDTHS[cell], 0.0, 1.0)
     a = np.take_along_axis(prop.left, cell[..., None], -1)[..., 0]
     b = np.take_along_axis(prop.right, cell[..., None], -1)[..., 0]
     with np.errstate(divide="ignore"):

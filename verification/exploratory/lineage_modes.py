@@ -28,15 +28,10 @@ from bayes_llm.model.spec import load_spec
 from bayes_llm.validate.run import split_fold
 
 
-def fold_split(spec, fold_index: int):
-    """Return ``(fold, train, test)`` of ``developers:5`` as ``bayes-llm validate`` makes it."""
-    return split_fold(load_paper_dataset(), spec, "developers:5", fold_index)
-
-
 def fit_fold(spec_path: str, out: str, draws: int, tune: int, fold_index: int) -> None:
     """Fit the training set of one developer fold and write its posterior to ``out``."""
     spec = load_spec(spec_path)
-    fold, train, _ = fold_split(spec, fold_index)
+    fold, train, _ = split_fold(load_paper_dataset(), spec, "developers:5", fold_index)
     fit = fit_model(spec, train, draws=draws, tune=tune, seed=DEFAULT_SEED + fold.index)
     fit.dt.to_netcdf(out)
 
