@@ -104,6 +104,81 @@ def test_quadrature_check_catches_a_likelihood_that_rises_beyond_the_grid():
     assert "tails beyond the grid" in lg.check_failures(check)[0]
 
 
+def _narrow_peaks(u):
+    """Two peaks of SD 0.02 and 0.025, 0.6 apart: a fifth of the grid's step (a lineage of
+    many regular models in two agreeing groups, as ``fp:1.24B/9000BT`` on fold 1)."""
+    return _two_peaks(u, sd_low=0.02, sd_high=0.025)
+
+
+def _narrow_cdf(u):
+    return 0.3 * stats.norm.cdf(u, -1.1, 0.02) + 0.7 * stats.norm.cdf(u, -0.5, 0.025)
+
+
+def _windowed(log_f, observed=(-1.1, -0.5), repeat=None):
+    """:func:`_integrand` of ``log_f`` with a window over two regular models whose peaks are
+    at ``observed`` (mu = 0): the first model carries the likelihood, the second none."""
+    integrand = _integrand(log_f, repeat=repeat)
+    windows = lg.GridWindows(np.array([0]), np.array([[True, True]]), np.asarray(observed),
+                             np.array([0, 1]), np.array([0, 0]), np.ones((1, 2)))
+
+    def node_loglik(offsets):  # (..., 2 models, points)
+        first = log_f(offsets[..., :1, :]) - lg.log_law(offsets[..., :1, :], 1.0)
+        return np.concatenate([first, np.zeros_like(first)], axis=-2)
+
+    mu = np.zeros((repeat, 2)) if repeat else np.zeros(2)
+    return integrand._replace(window=lg.window_integrand(windows, mu, 1.0, None, node_loglik))
+
+
+def test_window_integrates_peaks_too_narrow_for_the_step():
+    """The same narrow peaks that defeat the grid's rule (off by > 0.1) are integrated to
+    1e-6 with a window over them (its step 0.022 for a plateau of 1.6: the trapezoid rule's
+    exp(-2 pi^2 (0.02 / 0.022)^2) ~ 1e-7), and both self-checks pass."""
+    assert abs(_integrand(_narrow_peaks).log_marginal()[0]) > 0.1
+    integrand = _windowed(_narrow_peaks)
+    assert integrand.log_marginal()[0] == pytest.approx(0.0, abs=1e-6)
+    check = lg.quadrature_check(integrand)
+    assert not lg.check_failures(check)
+
+
+def test_window_off_the_peaks_is_caught():
+    """A window placed away from the narrow peaks (a wrong hull) leaves them to the grid:
+    the rule is off, and the grid's half-step check says so."""
+    integrand = _windowed(_narrow_peaks, observed=(1.0, 1.2))
+    assert abs(integrand.log_marginal()[0]) > 0.1
+    assert "every other node" in lg.check_failures(lg.quadrature_check(integrand))[0]
+
+
+def test_window_is_a_partition_of_unity():
+    """phi + (1 - phi) = 1 everywhere (each written without cancellation), phi ~ 1 on the
+    plateau, ~1e-9 where the window's nodes end."""
+    u = np.linspace(-9, 5, 2_801)
+    lo, hi = -1.6, 0.0
+    phi, rest = np.exp(lg.log_window(u, lo, hi)), np.exp(lg.log_window_complement(u, lo, hi))
+    assert np.allclose(phi + rest, 1.0, rtol=0, atol=1e-15)
+    assert np.all(phi[(u > lo + 0.6) & (u < hi - 0.6)] > 1 - 1e-9)
+    reach = lg.WINDOW_REACH * lg.WINDOW_EDGE
+    assert np.exp(lg.log_window(lo - reach, lo, hi)) < 1e-8
+    # the far side of phi is the small difference of two erfc values, not 1 - (1 - tiny)
+    assert np.exp(lg.log_window(hi + 1.5, lo, hi)) == pytest.approx(
+        0.5 * (special.erfc(1.5 / (np.sqrt(2) * lg.WINDOW_EDGE))
+               - special.erfc((hi + 1.5 - lo) / (np.sqrt(2) * lg.WINDOW_EDGE))), rel=1e-12)
+
+
+def test_draws_follow_narrow_peaks_on_a_window():
+    """Draws from the interpolant on the grid's and the window's nodes, corrected against
+    the exact density, pass the KS test against the narrow peaks' CDF (the uncorrected
+    grid-only interpolant's draws fail it); the window's nodes make the proposal close to
+    the density (acceptance 0.96 against 0.66 on the grid's nodes alone)."""
+    rng = np.random.default_rng(4)
+    draws, acceptance = lg.draw_lineage_effects(_windowed(_narrow_peaks, repeat=20_000), rng,
+                                                exact=_narrow_peaks)
+    assert stats.kstest(draws[:, 0], _narrow_cdf).pvalue > 0.01
+    assert acceptance > 0.9
+    coarse = _integrand(_narrow_peaks, repeat=20_000)
+    assert lg.draw_lineage_effects(coarse, rng, exact=_narrow_peaks)[1] < 0.8
+    assert stats.kstest(lg.draw_lineage_effects(coarse, rng)[0][:, 0], _narrow_cdf).pvalue < 0.01
+
+
 def _two_peak_cdf(u):
     return 0.3 * stats.norm.cdf(u, -1.1, 0.08) + 0.7 * stats.norm.cdf(u, -0.5, 0.1)
 
@@ -177,12 +252,18 @@ def test_near_floor_lineages_of_the_809_models(paper_df):
 
 
 def test_layout_maps_models_to_their_lineages():
-    layout = lg.GridLayout.build(np.array([4, 2, 4, 7, 2, 4]), np.array([2, 4]))
+    accuracy = np.array([0.11, 0.12, 0.11, 0.5, 0.4, 0.12])  # lineage 2 has a regular model
+    layout = lg.GridLayout.build(np.array([4, 2, 4, 7, 2, 4]), np.array([2, 4]), accuracy, 0.1)
     assert layout.models.tolist() == [0, 1, 2, 4, 5]
     assert layout.others.tolist() == [3]
     assert layout.position.tolist() == [1, 0, 1, 0, 1]
     assert layout.first.tolist() == [1, 0]
     assert layout.membership.sum(axis=1).tolist() == [2, 3]
+    windows = layout.windows  # one window, lineage 2 (position 0): models 1 and 4
+    assert windows.lineages.tolist() == [0]
+    assert windows.models.tolist() == [1, 3]
+    assert windows.regular.tolist() == [[False, False, False, True, False]]
+    assert windows.observed_logit[3] == pytest.approx(special.logit(0.3 / 0.9))
 
 
 @pytest.mark.parametrize("nu", [None, 4.0])
@@ -217,7 +298,7 @@ def test_summed_out_effects_follow_the_reference_conditional():
               for lw, sd in model_effect_scales(np.full((draws, 1), v["sigma_model"]),
                                                 np.full((draws, 1), 0.2),
                                                 np.full((draws, 1), 1.0))]
-    layout = lg.GridLayout.build(np.zeros(3, int), np.array([0]))
+    layout = lg.GridLayout.build(np.zeros(3, int), np.array([0]), k / n, 0.1)
     effects, check = lg.draw_summed_out_effects(
         k, np.full(3, n), 0.1, np.broadcast_to(mu, (draws, 3)), scales, layout,
         np.full(draws, 0.5), np.full(draws, 5.0), np.random.default_rng(2),

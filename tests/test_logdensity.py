@@ -503,6 +503,62 @@ def test_log_density_with_lineages_summed_out_on_a_grid(paper_df, case):
     _check(spec, design, n_points=1, seed=zlib.crc32(case.encode()), adjust=_grid_scales)
 
 
+#: A near-floor lineage with regular models (2 of its 4 at or above the floor line): its
+#: conditional has a narrow peak where they agree, integrated on a window.
+WINDOW_LINEAGE = "fp:1.78B/18000BT"
+
+
+def _window_design(paper_df, spec) -> pd.DataFrame:
+    """:func:`_grid_design` with :data:`WINDOW_LINEAGE` as well."""
+    full = prepare_data(paper_df, spec)
+    lineage = np.asarray(full.coords["lineage"])[full.lineage_idx]
+    keep = paper_df.index.isin(_grid_design(paper_df, spec).index) | (lineage == WINDOW_LINEAGE)
+    return paper_df[keep].copy()
+
+
+def _narrow_scales(params) -> None:
+    """A model effect of SD 0.05: the window lineage's peak is ~0.035 wide, a third of the
+    grid's step (the grid's rule alone is off by ~0.1 there)."""
+    params["sigma_model"] = np.asarray(0.05)
+    params["sigma_lineage"] = np.maximum(params["sigma_lineage"], 0.3)
+
+
+@pytest.mark.parametrize("case", list(GRID_CASES))
+def test_log_density_with_a_narrow_peak_on_a_window(paper_df, case):
+    """A summed-out lineage with regular models at a narrow model effect: the grid's rule
+    plus its window's equals the reference's fine Simpson's rule."""
+    from bayes_llm.model.lineage_grid import GridLayout
+
+    spec = load_spec("binomial_developers").with_changes(name=f"window_{case}",
+                                                         **GRID_CASES[case])
+    design = _window_design(paper_df, spec)
+    data = prepare_data(design, spec)
+    labels = [data.coords["lineage"][i] for i in data.lineage_grid]
+    assert WINDOW_LINEAGE in labels
+    layout = GridLayout.build(data.lineage_idx, data.lineage_grid,
+                              np.asarray(data.k) / np.asarray(data.n), data.guess)
+    assert [labels[i] for i in layout.windows.lineages] == [WINDOW_LINEAGE]
+    _check(spec, design, n_points=1, transformed=False, seed=3, adjust=_narrow_scales)
+
+
+def test_a_narrow_peak_without_its_window_is_caught(paper_df, monkeypatch):
+    """The same point with the window taken away (the grid's rule alone) disagrees with
+    the reference on the observed term."""
+    from bayes_llm.model import lineage_grid
+
+    spec = load_spec("binomial_developers").with_changes(
+        name="window_removed", **GRID_CASES["normal_singles_summed_out"])
+    original = lineage_grid.GridWindows.build
+
+    def no_windows(position, count, accuracy, guess):
+        return original(position, count, np.zeros_like(accuracy), guess)
+
+    monkeypatch.setattr(lineage_grid.GridWindows, "build", no_windows)
+    with pytest.raises(AssertionError, match="'correct'"):
+        _check(spec, _window_design(paper_df, spec), n_points=1, transformed=False, seed=3,
+               adjust=_narrow_scales)
+
+
 def _grid_scales(params) -> None:
     """Scales where the grid's step resolves a summed-out lineage's conditional.
 
@@ -564,15 +620,15 @@ def test_grid_tails_beyond_the_grid_are_in_the_model(paper_df, monkeypatch, tail
 
 
 def test_grid_log_density_and_gradient_trace_under_jax(paper_df):
-    """The numpyro backend's path (PyMC's JAX graph, JAX's own gradient) works with the grid
-    and Student-t lineages (the tails' series has a gradient in nu there; PyTensor's
+    """The numpyro backend's path (PyMC's JAX graph, JAX's own gradient) works with the grid,
+    a window and Student-t lineages (the tails' series has a gradient in nu there; PyTensor's
     incomplete beta function has none under JAX) and gives the same log density."""
     jax = pytest.importorskip("jax")
     from pymc.sampling.jax import get_jaxified_logp
 
     spec = load_spec("binomial_developers").with_changes(
         name="grid_jax", **GRID_CASES["student_t_two_scale_floor"])
-    model = build.build_model(prepare_data(_grid_design(paper_df, spec), spec), spec)
+    model = build.build_model(prepare_data(_window_design(paper_df, spec), spec), spec)
     point = model.initial_point()
     values = [point[v.name] for v in model.value_vars]
     logp = get_jaxified_logp(model)  # the log density itself (its flag reads the other way)
@@ -580,3 +636,29 @@ def test_grid_log_density_and_gradient_trace_under_jax(paper_df):
     assert all(np.all(np.isfinite(np.asarray(g))) for g in gradient)
     assert float(logp(values)) == pytest.approx(float(model.compile_logp(mode=MODE)(point)),
                                                 rel=1e-9)
+
+
+def test_window_gradient_matches_finite_differences(paper_df):
+    """The gradient holds each window's placement fixed (it changes the rule, not the
+    integral): it still equals central finite differences of the log density itself (whose
+    windows move with mu) at a point where a window carries a narrow peak."""
+    spec = load_spec("binomial_developers").with_changes(
+        name="window_gradient", **GRID_CASES["student_t_two_scale_floor"])
+    model = build.build_model(prepare_data(_window_design(paper_df, spec), spec), spec)
+    point = model.initial_point()
+    point["sigma_model_log__"] = np.log(0.05)
+    logp = model.compile_logp(mode=MODE)
+    dlogp = model.compile_dlogp(mode=MODE)
+    names = [v.name for v in model.value_vars]
+    sizes = [np.size(point[n]) for n in names]
+    gradient = np.split(dlogp(point), np.cumsum(sizes)[:-1])
+    for name in ("alpha", "beta", "sigma_lineage_log__", "nu_lineage_log__"):
+        h = 1e-5  # the first element of each
+        step = np.zeros(np.shape(point[name]))
+        step.flat[0] = h
+        up, down = dict(point), dict(point)
+        up[name] = point[name] + step
+        down[name] = point[name] - step
+        numeric = (logp(up) - logp(down)) / (2 * h)
+        assert gradient[names.index(name)].flat[0] == pytest.approx(numeric, rel=1e-5,
+                                                                    abs=1e-4), name

@@ -379,7 +379,9 @@ class _GridTerms:
     def __init__(self, data: ModelData, sigma, nu):
         from bayes_llm.model.lineage_grid import GridLayout
 
-        self.layout = GridLayout.build(data.lineage_idx, data.lineage_grid)
+        self.layout = GridLayout.build(data.lineage_idx, data.lineage_grid,
+                                       np.asarray(data.k, float) / np.asarray(data.n, float),
+                                       float(data.guess))
         self.params = [sigma] if nu is None else [sigma, nu]
 
 
@@ -493,35 +495,60 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
     """Per-model log densities with the ``lineage_grid`` lineages' effects summed out.
 
     The other models' log densities as usual; for each summed-out lineage the log of
-    sum_g w_g law(u_g) prod_i L_i(mu_i + u_g) plus the tails beyond the grid
+    sum_g w_g law(u_g) prod_i L_i(mu_i + u_g) plus the tails beyond the grid, and for a
+    lineage with regular models the grid's part times 1 - phi plus its window's part
     (:mod:`bayes_llm.model.lineage_grid`), recorded at the lineage's first model, 0 at its
-    other models. Every count's density (the other models' at mu, the summed-out models' at
-    mu + u_g for every node) is one call of ``per_model`` on one long vector, so the
-    quadrature's graph is built (and compiled) once.
+    other models. Every count's density (the other models' at mu, the summed-out models'
+    at mu + u_g for every node, the windowed models' at every window node) is one call of
+    ``per_model`` on one long vector, so the quadrature's graph is built (and compiled)
+    once.
     """
+    from bayes_llm.model import lineage_grid as lg
     from bayes_llm.model.eta_integral import pytensor_ops
-    from bayes_llm.model.lineage_grid import grid_nodes, log_law, pytensor_law_log_tails
 
     lay = grid.layout
-    nodes, log_w = grid_nodes()
+    win = lay.windows
+    nodes, log_w = lg.grid_nodes()
     if not lay.lineages.size:
         return per_model(value, n, mu, sigma, coll, wide)
-    # rows: the other models once, then each summed-out model once per node
-    rows = np.concatenate([lay.others, np.repeat(lay.models, len(nodes))])
-    shift = np.concatenate([np.zeros(len(lay.others)), np.tile(nodes, len(lay.models))])
-    every = per_model(value[rows], n[rows], mu[rows] + shift, _subset(sigma, rows),
-                      [_subset(c, rows) for c in coll], [_subset(w, rows) for w in wide])
+    ops = lg.pytensor_window_ops()
+    nu = law[1] if len(law) > 1 else None
+    # rows: the other models once, each summed-out model once per node, then each windowed
+    # model once per node of its window
+    rows = [lay.others, np.repeat(lay.models, len(nodes))]
+    shift = [pt.zeros(len(lay.others)), pt.as_tensor(np.tile(nodes, len(lay.models)))]
+    if win.lineages.size:
+        lo, hi = lg.window_bounds(mu[lay.models], win, ops=ops)
+        points, window_log_w = lg.window_nodes(lo, hi, ops=ops)
+        rows.append(np.repeat(lay.models[win.models], lg.WINDOW_NODES))
+        shift.append(points[win.position].flatten())
+    rows = np.concatenate(rows)
+    every = per_model(value[rows], n[rows], mu[rows] + pt.concatenate(shift),
+                      _subset(sigma, rows), [_subset(c, rows) for c in coll],
+                      [_subset(w, rows) for w in wide])
     out = pt.zeros_like(mu)
     if lay.others.size:
         out = pt.set_subtensor(out[lay.others], every[:len(lay.others)])
-    node_loglik = every[len(lay.others):].reshape((len(lay.models), len(nodes)))
-    nu = law[1] if len(law) > 1 else None
-    law_nodes = log_law(pt.as_tensor(nodes), law[0], nu, ops=pytensor_ops()) + log_w
+    start, stop = len(lay.others), len(lay.others) + len(lay.models) * len(nodes)
+    node_loglik = every[start:stop].reshape((len(lay.models), len(nodes)))
+    law_nodes = lg.log_law(pt.as_tensor(nodes), law[0], nu, ops=pytensor_ops()) + log_w
     loglik = pt.dot(pt.as_tensor(lay.membership), node_loglik)
-    below, above = pytensor_law_log_tails(law[0], nu)
-    pieces = pt.concatenate([loglik + law_nodes[None, :], (loglik[:, 0] + below)[:, None],
+    coarse = loglik + law_nodes[None, :]
+    if win.lineages.size:
+        coarse = pt.inc_subtensor(coarse[win.lineages], lg.log_window_complement(
+            pt.as_tensor(nodes)[None, :], lo[:, None], hi[:, None], ops=ops))
+    below, above = lg.pytensor_law_log_tails(law[0], nu)
+    pieces = pt.concatenate([coarse, (loglik[:, 0] + below)[:, None],
                              (loglik[:, -1] + above)[:, None]], axis=1)
-    return pt.set_subtensor(out[lay.first], pt.logsumexp(pieces, axis=-1))
+    marginal = pt.logsumexp(pieces, axis=-1)
+    if win.lineages.size:
+        window_loglik = pt.dot(pt.as_tensor(win.membership),
+                               every[stop:].reshape((len(win.models), lg.WINDOW_NODES)))
+        window = (window_loglik + lg.log_law(points, law[0], nu, ops=pytensor_ops())
+                  + window_log_w + lg.log_window(points, lo[:, None], hi[:, None], ops=ops))
+        marginal = pt.set_subtensor(marginal[win.lineages], pt.logaddexp(
+            marginal[win.lineages], pt.logsumexp(window, axis=-1)))
+    return pt.set_subtensor(out[lay.first], marginal)
 
 
 def model_coords(data: ModelData, spec: ModelSpec) -> dict[str, list[str]]:

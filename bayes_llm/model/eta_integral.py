@@ -568,7 +568,7 @@ def _grid_draws(post, lineages: LineageLayout | None, k, n, g: float, mu: np.nda
 
     from bayes_llm.model import lineage_grid as lg
 
-    layout = lg.GridLayout.build(lineages.lineage_idx, lineages.grid)
+    layout = lg.GridLayout.build(lineages.lineage_idx, lineages.grid, k / n, g)
     nu = post["nu_lineage"].values.reshape(-1) if "nu_lineage" in post else None
     effects, check = lg.draw_summed_out_effects(
         k, n, g, mu, scales, layout, post["sigma_lineage"].values.reshape(-1), nu, rng,

@@ -40,11 +40,32 @@ With mass at a segment's ends the trapezoid rule is only second order, hence Gre
 third-order end weights (Numerical Recipes, 2007, eq. 4.1.14), which leave the interior
 nodes' weights, and so the exponential accuracy on peaks inside the grid, unchanged.
 
+Narrow peaks: a lineage with regular models (above the floor line) has a conditional
+peak of SD ~sigma_core / sqrt(n_regular) wherever a group of its regular models agree, and
+with a two-scale model effect (core SD ~0.07) that is ~0.02 for 14 models, a fifth of the
+step, where the rule's error is of order one (fold 1 of the developer split:
+``fp:1.24B/9000BT`` off by up to 0.17 log units, with two such peaks 0.6 logits apart;
+``models/README.md``). Such a lineage's integral is split by a smooth window phi (a box
+over its regular models' peaks, the hull of logit((k/n - g)/(1 - g)) - mu_i, widened by
+``WINDOW_MARGIN`` and convolved with Normal(0, ``WINDOW_EDGE``)):
+
+    ∫ f = ∫ f (1 - phi)  [the grid's rule]  +  ∫ f phi  [trapezoid rule on WINDOW_NODES
+                                                          nodes spread over the window]
+
+The first integrand is zero where the narrow peaks are and smooth on the grid's scale
+elsewhere; the second vanishes smoothly at its ends, so the trapezoid rule converges
+exponentially on it. Any window gives the same integral (a partition of unity), so the
+window, placed from the draw's mu, changes the rule and not the model; the gradient holds
+it fixed (as :mod:`bayes_llm.model.eta_integral` holds its centres). Measured on the
+fold-1 fit's 400 draws against a step-0.01 rule: 0.17 -> 1.6e-9 log units on
+``fp:1.24B/9000BT``, every lineage within 1.6e-5
+(``verification/exploratory/lineage_grid_ranges.py --grid-check``).
+
 What the rule may get wrong is measured on every fit rather than assumed away
 (:func:`quadrature_check`): the rule on every other node of each segment against the full
-rule (peaks too narrow for the step), and the tails' share of each conditional times the
-change of the likelihood over the last logit before each end (a likelihood that is not
-flat where the tails begin).
+rule (peaks too narrow for the step), the same for each window's rule, and the tails'
+share of each conditional times the change of the likelihood over the last logit before
+each end (a likelihood that is not flat where the tails begin).
 
 Which lineages (:func:`near_floor_lineages`, a rule on the data, fixed before sampling): a
 lineage with several models, at least one of them below ``FLOOR_ACCURACY`` and a median
@@ -91,6 +112,19 @@ MAX_TAIL_ERROR = 1e-4
 TAIL_LOOKBACK = 1.0
 #: Gregory's third-order end weights of the trapezoid rule, in units of the step.
 _END_WEIGHTS = (3.0 / 8.0, 7.0 / 6.0, 23.0 / 24.0)
+#: A window's plateau reaches this far (logits) beyond the hull of its regular models'
+#: peaks (:func:`window_bounds`). A narrow peak lies inside the hull; 0.5 = 5 edge SDs, so
+#: the coarse rule sees at most ~3e-7 of a peak at the hull's edge.
+WINDOW_MARGIN = 0.5
+#: SD (logits) of the window's smoothed edges: the window is a box over the plateau
+#: convolved with Normal(0, WINDOW_EDGE), which the coarse step 0.1 resolves (its
+#: trapezoid rule's error on the edges is ~exp(-2 pi^2 (0.1 / 0.1)^2 / ...) ~ 1e-9).
+WINDOW_EDGE = 0.1
+#: The window's nodes reach this many edge SDs beyond its plateau (the window is ~1e-9 there).
+WINDOW_REACH = 6.0
+#: Nodes of each window's trapezoid rule, spread evenly over it (a hull of 1 logit: step
+#: 0.025, which integrates a peak of SD 0.02 to ~1e-9).
+WINDOW_NODES = 129
 
 
 def _rule_weights(count: int, step: float) -> np.ndarray:
@@ -125,8 +159,6 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 _NODES, _WEIGHTS = _composite_rule()
 _read_only(_NODES)
 _LOG_WEIGHTS = _read_only(np.log(_WEIGHTS))
-#: The cells' widths (the draws' interpolant, :func:`_proposal` and its draws).
-_WIDTHS = _read_only(np.diff(_NODES))
 
 
 def grid_nodes() -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +210,41 @@ def near_floor_lineages(lineage_idx: np.ndarray, accuracy: np.ndarray,
     return np.asarray(chosen, dtype=np.int64)
 
 
+class GridWindows(NamedTuple):
+    """The windows over the narrow peaks of the summed-out lineages with regular models.
+
+    ``lineages``: positions (in the layout's ``lineages``) of the lineages with a model at
+    or above :data:`FLOOR_ACCURACY`; ``regular``: (windows, layout's models) bool, each
+    window's regular models; ``observed_logit``: each of the layout's models' logit((k/n -
+    g)/(1 - g)) (its peak is there minus mu); ``models``: positions (in the layout's
+    ``models``) of the windowed lineages' models; ``position``: each of those models' window;
+    ``membership``: (windows, ``models``) 0/1.
+    """
+
+    lineages: np.ndarray
+    regular: np.ndarray
+    observed_logit: np.ndarray
+    models: np.ndarray
+    position: np.ndarray
+    membership: np.ndarray
+
+    @classmethod
+    def build(cls, position: np.ndarray, count: int, accuracy: np.ndarray,
+              guess: float) -> GridWindows:
+        """From the layout's models' lineage positions, the lineage count and accuracies."""
+        position = np.asarray(position, dtype=np.int64)
+        accuracy = np.asarray(accuracy, float)
+        regular_model = accuracy >= FLOOR_ACCURACY
+        lineages = np.array([p for p in range(count) if regular_model[position == p].any()],
+                            dtype=np.int64)
+        regular = (position[None, :] == lineages[:, None]) & regular_model[None, :]
+        share = np.clip((accuracy - guess) / (1.0 - guess), 1e-3, 1.0 - 1e-3)
+        models = np.flatnonzero(np.isin(position, lineages))
+        window = np.searchsorted(lineages, position[models])
+        membership = (window[None, :] == np.arange(len(lineages))[:, None]).astype(float)
+        return cls(lineages, regular, special.logit(share), models, window, membership)
+
+
 class GridLayout(NamedTuple):
     """The models of the summed-out lineages and how they map to those lineages.
 
@@ -185,7 +252,7 @@ class GridLayout(NamedTuple):
     model; ``position``: each of ``models``' lineage as a position in ``lineages``;
     ``membership``: (lineages, models) 0/1 matrix; ``first``: each lineage's first model
     (an index into all models), where the model's log density records the lineage's
-    marginal.
+    marginal; ``windows``: the windows over the narrow peaks (:class:`GridWindows`).
     """
 
     lineages: np.ndarray
@@ -194,10 +261,15 @@ class GridLayout(NamedTuple):
     position: np.ndarray
     membership: np.ndarray
     first: np.ndarray
+    windows: GridWindows
 
     @classmethod
-    def build(cls, lineage_idx: np.ndarray, lineages: np.ndarray) -> GridLayout:
-        """Lay out the models of ``lineages`` (indices into the lineage coordinate)."""
+    def build(cls, lineage_idx: np.ndarray, lineages: np.ndarray, accuracy: np.ndarray,
+              guess: float) -> GridLayout:
+        """Lay out the models of ``lineages`` (indices into the lineage coordinate).
+
+        ``accuracy`` (every model's k/n) and ``guess`` (the floor) place the windows.
+        """
         lineage_idx = np.asarray(lineage_idx)
         lineages = np.asarray(lineages, dtype=np.int64)
         inside = np.isin(lineage_idx, lineages)
@@ -206,7 +278,102 @@ class GridLayout(NamedTuple):
         membership = (position[None, :] == np.arange(len(lineages))[:, None]).astype(float)
         first = np.array([models[position == p][0] for p in range(len(lineages))],
                          dtype=np.int64)
-        return cls(lineages, models, np.flatnonzero(~inside), position, membership, first)
+        windows = GridWindows.build(position, len(lineages),
+                                    np.asarray(accuracy, float)[models], guess)
+        return cls(lineages, models, np.flatnonzero(~inside), position, membership, first,
+                   windows)
+
+
+def _numpy_ops():
+    """Return the array operations of the windows' formulas (NumPy)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(where=np.where, max=np.max, min=np.min, clip=np.clip,
+                           erfc=special.erfc, log=np.log, maximum=np.maximum,
+                           fixed=lambda x: x)
+
+
+def pytensor_window_ops():
+    """Return the windows' operations on PyTensor tensors.
+
+    The windows' placement is held fixed in the gradient (it changes the rule, not the
+    integral).
+    """
+    from types import SimpleNamespace
+
+    import pytensor.tensor as pt
+    from pytensor.gradient import disconnected_grad
+
+    return SimpleNamespace(where=pt.where, max=pt.max, min=pt.min, clip=pt.clip,
+                           erfc=pt.erfc, log=pt.log, maximum=pt.maximum,
+                           fixed=disconnected_grad)
+
+
+#: Beyond any plausible peak: a stand-in for the excluded models in the windows' min and max.
+_FAR = 1e6
+
+
+def window_bounds(mu, windows: GridWindows, ops=None):
+    """Each window's plateau (lo, hi), each (..., windows), from the layout's models' ``mu``.
+
+    The hull of the regular models' peaks (``observed_logit - mu``) widened by
+    :data:`WINDOW_MARGIN`, kept :data:`WINDOW_REACH` edge SDs inside the grid.
+    """
+    ops = ops or _numpy_ops()
+    peaks = windows.observed_logit - mu  # (..., models)
+    regular = windows.regular
+    lo = ops.min(ops.where(regular, peaks[..., None, :], _FAR), axis=-1) - WINDOW_MARGIN
+    hi = ops.max(ops.where(regular, peaks[..., None, :], -_FAR), axis=-1) + WINDOW_MARGIN
+    inner = WINDOW_REACH * WINDOW_EDGE
+    return (ops.fixed(ops.clip(lo, GRID_LOW + inner, GRID_HIGH - inner)),
+            ops.fixed(ops.clip(hi, GRID_LOW + inner, GRID_HIGH - inner)))
+
+
+#: Position of each window node in [0, 1] and the trapezoid rule's log weights in steps.
+_WINDOW_SPREAD = _read_only(np.linspace(0.0, 1.0, WINDOW_NODES))
+_WINDOW_LOG_WEIGHTS = np.zeros(WINDOW_NODES)
+_WINDOW_LOG_WEIGHTS[[0, -1]] = math.log(0.5)
+_read_only(_WINDOW_LOG_WEIGHTS)
+
+
+def window_nodes(lo, hi, ops=None):
+    """Each window's nodes (..., windows, WINDOW_NODES) and its rule's log weights.
+
+    The nodes run from :data:`WINDOW_REACH` edge SDs below the plateau to as far above it.
+    """
+    ops = ops or _numpy_ops()
+    start = lo - WINDOW_REACH * WINDOW_EDGE
+    width = hi - lo + 2.0 * WINDOW_REACH * WINDOW_EDGE
+    nodes = start[..., None] + width[..., None] * _WINDOW_SPREAD
+    log_step = ops.log(width / (WINDOW_NODES - 1))
+    return nodes, log_step[..., None] + _WINDOW_LOG_WEIGHTS
+
+
+def _edge_erfc(u, lo, hi):
+    """(u - lo) / r and (hi - u) / r, r = sqrt 2 WINDOW_EDGE: the edges' erfc arguments."""
+    r = math.sqrt(2.0) * WINDOW_EDGE
+    return (u - lo) / r, (hi - u) / r
+
+
+def log_window(u, lo, hi, ops=None):
+    """Log of the window phi at ``u`` (lo, hi broadcast against it).
+
+    phi = (erf((u - lo) / r) - erf((u - hi) / r)) / 2, r = sqrt 2 WINDOW_EDGE, written as a
+    difference of two small erfc values on each side (no cancellation where phi is small).
+    """
+    ops = ops or _numpy_ops()
+    a, b = _edge_erfc(u, lo, hi)  # a = (u - lo) / r, b = (hi - u) / r
+    below = ops.erfc(-a) - ops.erfc(b)  # u below the plateau: both arguments small
+    above = ops.erfc(-b) - ops.erfc(a)  # u above it
+    phi = 0.5 * ops.where(a < b, below, above)
+    return ops.log(ops.maximum(phi, 1e-300))
+
+
+def log_window_complement(u, lo, hi, ops=None):
+    """Log of 1 - phi at ``u``: (erfc((u - lo) / r) + erfc((hi - u) / r)) / 2."""
+    ops = ops or _numpy_ops()
+    a, b = _edge_erfc(u, lo, hi)
+    return ops.log(ops.maximum(0.5 * (ops.erfc(a) + ops.erfc(b)), 1e-300))
 
 
 def log_law(u, sigma, nu=None, ops=np):
@@ -276,6 +443,29 @@ def pytensor_law_log_tails(sigma, nu=None):
     return out
 
 
+class WindowIntegrand(NamedTuple):
+    """The windowed lineages' integrands on their windows (NumPy; :class:`GridWindows`).
+
+    ``lineages``: their positions among the summed-out lineages; ``nodes`` (..., windows,
+    WINDOW_NODES); ``values``: log(law(u_j) prod_i L_i(mu_i + u_j)) there; ``log_weights``:
+    log(w_j phi(u_j)), the rule's weights times the window; ``complement`` (..., windows,
+    NODE_COUNT): log(1 - phi) at the grid's nodes; ``bounds`` (..., windows, 2): the
+    plateaus.
+    """
+
+    lineages: np.ndarray
+    nodes: np.ndarray
+    values: np.ndarray
+    log_weights: np.ndarray
+    complement: np.ndarray
+    bounds: np.ndarray
+
+    @property
+    def density(self) -> np.ndarray:
+        """log(w_j phi(u_j) law(u_j) prod_i L_i(mu_i + u_j)), (..., windows, WINDOW_NODES)."""
+        return self.values + self.log_weights
+
+
 class LineageIntegrand(NamedTuple):
     """Each summed-out lineage's integrand on the grid and its tails beyond it (NumPy).
 
@@ -283,8 +473,8 @@ class LineageIntegrand(NamedTuple):
     its effect at each node; ``law`` (..., nodes): the law's log density at the nodes;
     ``law_tails`` (..., 2): the law's log mass below and above the grid
     (:func:`law_log_tails`); ``scale`` and ``nu`` (...,): the law (for draws in the tails;
-    ``nu`` None: Normal). Leading shapes broadcast (``law`` and the rest lack the lineage
-    axis).
+    ``nu`` None: Normal); ``window``: the windowed lineages' part (None: no windows).
+    Leading shapes broadcast (``law`` and the rest lack the lineage axis).
     """
 
     loglik: np.ndarray
@@ -292,25 +482,35 @@ class LineageIntegrand(NamedTuple):
     law_tails: np.ndarray
     scale: np.ndarray
     nu: np.ndarray | None
+    window: WindowIntegrand | None = None
 
     @classmethod
-    def build(cls, node_loglik, membership: np.ndarray, scale, nu=None) -> LineageIntegrand:
+    def build(cls, node_loglik, membership: np.ndarray, scale, nu=None,
+              window: WindowIntegrand | None = None) -> LineageIntegrand:
         """From each summed-out model's log likelihoods at the nodes (..., models, nodes).
 
-        ``membership`` (lineages, models); ``scale`` and ``nu`` of shape (...,) or scalars.
+        ``membership`` (lineages, models); ``scale`` and ``nu`` of shape (...,) or scalars;
+        ``window`` from :func:`window_integrand`.
         """
         nodes, _ = grid_nodes()
         scale = np.asarray(scale, float)
         nu = None if nu is None else np.asarray(nu, float)
         loglik = np.matmul(membership, node_loglik)
         law = log_law(nodes, scale[..., None], None if nu is None else nu[..., None])
-        return cls(loglik, law, np.stack(law_log_tails(scale, nu), axis=-1), scale, nu)
+        return cls(loglik, law, np.stack(law_log_tails(scale, nu), axis=-1), scale, nu, window)
 
     @property
     def density(self) -> np.ndarray:
-        """log(w_g law(u_g) prod_i L_i(mu_i + u_g)), (..., lineages, nodes)."""
+        """log(w_g law(u_g) prod_i L_i(mu_i + u_g)) (times 1 - phi in a window's lineage).
+
+        Shape (..., lineages, nodes).
+        """
         _, log_w = grid_nodes()
-        return self.loglik + (self.law + log_w)[..., None, :]
+        out = self.loglik + (self.law + log_w)[..., None, :]
+        if self.window is not None and self.window.lineages.size:
+            out = out.copy()
+            out[..., self.window.lineages, :] += self.window.complement
+        return out
 
     @property
     def tails(self) -> np.ndarray:
@@ -319,7 +519,43 @@ class LineageIntegrand(NamedTuple):
 
     def log_marginal(self) -> np.ndarray:
         """Each lineage's log marginal likelihood, (..., lineages)."""
-        return special.logsumexp(np.concatenate([self.density, self.tails], axis=-1), axis=-1)
+        out = special.logsumexp(np.concatenate([self.density, self.tails], axis=-1), axis=-1)
+        return _add_windows(out, self.window)
+
+
+def _add_windows(coarse: np.ndarray, window: WindowIntegrand | None,
+                 every: int = 1) -> np.ndarray:
+    """Add each window's integral (its rule on every ``every``-th node) to ``coarse``."""
+    if window is None or not window.lineages.size:
+        return coarse
+    density = window.density
+    if every > 1:  # the same rule at ``every`` times the step (WINDOW_NODES - 1 is even)
+        density = density[..., ::every] + math.log(every)
+    out = coarse.copy()
+    out[..., window.lineages] = np.logaddexp(out[..., window.lineages],
+                                             special.logsumexp(density, axis=-1))
+    return out
+
+
+def window_integrand(windows: GridWindows, mu: np.ndarray, scale, nu, node_loglik
+                     ) -> WindowIntegrand:
+    """Return the windowed lineages' part of a :class:`LineageIntegrand` (NumPy).
+
+    ``mu`` (..., layout's models) without the lineage effects; ``node_loglik(offsets)``
+    returns the layout's windowed models' log likelihoods at ``offsets`` (..., windowed
+    models, points).
+    """
+    nodes, _ = grid_nodes()
+    lo, hi = window_bounds(mu, windows)
+    points, log_w = window_nodes(lo, hi)
+    loglik = np.matmul(windows.membership, node_loglik(points[..., windows.position, :]))
+    scale = np.asarray(scale, float)[..., None, None]
+    nu = None if nu is None else np.asarray(nu, float)[..., None, None]
+    lo, hi = lo[..., None], hi[..., None]
+    return WindowIntegrand(windows.lineages, points, loglik + log_law(points, scale, nu),
+                           log_w + log_window(points, lo, hi),
+                           log_window_complement(nodes, lo, hi),
+                           np.concatenate([lo, hi], axis=-1))
 
 
 def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
@@ -329,9 +565,10 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
     -------
     dict
         ``half_step_difference``: the largest |log of the full rule - log of the rule on
-        every other node of each segment (Gregory's ends), tails included in both|, about the
-        coarse rule's error (the full rule's is about its fourth power, see
-        :data:`MAX_HALF_STEP_DIFFERENCE`); ``tail_mass``: the largest share of a
+        every other node of each segment (Gregory's ends), tails and windows included in
+        both|, about the coarse rule's error (the full rule's is about its fourth power, see
+        :data:`MAX_HALF_STEP_DIFFERENCE`); ``window_half_step_difference``: the same for
+        the windows' rules on every other node; ``tail_mass``: the largest share of a
         conditional beyond the grid (integrated exactly where the likelihood is flat
         there); ``tail_error``: the largest estimate of the tails' error relative to the
         marginal, each tail's share times |exp(d) - 1| with d the likelihood's change
@@ -341,10 +578,13 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
         ``tail_error_high``: the same for the tail below and above the grid alone.
     """
     density, tails = integrand.density, integrand.tails
-    full = special.logsumexp(np.concatenate([density, tails], axis=-1), axis=-1)
+    coarse = special.logsumexp(np.concatenate([density, tails], axis=-1), axis=-1)
+    full = _add_windows(coarse, integrand.window)
     base = density - _LOG_WEIGHTS
-    half = special.logsumexp(
-        np.concatenate([base[..., _HALF_INDEX] + _HALF_LOG_WEIGHTS, tails], axis=-1), axis=-1)
+    half = _add_windows(special.logsumexp(
+        np.concatenate([base[..., _HALF_INDEX] + _HALF_LOG_WEIGHTS, tails], axis=-1), axis=-1),
+        integrand.window)
+    window_half = _add_windows(coarse, integrand.window, every=2)
     shares = np.exp(tails - full[..., None])
     loglik = integrand.loglik
     change = np.stack([loglik[..., 0] - loglik[..., _LOOKBACK_INDEX[0]],
@@ -355,6 +595,8 @@ def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
                                                  initial=0.0))
                for i, end in enumerate(("low", "high"))}
     return {"half_step_difference": float(np.max(np.abs(full - half), initial=0.0)),
+            "window_half_step_difference": float(np.max(np.abs(full - window_half),
+                                                        initial=0.0)),
             "tail_mass": float(np.max(shares.sum(axis=-1), initial=0.0)),
             "tail_error": max(per_end.values()), **per_end}
 
@@ -365,6 +607,10 @@ def check_failures(check: dict[str, float]) -> list[str]:
     if check["half_step_difference"] > MAX_HALF_STEP_DIFFERENCE:
         out.append(f"the rule with every other node differs by up to "
                    f"{check['half_step_difference']:.2g} log units (limit "
+                   f"{MAX_HALF_STEP_DIFFERENCE:g})")
+    if check.get("window_half_step_difference", 0.0) > MAX_HALF_STEP_DIFFERENCE:
+        out.append(f"the windows' rule with every other node differs by up to "
+                   f"{check['window_half_step_difference']:.2g} log units (limit "
                    f"{MAX_HALF_STEP_DIFFERENCE:g})")
     if check["tail_error"] > MAX_TAIL_ERROR:
         out.append(f"the tails beyond the grid may be off by up to {check['tail_error']:.2g} "
@@ -381,11 +627,14 @@ CORRECTION_STEPS = 5
 class _Proposal(NamedTuple):
     """The proposal of :func:`draw_lineage_effects`.
 
-    Node values left and right of each cell (scaled so that the largest node is 1),
-    cumulative areas of [lower tail, cells..., upper tail], the log scale, the log
+    Each lineage's nodes (the grid's, and its window's if it has one) and the cells'
+    widths, the node values left and right of each cell (scaled so that the largest node is
+    1), cumulative areas of [lower tail, cells..., upper tail], the log scale, the log
     likelihood at the two ends and the law (broadcast to the lineages).
     """
 
+    nodes: np.ndarray
+    widths: np.ndarray
     left: np.ndarray
     right: np.ndarray
     cdf: np.ndarray
@@ -395,20 +644,43 @@ class _Proposal(NamedTuple):
     nu: np.ndarray | None
 
 
+def _proposal_nodes(integrand: LineageIntegrand) -> tuple[np.ndarray, np.ndarray]:
+    """Each lineage's nodes in order and the conditional's log density there (unnormalised).
+
+    A windowed lineage has the grid's nodes and its window's; every other lineage the grid's
+    and as many copies of the grid's last node (cells of zero width, never drawn).
+    """
+    base = integrand.loglik + integrand.law[..., None, :]
+    nodes = np.broadcast_to(_NODES, base.shape)
+    window = integrand.window
+    if window is None or not window.lineages.size:
+        return nodes, base
+    shape = (*base.shape[:-1], window.nodes.shape[-1])
+    extra_nodes = np.full(shape, GRID_HIGH)
+    extra_values = np.broadcast_to(base[..., -1:], shape).copy()
+    extra_nodes[..., window.lineages, :] = window.nodes  # inside the grid (window_bounds)
+    extra_values[..., window.lineages, :] = window.values
+    nodes = np.concatenate([nodes, extra_nodes], axis=-1)
+    order = np.argsort(nodes, axis=-1, kind="stable")
+    return (np.take_along_axis(nodes, order, -1),
+            np.take_along_axis(np.concatenate([base, extra_values], axis=-1), order, -1))
+
+
 def _proposal(integrand: LineageIntegrand) -> _Proposal:
     """Build the rule's piecewise-linear interpolant of the conditional, with its tails."""
-    base = integrand.loglik + integrand.law[..., None, :]
+    nodes, base = _proposal_nodes(integrand)
+    widths = np.diff(nodes, axis=-1)
     top = base.max(axis=-1, keepdims=True)
     dens = np.exp(base - top)
     left, right = dens[..., :-1], dens[..., 1:]
     tails = np.exp(integrand.tails - top)
-    areas = np.concatenate([tails[..., :1], 0.5 * _WIDTHS * (left + right), tails[..., 1:]],
+    areas = np.concatenate([tails[..., :1], 0.5 * widths * (left + right), tails[..., 1:]],
                            axis=-1)
     shape = base.shape[:-1]
     scale = np.broadcast_to(np.asarray(integrand.scale, float)[..., None], shape)
     nu = (None if integrand.nu is None
           else np.broadcast_to(np.asarray(integrand.nu, float)[..., None], shape))
-    return _Proposal(left, right, np.cumsum(areas, axis=-1), top[..., 0],
+    return _Proposal(nodes, widths, left, right, np.cumsum(areas, axis=-1), top[..., 0],
                      integrand.loglik[..., [0, -1]], scale, nu)
 
 
@@ -426,22 +698,27 @@ def _law_tail_draw(q: np.ndarray, scale: np.ndarray, nu, bound: float) -> np.nda
     return scale * stats.t.isf(q * stats.t.sf(z, nu), nu)
 
 
+def _take(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[..., index]`` with one index per leading position."""
+    return np.take_along_axis(values, index[..., None], -1)[..., 0]
+
+
 def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
     """Draw a piece by its area, then a point in it (linear density in a cell, law in a tail)."""
+    count = prop.nodes.shape[-1]
     pick = rng.uniform(size=prop.cdf.shape[:-1]) * prop.cdf[..., -1]
-    piece = np.minimum((prop.cdf < pick[..., None]).sum(axis=-1), NODE_COUNT)
-    cell = np.clip(piece - 1, 0, NODE_COUNT - 2)
-    a = np.take_along_axis(prop.left, cell[..., None], -1)[..., 0]
-    b = np.take_along_axis(prop.right, cell[..., None], -1)[..., 0]
+    piece = np.minimum((prop.cdf < pick[..., None]).sum(axis=-1), count)
+    cell = np.clip(piece - 1, 0, count - 2)
+    a, b = _take(prop.left, cell), _take(prop.right, cell)
     # inverse CDF of the density a + (b - a) t on t in [0, 1] (normalised by (a + b) / 2)
     q = rng.uniform(size=a.shape)
     slope = b - a
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(np.abs(slope) > 1e-12 * np.maximum(a, b),
                      (np.sqrt(a * a + slope * q * (a + b)) - a) / slope, q)
-    out = _NODES[cell] + _WIDTHS[cell] * np.clip(t, 0.0, 1.0)  # a new array
-    # the draws in a tail overwrite theirs in place
-    for end, bound, sign in ((0, -GRID_LOW, -1.0), (NODE_COUNT, GRID_HIGH, 1.0)):
+    out = _take(prop.nodes, cell) + _take(prop.widths, cell) * np.clip(t, 0.0, 1.0)
+    # the draws in a tail overwrite theirs in place (``out`` is a new array)
+    for end, bound, sign in ((0, -GRID_LOW, -1.0), (count, GRID_HIGH, 1.0)):
         chosen = piece == end
         if chosen.any():
             nu = None if prop.nu is None else prop.nu[chosen]
@@ -451,10 +728,12 @@ def _proposal_draw(prop: _Proposal, rng: np.random.Generator) -> np.ndarray:
 
 def _proposal_log_density(prop: _Proposal, u: np.ndarray) -> np.ndarray:
     """Log of the proposal's density at ``u`` (on the integrand's scale, unnormalised)."""
-    cell = np.clip(np.searchsorted(_NODES, u, side="right") - 1, 0, NODE_COUNT - 2)
-    t = np.clip((u - _NODES[cell]) / _WIDTHS[cell], 0.0, 1.0)
-    a = np.take_along_axis(prop.left, cell[..., None], -1)[..., 0]
-    b = np.take_along_axis(prop.right, cell[..., None], -1)[..., 0]
+    count = prop.nodes.shape[-1]
+    cell = np.clip((prop.nodes <= u[..., None]).sum(axis=-1) - 1, 0, count - 2)
+    width = _take(prop.widths, cell)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(width > 0, np.clip((u - _take(prop.nodes, cell)) / width, 0.0, 1.0), 0.0)
+    a, b = _take(prop.left, cell), _take(prop.right, cell)
     with np.errstate(divide="ignore"):
         inside = np.log(a + (b - a) * t) + prop.top
     beyond = log_law(u, prop.scale, prop.nu) + np.where(u < GRID_LOW, prop.end_loglik[..., 0],
@@ -558,6 +837,43 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
                             np.log1p(-pi) + regular)
 
 
+def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout, scale,
+                      nu=None, collapse=None) -> LineageIntegrand:
+    """Each summed-out lineage's integrand on the grid and on its window (NumPy).
+
+    Parameters
+    ----------
+    k, n : array (layout's models,)
+        Items correct and items of the summed-out lineages' models.
+    g : float
+        Guessing floor.
+    mu : array (draws, layout's models)
+        Linear predictors without the lineage effects.
+    scales : sequence of (log weight, SD) pairs, each (draws, layout's models)
+        The model effect's components.
+    layout : GridLayout
+        The summed-out lineages and their windows.
+    scale, nu : array (draws,)
+        The lineage law (``nu`` None: Normal).
+    collapse : tuple (pi (draws, layout's models), a (draws,), b (draws,)), optional
+        ``floor_mixture``.
+    """
+    loglik = node_log_likelihoods(k, n, g, mu, scales, collapse)
+    windows = layout.windows
+    if not windows.lineages.size:
+        return LineageIntegrand.build(loglik, layout.membership, scale, nu)
+    idx = windows.models
+    sub_scales = [(lw[:, idx], sd[:, idx]) for lw, sd in scales]
+    sub_collapse = None if collapse is None else (collapse[0][:, idx], collapse[1], collapse[2])
+
+    def window_loglik(offsets):
+        return node_log_likelihoods(k[idx], n[idx], g, mu[:, idx], sub_scales, sub_collapse,
+                                    offsets=offsets)
+
+    return LineageIntegrand.build(loglik, layout.membership, scale, nu,
+                                  window_integrand(windows, mu, scale, nu, window_loglik))
+
+
 #: Draws per block when drawing the summed-out lineages' effects (memory: a block holds
 #: draws x models x nodes x Gauss-Hermite nodes numbers).
 DRAW_BLOCK = 10
@@ -606,10 +922,10 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
         block_scales = [(lw[sl][:, idx], sd[sl][:, idx]) for lw, sd in scales]
         block_collapse = (None if collapse is None else
                           (collapse[0][sl][:, idx], collapse[1][sl], collapse[2][sl]))
-        loglik = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse)
         nu = None if nu_lineage is None else np.asarray(nu_lineage, float)[sl]
         scale = np.asarray(sigma_lineage, float)[sl]
-        integrand = LineageIntegrand.build(loglik, layout.membership, scale, nu)
+        integrand = lineage_integrand(k, n, g, block_mu, block_scales, layout, scale, nu,
+                                      block_collapse)
         for key, value in quadrature_check(integrand).items():
             check[key] = max(check.get(key, 0.0), value)
 

@@ -187,9 +187,9 @@ def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5)
     fine = _fine_grid(CHECK_STEP)
     errors, sds = [], []
     for mu, scales, collapse, scale, nu in _blocks(inputs, max_draws, block):
-        rule = lg.LineageIntegrand.build(
-            lg.node_log_likelihoods(k, n, g, mu, scales, collapse), member, scale, nu)
-        coarse = special.logsumexp(np.concatenate([rule.density, rule.tails], -1), -1)
+        rule = lg.lineage_integrand(k, n, g, mu, scales, inputs["layout"], scale, nu,
+                                    collapse)
+        coarse = rule.log_marginal()
         loglik = np.einsum("dmp,lm->dlp", lg.node_log_likelihoods(
             k, n, g, mu, scales, collapse, offsets=fine), member)
         values = loglik + lg.log_law(fine, scale[:, None, None],
