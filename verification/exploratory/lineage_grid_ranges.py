@@ -21,10 +21,10 @@ the draws, per lineage: a fixed node count for the graph) with the cost it predi
 against the fixed grid's 105 nodes. The step inside the range is not studied here: it is
 the fixed grid's, whose accuracy the fit's own self-check reports.
 
-With ``--grid-check`` it first prints, per lineage, how far the fixed grid's own rule (105
-nodes, Gregory's ends, the tails) is from the same integral at step 0.01 over [-9, 5] (the
-quantiles over the draws), and the conditional's SD: which lineages the fit's self-check
-warns about, and why.
+With ``--grid-check`` it first prints, per lineage, how far the model's own rule (the grid's
+105 nodes with Gregory's ends and the tails, plus the window over a lineage's narrow peaks)
+is from the same integral at step 0.01 over [-9, 5] (the quantiles over the draws), and the
+conditional's SD: which lineages the fit's self-check warns about, and why.
 
 Run: ``python verification/exploratory/lineage_grid_ranges.py SPEC FIT.nc [--split S]
 [--fold F] [--margins 0.5 1 1.5 2] [--max-draws N] [--grid-check]``
@@ -170,7 +170,7 @@ def _summed_out_counts(inputs: dict):
 
 
 def grid_rule_errors(inputs: dict, max_draws: int | None = None, block: int = 5) -> dict:
-    """Compare the fixed grid's log marginals with a step-0.01 rule's, per lineage and draw.
+    """Compare the model's log marginals with a step-0.01 rule's, per lineage and draw.
 
     Both rules have the grid's tails beyond [-9, 5]; the conditional's SD comes with them.
 
@@ -302,7 +302,7 @@ def main() -> None:
         check = grid_rule_errors(inputs, args.max_draws)
         k, n = _summed_out_counts(inputs)
         floor = k / n < FLOOR_ACCURACY
-        print(f"the fixed grid's log marginal against step {CHECK_STEP} (quantiles over the "
+        print(f"the model's rule (grid and windows) against step {CHECK_STEP} (quantiles over the "
               f"draws: 50/90/99/100%), and the conditional's SD (min, median):")
         for j in np.argsort(-check["error"].max(axis=0)):
             own = layout.membership[j] > 0
