@@ -117,13 +117,15 @@ _END_WEIGHTS = (3.0 / 8.0, 7.0 / 6.0, 23.0 / 24.0)
 #: the coarse rule sees at most ~3e-7 of a peak at the hull's edge.
 WINDOW_MARGIN = 0.5
 #: SD (logits) of the window's smoothed edges: the window is a box over the plateau
-#: convolved with Normal(0, WINDOW_EDGE), which the coarse step 0.1 resolves (its
-#: trapezoid rule's error on the edges is ~exp(-2 pi^2 (0.1 / 0.1)^2 / ...) ~ 1e-9).
+#: convolved with Normal(0, WINDOW_EDGE), which the fine segment's step h = 0.1 resolves
+#: (the trapezoid rule's error on such an edge is ~exp(-2 pi^2 s^2 / h^2) = 3e-9 at s = h).
+#: The plateau is kept inside the fine segment (:func:`window_bounds`).
 WINDOW_EDGE = 0.1
 #: The window's nodes reach this many edge SDs beyond its plateau (the window is ~1e-9 there).
 WINDOW_REACH = 6.0
-#: Nodes of each window's trapezoid rule, spread evenly over it (a hull of 1 logit: step
-#: 0.025, which integrates a peak of SD 0.02 to ~1e-9).
+#: Nodes of each window's trapezoid rule, spread evenly over it (odd: the self-check's
+#: half rule takes every other node). A hull of 1 logit: step 0.025, which integrates a
+#: peak of SD 0.02 to ~3e-6 and one of SD 0.03 to ~1e-12 (exp(-2 pi^2 s^2 / h^2)).
 WINDOW_NODES = 129
 
 
@@ -317,7 +319,9 @@ def window_bounds(mu, windows: GridWindows, ops=None):
     """Each window's plateau (lo, hi), each (..., windows), from the layout's models' ``mu``.
 
     The hull of the regular models' peaks (``observed_logit - mu``) widened by
-    :data:`WINDOW_MARGIN`, kept :data:`WINDOW_REACH` edge SDs inside the grid.
+    :data:`WINDOW_MARGIN`, kept :data:`WINDOW_REACH` edge SDs inside the grid's fine
+    segment (whose step resolves the edges; a narrow peak beyond it would be left to the
+    grid's rule, and its half-step check).
     """
     ops = ops or _numpy_ops()
     peaks = windows.observed_logit - mu  # (..., models)
@@ -325,8 +329,8 @@ def window_bounds(mu, windows: GridWindows, ops=None):
     lo = ops.min(ops.where(regular, peaks[..., None, :], _FAR), axis=-1) - WINDOW_MARGIN
     hi = ops.max(ops.where(regular, peaks[..., None, :], -_FAR), axis=-1) + WINDOW_MARGIN
     inner = WINDOW_REACH * WINDOW_EDGE
-    return (ops.fixed(ops.clip(lo, GRID_LOW + inner, GRID_HIGH - inner)),
-            ops.fixed(ops.clip(hi, GRID_LOW + inner, GRID_HIGH - inner)))
+    low, high = SEGMENTS[1][0] + inner, SEGMENTS[1][1] - inner
+    return (ops.fixed(ops.clip(lo, low, high)), ops.fixed(ops.clip(hi, low, high)))
 
 
 #: Position of each window node in [0, 1] and the trapezoid rule's log weights in steps.
@@ -449,8 +453,7 @@ class WindowIntegrand(NamedTuple):
     ``lineages``: their positions among the summed-out lineages; ``nodes`` (..., windows,
     WINDOW_NODES); ``values``: log(law(u_j) prod_i L_i(mu_i + u_j)) there; ``log_weights``:
     log(w_j phi(u_j)), the rule's weights times the window; ``complement`` (..., windows,
-    NODE_COUNT): log(1 - phi) at the grid's nodes; ``bounds`` (..., windows, 2): the
-    plateaus.
+    NODE_COUNT): log(1 - phi) at the grid's nodes.
     """
 
     lineages: np.ndarray
@@ -458,7 +461,6 @@ class WindowIntegrand(NamedTuple):
     values: np.ndarray
     log_weights: np.ndarray
     complement: np.ndarray
-    bounds: np.ndarray
 
     @property
     def density(self) -> np.ndarray:
@@ -554,8 +556,7 @@ def window_integrand(windows: GridWindows, mu: np.ndarray, scale, nu, node_logli
     lo, hi = lo[..., None], hi[..., None]
     return WindowIntegrand(windows.lineages, points, loglik + log_law(points, scale, nu),
                            log_w + log_window(points, lo, hi),
-                           log_window_complement(nodes, lo, hi),
-                           np.concatenate([lo, hi], axis=-1))
+                           log_window_complement(nodes, lo, hi))
 
 
 def quadrature_check(integrand: LineageIntegrand) -> dict[str, float]:
