@@ -511,7 +511,7 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
     nodes, log_w = lg.grid_nodes()
     if not lay.lineages.size:
         return per_model(value, n, mu, sigma, coll, wide)
-    ops = lg.pytensor_window_ops()
+    ops, law_ops = lg.pytensor_window_ops(), pytensor_ops()
     nu = law[1] if len(law) > 1 else None
     # rows: the other models once, each summed-out model once per node, then each windowed
     # model once per node of its window
@@ -531,7 +531,7 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
         out = pt.set_subtensor(out[lay.others], every[:len(lay.others)])
     start, stop = len(lay.others), len(lay.others) + len(lay.models) * len(nodes)
     node_loglik = every[start:stop].reshape((len(lay.models), len(nodes)))
-    law_nodes = lg.log_law(pt.as_tensor(nodes), law[0], nu, ops=pytensor_ops()) + log_w
+    law_nodes = lg.log_law(pt.as_tensor(nodes), law[0], nu, ops=law_ops) + log_w
     loglik = pt.dot(pt.as_tensor(lay.membership), node_loglik)
     coarse = loglik + law_nodes[None, :]
     if win.lineages.size:
@@ -544,7 +544,7 @@ def _grid_log_density(grid: _GridTerms, value, n, mu, sigma, coll, law, wide, pe
     if win.lineages.size:
         window_loglik = pt.dot(pt.as_tensor(win.membership),
                                every[stop:].reshape((len(win.models), lg.WINDOW_NODES)))
-        window = (window_loglik + lg.log_law(points, law[0], nu, ops=pytensor_ops())
+        window = (window_loglik + lg.log_law(points, law[0], nu, ops=law_ops)
                   + window_log_w + lg.log_window(points, lo[:, None], hi[:, None], ops=ops))
         marginal = pt.set_subtensor(marginal[win.lineages], pt.logaddexp(
             marginal[win.lineages], pt.logsumexp(window, axis=-1)))

@@ -353,7 +353,7 @@ def window_nodes(lo, hi, ops=None):
     return nodes, log_step[..., None] + _WINDOW_LOG_WEIGHTS
 
 
-def _edge_erfc(u, lo, hi):
+def _edge_arguments(u, lo, hi):
     """(u - lo) / r and (hi - u) / r, r = sqrt 2 WINDOW_EDGE: the edges' erfc arguments."""
     r = math.sqrt(2.0) * WINDOW_EDGE
     return (u - lo) / r, (hi - u) / r
@@ -366,7 +366,7 @@ def log_window(u, lo, hi, ops=None):
     difference of two small erfc values on each side (no cancellation where phi is small).
     """
     ops = ops or _numpy_ops()
-    a, b = _edge_erfc(u, lo, hi)  # a = (u - lo) / r, b = (hi - u) / r
+    a, b = _edge_arguments(u, lo, hi)  # a = (u - lo) / r, b = (hi - u) / r
     below = ops.erfc(-a) - ops.erfc(b)  # u below the plateau: both arguments small
     above = ops.erfc(-b) - ops.erfc(a)  # u above it
     phi = 0.5 * ops.where(a < b, below, above)
@@ -376,7 +376,7 @@ def log_window(u, lo, hi, ops=None):
 def log_window_complement(u, lo, hi, ops=None):
     """Log of 1 - phi at ``u``: (erfc((u - lo) / r) + erfc((hi - u) / r)) / 2."""
     ops = ops or _numpy_ops()
-    a, b = _edge_erfc(u, lo, hi)
+    a, b = _edge_arguments(u, lo, hi)
     return ops.log(ops.maximum(0.5 * (ops.erfc(a) + ops.erfc(b)), 1e-300))
 
 
