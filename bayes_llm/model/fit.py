@@ -318,7 +318,7 @@ def fit_model(
     model = build_model(data, spec)
     t1 = time.perf_counter()
     dt = sample_posterior(model, spec.sampler, backend=backend, progressbar=progressbar,
-                          cores=cores, initvals=initial_values(data, spec))
+                          cores=cores, initvals=initial_values(data, spec), data=data)
     if spec.integrate_model_effect:
         dt = draw_integrated_effects(dt, data, spec, spec.sampler.seed)
     t2 = time.perf_counter()

@@ -743,8 +743,8 @@ def _proposal_log_density(prop: _Proposal, u: np.ndarray) -> np.ndarray:
 
 
 def draw_lineage_effects(integrand: LineageIntegrand, rng: np.random.Generator,
-                         exact=None, steps: int = CORRECTION_STEPS
-                         ) -> tuple[np.ndarray, float]:
+                         exact=None, steps: int = CORRECTION_STEPS,
+                         start: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Draw each lineage's effect from its conditional, given each draw's other variables.
 
     A draw from the trapezoid rule's own interpolant (a piece with probability proportional
@@ -767,6 +767,11 @@ def draw_lineage_effects(integrand: LineageIntegrand, rng: np.random.Generator,
         (unnormalised, any constant). Without it the interpolant's draw is returned.
     steps : int
         Correction steps.
+    start : array (..., lineages), optional
+        Where the Metropolis-Hastings chain starts (needs ``exact``): a Markov chain's
+        current value, so that the ``steps`` leave the conditional invariant exactly (the
+        Gibbs step of :mod:`bayes_llm.model.lineage_gibbs`); default a draw from the
+        interpolant.
 
     Returns
     -------
@@ -776,7 +781,12 @@ def draw_lineage_effects(integrand: LineageIntegrand, rng: np.random.Generator,
         Share of the correction steps accepted (1.0 without ``exact``).
     """
     prop = _proposal(integrand)
-    u = _proposal_draw(prop, rng)
+    if start is not None:
+        if exact is None:
+            raise ValueError("a chain started at a given value needs the exact conditional")
+        u = np.array(start, dtype=float, copy=True)
+    else:
+        u = _proposal_draw(prop, rng)
     if exact is None:
         return u, 1.0
     log_ratio = exact(u) - _proposal_log_density(prop, u)
@@ -875,6 +885,24 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
                                   window_integrand(windows, mu, scale, nu, window_loglik))
 
 
+def exact_conditional(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout, scale,
+                      nu=None, collapse=None):
+    """Return ``exact(u)``: each lineage's conditional log density at ``u`` (unnormalised).
+
+    The arguments are :func:`lineage_integrand`'s; ``u`` has shape (draws, lineages) and
+    the value is on the same scale as the integrand's node values (the lineage law's log
+    density plus the lineage's models' log likelihoods).
+    """
+    def exact(u):
+        ll = node_log_likelihoods(k, n, g, mu, scales, collapse,
+                                  offsets=u[:, layout.position][..., None])[..., 0]
+        return np.matmul(ll, layout.membership.T) + log_law(
+            u, np.asarray(scale, float)[:, None],
+            None if nu is None else np.asarray(nu, float)[:, None])
+
+    return exact
+
+
 #: Draws per block when drawing the summed-out lineages' effects (memory: a block holds
 #: draws x models x nodes x Gauss-Hermite nodes numbers).
 DRAW_BLOCK = 10
@@ -930,14 +958,8 @@ def draw_summed_out_effects(k, n, g: float, mu: np.ndarray, scales, layout: Grid
         for key, value in quadrature_check(integrand).items():
             check[key] = max(check.get(key, 0.0), value)
 
-        def exact(u, block_mu=block_mu, block_scales=block_scales,
-                  block_collapse=block_collapse, scale=scale, nu=nu):
-            """Return the conditional's log density at u (draws, lineages), as at the nodes."""
-            ll = node_log_likelihoods(k, n, g, block_mu, block_scales, block_collapse,
-                                      offsets=u[:, layout.position][..., None])[..., 0]
-            return np.matmul(ll, layout.membership.T) + log_law(
-                u, scale[:, None], None if nu is None else nu[:, None])
-
+        exact = exact_conditional(k, n, g, block_mu, block_scales, layout, scale, nu,
+                                  block_collapse)
         effects[sl], acceptance = draw_lineage_effects(integrand, rng, exact)
         accepted += acceptance * effects[sl].size
     check["acceptance"] = accepted / max(effects.size, 1)

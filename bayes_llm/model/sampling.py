@@ -48,6 +48,7 @@ def sample_posterior(
     progressbar: bool = True,
     cores: int | None = None,
     initvals: dict | None = None,
+    data=None,
 ) -> xr.DataTree:
     """Sample the posterior and add the log-likelihood and log-prior groups.
 
@@ -66,6 +67,9 @@ def sample_posterior(
     initvals : dict, optional
         Starting values by variable name (before the sampler's jitter), e.g.
         :func:`bayes_llm.model.build.initial_values`; default PyMC's.
+    data : ModelData, optional
+        The design the model was built on: needed with ``settings.lineage_gibbs`` (the
+        Gibbs step of :mod:`bayes_llm.model.lineage_gibbs` reads its counts and lineages).
 
     Returns
     -------
@@ -83,6 +87,8 @@ def sample_posterior(
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     extra: dict = {} if initvals is None else {"initvals": initvals}
+    if settings.lineage_gibbs:
+        extra["step"] = lineage_gibbs_steps(model, data, backend, settings.target_accept)
     if backend == "pymc" and cores > 1:
         # PyMC's chain processes recompile the step's functions with their own PyTensor
         # config: fresh interpreters that read the strict flag from the environment
@@ -93,12 +99,47 @@ def sample_posterior(
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
-            model=model, compute_convergence_checks=False, nuts=nuts, **extra)
+            model=model, compute_convergence_checks=False,
+            **({} if "step" in extra else {"nuts": nuts}), **extra)
         observed = [rv.name for rv in model.observed_RVs if rv.name != "log10_flop_obs"]
         dt = pm.stats.compute_log_likelihood(dt, var_names=observed, model=model,
                                              progressbar=False)
         dt = pm.stats.compute_log_prior(dt, model=model, progressbar=False)
     return dt
+
+
+def lineage_gibbs_steps(model: pm.Model, data, backend: str, target_accept: float) -> list:
+    """PyMC's step methods for ``[sampler] lineage_gibbs``: the Gibbs step, then NUTS.
+
+    The Gibbs step (:class:`~bayes_llm.model.lineage_gibbs.NearFloorLineageGibbs`) updates
+    the near-floor lineages' effects (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`,
+    the lineages ``lineage_grid = "near_floor"`` would sum out); NUTS then moves every free
+    variable, those effects included (it runs last, so its log density is the draw's).
+
+    Raises
+    ------
+    BayesLLMError
+        A backend other than ``pymc`` (nutpie and numpyro take no custom step), or no
+        design.
+    """
+    import pymc as pm
+
+    from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
+    from bayes_llm.model.lineage_grid import near_floor_lineages
+
+    if backend != "pymc":
+        raise BayesLLMError(f"[sampler] lineage_gibbs = true needs the 'pymc' backend (PyMC's "
+                            f"NUTS with the Gibbs step), not '{backend}': nutpie and numpyro "
+                            "take no custom step; pass --backend pymc")
+    if data is None:
+        raise BayesLLMError("[sampler] lineage_gibbs = true: the sampler needs the model's "
+                            "design (data=)")
+    lineages = near_floor_lineages(data.lineage_idx, data.k / data.n, data.lineage_multi)
+    with model:
+        steps = ([NearFloorLineageGibbs(data=data, lineages=lineages)] if len(lineages)
+                 else [])
+        steps.append(pm.NUTS(vars=model.value_vars, target_accept=target_accept))
+    return steps
 
 
 def reproducible_compilation():

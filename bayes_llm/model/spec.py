@@ -250,6 +250,10 @@ class SamplerSettings:
     #: correlated posteriors; ~5x more ESS/s on the small logit-normal models here, but
     #: slower per draw on the binomial model with one latent effect per model.
     mass_matrix: str = "diag"
+    #: Gibbs updates of the near-floor lineages' effects between PyMC's NUTS transitions
+    #: (:mod:`bayes_llm.model.lineage_gibbs`): the same model, a sampler that crosses the
+    #: valley between their two peaks; needs the ``pymc`` backend.
+    lineage_gibbs: bool = False
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,8 @@ class ModelSpec:
             elif key == "compute_knots":
                 d[key] = list(d[key])
         d["priors"] = {k: {"dist": p.dist, **p.params} for k, p in sorted(self.priors.items())}
+        if not d["sampler"]["lineage_gibbs"]:
+            d["sampler"].pop("lineage_gibbs")  # unchanged hash for specs without it
         return d
 
     def hash(self) -> str:
@@ -745,8 +751,25 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
         raise SpecError(f"{where}: unknown [sampler] key(s) {', '.join(sorted(bad))}; known: "
                         f"{', '.join(sorted(allowed))}")
     _check_sampler_numbers(raw_sampler, where)
+    _check_lineage_gibbs(raw_sampler, kwargs, where)
     kwargs["sampler"] = SamplerSettings(**raw_sampler)
     return ModelSpec(**kwargs, source=source)
+
+
+def _check_lineage_gibbs(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
+    """``[sampler] lineage_gibbs``: a bool, on a spec whose lineage conditionals it can draw."""
+    value = raw.get("lineage_gibbs", False)
+    if not isinstance(value, bool):
+        raise SpecError(f"{where}: [sampler] lineage_gibbs must be true or false, not "
+                        f"{value!r}")
+    if value and not (spec["lineage_effect"] and spec["integrate_model_effect"]
+                      and spec["model_effect"] in ("normal", "two_scale")
+                      and spec["lineage_grid"] == "none" and not spec["collapse_by_lineage"]):
+        raise SpecError(f"{where}: [sampler] lineage_gibbs = true needs lineage_effect = true, "
+                        "integrate_model_effect = true, model_effect = 'normal' or "
+                        "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
+                        "(it draws sampled lineage effects from their conditionals given the "
+                        "integrated likelihood)")
 
 
 def load_spec(path: str | os.PathLike) -> ModelSpec:

@@ -1,0 +1,208 @@
+"""The Gibbs step over the near-floor lineages' effects (``[sampler] lineage_gibbs``).
+
+Its kernel against an independent two-peak density (invariance, crossing the valley, a
+wrong target caught), its conditional against the PyMC model's own log density (a wrong
+wiring caught), the spec's and backend's refusals, and a short PyMC run with the step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayes_llm.errors import BayesLLMError
+from bayes_llm.model import lineage_grid as lg
+from bayes_llm.model import load_spec, prepare_data
+from bayes_llm.model.spec import SpecError, spec_from_dict
+
+LOW, HIGH, SD_LOW, SD_HIGH, WEIGHT_LOW = -1.1, -0.5, 0.08, 0.1, 0.3
+DRAWS = 4000
+
+
+def _two_peaks(u, weight_low=WEIGHT_LOW):
+    """Log density (mass 1) of two peaks 0.6 apart with a valley of ~12 log units."""
+    return np.logaddexp(np.log(weight_low) + stats.norm.logpdf(u, LOW, SD_LOW),
+                        np.log1p(-weight_low) + stats.norm.logpdf(u, HIGH, SD_HIGH))
+
+
+def _two_peak_cdf(u):
+    return (WEIGHT_LOW * stats.norm.cdf(u, LOW, SD_LOW)
+            + (1 - WEIGHT_LOW) * stats.norm.cdf(u, HIGH, SD_HIGH))
+
+
+def _integrand(repeat: int) -> lg.LineageIntegrand:
+    """``repeat`` draws of one lineage whose conditional is the two peaks (law scale 1)."""
+    nodes, _ = lg.grid_nodes()
+    law = lg.log_law(nodes, 1.0)
+    loglik = np.broadcast_to((_two_peaks(nodes) - law)[None, None, :],
+                             (repeat, 1, lg.NODE_COUNT))
+    return lg.LineageIntegrand(loglik, law, np.stack(lg.law_log_tails(1.0, None)),
+                               np.asarray(1.0), None)
+
+
+def _exact(log_f):
+    return lambda u: log_f(u)
+
+
+def _from_conditional(rng, size):
+    low = rng.uniform(size=size) < WEIGHT_LOW
+    return np.where(low, rng.normal(LOW, SD_LOW, size), rng.normal(HIGH, SD_HIGH, size))
+
+
+def test_the_kernel_leaves_the_conditional_invariant():
+    """Chains started at draws from the conditional are still draws from it after the
+    step (KS), whichever number of steps: the Metropolis-Hastings correction makes the
+    grid's interpolant an exact kernel."""
+    rng = np.random.default_rng(1)
+    start = _from_conditional(rng, (DRAWS, 1))
+    for steps in (1, 3):
+        out, acceptance = lg.draw_lineage_effects(_integrand(DRAWS), rng, _exact(_two_peaks),
+                                                  steps, start=start)
+        assert stats.kstest(out[:, 0], _two_peak_cdf).pvalue > 1e-3
+        assert 0.8 < acceptance <= 1.0
+
+
+def test_a_chain_in_one_peak_crosses_the_valley():
+    """Every chain starts in the lower peak, 12 log units of valley from the other; after
+    the step the share in the upper peak is its conditional mass 0.7 (binomial bounds),
+    where NUTS alone would stay put."""
+    rng = np.random.default_rng(2)
+    start = np.full((DRAWS, 1), LOW)
+    out, _ = lg.draw_lineage_effects(_integrand(DRAWS), rng, _exact(_two_peaks), 3,
+                                     start=start)
+    upper = np.mean(out[:, 0] > -0.8)
+    assert abs(upper - (1 - WEIGHT_LOW)) < 4 * np.sqrt(0.21 / DRAWS)
+
+
+def test_a_kernel_with_the_wrong_target_fails_the_same_test():
+    """The same kernel aimed at a conditional with the peaks' weights changed (0.5 for
+    0.3, as a wrong likelihood would give): its draws fail the KS test above."""
+    rng = np.random.default_rng(3)
+    start = _from_conditional(rng, (DRAWS, 1))
+    out, _ = lg.draw_lineage_effects(_integrand(DRAWS), rng,
+                                     _exact(lambda u: _two_peaks(u, weight_low=0.5)), 3,
+                                     start=start)
+    assert stats.kstest(out[:, 0], _two_peak_cdf).pvalue < 1e-6
+
+
+def test_a_start_needs_the_exact_conditional():
+    with pytest.raises(ValueError, match="needs the exact conditional"):
+        lg.draw_lineage_effects(_integrand(2), np.random.default_rng(0), None,
+                                start=np.zeros((2, 1)))
+
+
+GIBBS_OPTIONS = {
+    "integrate_model_effect": True, "model_effect": "two_scale", "lineage_effect": True,
+    "lineage_source": "fingerprint", "lineage_distribution": "student_t",
+    "floor_mixture": True, "collapse_by_compute": True,
+    "sampler": {"lineage_gibbs": True}}
+#: Near-floor lineages with models on both sides of the floor line and at it only.
+GIBBS_LINEAGES = ("fp:1.78B/18000BT", "fp:0.36B/600BT", "fp:0.03B/2BT")
+
+
+def _gibbs_design(paper_df):
+    """The near-floor lineages above and the models below 10^22.5 FLOP."""
+    spec = load_spec("binomial_developers").with_changes(name="gibbs", **GIBBS_OPTIONS)
+    full = prepare_data(paper_df, spec)
+    lineage = np.asarray(full.coords["lineage"])[full.lineage_idx]
+    keep = np.isin(lineage, GIBBS_LINEAGES) | (paper_df["log10_flop"].to_numpy() < 22.5)
+    return spec, paper_df[keep].copy()
+
+
+def _step_and_model(paper_df):
+    from bayes_llm.model.build import build_model
+    from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
+
+    spec, design = _gibbs_design(paper_df)
+    data = prepare_data(design, spec)
+    model = build_model(data, spec)
+    lineages = lg.near_floor_lineages(data.lineage_idx, data.k / data.n, data.lineage_multi)
+    labels = [data.coords["lineage"][i] for i in lineages]
+    assert set(GIBBS_LINEAGES) <= set(labels)
+    with model:
+        step = NearFloorLineageGibbs(data=data, lineages=lineages)
+    return spec, data, model, step, labels
+
+
+def _perturbed_point(model, rng):
+    point = {k: np.asarray(v, float).copy() for k, v in model.initial_point().items()}
+    for name, value in point.items():
+        point[name] = value + 0.3 * rng.standard_normal(value.shape)
+    point["sigma_model_log__"] = np.asarray(np.log(0.3))
+    return point
+
+
+def test_the_step_conditional_is_the_model_conditional(paper_df):
+    """For each near-floor lineage, the change of the PyMC model's log density when its
+    effect moves between two values equals the change of the step's exact conditional
+    (which adds back what the model's eta_mean holds: the effect, the two-scale scales,
+    the compute-dependent collapse probability, the Student-t law)."""
+    _, data, model, step, labels = _step_and_model(paper_df)
+    logp = model.compile_logp()
+    point = _perturbed_point(model, np.random.default_rng(4))
+    _, exact, current = step._conditional(point)
+    for j, position in enumerate(step._positions):
+        for new in (-2.0, 0.7):
+            moved = {k: v.copy() for k, v in point.items()}
+            moved["lineage_multi_effect"][position] = new
+            u = current[None, :].copy()
+            u[0, j] = new
+            model_change = logp(moved) - logp(point)
+            step_change = exact(u)[0, j] - exact(current[None, :])[0, j]
+            assert step_change == pytest.approx(model_change, abs=1e-6), labels[j]
+
+
+def test_a_step_wired_to_the_wrong_lineages_is_caught(paper_df):
+    """The same check with the step's lineages shifted by one (its conditional reads the
+    wrong models): the changes disagree."""
+    _, data, model, step, labels = _step_and_model(paper_df)
+    step._positions = np.roll(step._positions, 1)
+    logp = model.compile_logp()
+    point = _perturbed_point(model, np.random.default_rng(4))
+    _, exact, current = step._conditional(point)
+    worst = 0.0
+    for j, position in enumerate(step._positions):
+        moved = {k: v.copy() for k, v in point.items()}
+        moved["lineage_multi_effect"][position] = -2.0
+        u = current[None, :].copy()
+        u[0, j] = -2.0
+        worst = max(worst, abs((logp(moved) - logp(point))
+                               - (exact(u)[0, j] - exact(current[None, :])[0, j])))
+    assert worst > 0.1
+
+
+def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backend(paper_df):
+    base = load_spec("binomial_developers").to_dict()
+    with pytest.raises(SpecError, match="lineage_gibbs = true needs lineage_effect"):
+        spec_from_dict({**base, "sampler": {**base["sampler"], "lineage_gibbs": True}},
+                       source="x.toml")
+    with pytest.raises(SpecError, match="lineage_gibbs must be true or false"):
+        spec_from_dict({**base, "sampler": {**base["sampler"], "lineage_gibbs": "yes"}},
+                       source="x.toml")
+    on = load_spec("binomial_developers").with_changes(name="gibbs", **GIBBS_OPTIONS)
+    with pytest.raises(SpecError, match="lineage_grid = 'none'"):
+        on.with_changes(lineage_grid="near_floor")
+    off = on.with_changes(sampler={"lineage_gibbs": False})
+    assert "lineage_gibbs" not in off.to_dict()["sampler"]  # hash as before the option
+    assert "lineage_gibbs" in on.to_dict()["sampler"] and on.hash() != off.hash()
+    from bayes_llm.model.sampling import lineage_gibbs_steps
+
+    with pytest.raises(BayesLLMError, match="needs the 'pymc' backend"):
+        lineage_gibbs_steps(None, None, "nutpie", 0.9)
+
+
+@pytest.mark.slow
+def test_a_short_pymc_run_with_the_step(paper_df):
+    """PyMC's NUTS with the step on the small design: the step is recorded, NUTS's log
+    density is the draw's, and the near-floor effects move every iteration."""
+    from bayes_llm.model.fit import fit_model
+
+    spec, design = _gibbs_design(paper_df)
+    fit = fit_model(spec, design, backend="pymc", draws=30, tune=30, chains=1, cores=1,
+                    progressbar=False)
+    stats_ = fit.dt["sample_stats"]
+    acceptance = stats_["lineage_gibbs_acceptance"].values
+    assert np.all((acceptance > 0) & (acceptance <= 1)) and acceptance.mean() > 0.5
+    assert np.all(stats_["lineage_gibbs_moved"].values >= 1)
+    assert np.all(stats_["lp"].values != 0.0)
