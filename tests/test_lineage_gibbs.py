@@ -206,3 +206,30 @@ def test_a_short_pymc_run_with_the_step(paper_df):
     assert np.all((acceptance > 0) & (acceptance <= 1)) and acceptance.mean() > 0.5
     assert np.all(stats_["lineage_gibbs_moved"].values >= 1)
     assert np.all(stats_["lp"].values != 0.0)
+
+
+def test_the_cli_refuses_another_backend_before_loading_data(tmp_path, capsys, monkeypatch):
+    """``bayes-llm fit`` of a spec with the step and the default backend (nutpie): one
+    line naming the spec file and the backend it needs, exit 2, no data read, nothing
+    written."""
+    import importlib
+    from pathlib import Path
+
+    from bayes_llm.cli import main
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data was loaded for a spec the backend cannot sample")
+
+    importlib.import_module("bayes_llm.cli.fit_cmd")
+    monkeypatch.setattr("bayes_llm.cli.fit_cmd.load_data", no_data)
+    spec = (Path(__file__).resolve().parent.parent
+            / "verification/specs/fc_two_nc_ratio2_tlin_gibbs.toml")
+    out = tmp_path / "run"
+    code = main(["fit", "--model", str(spec), "--out", str(out)])
+    stdout, err = capsys.readouterr()
+    assert code == 2 and stdout == ""
+    assert err.splitlines() == [f"error: {spec}: [sampler] lineage_gibbs = true needs the "
+                                "'pymc' backend (PyMC's NUTS with the Gibbs step; nutpie and "
+                                "numpyro take no custom step), not 'nutpie'; pass --backend "
+                                "pymc"]
+    assert not out.exists()

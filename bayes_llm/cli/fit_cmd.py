@@ -136,7 +136,7 @@ def fit(
 
     prob, kind = resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
-    check_backend(backend)
+    check_backend(backend, spec)
     df = load_data(mirror, data)
     from bayes_llm.model.fit import check_output  # the destination, before sampling
 

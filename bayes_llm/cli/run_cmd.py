@@ -82,7 +82,7 @@ def run(
 
     resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
-    check_backend(backend)
+    check_backend(backend, spec)
     n = 5
     t = _step(1, n, "data: resolve, verify, load and validate")
     df = load_data(mirror, data)

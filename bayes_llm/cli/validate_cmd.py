@@ -67,7 +67,7 @@ def validate(
 
     rule = parse_split(split)  # a bad split fails before any work
     loaded = [load_spec(s) for s in specs if s != OLS_METHOD]
-    check_backend(backend)
+    check_backend(backend, *loaded)
     if fold_cache is not None:
         from bayes_llm.errors import OutputError
 

@@ -27,8 +27,15 @@ BACKENDS: dict[str, tuple[str, str]] = {
 DEFAULT_BACKEND = "nutpie"
 
 
-def check_backend(backend: str) -> None:
-    """Fail clearly when ``backend`` is unknown or its package is missing."""
+def check_backend(backend: str, *specs) -> None:
+    """Fail clearly when ``backend`` cannot sample: unknown, not installed, or unfit for a spec.
+
+    A spec with ``[sampler] lineage_gibbs`` needs ``pymc`` (the step is PyMC's).
+    """
+    for spec in specs:
+        if spec.sampler.lineage_gibbs and backend != "pymc":
+            raise BayesLLMError(f"{spec.source or spec.name}: {_GIBBS_BACKEND} not '{backend}'"
+                                "; pass --backend pymc")
     if backend not in BACKENDS:
         raise BayesLLMError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
     module, hint = BACKENDS[backend]
@@ -108,6 +115,10 @@ def sample_posterior(
     return dt
 
 
+_GIBBS_BACKEND = ("[sampler] lineage_gibbs = true needs the 'pymc' backend (PyMC's NUTS with "
+                  "the Gibbs step; nutpie and numpyro take no custom step),")
+
+
 def lineage_gibbs_steps(model: pm.Model, data, backend: str, target_accept: float) -> list:
     """PyMC's step methods for ``[sampler] lineage_gibbs``: the Gibbs step, then NUTS.
 
@@ -128,9 +139,7 @@ def lineage_gibbs_steps(model: pm.Model, data, backend: str, target_accept: floa
     from bayes_llm.model.lineage_grid import near_floor_lineages
 
     if backend != "pymc":
-        raise BayesLLMError(f"[sampler] lineage_gibbs = true needs the 'pymc' backend (PyMC's "
-                            f"NUTS with the Gibbs step), not '{backend}': nutpie and numpyro "
-                            "take no custom step; pass --backend pymc")
+        raise BayesLLMError(f"{_GIBBS_BACKEND} not '{backend}'; pass --backend pymc")
     if data is None:
         raise BayesLLMError("[sampler] lineage_gibbs = true: the sampler needs the model's "
                             "design (data=)")
