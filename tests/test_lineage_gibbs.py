@@ -233,3 +233,30 @@ def test_the_cli_refuses_another_backend_before_loading_data(tmp_path, capsys, m
                                 "numpyro take no custom step), not 'nutpie'; pass --backend "
                                 "pymc"]
     assert not out.exists()
+
+
+def test_the_conditional_far_above_the_curve_is_the_collapsed_part_alone(paper_df):
+    """A proposal from the Student-t law's far tail (u = +200): each model's regular part is
+    zero there, so a lineage's conditional is its law times its models' collapsed parts,
+    finite, and far below its value near the models (no NaN that would silently reject)."""
+    from scipy import stats as st
+
+    _, data, model, step, labels = _step_and_model(paper_df)
+    point = _perturbed_point(model, np.random.default_rng(4))
+    _, exact, current = step._conditional(point)
+    far = exact(current[None, :] + 200.0)[0]
+    near = exact(current[None, :])[0]
+    assert np.all(np.isfinite(far)) and np.all(far < near - 5.0)
+    v = dict(zip(step._names, step._values(point), strict=True))
+    j = labels.index("fp:0.03B/2BT")  # two models at the floor
+    layout = step._layout
+    models = layout.models[layout.position == j]
+    u = current[j] + 200.0
+    pi = 1.0 / (1.0 + np.exp(-(float(v["collapse_intercept"])
+                               + float(v["collapse_compute_slope"]) * data.x[models])))
+    a = float(v["collapse_mean"] * v["collapse_concentration"])
+    b = float((1.0 - v["collapse_mean"]) * v["collapse_concentration"])
+    n = np.broadcast_to(np.asarray(data.n), np.shape(data.k))[models]
+    expected = (np.sum(np.log(pi) + st.betabinom.logpmf(data.k[models], n, a, b))
+                + st.t.logpdf(u, float(v["nu_lineage"]), 0.0, float(v["sigma_lineage"])))
+    assert far[j] == pytest.approx(expected, abs=1e-9)
