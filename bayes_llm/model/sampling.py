@@ -94,8 +94,6 @@ def sample_posterior(
     if backend == "numpyro":
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     extra: dict = {} if initvals is None else {"initvals": initvals}
-    if settings.lineage_gibbs:
-        extra["step"] = lineage_gibbs_steps(model, data, backend, settings.target_accept)
     if backend == "pymc" and cores > 1:
         # PyMC's chain processes recompile the step's functions with their own PyTensor
         # config: fresh interpreters that read the strict flag from the environment
@@ -103,6 +101,8 @@ def sample_posterior(
     logging.getLogger("pymc").setLevel(logging.WARNING)
     with warnings.catch_warnings(), reproducible_compilation(), _strict_flags_in_children():
         warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
+        if settings.lineage_gibbs:  # compiled here, with the strict flags
+            extra["step"] = lineage_gibbs_steps(model, data, backend, settings.target_accept)
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
