@@ -36,15 +36,16 @@ import numpy as np
 from pymc.step_methods.compound import BlockedStep, StepMethodState
 from pymc.step_methods.state import dataclass_state
 
+from bayes_llm.model.eta_integral import TWO_SCALE_NAMES
+
 #: The free variable of the multi-model lineages' effects.
 LINEAGE_VARIABLE = "lineage_multi_effect"
 #: Independence Metropolis-Hastings steps per iteration (each a fresh proposal).
 GIBBS_STEPS = 3
 #: Variables the conditional reads, when the model has them.
-_INPUTS = ("eta_mean", "sigma_model", "model_wide_probability", "model_wide_log_ratio",
-           "sigma_lineage", "nu_lineage", "collapse_intercept", "collapse_compute_slope",
-           "collapse_probability", "collapse_mean", "collapse_concentration",
-           LINEAGE_VARIABLE)
+_INPUTS = ("eta_mean", "sigma_model", *TWO_SCALE_NAMES, "sigma_lineage", "nu_lineage",
+           "collapse_intercept", "collapse_compute_slope", "collapse_probability",
+           "collapse_mean", "collapse_concentration", LINEAGE_VARIABLE)
 
 
 @dataclass_state
@@ -125,9 +126,8 @@ class NearFloorLineageGibbs(BlockedStep):
         current = np.asarray(v[LINEAGE_VARIABLE], float)[self._positions]
         mu = (np.asarray(v["eta_mean"], float)[layout.models]
               - current[layout.position])[None, :]
-        wide = ((np.reshape(v["model_wide_probability"], (1, 1)),
-                 np.reshape(v["model_wide_log_ratio"], (1, 1)))
-                if "model_wide_probability" in v else (None, None))
+        wide = (tuple(np.reshape(v[name], (1, 1)) for name in TWO_SCALE_NAMES)
+                if TWO_SCALE_NAMES[0] in v else (None, None))
         scales = [(np.broadcast_to(lw, mu.shape), np.broadcast_to(sd, mu.shape))
                   for lw, sd in model_effect_scales(np.reshape(v["sigma_model"], (1, 1)),
                                                     *wide)]

@@ -555,9 +555,7 @@ def _parse_options(data: dict, kwargs: dict, where: str) -> dict[str, Any]:
     if out["lineage_distribution"] != "normal" and not out["lineage_effect"]:
         raise SpecError(f"{where}: lineage_distribution = '{out['lineage_distribution']}' "
                         "is used only with lineage_effect = true")
-    if out["lineage_grid"] != "none" and not (
-            out["lineage_effect"] and out["integrate_model_effect"]
-            and out["model_effect"] in ("normal", "two_scale")):
+    if out["lineage_grid"] != "none" and not _integrated_lineages(out):
         raise SpecError(f"{where}: lineage_grid = '{out['lineage_grid']}' needs "
                         "lineage_effect = true, integrate_model_effect = true and model_effect "
                         "= 'normal' or 'two_scale' (a lineage's effect is summed out of the "
@@ -756,15 +754,24 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
     return ModelSpec(**kwargs, source=source)
 
 
+def _integrated_lineages(options: dict[str, Any]) -> bool:
+    """Whether a lineage's conditional can be integrated over its models' marginals.
+
+    A lineage effect with the binomial likelihood's Normal or two-scale model effect summed
+    out: what ``lineage_grid`` sums out and ``[sampler] lineage_gibbs`` draws.
+    """
+    return bool(options["lineage_effect"] and options["integrate_model_effect"]
+                and options["model_effect"] in ("normal", "two_scale"))
+
+
 def _check_lineage_gibbs(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
     """``[sampler] lineage_gibbs``: a bool, on a spec whose lineage conditionals it can draw."""
     value = raw.get("lineage_gibbs", False)
     if not isinstance(value, bool):
         raise SpecError(f"{where}: [sampler] lineage_gibbs must be true or false, not "
                         f"{value!r}")
-    if value and not (spec["lineage_effect"] and spec["integrate_model_effect"]
-                      and spec["model_effect"] in ("normal", "two_scale")
-                      and spec["lineage_grid"] == "none" and not spec["collapse_by_lineage"]):
+    if value and not (_integrated_lineages(spec) and spec["lineage_grid"] == "none"
+                      and not spec["collapse_by_lineage"]):
         raise SpecError(f"{where}: [sampler] lineage_gibbs = true needs lineage_effect = true, "
                         "integrate_model_effect = true, model_effect = 'normal' or "
                         "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
