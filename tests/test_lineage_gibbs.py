@@ -7,6 +7,8 @@ wiring caught), the spec's and backend's refusals, and a short PyMC run with the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -88,6 +90,8 @@ def test_a_start_needs_the_exact_conditional():
                                 start=np.zeros((2, 1)))
 
 
+GIBBS_SPEC_FILE = (Path(__file__).resolve().parent.parent
+                   / "verification/specs/fc_two_nc_ratio2_tlin_gibbs.toml")
 GIBBS_OPTIONS = {
     "integrate_model_effect": True, "model_effect": "two_scale", "lineage_effect": True,
     "lineage_source": "fingerprint", "lineage_distribution": "student_t",
@@ -168,6 +172,22 @@ def test_a_step_wired_to_the_wrong_lineages_is_caught(paper_df):
     assert worst > 0.1
 
 
+def test_the_step_draws_with_the_generator_pymc_gives_each_chain(paper_df):
+    """The same chain generator gives the same update (a fit is reproducible from its seed,
+    PyMC spawning one generator per chain and step) and another generator another update
+    (the step keeps no generator of its own)."""
+    _, _, model, step, _ = _step_and_model(paper_df)
+    point = _perturbed_point(model, np.random.default_rng(4))
+
+    def update(seed):
+        step.setup_chain(np.random.default_rng(seed), 0, 1)
+        new, _ = step.step(point)
+        return new[step._value_name]
+
+    first, again, other = update(5), update(5), update(6)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
 def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backend(paper_df):
     base = load_spec("binomial_developers").to_dict()
     with pytest.raises(SpecError, match="lineage_gibbs = true needs lineage_effect"):
@@ -190,13 +210,14 @@ def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backe
 
 @pytest.mark.slow
 def test_a_short_pymc_run_with_the_step(paper_df):
-    """PyMC's NUTS with the step on the small design: the step is recorded, NUTS's log
-    density is the draw's, and the near-floor effects move every iteration."""
+    """PyMC's NUTS (the spec's own backend) with the step on the small design: the step is
+    recorded, NUTS's log density is the draw's, and the near-floor effects move every
+    iteration."""
     from bayes_llm.model.fit import fit_model
 
     spec, design = _gibbs_design(paper_df)
-    fit = fit_model(spec, design, backend="pymc", draws=30, tune=30, chains=1, cores=1,
-                    progressbar=False)
+    fit = fit_model(spec, design, draws=30, tune=30, chains=1, cores=1, progressbar=False)
+    assert fit.metadata["backend"] == "pymc"  # the spec's own backend
     stats_ = fit.dt["sample_stats"]
     acceptance = stats_["lineage_gibbs_acceptance"].values
     assert np.all((acceptance > 0) & (acceptance <= 1)) and acceptance.mean() > 0.5
@@ -205,11 +226,9 @@ def test_a_short_pymc_run_with_the_step(paper_df):
 
 
 def test_the_cli_refuses_another_backend_before_loading_data(tmp_path, capsys, monkeypatch):
-    """``bayes-llm fit`` of a spec with the step and the default backend (nutpie): one
-    line naming the spec file and the backend it needs, exit 2, no data read, nothing
-    written."""
+    """``bayes-llm fit --backend nutpie`` of a spec with the step: one line naming the spec
+    file and the backend it needs, exit 2, no data read, nothing written."""
     import importlib
-    from pathlib import Path
 
     from bayes_llm.cli import main
 
@@ -218,17 +237,50 @@ def test_the_cli_refuses_another_backend_before_loading_data(tmp_path, capsys, m
 
     importlib.import_module("bayes_llm.cli.fit_cmd")
     monkeypatch.setattr("bayes_llm.cli.fit_cmd.load_data", no_data)
-    spec = (Path(__file__).resolve().parent.parent
-            / "verification/specs/fc_two_nc_ratio2_tlin_gibbs.toml")
     out = tmp_path / "run"
-    code = main(["fit", "--model", str(spec), "--out", str(out)])
+    code = main(["fit", "--model", str(GIBBS_SPEC_FILE), "--out", str(out),
+                 "--backend", "nutpie"])
     stdout, err = capsys.readouterr()
     assert code == 2 and stdout == ""
-    assert err.splitlines() == [f"error: {spec}: [sampler] lineage_gibbs = true needs the "
-                                "'pymc' backend (PyMC's NUTS with the Gibbs step; nutpie and "
-                                "numpyro take no custom step), not 'nutpie'; pass --backend "
-                                "pymc"]
+    assert err.splitlines() == [f"error: {GIBBS_SPEC_FILE}: [sampler] lineage_gibbs = true "
+                                "needs the 'pymc' backend (PyMC's NUTS with the Gibbs step; "
+                                "nutpie and numpyro take no custom step), not 'nutpie'; pass "
+                                "--backend pymc or leave --backend out"]
     assert not out.exists()
+
+
+def test_without_a_backend_the_spec_with_the_step_is_sampled_by_pymc(tmp_path, capsys,
+                                                                     monkeypatch):
+    """No ``--backend``: the spec's own backend (pymc for the step, nutpie otherwise) is
+    the one ``fit`` names and hands to the sampler."""
+    import importlib
+
+    from bayes_llm.cli import main
+    from bayes_llm.model.sampling import check_backend, spec_backend
+
+    gibbs = load_spec(str(GIBBS_SPEC_FILE))
+    plain = load_spec("binomial_developers")
+    assert spec_backend(gibbs) == "pymc" and spec_backend(plain) == "nutpie"
+    assert spec_backend(plain, "numpyro") == "numpyro"
+    check_backend(None, gibbs, plain)  # each spec's own backend: accepted
+    with pytest.raises(BayesLLMError, match="not 'nutpie'"):
+        check_backend("nutpie", plain, gibbs)
+
+    handed = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(spec, df, *, backend, **kwargs):
+        handed.append(backend)
+        raise Stop
+
+    importlib.import_module("bayes_llm.cli.fit_cmd")
+    monkeypatch.setattr("bayes_llm.model.fit_model", fake_fit)
+    with pytest.raises(Stop):
+        main(["fit", "--model", str(GIBBS_SPEC_FILE), "--out", str(tmp_path / "run")])
+    assert handed == ["pymc"]
+    assert "with pymc" in capsys.readouterr().err
 
 
 def test_the_conditional_far_above_the_curve_is_the_collapsed_part_alone(paper_df):

@@ -681,3 +681,36 @@ def test_split_fold_gives_validates_fold_tables(paper_df):
     assert not set(train["developer"]) & set(test["developer"])
     with pytest.raises(SpecError, match="no fold index 5"):
         split_fold(paper_df, spec, "developers:5", 5)
+
+
+def test_each_spec_is_fitted_with_its_own_backend_unless_one_is_given(tmp_path):
+    """Without ``backend``, a spec with ``[sampler] lineage_gibbs`` is fitted by pymc and
+    the others by nutpie, each recorded in validate.json and the summary; a given backend
+    is every fit's."""
+    from pathlib import Path
+
+    from bayes_llm.model import load_spec
+    from bayes_llm.validate.run import sampler_text, validate
+
+    gibbs = load_spec(str(Path(__file__).resolve().parent.parent
+                          / "verification/specs/fc_two_nc_ratio2_tlin_gibbs.toml"))
+    handed = {}
+
+    def recording(spec, train, **kw):
+        handed[spec.name] = kw["backend"]
+        return _fake_fitter()(spec, train, **kw)
+
+    def run(**kw):
+        handed.clear()
+        return validate([_spec("weak"), gibbs], _toy_table(), "time:2024-10",
+                        fitter=recording, predictor=_fake_predictor, seed=3, **kw)
+
+    res = run()
+    assert handed == {"weak": "nutpie", gibbs.name: "pymc"}
+    meta = res.metadata
+    assert {name: s["backend"] for name, s in meta["specs"].items()} == handed
+    assert meta["backend"] == "each spec's own"
+    assert f"{gibbs.name} 1000 x 4, tune 1000, pymc" in sampler_text(meta)
+    res = run(backend="pymc")
+    assert handed == {"weak": "pymc", gibbs.name: "pymc"}
+    assert meta is not res.metadata and res.metadata["backend"] == "pymc"

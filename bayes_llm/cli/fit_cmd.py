@@ -109,7 +109,7 @@ def fit(
     model: Annotated[str, typer.Option("--model", "-m", help="Spec file (models/NAME.toml) or "
                                        "the name of a bundled spec.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")],
-    backend: BackendOption = "nutpie",
+    backend: BackendOption = None,
     draws: SamplerDrawsOption = None,
     tune: SamplerTuneOption = None,
     chains: SamplerChainsOption = None,
@@ -132,11 +132,12 @@ def fit(
     """
     from bayes_llm.derived.summary import resolve_interval
     from bayes_llm.model import fit_model, load_spec
-    from bayes_llm.model.sampling import check_backend
+    from bayes_llm.model.sampling import check_backend, spec_backend
 
     prob, kind = resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
     check_backend(backend, spec)
+    backend = spec_backend(spec, backend)
     df = load_data(mirror, data)
     from bayes_llm.model.fit import check_output  # the destination, before sampling
 

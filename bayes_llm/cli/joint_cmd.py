@@ -10,9 +10,9 @@ import typer
 
 from bayes_llm.cli.options import (
     AllowWarningsOption,
-    BackendOption,
     CiKindOption,
     HdiProbOption,
+    JointBackendOption,
     MirrorOption,
     ProgressOption,
     SamplerChainsOption,
@@ -70,7 +70,7 @@ def joint(
     benchmarks: Annotated[str | None, typer.Option(
         "--benchmarks", metavar="B1,B2,...", help="Model only these benchmarks (default all "
         "six: ifeval, bbh, math_lvl5, gpqa, musr, mmlu_pro).", show_default=False)] = None,
-    backend: BackendOption = "nutpie",
+    backend: JointBackendOption = "nutpie",
     hdi_prob: HdiProbOption = None,
     ci_kind: CiKindOption = None,
     allow_warnings: AllowWarningsOption = False,

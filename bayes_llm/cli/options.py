@@ -53,6 +53,12 @@ WeightsOption = Annotated[
                  show_default=False),
 ]
 BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)} (default: the "
+                 "spec's: pymc for [sampler] lineage_gibbs, else nutpie).",
+                 show_default=False),
+]
+JointBackendOption = Annotated[
     str,
     typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)}."),
 ]

@@ -50,7 +50,7 @@ def run(
     = Path("results/main"),
     model: Annotated[str, typer.Option("--model", "-m", help="Spec of the main fit.")]
     = DEFAULT_MODEL,
-    backend: BackendOption = "nutpie",
+    backend: BackendOption = None,
     draws: SamplerDrawsOption = None,
     tune: SamplerTuneOption = None,
     chains: SamplerChainsOption = None,
@@ -68,7 +68,7 @@ def run(
     from bayes_llm.derived import headline_draws, headline_table, headline_text, write_headline
     from bayes_llm.derived.summary import interval_setting, resolve_interval
     from bayes_llm.model import fit_model, load_spec
-    from bayes_llm.model.sampling import check_backend
+    from bayes_llm.model.sampling import check_backend, spec_backend
     from bayes_llm.report import write_report
     from bayes_llm.report.exports import (
         HEADLINE_DRAWS_NC,
@@ -83,6 +83,7 @@ def run(
     resolve_interval(hdi_prob, ci_kind)
     spec = load_spec(model)
     check_backend(backend, spec)
+    backend = spec_backend(spec, backend)
     n = 5
     t = _step(1, n, "data: resolve, verify, load and validate")
     df = load_data(mirror, data)

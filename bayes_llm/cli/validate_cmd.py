@@ -45,7 +45,7 @@ def validate(
     chains: SamplerChainsOption = None,
     seed: Annotated[int, typer.Option(help="Seed of folds, sampler, predictions, PIT.")]
     = DEFAULT_SEED,
-    backend: BackendOption = "nutpie",
+    backend: BackendOption = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when some fold's fit failed its diagnostics "
         "(every output still says so).")] = False,

@@ -36,7 +36,7 @@ from bayes_llm.model.diagnostics import (
     diagnose,
     diagnostics_from_saved,
 )
-from bayes_llm.model.sampling import DEFAULT_BACKEND
+from bayes_llm.model.sampling import spec_backend
 from bayes_llm.model.spec import ModelSpec, load_spec, spec_from_dict
 
 RESULT_FILES = ("posterior.nc", "spec.toml", "metadata.json", "diagnostics.csv", "models.csv")
@@ -277,7 +277,7 @@ def fit_model(
     spec: ModelSpec,
     df: pd.DataFrame,
     *,
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
     draws: int | None = None,
     tune: int | None = None,
     chains: int | None = None,
@@ -293,8 +293,9 @@ def fit_model(
         The model specification; sampler settings can be overridden by the keywords.
     df : DataFrame
         The canonical model table.
-    backend : {"nutpie", "pymc", "numpyro"}
-        NUTS backend.
+    backend : {"nutpie", "pymc", "numpyro"}, optional
+        NUTS backend; default: the spec's (``pymc`` for ``[sampler] lineage_gibbs``,
+        else ``nutpie``).
     draws, tune, chains, seed : int, optional
         Override the spec's sampler settings.
     progressbar : bool
@@ -309,6 +310,7 @@ def fit_model(
     from bayes_llm.model.build import build_model, initial_values  # PyMC: only to fit
     from bayes_llm.model.sampling import sample_posterior
 
+    backend = spec_backend(spec, backend)
     overrides = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains,
                                    "seed": seed}.items() if v is not None}
     if overrides:

@@ -27,24 +27,40 @@ BACKENDS: dict[str, tuple[str, str]] = {
 DEFAULT_BACKEND = "nutpie"
 
 
-def check_backend(backend: str, *specs) -> None:
-    """Fail clearly when ``backend`` cannot sample: unknown, not installed, or unfit for a spec.
+def spec_backend(spec, backend: str | None = None) -> str:
+    """Return the NUTS backend that samples ``spec``.
 
-    A spec with ``[sampler] lineage_gibbs`` needs ``pymc`` (the step is PyMC's).
+    ``backend`` when given; otherwise the one the spec's sampler needs (``pymc`` for
+    ``[sampler] lineage_gibbs``: the Gibbs step is PyMC's), else :data:`DEFAULT_BACKEND`.
+    """
+    if backend is not None:
+        return backend
+    return "pymc" if spec.sampler.lineage_gibbs else DEFAULT_BACKEND
+
+
+def check_backend(backend: str | None, *specs) -> None:
+    """Fail clearly when a backend cannot sample: unknown, not installed, or unfit for a spec.
+
+    ``backend=None`` checks each spec's own backend (:func:`spec_backend`); a spec with
+    ``[sampler] lineage_gibbs`` refuses any backend but ``pymc`` (the step is PyMC's).
     """
     for spec in specs:
-        if spec.sampler.lineage_gibbs and backend != "pymc":
+        if spec.sampler.lineage_gibbs and backend not in (None, "pymc"):
             raise BayesLLMError(f"{spec.source or spec.name}: {_GIBBS_BACKEND} not '{backend}'"
-                                "; pass --backend pymc")
-    if backend not in BACKENDS:
-        raise BayesLLMError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
-    module, hint = BACKENDS[backend]
-    required = [module, "jax"] if backend == "numpyro" else [module]
-    missing = [m for m in required if importlib.util.find_spec(m) is None]
-    if missing:
-        raise BackendUnavailableError(
-            f"backend '{backend}' needs {', '.join(missing)}, which is not installed; "
-            f"install it with: {hint}")
+                                "; pass --backend pymc or leave --backend out")
+    names = ([backend] if backend is not None else
+             sorted({spec_backend(spec) for spec in specs}) or [DEFAULT_BACKEND])
+    for name in names:
+        if name not in BACKENDS:
+            raise BayesLLMError(f"unknown backend '{name}'; choose one of: "
+                                f"{', '.join(BACKENDS)}")
+        module, hint = BACKENDS[name]
+        required = [module, "jax"] if name == "numpyro" else [module]
+        missing = [m for m in required if importlib.util.find_spec(m) is None]
+        if missing:
+            raise BackendUnavailableError(
+                f"backend '{name}' needs {', '.join(missing)}, which is not installed; "
+                f"install it with: {hint}")
 
 
 def sample_posterior(

@@ -30,6 +30,7 @@ import pandas as pd
 
 from bayes_llm.constants import DEFAULT_SEED
 from bayes_llm.errors import ResultsError, SpecError
+from bayes_llm.model.sampling import spec_backend
 from bayes_llm.validate.fold_cache import package_commit, prediction_code_hash
 from bayes_llm.validate.reference import OLS_METHOD, predict_ols
 from bayes_llm.validate.scores import (
@@ -243,7 +244,7 @@ def split_fold(df: pd.DataFrame, spec, split: SplitRule | str, fold_index: int,
 
 def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | None = None,
              tune: int | None = None, chains: int | None = None, seed: int = DEFAULT_SEED,
-             backend: str = "nutpie", include_ols: bool = True,
+             backend: str | None = None, include_ols: bool = True,
              progress: Callable[[str], None] | None = None, fitter: Callable | None = None,
              predictor: Callable | None = None,
              fold_cache: str | Path | None = None) -> ValidationResult:
@@ -262,8 +263,9 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
     seed : int
         Seed of the fold assignment, the sampler (fold ``f`` uses ``seed + f``), the
         predictive draws and the PIT randomisation.
-    backend : str
-        NUTS backend of the fits.
+    backend : str, optional
+        NUTS backend of every fit; default: each spec's own
+        (:func:`~bayes_llm.model.sampling.spec_backend`).
     include_ols : bool
         Score the paper's OLS too (the reference of the paired differences).
     progress : callable, optional
@@ -331,7 +333,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                 from bayes_llm.validate.fold_cache import fold_key
 
                 key = fold_key(spec, train, test, seed=seed, fold_index=fold.index,
-                               draws=draws, tune=tune, chains=chains, backend=backend)
+                               draws=draws, tune=tune, chains=chains,
+                               backend=spec_backend(spec, backend))
                 kept = cache.load(key)
                 if kept is not None:
                     row, rows = kept
@@ -354,7 +357,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                     n_items, discrete = pred.n_items, False
                     row["unseen_levels"] = int(pred.unseen.sum())
                 else:
-                    fit = fit_fn(spec, train, backend=backend, draws=draws, tune=tune,
+                    fit = fit_fn(spec, train, backend=spec_backend(spec, backend),
+                                 draws=draws, tune=tune,
                                  chains=chains, seed=seed + fold.index, progressbar=False)
                     (row["diagnostics_ok"], row["diagnostics"],
                      row["diagnostics_detail"]) = diagnostics_summary(fit)
@@ -418,12 +422,13 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         "sample_report": str(report), "score_scale": SCORE_SCALE,
         "specs": {s.name: {"hash": s.hash(), "likelihood": s.likelihood,
                            "draws": draws or s.sampler.draws, "tune": tune or s.sampler.tune,
-                           "chains": chains or s.sampler.chains} for s in specs},
+                           "chains": chains or s.sampler.chains,
+                           "backend": spec_backend(s, backend)} for s in specs},
         "reference": reference, "data_hash": _data_hash(table, HASHED_COLUMNS + (
             (acc_col,) if acc_col not in HASHED_COLUMNS else ())),
         "heldout_ids_sha256": hashlib.sha256("\n".join(heldout).encode()).hexdigest(),
         "n_heldout": len(heldout), "draws": draws, "tune": tune, "chains": chains,
-        "backend": backend, "stacked_log_score": stacked,
+        "backend": backend or "each spec's own", "stacked_log_score": stacked,
         "coverage_levels": list(COVERAGE_LEVELS),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         # provenance: the code that made the scores (a committed run can be traced back)
@@ -439,6 +444,7 @@ def sampler_text(meta: dict) -> str:
         return (f"draws {meta.get('draws') or 'spec'} x chains {meta.get('chains') or 'spec'}, "
                 f"tune {meta.get('tune') or 'spec'} (overrides)")
     per_spec = [f"{name} {s['draws']} x {s['chains']}, tune {s['tune']}"
+                + (f", {s['backend']}" if "backend" in s else "")
                 for name, s in (meta.get("specs") or {}).items() if "draws" in s]
     return "each spec's own settings" + (f" ({'; '.join(per_spec)})" if per_spec else "")
 
