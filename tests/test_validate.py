@@ -714,3 +714,24 @@ def test_each_spec_is_fitted_with_its_own_backend_unless_one_is_given(tmp_path):
     res = run(backend="pymc")
     assert handed == {"weak": "pymc", gibbs.name: "pymc"}
     assert meta is not res.metadata and res.metadata["backend"] == "pymc"
+
+
+def test_the_cli_shows_the_sampler_progress_when_asked(tmp_path, monkeypatch):
+    """``--progress`` hands every fit a progress bar (a 100-minute fold shows its state);
+    without it, a log file (stderr not a terminal) gets none."""
+    from bayes_llm.cli import main
+
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_validate(specs, df, rule, **kw):
+        asked.append(kw["progressbar"])
+        raise Stop
+
+    monkeypatch.setattr("bayes_llm.validate.run.validate", fake_validate)
+    for flags in (["--progress"], [], ["--no-progress"]):
+        with pytest.raises(Stop):
+            main(["validate", "binomial_developers", "--out", str(tmp_path / "v"), *flags])
+    assert asked == [True, False, False]

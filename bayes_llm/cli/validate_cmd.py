@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from bayes_llm.cli.options import (
     BackendOption,
     DataOption,
     MirrorOption,
+    ProgressOption,
     SamplerChainsOption,
     SamplerDrawsOption,
     SamplerTuneOption,
@@ -46,6 +48,7 @@ def validate(
     seed: Annotated[int, typer.Option(help="Seed of folds, sampler, predictions, PIT.")]
     = DEFAULT_SEED,
     backend: BackendOption = None,
+    progress: ProgressOption = None,
     allow_warnings: Annotated[bool, typer.Option(
         "--allow-warnings", help="Exit 0 even when some fold's fit failed its diagnostics "
         "(every output still says so).")] = False,
@@ -83,7 +86,8 @@ def validate(
         FoldCache(fold_cache)  # a foreign folder is refused before any work
     df = load_data(mirror, data)
     result = run_validate(loaded, df, rule, draws=draws, tune=tune, chains=chains, seed=seed,
-                          backend=backend, progress=say, fold_cache=fold_cache)
+                          backend=backend, progress=say, fold_cache=fold_cache,
+                          progressbar=sys.stderr.isatty() if progress is None else progress)
     path = result.write(out)
     typer.echo(result.to_markdown())
     say(f"wrote {path}")

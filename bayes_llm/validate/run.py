@@ -247,7 +247,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
              backend: str | None = None, include_ols: bool = True,
              progress: Callable[[str], None] | None = None, fitter: Callable | None = None,
              predictor: Callable | None = None,
-             fold_cache: str | Path | None = None) -> ValidationResult:
+             fold_cache: str | Path | None = None,
+             progressbar: bool = False) -> ValidationResult:
     """Validate specs out of sample on one split, next to the paper's OLS.
 
     Parameters
@@ -276,6 +277,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         Folder of finished folds (:mod:`bayes_llm.validate.fold_cache`): each spec's fold is
         kept there as soon as it is scored and reused by a later run with the same model,
         code, rows, seed and sampler settings.
+    progressbar : bool
+        Show each fit's sampler progress bar.
 
     Returns
     -------
@@ -359,7 +362,8 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                 else:
                     fit = fit_fn(spec, train, backend=spec_backend(spec, backend),
                                  draws=draws, tune=tune,
-                                 chains=chains, seed=seed + fold.index, progressbar=False)
+                                 chains=chains, seed=seed + fold.index,
+                                 progressbar=progressbar)
                     (row["diagnostics_ok"], row["diagnostics"],
                      row["diagnostics_detail"]) = diagnostics_summary(fit)
                     row.update(_worst(fit))
