@@ -202,10 +202,10 @@ def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backe
     off = on.with_changes(sampler={"lineage_gibbs": False})
     assert "lineage_gibbs" not in off.to_dict()["sampler"]  # hash as before the option
     assert "lineage_gibbs" in on.to_dict()["sampler"] and on.hash() != off.hash()
-    from bayes_llm.model.sampling import lineage_gibbs_steps
+    from bayes_llm.model.sampling import compound_steps
 
     with pytest.raises(BayesLLMError, match="needs the 'pymc' backend"):
-        lineage_gibbs_steps(None, None, "nutpie", 0.9)
+        compound_steps(None, None, "nutpie", on.sampler)
 
 
 @pytest.mark.slow

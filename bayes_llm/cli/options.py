@@ -55,7 +55,7 @@ WeightsOption = Annotated[
 BackendOption = Annotated[
     str | None,
     typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)} (default: the "
-                 "spec's: pymc for [sampler] lineage_gibbs, else nutpie).",
+                 "spec's: pymc for [sampler] lineage_gibbs or lineage_scale_move, else nutpie).",
                  show_default=False),
 ]
 JointBackendOption = Annotated[

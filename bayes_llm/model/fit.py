@@ -294,8 +294,8 @@ def fit_model(
     df : DataFrame
         The canonical model table.
     backend : {"nutpie", "pymc", "numpyro"}, optional
-        NUTS backend; default: the spec's (``pymc`` for ``[sampler] lineage_gibbs``,
-        else ``nutpie``).
+        NUTS backend; default: the spec's (``pymc`` for the ``[sampler]`` custom steps,
+        ``lineage_gibbs`` and ``lineage_scale_move``, else ``nutpie``).
     draws, tune, chains, seed : int, optional
         Override the spec's sampler settings.
     progressbar : bool

@@ -31,22 +31,25 @@ def spec_backend(spec, backend: str | None = None) -> str:
     """Return the NUTS backend that samples ``spec``.
 
     ``backend`` when given; otherwise the one the spec's sampler needs (``pymc`` for
-    ``[sampler] lineage_gibbs``: the Gibbs step is PyMC's), else :data:`DEFAULT_BACKEND`.
+    ``[sampler] lineage_gibbs`` or ``lineage_scale_move``: their steps are PyMC's), else
+    :data:`DEFAULT_BACKEND`.
     """
     if backend is not None:
         return backend
-    return "pymc" if spec.sampler.lineage_gibbs else DEFAULT_BACKEND
+    return "pymc" if spec.sampler.custom_steps else DEFAULT_BACKEND
 
 
 def check_backend(backend: str | None, *specs) -> None:
     """Fail clearly when a backend cannot sample: unknown, not installed, or unfit for a spec.
 
     ``backend=None`` checks each spec's own backend (:func:`spec_backend`); a spec with
-    ``[sampler] lineage_gibbs`` refuses any backend but ``pymc`` (the step is PyMC's).
+    ``[sampler] lineage_gibbs`` or ``lineage_scale_move`` refuses any backend but ``pymc``
+    (the steps are PyMC's).
     """
     for spec in specs:
-        if spec.sampler.lineage_gibbs and backend not in (None, "pymc"):
-            raise BayesLLMError(f"{spec.source or spec.name}: {_GIBBS_BACKEND} not '{backend}'"
+        if spec.sampler.custom_steps and backend not in (None, "pymc"):
+            raise BayesLLMError(f"{spec.source or spec.name}: "
+                                f"{_needs_pymc(spec.sampler.custom_steps)} not '{backend}'"
                                 "; pass --backend pymc or leave --backend out")
     names = ([backend] if backend is not None else
              sorted({spec_backend(spec) for spec in specs}) or [DEFAULT_BACKEND])
@@ -117,8 +120,8 @@ def sample_posterior(
     logging.getLogger("pymc").setLevel(logging.WARNING)
     with warnings.catch_warnings(), reproducible_compilation(), _strict_flags_in_children():
         warnings.filterwarnings("ignore", message=".*does not provide a compiled.*")
-        if settings.lineage_gibbs:  # compiled here, with the strict flags
-            extra["step"] = lineage_gibbs_steps(model, data, backend, settings.target_accept)
+        if settings.custom_steps:  # compiled here, with the strict flags
+            extra["step"] = compound_steps(model, data, backend, settings)
         dt = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores,
             random_seed=settings.seed, nuts_sampler=backend, progressbar=progressbar,
@@ -131,39 +134,55 @@ def sample_posterior(
     return dt
 
 
-_GIBBS_BACKEND = ("[sampler] lineage_gibbs = true needs the 'pymc' backend (PyMC's NUTS with "
-                  "the Gibbs step; nutpie and numpyro take no custom step),")
+#: What each custom step is, for the messages.
+_STEP_TEXT = {"lineage_gibbs": "the Gibbs step", "lineage_scale_move": "the scale move"}
 
 
-def lineage_gibbs_steps(model: pm.Model, data, backend: str, target_accept: float) -> list:
-    """PyMC's step methods for ``[sampler] lineage_gibbs``: the Gibbs step, then NUTS.
+def _needs_pymc(names) -> str:
+    return (f"[sampler] {' and '.join(f'{n} = true' for n in names)} needs the 'pymc' backend "
+            f"(PyMC's NUTS with {' and '.join(_STEP_TEXT[n] for n in names)}; nutpie and "
+            "numpyro take no custom step),")
 
-    The Gibbs step (:class:`~bayes_llm.model.lineage_gibbs.NearFloorLineageGibbs`) updates
-    the near-floor lineages' effects (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`,
-    the lineages ``lineage_grid = "near_floor"`` would sum out); NUTS then moves every free
-    variable, those effects included (it runs last, so its log density is the draw's).
+
+def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSettings) -> list:
+    """PyMC's step methods for the ``[sampler]`` custom steps, then NUTS.
+
+    The Gibbs step (``lineage_gibbs``, :class:`~bayes_llm.model.lineage_gibbs.
+    NearFloorLineageGibbs`) updates the near-floor lineages' effects
+    (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`, the lineages
+    ``lineage_grid = "near_floor"`` would sum out); the scale move (``lineage_scale_move``,
+    :class:`~bayes_llm.model.lineage_scale.LineageScaleMove`) moves sigma_lineage and
+    nu_lineage with every lineage effect held; NUTS then moves every free variable (it runs
+    last, so its log density is the draw's).
 
     Raises
     ------
     BayesLLMError
         A backend other than ``pymc`` (nutpie and numpyro take no custom step), or no
-        design.
+        design for the Gibbs step.
     """
     import pymc as pm
 
     from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
     from bayes_llm.model.lineage_grid import near_floor_lineages
+    from bayes_llm.model.lineage_scale import LineageScaleMove
 
     if backend != "pymc":
-        raise BayesLLMError(f"{_GIBBS_BACKEND} not '{backend}'; pass --backend pymc")
-    if data is None:
-        raise BayesLLMError("[sampler] lineage_gibbs = true: the sampler needs the model's "
-                            "design (data=)")
-    lineages = near_floor_lineages(data.lineage_idx, data.k / data.n, data.lineage_multi)
+        raise BayesLLMError(f"{_needs_pymc(settings.custom_steps)} not '{backend}'; pass "
+                            "--backend pymc")
+    steps = []
     with model:
-        steps = ([NearFloorLineageGibbs(data=data, lineages=lineages)] if len(lineages)
-                 else [])
-        steps.append(pm.NUTS(vars=model.value_vars, target_accept=target_accept))
+        if settings.lineage_gibbs:
+            if data is None:
+                raise BayesLLMError("[sampler] lineage_gibbs = true: the sampler needs the "
+                                    "model's design (data=)")
+            lineages = near_floor_lineages(data.lineage_idx, data.k / data.n,
+                                           data.lineage_multi)
+            if len(lineages):
+                steps.append(NearFloorLineageGibbs(data=data, lineages=lineages))
+        if settings.lineage_scale_move:
+            steps.append(LineageScaleMove())
+        steps.append(pm.NUTS(vars=model.value_vars, target_accept=settings.target_accept))
     return steps
 
 

@@ -237,6 +237,10 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
 }
 
 
+#: ``[sampler]`` keys that add a PyMC step method to NUTS (bools; false: not serialised).
+CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move")
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """MCMC settings: draws and tuning steps per chain, chains, target acceptance, seed."""
@@ -254,6 +258,15 @@ class SamplerSettings:
     #: (:mod:`bayes_llm.model.lineage_gibbs`): the same model, a sampler that crosses the
     #: valley between their two peaks; needs the ``pymc`` backend.
     lineage_gibbs: bool = False
+    #: Random-walk moves of sigma_lineage (and nu_lineage) with every lineage effect held
+    #: (:mod:`bayes_llm.model.lineage_scale`): the same model, the lineage law's scale and
+    #: tail mixing along the centred direction too; needs the ``pymc`` backend.
+    lineage_scale_move: bool = False
+
+    @property
+    def custom_steps(self) -> tuple[str, ...]:
+        """The PyMC step methods asked for besides NUTS (``lineage_gibbs``, ...)."""
+        return tuple(name for name in CUSTOM_STEPS if getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -374,8 +387,9 @@ class ModelSpec:
             elif key == "compute_knots":
                 d[key] = list(d[key])
         d["priors"] = {k: {"dist": p.dist, **p.params} for k, p in sorted(self.priors.items())}
-        if not d["sampler"]["lineage_gibbs"]:
-            d["sampler"].pop("lineage_gibbs")  # unchanged hash for specs without it
+        for name in CUSTOM_STEPS:
+            if not d["sampler"][name]:
+                d["sampler"].pop(name)  # unchanged hash for specs without it
         return d
 
     def hash(self) -> str:
@@ -749,7 +763,7 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
         raise SpecError(f"{where}: unknown [sampler] key(s) {', '.join(sorted(bad))}; known: "
                         f"{', '.join(sorted(allowed))}")
     _check_sampler_numbers(raw_sampler, where)
-    _check_lineage_gibbs(raw_sampler, kwargs, where)
+    _check_custom_steps(raw_sampler, kwargs, where)
     kwargs["sampler"] = SamplerSettings(**raw_sampler)
     return ModelSpec(**kwargs, source=source)
 
@@ -764,19 +778,23 @@ def _integrated_lineages(options: dict[str, Any]) -> bool:
                 and options["model_effect"] in ("normal", "two_scale"))
 
 
-def _check_lineage_gibbs(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
-    """``[sampler] lineage_gibbs``: a bool, on a spec whose lineage conditionals it can draw."""
-    value = raw.get("lineage_gibbs", False)
-    if not isinstance(value, bool):
-        raise SpecError(f"{where}: [sampler] lineage_gibbs must be true or false, not "
-                        f"{value!r}")
-    if value and not (_integrated_lineages(spec) and spec["lineage_grid"] == "none"
-                      and not spec["collapse_by_lineage"]):
+def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
+    """``[sampler] lineage_gibbs`` and ``lineage_scale_move``: bools, on specs they can move."""
+    for name in CUSTOM_STEPS:
+        if not isinstance(raw.get(name, False), bool):
+            raise SpecError(f"{where}: [sampler] {name} must be true or false, not "
+                            f"{raw[name]!r}")
+    if raw.get("lineage_gibbs") and not (_integrated_lineages(spec)
+                                         and spec["lineage_grid"] == "none"
+                                         and not spec["collapse_by_lineage"]):
         raise SpecError(f"{where}: [sampler] lineage_gibbs = true needs lineage_effect = true, "
                         "integrate_model_effect = true, model_effect = 'normal' or "
                         "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
                         "(it draws sampled lineage effects from their conditionals given the "
                         "integrated likelihood)")
+    if raw.get("lineage_scale_move") and not spec["lineage_effect"]:
+        raise SpecError(f"{where}: [sampler] lineage_scale_move = true needs lineage_effect = "
+                        "true (it moves sigma_lineage)")
 
 
 def load_spec(path: str | os.PathLike) -> ModelSpec:
