@@ -338,6 +338,7 @@ def test_compare_refuses_binomial_vs_logit_normal_loo(monkeypatch, tmp_path):
 class FakeDiagnostics:
     ok: bool
     failures: list
+    table: pd.DataFrame | None = None
 
 
 @dataclass
@@ -597,10 +598,17 @@ def test_fold_cache_entries_are_text_that_reads_back_exactly(tmp_path):
                          "fit_diagnostics": ["", "ok", "R-hat 1.2"]})
     row = {"method": "a", "fold": np.int64(1), "seconds": np.float64(12.5),
            "diagnostics_ok": np.bool_(False), "error": "", "worst": math.nan}
+    diagnostics = pd.DataFrame({"variable": ["alpha", "sigma_lineage"], "size": [1, 1],
+                                "r_hat_max": [1.0123456789, np.nan],
+                                "ess_bulk_min": [197.25, 1e5], "ess_tail_min": [300.5, 2.0],
+                                "checked": [True, False]})
     cache = FoldCache(tmp_path / "c")
-    cache.save("k" * 64, row, rows)
-    back_row, back = cache.load("k" * 64)
+    cache.save("k" * 64, row, rows, diagnostics)
+    back_row, back, back_diagnostics = cache.load("k" * 64)
     pd.testing.assert_frame_equal(back, rows, check_exact=True)
+    pd.testing.assert_frame_equal(back_diagnostics, diagnostics, check_exact=True)
+    cache.save("m" * 64, row, rows)  # an OLS fold, or an entry kept before diagnostics were
+    assert cache.load("m" * 64)[2] is None
     assert back_row["seconds"] == 12.5 and back_row["diagnostics_ok"] is False
     assert back_row["error"] == "" and math.isnan(back_row["worst"])
     entry = json.loads(next((tmp_path / "c").glob("*.json")).read_text())
@@ -735,3 +743,40 @@ def test_the_cli_shows_the_sampler_progress_when_asked(tmp_path, monkeypatch):
         with pytest.raises(Stop):
             main(["validate", "binomial_developers", "--out", str(tmp_path / "v"), *flags])
     assert asked == [True, False, False]
+
+
+def test_every_fold_fit_diagnostics_are_written_and_kept_in_the_fold_cache(tmp_path):
+    """fit_diagnostics.csv holds each fold fit's per-variable R-hat and ESS, passed
+    checks included; a rerun from the fold cache writes the same rows."""
+    from bayes_llm.validate.run import FIT_DIAGNOSTICS_CSV, load_validation, validate
+
+    def with_table(spec, train, **kw):
+        seed = kw["seed"]
+        table = pd.DataFrame({"size": [1, 3], "r_hat_max": [1.001, 1.02 + seed / 1000],
+                              "ess_bulk_min": [2500.0, 197.0 + seed],
+                              "ess_tail_min": [1800.0, 250.0], "checked": [True, True]},
+                             index=pd.Index(["sigma_lineage", "eta"], name="variable"))
+        return FakeFit(spec, train, FakeDiagnostics(False, ["eta: R-hat > 1.01"], table))
+
+    def run(fitter):
+        return validate([_spec("weak")], _toy_table(), "kfold:3", fitter=fitter,
+                        predictor=_fake_predictor, seed=3, fold_cache=tmp_path / "cache")
+
+    first = run(with_table)
+    rows = first.fit_diagnostics
+    assert len(rows) == 6 and set(rows["method"]) == {"weak"}
+    assert sorted(rows["fold"].unique()) == [0, 1, 2]
+    passed = rows[rows["variable"] == "sigma_lineage"]
+    assert (passed["ess_bulk_min"] == 2500.0).all()  # a passed check is kept too
+    eta = rows[rows["variable"] == "eta"].sort_values("fold")
+    assert list(eta["ess_bulk_min"]) == [200.0, 201.0, 202.0]  # seed 3 + fold
+    folder = first.write(tmp_path / "out")
+    assert (folder / FIT_DIAGNOSTICS_CSV).is_file()
+    pd.testing.assert_frame_equal(load_validation(folder).fit_diagnostics, rows,
+                                  check_dtype=False)
+
+    def never(*args, **kwargs):
+        raise AssertionError("a cached fold was fitted again")
+
+    again = run(never)
+    pd.testing.assert_frame_equal(again.fit_diagnostics, rows)

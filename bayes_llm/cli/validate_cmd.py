@@ -27,7 +27,8 @@ HELP = (
     "kfold:K), predict the held-out models and score them on the accuracy scale: coverage "
     "of central 50/80/90/94% intervals, (randomised) PIT, log score of the observed accuracy "
     "bin, CRPS and MAE, next to the paper's OLS (always included, the reference of every "
-    "paired difference). Writes scores.csv, summary.csv, coverage.csv, folds.csv, pit.png, "
+    "paired difference). Writes scores.csv, summary.csv, coverage.csv, folds.csv, "
+    "fit_diagnostics.csv (R-hat and ESS per variable of every fold fit), pit.png, "
     "summary.md and validate.json; a fold whose fit failed its MCMC diagnostics is flagged "
     "in every output, and the command then exits 1 unless --allow-warnings."
 )

@@ -10,9 +10,10 @@ seed, the sampler overrides and the backend. Anything else is a new key and is f
 again. Folds that failed to fit or predict are not kept.
 
 Each entry is two text files, written atomically: ``<key>.json`` (the key, the fold's row
-of ``folds.csv``, the code hash and, where the package runs from a git checkout whose
-``bayes_llm/`` has no uncommitted change, the commit) and ``<key>.csv`` (its rows of
-``scores.csv``, floats written exactly). Text, so a cache can be kept under version
+of ``folds.csv``, the fit's diagnostics per variable (its rows of ``fit_diagnostics.csv``),
+the code hash and, where the package runs from a git checkout whose ``bayes_llm/`` has no
+uncommitted change, the commit) and ``<key>.csv`` (its rows of ``scores.csv``, floats
+written exactly). Text, so a cache can be kept under version
 control and read back on another machine: a slow split is then finished over several
 sessions by running the remaining folds at the recorded commit
 (``verification/README.md``). The folder carries bayes_llm's marker and is refused if it
@@ -122,8 +123,12 @@ class FoldCache:
         stem = self.root / key[:20]
         return stem.with_suffix(".json"), stem.with_suffix(".csv")
 
-    def load(self, key: str) -> tuple[dict, pd.DataFrame] | None:
-        """Return ``(fold row, score rows)`` for ``key``, or None when it is not cached."""
+    def load(self, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame | None] | None:
+        """Return ``(fold row, score rows, fit diagnostics)`` for ``key``, or None.
+
+        The fit diagnostics (one row per variable) are None for an entry kept without them
+        (an OLS fold, or an entry written before they were kept).
+        """
         meta_path, rows_path = self._paths(key)
         if not (meta_path.is_file() and rows_path.is_file()):
             return None
@@ -136,10 +141,18 @@ class FoldCache:
             return None  # unreadable: fitted again and overwritten
         if entry.get("key") != key or len(rows) != entry.get("n_rows"):
             return None
-        return dict(entry["row"]), rows
+        kept = entry.get("diagnostics")
+        diagnostics = (None if kept is None else
+                       pd.DataFrame(kept["data"], columns=kept["columns"]))
+        return dict(entry["row"]), rows, diagnostics
 
-    def save(self, key: str, row: dict, rows: pd.DataFrame) -> Path:
-        """Keep a finished fold (written atomically: the rows first, then the entry)."""
+    def save(self, key: str, row: dict, rows: pd.DataFrame,
+             diagnostics: pd.DataFrame | None = None) -> Path:
+        """Keep a finished fold (written atomically: the rows first, then the entry).
+
+        ``diagnostics``: the fit's diagnostics table (one row per variable), kept in the
+        entry so that a rerun from the cache writes them too.
+        """
         meta_path, rows_path = self._paths(key)
         text = io.StringIO()
         rows.to_csv(text, index=False, na_rep=MISSING)
@@ -150,6 +163,11 @@ class FoldCache:
                  "n_rows": len(rows),
                  "dtypes": {str(c): str(t) for c, t in rows.dtypes.items()},
                  "row": {str(k): _plain(v) for k, v in row.items()}}
+        if diagnostics is not None:
+            entry["diagnostics"] = {
+                "columns": [str(c) for c in diagnostics.columns],
+                "data": [[None if isinstance(v, float) and np.isnan(v) else _plain(v)
+                          for v in r] for r in diagnostics.itertuples(index=False)]}
         return write_bytes_atomic(meta_path, (json.dumps(entry, indent=1) + "\n").encode())
 
 

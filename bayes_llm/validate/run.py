@@ -48,6 +48,11 @@ from bayes_llm.validate.stacking import stacking_weights
 SCORES_CSV, SUMMARY_CSV, COVERAGE_CSV, FOLDS_CSV = ("scores.csv", "summary.csv",
                                                     "coverage.csv", "folds.csv")
 PIT_PNG, SUMMARY_MD, META_JSON = "pit.png", "summary.md", "validate.json"
+#: Every fold fit's convergence diagnostics, one row per (method, fold, variable).
+FIT_DIAGNOSTICS_CSV = "fit_diagnostics.csv"
+#: Its columns.
+FIT_DIAGNOSTICS_COLUMNS = ("method", "fold", "variable", "size", "r_hat_max", "ess_bulk_min",
+                           "ess_tail_min", "checked")
 #: Marker kind of a validate output folder.
 FOLDER_KIND = "validate"
 #: Columns copied from the table into every score row.
@@ -92,6 +97,19 @@ def diagnostics_summary(fit) -> tuple[bool, str, str]:
     return False, short, "; ".join(diag.failures)
 
 
+def fit_diagnostics_rows(fit) -> pd.DataFrame | None:
+    """Return the fit's diagnostics, one row per variable (R-hat, bulk and tail ESS), or None.
+
+    Kept for every fold, passed or failed: how far each variable is from its threshold
+    (e.g. the bulk ESS of sigma_lineage when it passes) is what a comparison of samplers
+    reads.
+    """
+    table = getattr(getattr(fit, "diagnostics", None), "table", None)
+    if not isinstance(table, pd.DataFrame):
+        return None
+    return table.rename_axis("variable").reset_index()[list(FIT_DIAGNOSTICS_COLUMNS[2:])]
+
+
 def _worst(fit) -> dict[str, float]:
     """Largest R-hat and smallest bulk ESS over the fit's variables (NaN if unknown)."""
     table = getattr(getattr(fit, "diagnostics", None), "table", None)
@@ -123,6 +141,9 @@ class ValidationResult:
     folds : DataFrame
         One row per (method, fold): sizes, seconds, the diagnostics status (short), every
         failed check (``diagnostics_detail``) or the error.
+    fit_diagnostics : DataFrame
+        One row per (method, fold, variable) of every fold fit: R-hat, bulk and tail ESS
+        (:data:`FIT_DIAGNOSTICS_COLUMNS`), passed checks included.
     metadata : dict
         Split, seed, outcome, sample, specs (name and hash), data hash of the table,
         sampler settings, score scale, held-out ids hash, stacked log score.
@@ -134,6 +155,8 @@ class ValidationResult:
     coverage: pd.DataFrame
     folds: pd.DataFrame
     metadata: dict = field(default_factory=dict)
+    fit_diagnostics: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(FIT_DIAGNOSTICS_COLUMNS)))
 
     def _unscored_methods(self) -> list[str]:
         """Methods with no summary row: every fold raised (the error is in ``folds``)."""
@@ -319,7 +342,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         from bayes_llm.validate.fold_cache import FoldCache
 
         cache = FoldCache(fold_cache)
-    score_frames, fold_rows = [], []
+    score_frames, fold_rows, diagnostic_frames = [], [], []
     n_jobs = len(folds) * (len(specs) + int(include_ols))
     job = 0
     for fold in folds:
@@ -340,7 +363,10 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                                backend=spec_backend(spec, backend))
                 kept = cache.load(key)
                 if kept is not None:
-                    row, rows = kept
+                    row, rows, diagnostics = kept
+                    if diagnostics is not None:
+                        diagnostic_frames.append(diagnostics.assign(method=name,
+                                                                    fold=fold.index))
                     row.update(method=name, fold_label=fold.label)
                     rows = rows.assign(method=name)
                     fold_rows.append(row)
@@ -350,6 +376,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                         f"{row['diagnostics']}")
                     continue
             t0 = time.perf_counter()
+            diagnostics = None
             row = {"method": name, "fold": fold.index, "fold_label": fold.label,
                    "n_train": len(train), "n_test": len(test), "seconds": math.nan,
                    "diagnostics_ok": True, "diagnostics": "not applicable",
@@ -367,6 +394,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                     (row["diagnostics_ok"], row["diagnostics"],
                      row["diagnostics_detail"]) = diagnostics_summary(fit)
                     row.update(_worst(fit))
+                    diagnostics = fit_diagnostics_rows(fit)
                     pred = predict_fn(fit, test, seed=seed + fold.index)
                     n_items = getattr(pred, "n_items", None)
                     n_items = np.full(len(test), n_q) if n_items is None else np.asarray(
@@ -392,8 +420,10 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
             rows["fit_diagnostics_ok"] = row["diagnostics_ok"]
             rows["fit_diagnostics"] = row["diagnostics"]
             score_frames.append(rows)
+            if diagnostics is not None:
+                diagnostic_frames.append(diagnostics.assign(method=name, fold=fold.index))
             if key is not None:
-                cache.save(key, row, rows)
+                cache.save(key, row, rows, diagnostics)
             flag = "" if row["diagnostics_ok"] else "  !! DIAGNOSTICS FAILED !!"
             say(f"{head}: done in {row['seconds']:.0f} s, mean log score "
                 f"{rows['log_score'].mean():.3f}, diagnostics {row['diagnostics']}{flag}")
@@ -438,8 +468,12 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         # provenance: the code that made the scores (a committed run can be traced back)
         "code_hash": prediction_code_hash(), "commit": package_commit(),
     }
+    fit_diagnostics = (pd.concat(diagnostic_frames, ignore_index=True)
+                       [list(FIT_DIAGNOSTICS_COLUMNS)] if diagnostic_frames else
+                       pd.DataFrame(columns=list(FIT_DIAGNOSTICS_COLUMNS)))
     return ValidationResult(split=rule.label, scores=scores, summary=summary,
-                            coverage=coverage, folds=folds_table, metadata=metadata)
+                            coverage=coverage, folds=folds_table, metadata=metadata,
+                            fit_diagnostics=fit_diagnostics)
 
 
 def sampler_text(meta: dict) -> str:
@@ -516,9 +550,9 @@ def check_validate_output(out: str | Path) -> str:
 def write_validation(result: ValidationResult, out: str | Path) -> Path:
     """Write a validation result's output folder.
 
-    ``scores.csv``, ``summary.csv``, ``coverage.csv``, ``folds.csv``, ``pit.png``,
-    ``summary.md`` and ``validate.json`` go into ``out`` (a new folder, or an earlier
-    validate folder of ours, replaced atomically).
+    ``scores.csv``, ``summary.csv``, ``coverage.csv``, ``folds.csv``,
+    ``fit_diagnostics.csv``, ``pit.png``, ``summary.md`` and ``validate.json`` go into
+    ``out`` (a new folder, or an earlier validate folder of ours, replaced atomically).
     """
     from bayes_llm.atomic import atomic_directory
     from bayes_llm.plots._style import figure_png
@@ -532,7 +566,8 @@ def write_validation(result: ValidationResult, out: str | Path) -> Path:
     out = Path(out)
     with atomic_directory(out, kind=FOLDER_KIND) as tmp:
         for name, frame in ((SCORES_CSV, result.scores), (SUMMARY_CSV, result.summary),
-                            (COVERAGE_CSV, result.coverage), (FOLDS_CSV, result.folds)):
+                            (COVERAGE_CSV, result.coverage), (FOLDS_CSV, result.folds),
+                            (FIT_DIAGNOSTICS_CSV, result.fit_diagnostics)):
             (tmp / name).write_text(frame.to_csv(index=False, float_format="%.6g",
                                                  lineterminator="\n"), encoding="utf-8")
         (tmp / PIT_PNG).write_bytes(png)
@@ -562,6 +597,9 @@ def load_validation(folder: str | Path) -> ValidationResult:
         meta = json.loads((folder / META_JSON).read_text(encoding="utf-8"))
         frames = [pd.read_csv(folder / n, keep_default_na=False, na_values=[""])
                   for n in (SCORES_CSV, SUMMARY_CSV, COVERAGE_CSV, FOLDS_CSV)]
+        diagnostics = (pd.read_csv(folder / FIT_DIAGNOSTICS_CSV)
+                       if (folder / FIT_DIAGNOSTICS_CSV).is_file() else  # older folders
+                       pd.DataFrame(columns=list(FIT_DIAGNOSTICS_COLUMNS)))
     except (ValueError, OSError) as exc:
         raise ResultsError(f"{folder}: unreadable validate output ({exc})") from exc
     for frame in frames:
@@ -571,9 +609,11 @@ def load_validation(folder: str | Path) -> ValidationResult:
             if col in frame:
                 frame[col] = frame[col].astype(object).fillna("").astype(str)
     return ValidationResult(split=str(meta.get("split")), scores=frames[0], summary=frames[1],
-                            coverage=frames[2], folds=frames[3], metadata=meta)
+                            coverage=frames[2], folds=frames[3], metadata=meta,
+                            fit_diagnostics=diagnostics)
 
 
-__all__ = ["COVERAGE_CSV", "FOLDS_CSV", "META_JSON", "PIT_PNG", "SCORES_CSV", "SUMMARY_CSV",
-           "SUMMARY_MD", "ValidationResult", "check_validate_output", "diagnostics_summary",
+__all__ = ["COVERAGE_CSV", "FIT_DIAGNOSTICS_CSV", "FOLDS_CSV", "META_JSON", "PIT_PNG",
+           "SCORES_CSV", "SUMMARY_CSV", "SUMMARY_MD", "ValidationResult",
+           "check_validate_output", "diagnostics_summary", "fit_diagnostics_rows",
            "load_validation", "summary_markdown", "validate", "write_validation"]
