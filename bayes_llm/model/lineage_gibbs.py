@@ -33,10 +33,11 @@ from __future__ import annotations
 from dataclasses import field
 
 import numpy as np
-from pymc.step_methods.compound import BlockedStep, StepMethodState
+from pymc.step_methods.compound import StepMethodState
 from pymc.step_methods.state import dataclass_state
 
 from bayes_llm.model.eta_integral import TWO_SCALE_NAMES
+from bayes_llm.model.requested_step import RequestedStep
 
 #: The free variable of the multi-model lineages' effects.
 LINEAGE_VARIABLE = "lineage_multi_effect"
@@ -55,7 +56,7 @@ class LineageGibbsState(StepMethodState):
     steps: int = field(default=GIBBS_STEPS)
 
 
-class NearFloorLineageGibbs(BlockedStep):
+class NearFloorLineageGibbs(RequestedStep):
     """Independence Metropolis-Hastings updates of the near-floor lineages' effects.
 
     Parameters
@@ -163,10 +164,3 @@ class NearFloorLineageGibbs(BlockedStep):
         moved = int(np.sum(drawn[0] != current))
         return new, [{"lineage_gibbs_acceptance": float(acceptance),
                       "lineage_gibbs_moved": moved}]
-
-    @staticmethod
-    def competence(var, has_grad):
-        """Never chosen automatically: the step is asked for by ``[sampler] lineage_gibbs``."""
-        from pymc.step_methods.compound import Competence
-
-        return Competence.INCOMPATIBLE

@@ -31,7 +31,8 @@ def spec_backend(spec, backend: str | None = None) -> str:
     """Return the NUTS backend that samples ``spec``.
 
     ``backend`` when given; otherwise the one the spec's sampler needs (``pymc`` for
-    ``[sampler] lineage_gibbs`` or ``lineage_scale_move``: their steps are PyMC's), else
+    the ``[sampler]`` custom steps, :data:`~bayes_llm.model.spec.CUSTOM_STEPS`: their steps
+    are PyMC's), else
     :data:`DEFAULT_BACKEND`.
     """
     if backend is not None:
@@ -43,7 +44,7 @@ def check_backend(backend: str | None, *specs) -> None:
     """Fail clearly when a backend cannot sample: unknown, not installed, or unfit for a spec.
 
     ``backend=None`` checks each spec's own backend (:func:`spec_backend`); a spec with
-    ``[sampler] lineage_gibbs`` or ``lineage_scale_move`` refuses any backend but ``pymc``
+    a ``[sampler]`` custom step refuses any backend but ``pymc``
     (the steps are PyMC's).
     """
     for spec in specs:
@@ -135,7 +136,8 @@ def sample_posterior(
 
 
 #: What each custom step is, for the messages.
-_STEP_TEXT = {"lineage_gibbs": "the Gibbs step", "lineage_scale_move": "the scale move"}
+_STEP_TEXT = {"lineage_gibbs": "the Gibbs step", "lineage_scale_move": "the scale move",
+              "developer_scale_move": "the developer scale move"}
 
 
 def _needs_pymc(names) -> str:
@@ -150,10 +152,11 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
     The Gibbs step (``lineage_gibbs``, :class:`~bayes_llm.model.lineage_gibbs.
     NearFloorLineageGibbs`) updates the near-floor lineages' effects
     (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`, the lineages
-    ``lineage_grid = "near_floor"`` would sum out); the scale move (``lineage_scale_move``,
-    :class:`~bayes_llm.model.lineage_scale.LineageScaleMove`) moves sigma_lineage and
-    nu_lineage with every lineage effect held; NUTS then moves every free variable (it runs
-    last, so its log density is the draw's).
+    ``lineage_grid = "near_floor"`` would sum out); the scale moves
+    (:class:`~bayes_llm.model.scale_move.ScaleMove`) move sigma_lineage and nu_lineage with
+    every lineage effect held (``lineage_scale_move``) and sigma_developer with every
+    developer effect held (``developer_scale_move``); NUTS then moves every free variable
+    (it runs last, so its log density is the draw's).
 
     Raises
     ------
@@ -165,7 +168,7 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
 
     from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
     from bayes_llm.model.lineage_grid import near_floor_lineages
-    from bayes_llm.model.lineage_scale import LineageScaleMove
+    from bayes_llm.model.scale_move import DEVELOPER_GROUP, LINEAGE_GROUP, ScaleMove
 
     if backend != "pymc":
         raise BayesLLMError(f"{_needs_pymc(settings.custom_steps)} not '{backend}'; pass "
@@ -181,7 +184,9 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
             if len(lineages):
                 steps.append(NearFloorLineageGibbs(data=data, lineages=lineages))
         if settings.lineage_scale_move:
-            steps.append(LineageScaleMove())
+            steps.append(ScaleMove(group=LINEAGE_GROUP))
+        if settings.developer_scale_move:
+            steps.append(ScaleMove(group=DEVELOPER_GROUP))
         steps.append(pm.NUTS(vars=model.value_vars, target_accept=settings.target_accept))
     return steps
 

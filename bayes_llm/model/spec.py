@@ -238,7 +238,7 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
 
 
 #: ``[sampler]`` keys that add a PyMC step method to NUTS (bools; false: not serialised).
-CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move")
+CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move", "developer_scale_move")
 
 
 @dataclass(frozen=True)
@@ -259,9 +259,12 @@ class SamplerSettings:
     #: valley between their two peaks; needs the ``pymc`` backend.
     lineage_gibbs: bool = False
     #: Random-walk moves of sigma_lineage (and nu_lineage) with every lineage effect held
-    #: (:mod:`bayes_llm.model.lineage_scale`): the same model, the lineage law's scale and
+    #: (:mod:`bayes_llm.model.scale_move`): the same model, the lineage law's scale and
     #: tail mixing along the centred direction too; needs the ``pymc`` backend.
     lineage_scale_move: bool = False
+    #: The same move of sigma_developer with every developer effect held (non-centred
+    #: developers: each developer_z rescaled); needs the ``pymc`` backend.
+    developer_scale_move: bool = False
 
     @property
     def custom_steps(self) -> tuple[str, ...]:
@@ -779,7 +782,7 @@ def _integrated_lineages(options: dict[str, Any]) -> bool:
 
 
 def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
-    """``[sampler] lineage_gibbs`` and ``lineage_scale_move``: bools, on specs they can move."""
+    """``[sampler]`` custom steps (:data:`CUSTOM_STEPS`): bools, on specs they can move."""
     for name in CUSTOM_STEPS:
         if not isinstance(raw.get(name, False), bool):
             raise SpecError(f"{where}: [sampler] {name} must be true or false, not "
@@ -795,6 +798,14 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
     if raw.get("lineage_scale_move") and not spec["lineage_effect"]:
         raise SpecError(f"{where}: [sampler] lineage_scale_move = true needs lineage_effect = "
                         "true (it moves sigma_lineage)")
+    if raw.get("developer_scale_move") and not (
+            spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
+            and spec["developer_effect"] == "pooled"
+            and spec["developer_parameterisation"] == "non_centred"):
+        raise SpecError(f"{where}: [sampler] developer_scale_move = true needs developer = "
+                        "'developer', developer_effect = 'pooled' and "
+                        "developer_parameterisation = 'non_centred' (it moves sigma_developer "
+                        "with each developer_z rescaled), outcome other than 'leaderboard6'")
 
 
 def load_spec(path: str | os.PathLike) -> ModelSpec:
