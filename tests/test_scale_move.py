@@ -130,6 +130,9 @@ def test_each_group_names_its_statistics_and_proposes_in_its_own_dimensions():
                                                   "developer_scale_step"}
     assert set(lineage.stats_dtypes_shapes) == {"lineage_scale_acceptance",
                                                 "lineage_scale_step"}
+    for step in (lineage, developer):  # PyMC's trace backends read the old attribute too
+        assert list(step.stats_dtypes) == [{k: v[0] for k, v in
+                                            step.stats_dtypes_shapes.items()}]
 
 
 def _real_spec():

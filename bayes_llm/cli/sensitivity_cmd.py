@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from bayes_llm.cli.options import (
+    BackendOption,
     CiKindOption,
     DataOption,
     HdiProbOption,
     MirrorOption,
     load_data,
 )
-from bayes_llm.model.sampling import BACKENDS, DEFAULT_BACKEND
 
 HELP = (
     "Fit every variant of a sensitivity study (cached by spec + data hash; a re-run refits "
@@ -46,8 +46,7 @@ def sensitivity(
                                              "study / spec).", show_default=False)] = None,
     chains: Annotated[int | None, typer.Option(min=1, help="Chains (default: study / spec).",
                                                show_default=False)] = None,
-    backend: Annotated[str, typer.Option(help=f"NUTS backend: {', '.join(BACKENDS)}.")]
-    = DEFAULT_BACKEND,
+    backend: BackendOption = None,
     cv: Annotated[str | None, typer.Option(
         "--cv", metavar="|".join(CV_METHODS), help="Cross-validation: auto (PSIS-LOO where "
         "Pareto k allow, else leave-developers-out K-fold), loo, kfold or none (default: the "
@@ -84,7 +83,7 @@ def sensitivity(
     if cv is not None and cv not in CV_METHODS:
         raise BayesLLMError(f"--cv: unknown method '{cv}'; choose one of: {', '.join(CV_METHODS)}")
     spec_study = load_study(study)
-    check_backend(backend)
+    check_backend(backend, *(v.spec for v in spec_study.variants()))
     sampler = {k: v for k, v in {"draws": draws, "tune": tune, "chains": chains}.items()
                if v is not None}
     out = out or Path("results") / spec_study.name
@@ -141,8 +140,9 @@ def sensitivity(
     return 0
 
 
-def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None:
+def _dry_run(study, df, out: Path, *, sampler: dict, backend: str | None, only) -> None:
     from bayes_llm.errors import BayesLLMError
+    from bayes_llm.model.sampling import spec_backend
     from bayes_llm.sensitivity.cache import FitCache, cache_key
     from bayes_llm.sensitivity.runner import variant_data
 
@@ -157,7 +157,7 @@ def _dry_run(study, df, out: Path, *, sampler: dict, backend: str, only) -> None
         except BayesLLMError as exc:
             state = f"will fail: {exc}"
         else:
-            key = cache_key(v.spec, data_hash, backend=backend)
+            key = cache_key(v.spec, data_hash, backend=spec_backend(v.spec, backend))
             if cache.lookup(key):
                 state = f"cached fits/{key[:12]}"
             elif key in first_with:

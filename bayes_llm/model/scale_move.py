@@ -119,8 +119,11 @@ class ScaleMove(RequestedStep):
         self._scale_value = values[group.scale].name
         self._tail_value = values[group.tail].name if group.tail in values else None
         self._z_value = values[group.z].name if group.z in values else None
+        # each block's statistics under its own names, so that both moves can run in one
+        # sampler; PyMC's trace backends read both attributes of the instance
         self.stats_dtypes_shapes = {f"{group.name}_scale_acceptance": (np.float64, []),
                                     f"{group.name}_scale_step": (np.float64, [])}
+        self.stats_dtypes = [{k: dtype for k, (dtype, _) in self.stats_dtypes_shapes.items()}]
         self.proposals = int(proposals)
         self._logp = model.compile_logp(jacobian=True)
         scale = model.replace_rvs_by_values([model[group.scale]])

@@ -667,7 +667,7 @@ def _fold_cache_dir(out, key: str, assignment: dict[str, int], k: int):
 
 
 def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
-                 workers: int = 1, scheduler: str | None = None, backend: str = "nutpie",
+                 workers: int = 1, scheduler: str | None = None, backend: str | None = None,
                  progress=None) -> CrossvalResult:
     """Cross-validate a study's variants and compare those fitted to the same observations.
 
@@ -683,7 +683,8 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
     folds : int
         K of the K-fold.
     workers, scheduler, backend
-        As in :func:`bayes_llm.sensitivity.run_study` (fold refits run the same way).
+        As in :func:`bayes_llm.sensitivity.run_study` (fold refits run the same way, each
+        with its variant's backend: that of its full fit).
     progress : callable, optional
         Called with one line of text per event.
 
@@ -767,7 +768,8 @@ def run_crossval(result, *, df: pd.DataFrame, method: str, folds: int,
                 held = tuple(sorted(d for d, f in assignment.items() if f == fold))
                 fold_jobs.append((name, FoldTask(variant=name, key=plan.key, fold=fold,
                                                  folds=folds, spec=plan.variant.spec, df=df,
-                                                 heldout_developers=held, backend=backend)))
+                                                 heldout_developers=held,
+                                                 backend=plan.backend)))
     if fold_jobs:
         say(f"cross-validation: {len(fold_jobs)} K-fold refits to run")
     failed_folds: dict[str, str] = {}

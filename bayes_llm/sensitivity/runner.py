@@ -46,7 +46,7 @@ from bayes_llm.derived.summary import interval_label, resolve_interval
 from bayes_llm.errors import BayesLLMError, SpecError
 from bayes_llm.model.design import prepare_data
 from bayes_llm.model.fit import estimate_result_bytes
-from bayes_llm.model.sampling import DEFAULT_BACKEND
+from bayes_llm.model.sampling import DEFAULT_BACKEND, spec_backend
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.processes import DASK_CONNECT_TIMEOUT, execute  # noqa: F401 - re-exported
 from bayes_llm.sensitivity.cache import PREFIX, CacheEntry, FitCache, cache_key, fit_files
@@ -386,6 +386,7 @@ def format_table(table: pd.DataFrame, *, figures: list[str] | None = None) -> st
 class _Plan:
     variant: Variant
     key: str = ""
+    backend: str = DEFAULT_BACKEND
     data_hash: str = ""
     n_models: int = 0
     error: str = ""
@@ -439,7 +440,7 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     sampler: dict[str, Any] | None = None,
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
     loo: bool = True,
     crossval: str | None = None,
     folds: int | None = None,
@@ -466,8 +467,10 @@ def run_study(
     sampler : dict, optional
         Sampler overrides for every variant (``draws``, ``tune``, ``chains``,
         ``target_accept``); part of each variant's spec, so part of its cache key.
-    backend : str
-        NUTS backend.
+    backend : str, optional
+        NUTS backend for every variant; default: each variant's own
+        (:func:`bayes_llm.model.sampling.spec_backend`: ``pymc`` for a ``[sampler]`` custom
+        step, else nutpie). Part of each variant's cache key.
     loo : bool
         Compute PSIS-LOO per variant (cheap; needed for ``crossval``).
     crossval : {"auto", "loo", "kfold", "none"}, optional
@@ -523,13 +526,13 @@ def run_study(
     # ---- plan: keys, cache hits, and variants that fail before fitting
     plans: dict[str, _Plan] = {}
     for v in variants:
-        plan = _Plan(variant=v)
+        plan = _Plan(variant=v, backend=spec_backend(v.spec, backend))
         try:
             plan.data_hash, plan.n_models = variant_data(df, v.spec)
         except BayesLLMError as exc:
             plan.error = f"data: {exc}"
         else:
-            plan.key = cache_key(v.spec, plan.data_hash, backend=backend)
+            plan.key = cache_key(v.spec, plan.data_hash, backend=plan.backend)
         plans[v.name] = plan
     headline_tags = {v.name: {"options": v.headline, "derived": fingerprint} for v in variants}
     by_key: dict[str, list[str]] = {}
@@ -588,7 +591,8 @@ def run_study(
 
     # ---- fit the rest
     tasks = [VariantTask(variant=names[0], key=key, spec=plans[names[0]].variant.spec, df=df,
-                         backend=backend, headline=plans[names[0]].variant.headline, loo=loo)
+                         backend=plans[names[0]].backend,
+                         headline=plans[names[0]].variant.headline, loo=loo)
              for key, names in todo]
     fitted: list[str] = []
     for task, outcome, exc in execute(run_variant, tasks, workers=workers or os.cpu_count() or 1,

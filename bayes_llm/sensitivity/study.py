@@ -67,6 +67,7 @@ from typing import Any
 from bayes_llm.bundled import bundled_folder
 from bayes_llm.errors import SpecError
 from bayes_llm.model.spec import (
+    CUSTOM_STEPS,
     DEFAULT_PRIORS,
     KNOWN_KEYS,
     PRIOR_FAMILIES,
@@ -451,10 +452,13 @@ def _check_name(value: Any, where: str, what: str) -> str:
 def _parse_sampler(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: must be a table")
-    allowed = ("draws", "tune", "chains", "target_accept", "seed")
+    allowed = ("draws", "tune", "chains", "target_accept", "seed", *CUSTOM_STEPS)
     bad = sorted(set(raw) - set(allowed))
     if bad:
         raise SpecError(f"{where}: unknown key(s) {', '.join(bad)}; known: {', '.join(allowed)}")
+    for key in CUSTOM_STEPS:  # the same model, another sampler: checked by the spec too
+        if key in raw and not isinstance(raw[key], bool):
+            raise SpecError(f"{where}.{key}: must be true or false, not {raw[key]!r}")
     for key in ("draws", "tune", "chains"):
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int)
                            or raw[key] < 1):
