@@ -351,6 +351,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
         methods = [(s.name, s) for s in specs] + ([(OLS_METHOD, None)] if include_ols else [])
         for name, spec in methods:
             job += 1
+            spec_sampler = spec_backend(spec, backend) if spec is not None else None
             head = (f"[{job}/{n_jobs}] {name}, {fold.label}: fit on {len(train)} models, "
                     f"predict {len(test)}")
             say(head + " ...")
@@ -360,7 +361,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
 
                 key = fold_key(spec, train, test, seed=seed, fold_index=fold.index,
                                draws=draws, tune=tune, chains=chains,
-                               backend=spec_backend(spec, backend))
+                               backend=spec_sampler)
                 kept = cache.load(key)
                 if kept is not None:
                     row, rows, diagnostics = kept
@@ -387,7 +388,7 @@ def validate(specs, df: pd.DataFrame, split: SplitRule | str, *, draws: int | No
                     n_items, discrete = pred.n_items, False
                     row["unseen_levels"] = int(pred.unseen.sum())
                 else:
-                    fit = fit_fn(spec, train, backend=spec_backend(spec, backend),
+                    fit = fit_fn(spec, train, backend=spec_sampler,
                                  draws=draws, tune=tune,
                                  chains=chains, seed=seed + fold.index,
                                  progressbar=progressbar)
