@@ -144,7 +144,10 @@ def _real_spec():
         sampler={"lineage_scale_move": True, "developer_scale_move": True})
 
 
-def _real_model_and_steps(paper_df):
+@pytest.fixture(scope="module")
+def real(paper_df):
+    """(spec, data, model, the compound steps of its sampler), built once (each compile
+    takes seconds)."""
     from bayes_llm.model.build import build_model
     from bayes_llm.model.sampling import compound_steps
 
@@ -152,18 +155,16 @@ def _real_model_and_steps(paper_df):
     design = paper_df[paper_df["log10_flop"] < 23.0].copy()
     data = prepare_data(design, spec)
     model = build_model(data, spec)
-    steps = compound_steps(model, data, "pymc", spec.sampler)
-    return spec, model, {step.group.name: step for step in steps
-                         if hasattr(step, "group")}
+    return spec, data, model, compound_steps(model, data, "pymc", spec.sampler)
 
 
 @pytest.mark.parametrize("group", ["lineage", "developer"])
-def test_on_the_real_model_the_effects_and_the_likelihood_stay(paper_df, group):
+def test_on_the_real_model_the_effects_and_the_likelihood_stay(real, group):
     """On the binomial model with Student-t lineage effects and non-centred developers:
     after each move, every effect of its block (and of the other block) and the
     log-likelihood are unchanged (to rounding), and its scale has moved."""
-    _, model, steps = _real_model_and_steps(paper_df)
-    step = steps[group]
+    _, _, model, steps = real
+    step = {s.group.name: s for s in steps[:-1]}[group]
     rng = np.random.default_rng(5)
     point = {k: np.asarray(v, float) + 0.2 * rng.standard_normal(np.shape(v))
              for k, v in model.initial_point().items()}
@@ -184,24 +185,23 @@ def test_on_the_real_model_the_effects_and_the_likelihood_stay(paper_df, group):
     assert abs(float(loglik(new)) - float(loglik(point))) < 1e-6
 
 
-def test_compound_steps_build_both_moves_before_nuts(paper_df):
-    """The spec's two moves become two steps, one per block, and NUTS runs last."""
+def test_compound_steps_build_both_moves_before_nuts(real, monkeypatch):
+    """The spec's two moves become two steps, one per block, and NUTS runs last; each flag
+    alone builds its own move only."""
     import pymc as pm
 
-    from bayes_llm.model.build import build_model
+    from bayes_llm.model import scale_move
     from bayes_llm.model.sampling import compound_steps
 
-    spec = _real_spec()
-    design = paper_df[paper_df["log10_flop"] < 23.0].copy()
-    data = prepare_data(design, spec)
-    model = build_model(data, spec)
-    steps = compound_steps(model, data, "pymc", spec.sampler)
-    assert [getattr(s, "group", None) and s.group.name for s in steps[:-1]] == [
-        "lineage", "developer"]
+    spec, data, model, steps = real
+    assert [s.group.name for s in steps[:-1]] == ["lineage", "developer"]
     assert isinstance(steps[-1], pm.NUTS)
-    only = spec.with_changes(sampler={"lineage_scale_move": False})
-    assert [s.group.name for s in compound_steps(model, data, "pymc", only.sampler)[:-1]] == [
-        "developer"]
+    # the same with each flag alone, the steps' compilation skipped
+    monkeypatch.setattr(scale_move, "ScaleMove", lambda group: group.name)
+    monkeypatch.setattr(pm, "NUTS", lambda **_: "nuts")
+    for off, left in (("lineage_scale_move", "developer"), ("developer_scale_move", "lineage")):
+        alone = spec.with_changes(sampler={off: False})
+        assert compound_steps(model, data, "pymc", alone.sampler) == [left, "nuts"]
 
 
 def test_the_options_need_their_block_and_the_pymc_backend():
