@@ -50,6 +50,12 @@ CASES = {
     "nested": {"developer": "nested"},
     "non_centred_groups": {"developer": "group", "developer_parameterisation": "non_centred",
                            "likelihood": "logit_normal"},
+    "partial_developers": {"developer_parameterisation": "partial"},
+    "partial_developers_lineage_two_scale": {
+        "developer_parameterisation": "partial", "integrate_model_effect": True,
+        "model_effect": "two_scale", "lineage_effect": True,
+        "lineage_distribution": "student_t", "floor_mixture": True,
+        "collapse_by_compute": True},
     "fixed_effects": {"developer_effect": "fixed", "period_effect": "fixed",
                       "developer": "group", "likelihood": "logit_normal"},
     "developer_slopes": {"developer_slopes": True},
@@ -334,6 +340,24 @@ def test_swapped_developer_kinds_are_caught(paper_df, monkeypatch):
 
     monkeypatch.setattr(build, "build_model", swapped)
     with pytest.raises(AssertionError, match="'developer_effect'"):
+        _check(spec, paper_df, n_points=1, transformed=False)
+
+
+def test_partial_effects_given_to_the_wrong_developers_are_caught(paper_df, monkeypatch):
+    """``partial``: the centred effects belong to the developers with several models. The
+    builder given the split in the other order (each centred value placed on another
+    informed developer) disagrees with the reference where the effects enter (the model
+    effects' law)."""
+    spec = load_spec("binomial_developers").with_changes(
+        name="partial", **CASES["partial_developers"])
+
+    def reversed_split(data):
+        centred, non_centred = partial_centring_split(data)
+        return centred[::-1], non_centred
+
+    partial_centring_split = build.partial_centring_split
+    monkeypatch.setattr(build, "partial_centring_split", reversed_split)
+    with pytest.raises(AssertionError, match="'eta'"):  # eta ~ Normal(mu, sigma_model)
         _check(spec, paper_df, n_points=1, transformed=False)
 
 

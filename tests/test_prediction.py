@@ -341,6 +341,9 @@ def test_new_developer_variance_by_coding():
     non = developer_terms(post, coords, spec_from_dict(
         {"name": "s", "developer_parameterisation": "non_centred"}), rows)
     np.testing.assert_allclose(non.var[:, 1], [1.0, 4.0])
+    partial = developer_terms(post, coords, spec_from_dict(
+        {"name": "s", "developer_parameterisation": "partial"}), rows)
+    np.testing.assert_allclose(partial.var[:, 1], [1.0, 4.0])  # iid, as non-centred
     fixed = developer_terms(post, coords, spec_from_dict(
         {"name": "s", "developer_effect": "fixed"}), rows)
     np.testing.assert_allclose(fixed.var[:, 1], [0.5 * 1.5, 2.0 * 1.5])  # s^2 = sum u^2 / 1

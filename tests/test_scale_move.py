@@ -229,6 +229,9 @@ def test_the_options_need_their_block_and_the_pymc_backend():
     assert developer.to_dict()["sampler"]["developer_scale_move"] is True
     assert "developer_scale_move" not in base.to_dict()["sampler"]
     assert spec_backend(developer) == "pymc"
+    partial = base.with_changes(developer_parameterisation="partial",
+                                sampler={"developer_scale_move": True})  # z's of the weak ones
+    assert partial.sampler.developer_scale_move
 
 
 @pytest.mark.slow

@@ -62,10 +62,9 @@ import pytensor.tensor as pt
 from bayes_llm.data.benchmarks import BENCHMARK_NAMES, benchmark
 from bayes_llm.data.samples import SampleReport, select_sample
 from bayes_llm.errors import BayesLLMError
-from bayes_llm.model.build import prior_variable
+from bayes_llm.model.build import partial_centring_split, prior_variable
 from bayes_llm.model.design import data_hash, period_labels
 from bayes_llm.model.spec import (
-    PARTIAL_CENTRING_MIN_MODELS,
     PERIOD_CENTRING_WEIGHTS,
     ModelSpec,
 )
@@ -225,18 +224,6 @@ def _scores_hash(frame_hash: str, benchmarks, *arrays: np.ndarray) -> str:
 
 def _prior(spec: ModelSpec, name: str, rv_name: str | None = None, **kwargs):
     return prior_variable(spec.prior(name), rv_name or name, **kwargs)
-
-
-def partial_centring_split(data: Leaderboard6Data) -> tuple[np.ndarray, np.ndarray]:
-    """Developer indices ``(centred, non_centred)`` of ``developer_parameterisation = "partial"``.
-
-    Centred: developers with at least :data:`~bayes_llm.model.spec.PARTIAL_CENTRING_MIN_MODELS`
-    models in the design (their effects are informed by several models' scores); the
-    others (one model each on the paper's data: 123 of 256) non-centred.
-    """
-    counts = np.bincount(data.developer_idx, minlength=len(data.coords["developer"]))
-    strong = counts >= PARTIAL_CENTRING_MIN_MODELS
-    return np.flatnonzero(strong), np.flatnonzero(~strong)
 
 
 def _period_effects(spec: ModelSpec):

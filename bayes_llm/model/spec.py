@@ -35,8 +35,8 @@ PERIOD_EFFECTS = ("exchangeable", "random_walk", "fixed")
 DEVELOPER_LEVELS = ("developer", "group", "nested", "none")
 DEVELOPER_EFFECTS = ("pooled", "fixed")
 PARAMETERISATIONS = ("centred", "non_centred", "partial")
-#: ``developer_parameterisation = "partial"`` (the joint model only): developers with at
-#: least this many models get centred effects, the others non-centred (models/README.md).
+#: ``developer_parameterisation = "partial"``: developers with at least this many models
+#: get centred effects, the others non-centred (models/README.md).
 PARTIAL_CENTRING_MIN_MODELS = 2
 #: How the shared period effects gamma ~ ZeroSumNormal(sigma_period) of the joint model are
 #: sampled (models/README.md): z ~ ZeroSumNormal(sigma_period^w), gamma = sigma_period^(1 - w)
@@ -285,8 +285,10 @@ class ModelSpec:
     period_effect: str = "exchangeable"
     developer: str = "developer"
     developer_effect: str = "pooled"
-    #: "centred" (default: the data dominate each developer) or "non_centred" (few models
-    #: per unit, e.g. the paper's 13 groups with groups of 1-2 models).
+    #: "centred" (default: the data dominate each developer; sum-to-zero effects),
+    #: "non_centred" (few models per unit, e.g. the paper's 13 groups with groups of 1-2
+    #: models; iid effects, alpha the population location) or "partial" (the same iid
+    #: effects, centred for developers with several models, non-centred for the others).
     developer_parameterisation: str = "centred"
     developer_slopes: bool = False
     compute_period_interaction: bool = False
@@ -731,9 +733,11 @@ def spec_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> ModelSpec
                 raise SpecError(f"{where}: '{key}' = {value} must be positive")
             kwargs[key] = float(value)
     kwargs.update(_parse_options(data, kwargs, where))
-    if kwargs["developer_parameterisation"] == "partial" and kwargs["outcome"] != "leaderboard6":
-        raise SpecError(f"{where}: developer_parameterisation = 'partial' is implemented for "
-                        "outcome = 'leaderboard6' only; use 'centred' or 'non_centred'")
+    if kwargs["developer_parameterisation"] == "partial" and kwargs["outcome"] != "leaderboard6" \
+            and (kwargs["developer"], kwargs["developer_effect"]) != ("developer", "pooled"):
+        raise SpecError(f"{where}: developer_parameterisation = 'partial' needs developer = "
+                        "'developer' and developer_effect = 'pooled' (it samples pooled "
+                        "developer effects, centred or not by their number of models)")
     if kwargs["period_parameterisation"] != "centred" and kwargs["outcome"] != "leaderboard6":
         raise SpecError(f"{where}: period_parameterisation = "
                         f"'{kwargs['period_parameterisation']}' is implemented for outcome = "
@@ -801,11 +805,12 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
     if raw.get("developer_scale_move") and not (
             spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
             and spec["developer_effect"] == "pooled"
-            and spec["developer_parameterisation"] == "non_centred"):
+            and spec["developer_parameterisation"] in ("non_centred", "partial")):
         raise SpecError(f"{where}: [sampler] developer_scale_move = true needs developer = "
                         "'developer', developer_effect = 'pooled' and "
-                        "developer_parameterisation = 'non_centred' (it moves sigma_developer "
-                        "with each developer_z rescaled), outcome other than 'leaderboard6'")
+                        "developer_parameterisation = 'non_centred' or 'partial' (it moves "
+                        "sigma_developer with each developer_z rescaled), outcome other than "
+                        "'leaderboard6'")
 
 
 def load_spec(path: str | os.PathLike) -> ModelSpec:

@@ -168,7 +168,7 @@ def _pooled_new_variance(post: dict[str, np.ndarray], spec: ModelSpec, n_units: 
         s2 = np.sum(effects**2, axis=1) / (n_units - 1)
         var = new_unit_variance(s2, n_units, zero_sum=True)
     else:
-        zero_sum = spec.developer_parameterisation != "non_centred"
+        zero_sum = spec.developer_parameterisation == "centred"  # else iid: alpha the mean
         var = new_unit_variance(post["sigma_developer"] ** 2, n_units, zero_sum=zero_sum)
     return np.broadcast_to(var[:, None], (n_samples, n_new))
 

@@ -20,6 +20,7 @@ from bayes_llm.model.design import ModelData
 from bayes_llm.model.spec import ModelSpec
 from bayes_llm.verify.logdensity import (
     collapse_shape,
+    informed_developers,
     lineage_effects,
     monotone_curve,
     prior_draw,
@@ -122,6 +123,15 @@ def draw_parameters(spec: ModelSpec, data: ModelData,
         v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
         v["developer_z"] = rng.normal(0.0, 1.0, n_units)
         u = v["sigma_developer"] * v["developer_z"]
+        v["developer_effect"] = u
+    elif dev == "partial":  # the same prior as non_centred, in the sampler's coordinates
+        v["sigma_developer"] = prior_draw(pr("sigma_developer"), rng)
+        informed = informed_developers(data)
+        u = rng.normal(0.0, v["sigma_developer"], n_units)
+        if (~informed).any():
+            v["developer_z"] = u[~informed] / v["sigma_developer"]
+        if informed.any():
+            v["developer_centred_effect"] = u[informed]
         v["developer_effect"] = u
     elif dev == "fixed":
         u = zero_sum_normal_draw(pr("developer_fixed").params["sigma"], n_units, rng)

@@ -584,9 +584,25 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
         mu = mu + float(v["mundlak_lambda"]) * data.developer_mean_x[j]
     if parts["developer"] == "non_centred":
         mu = mu + float(v["sigma_developer"]) * np.asarray(v["developer_z"], float)[j]
+    elif parts["developer"] == "partial":
+        mu = mu + partial_developer_effects(data, v)[j]
     elif parts["developer"] != "none":
         mu = mu + np.asarray(v["developer_effect"], float)[j]
     return mu
+
+
+def informed_developers(data: ModelData) -> np.ndarray:
+    """Per developer: whether it has two or more models (``partial``: sampled centred)."""
+    return np.bincount(data.developer_idx, minlength=len(data.coords["developer"])) >= 2
+
+
+def partial_developer_effects(data: ModelData, v: dict) -> np.ndarray:
+    """Developer effects of ``partial``: own values where informed, sigma * z elsewhere."""
+    informed = informed_developers(data)
+    effect = np.empty(informed.size)
+    effect[informed] = np.asarray(v["developer_centred_effect"], float)
+    effect[~informed] = float(v["sigma_developer"]) * np.asarray(v["developer_z"], float)
+    return effect
 
 
 def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
@@ -636,6 +652,10 @@ def value_names(spec: ModelSpec, data: ModelData) -> list[str]:
         names += ["sigma_developer_kind", "developer_effect"]
     elif dev == "non_centred":
         names += ["sigma_developer", "developer_z"]
+    elif dev == "partial":
+        informed = informed_developers(data)
+        names += (["sigma_developer"] + (["developer_z"] if (~informed).any() else [])
+                  + (["developer_centred_effect"] if informed.any() else []))
     elif dev == "fixed":
         names.append("developer_effect")
     if parts["slopes"]:
@@ -746,6 +766,13 @@ def log_density_terms(spec: ModelSpec, data: ModelData,
     elif dev == "non_centred":
         prior("sigma_developer")
         normal("developer_z", 0.0, 1.0)
+    elif dev == "partial":
+        prior("sigma_developer")
+        informed = informed_developers(data)
+        if (~informed).any():
+            normal("developer_z", 0.0, 1.0)
+        if informed.any():
+            normal("developer_centred_effect", 0.0, float(v["sigma_developer"]))
     elif dev == "student_t":
         prior("sigma_developer")
         prior("nu_developer")
