@@ -3,11 +3,11 @@
 Two blocks of the binomial model are sampled partly non-centred: the effects of
 single-model lineages (``lineage_effect = sigma_lineage * lineage_single_z``; lineages with
 several models are centred, ``lineage_multi_effect`` ~ law(0, sigma_lineage[, nu_lineage]))
-and, with ``developer_parameterisation = "non_centred"``, the developers
-(``developer_effect = sigma_developer * developer_z``). NUTS moves such a scale with the z's
-held, which changes every effect it scales and so the likelihood; the scale then mixes
-slowly (bulk ESS ~200-270 of 4,000 draws on the time split and a developer fold,
-``models/README.md``). This step moves it along the other direction, where the likelihood
+and, with ``developer_parameterisation = "non_centred"`` (or ``"partial"``: those with one
+model), the developers (``developer_effect = sigma_developer * developer_z``). NUTS moves
+such a scale with the z's held, which changes every effect it scales and so the
+likelihood; the scale then mixes slowly (bulk ESS ~200-270 of 4,000 draws on the time
+split and a developer fold, ``models/README.md``). This step moves it along the other direction, where the likelihood
 does not change: a random-walk proposal (gamma, delta) on the unconstrained scale (and the
 law's tail, where it has one), with each z rescaled so that sigma * z, hence every effect,
 stays where it is,
@@ -67,8 +67,9 @@ class ScaleGroup:
 #: The lineage law: sigma_lineage, nu_lineage (Student-t lineages) and the single-model
 #: lineages' z's (``[sampler] lineage_scale_move``).
 LINEAGE_GROUP = ScaleGroup("lineage", "sigma_lineage", "nu_lineage", "lineage_single_z")
-#: The developer population of non-centred developers: sigma_developer and developer_z
-#: (``[sampler] developer_scale_move``).
+#: The developer population: sigma_developer and the non-centred developers' developer_z
+#: (all with ``non_centred``, the one-model developers with ``partial``; ``[sampler]
+#: developer_scale_move``).
 DEVELOPER_GROUP = ScaleGroup("developer", "sigma_developer", None, "developer_z")
 
 

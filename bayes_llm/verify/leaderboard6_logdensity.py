@@ -59,8 +59,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import special, stats
 
-from bayes_llm.model.spec import PARTIAL_CENTRING_MIN_MODELS, ModelSpec
-from bayes_llm.verify.logdensity import prior_logpdf, zero_sum_normal_logpdf
+from bayes_llm.model.spec import ModelSpec
+from bayes_llm.verify.logdensity import informed_developers, prior_logpdf, zero_sum_normal_logpdf
 
 #: Gauss-Hermite points of the marginal residuals (``models/README.md``).
 QUADRATURE_POINTS = 9
@@ -176,7 +176,7 @@ def developer_effects(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.
     if spec.developer_parameterisation == "non_centred":
         raw = np.asarray(v["developer_z"], float) @ chol.T
     elif spec.developer_parameterisation == "partial":
-        many = _with_several_models(data)
+        many = informed_developers(data)
         raw = np.zeros((many.size, nb))
         if np.any(~many):
             raw[~many] = np.asarray(v["developer_z"], float) @ chol.T
@@ -185,13 +185,6 @@ def developer_effects(spec: ModelSpec, data, v: Mapping[str, np.ndarray]) -> np.
     else:
         raw = np.asarray(v["developer_raw"], float)
     return raw - raw.mean(axis=0, keepdims=True)
-
-
-def _with_several_models(data) -> np.ndarray:
-    """Per developer: whether it has at least ``PARTIAL_CENTRING_MIN_MODELS`` models."""
-    counts = np.bincount(np.asarray(data.developer_idx),
-                         minlength=len(data.coords["developer"]))
-    return counts >= PARTIAL_CENTRING_MIN_MODELS
 
 
 def _period_z_scale_and_factor(spec: ModelSpec, sigma: float) -> tuple[float, float]:
@@ -347,7 +340,7 @@ def log_density_terms(spec: ModelSpec, data, v: Mapping[str, np.ndarray], *,
     terms["developer_chol"] = lkj_cholesky_cov_logpdf(v["developer_chol"], nb, LKJ_ETA,
                                                       pr("sigma_developer"))
     kind = spec.developer_parameterisation
-    many = _with_several_models(data)
+    many = informed_developers(data)
     if kind == "non_centred" or (kind == "partial" and np.any(~many)):
         terms["developer_z"] = float(np.sum(stats.norm.logpdf(
             np.asarray(v["developer_z"], float))))

@@ -73,7 +73,13 @@ import numpy as np
 from scipy import special, stats
 
 from bayes_llm.model.design import ModelData
-from bayes_llm.model.spec import COLLAPSE_BAND, COLLAPSE_MIN_CONCENTRATION, ModelSpec, Prior
+from bayes_llm.model.spec import (
+    COLLAPSE_BAND,
+    COLLAPSE_MIN_CONCENTRATION,
+    PARTIAL_CENTRING_MIN_MODELS,
+    ModelSpec,
+    Prior,
+)
 
 #: Absolute tolerance on the mean of a sum-to-zero vector.
 ZERO_SUM_ATOL = 1e-9
@@ -591,9 +597,14 @@ def _mu(spec: ModelSpec, data: ModelData, v: Mapping[str, np.ndarray],
     return mu
 
 
-def informed_developers(data: ModelData) -> np.ndarray:
-    """Per developer: whether it has two or more models (``partial``: sampled centred)."""
-    return np.bincount(data.developer_idx, minlength=len(data.coords["developer"])) >= 2
+def informed_developers(data) -> np.ndarray:
+    """Per developer: whether it has at least ``PARTIAL_CENTRING_MIN_MODELS`` models.
+
+    ``partial`` samples these developers centred; the single-outcome and the joint design.
+    """
+    counts = np.bincount(np.asarray(data.developer_idx),
+                         minlength=len(data.coords["developer"]))
+    return counts >= PARTIAL_CENTRING_MIN_MODELS
 
 
 def partial_developer_effects(data: ModelData, v: dict) -> np.ndarray:
