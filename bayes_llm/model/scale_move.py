@@ -1,16 +1,16 @@
 """Metropolis-Hastings moves of a population scale with every effect it scales held.
 
-Two blocks of the binomial model are sampled partly non-centred: the effects of
-single-model lineages (``lineage_effect = sigma_lineage * lineage_single_z``; lineages with
-several models are centred, ``lineage_multi_effect`` ~ law(0, sigma_lineage[, nu_lineage]))
-and, with ``developer_parameterisation = "non_centred"`` (or ``"partial"``: those with one
-model), the developers (``developer_effect = sigma_developer * developer_z``). NUTS moves
-such a scale with the z's held, which changes every effect it scales and so the
-likelihood; the scale then mixes slowly (bulk ESS ~200-270 of 4,000 draws on the time
-split and a developer fold, ``models/README.md``). This step moves it along the other direction, where the likelihood
-does not change: a random-walk proposal (gamma, delta) on the unconstrained scale (and the
-law's tail, where it has one), with each z rescaled so that sigma * z, hence every effect,
-stays where it is,
+Two blocks of the binomial model are sampled partly non-centred: the effects of single-
+model lineages (``lineage_effect = sigma_lineage * lineage_single_z``; lineages with
+several models are centred, ``lineage_multi_effect`` ~ law(0, sigma_lineage[,
+nu_lineage])) and, with ``developer_parameterisation = "non_centred"`` (or ``"partial"``:
+those with one model), the developers (``developer_effect = sigma_developer *
+developer_z``). NUTS moves such a scale with the z's held, which changes every effect it
+scales and so the likelihood; the scale then mixes slowly (bulk ESS ~200-270 of 4,000
+draws on the time split and a developer fold, ``models/README.md``). This step moves it
+along the other direction, where the likelihood does not change: a random-walk proposal
+(gamma, delta) on the unconstrained scale (and the law's tail, where it has one), with
+each z rescaled so that sigma * z, hence every effect, stays where it is,
 
     v_sigma' = v_sigma + gamma,   z' = z * sigma(v_sigma) / sigma(v_sigma'),
     v_nu'    = v_nu + delta,
