@@ -1,5 +1,6 @@
 """The scale moves with every effect held (``[sampler] lineage_scale_move`` and
-``developer_scale_move``, :mod:`bayes_llm.model.scale_move`).
+``developer_scale_move``, :mod:`bayes_llm.model.scale_move`) and the developer ridge move
+(``developer_ridge_move``: the z's held, the lineages compensating).
 
 Checked against what could go wrong: started at exact draws of a toy model's prior, each
 move keeps them (KS), and without its Jacobian it does not (the check can fail); on the
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bayes_llm.errors import BayesLLMError
 from bayes_llm.model import load_spec, prepare_data
 from bayes_llm.model.spec import SpecError
 
@@ -141,7 +143,8 @@ def _real_spec():
         lineage_effect=True, lineage_source="fingerprint", lineage_distribution="student_t",
         floor_mixture=True, collapse_by_compute=True,
         developer_parameterisation="non_centred",
-        sampler={"lineage_scale_move": True, "developer_scale_move": True})
+        sampler={"lineage_scale_move": True, "developer_scale_move": True,
+                 "developer_ridge_move": True})
 
 
 @pytest.fixture(scope="module")
@@ -194,14 +197,19 @@ def test_compound_steps_build_both_moves_before_nuts(real, monkeypatch):
     from bayes_llm.model.sampling import compound_steps
 
     spec, data, model, steps = real
-    assert [s.group.name for s in steps[:-1]] == ["lineage", "developer"]
+    assert [s.group.name for s in steps[:-1]] == ["lineage", "developer", "developer_ridge"]
     assert isinstance(steps[-1], pm.NUTS)
     # the same with each flag alone, the steps' compilation skipped
     monkeypatch.setattr(scale_move, "ScaleMove", lambda group: group.name)
+    monkeypatch.setattr(scale_move, "CompensatedScaleMove", lambda compensation: "ridge")
     monkeypatch.setattr(pm, "NUTS", lambda **_: "nuts")
-    for off, left in (("lineage_scale_move", "developer"), ("developer_scale_move", "lineage")):
-        alone = spec.with_changes(sampler={off: False})
-        assert compound_steps(model, data, "pymc", alone.sampler) == [left, "nuts"]
+    flags = ("lineage_scale_move", "developer_scale_move", "developer_ridge_move")
+    for on, built in zip(flags, ("lineage", "developer", "ridge"), strict=True):
+        alone = spec.with_changes(sampler={f: f == on for f in flags})
+        assert compound_steps(model, data, "pymc", alone.sampler) == [built, "nuts"]
+    with pytest.raises(BayesLLMError, match="developer_ridge_move = true: the sampler needs "
+                       "the model's design"):
+        compound_steps(model, None, "pymc", spec.sampler)
 
 
 def test_the_options_need_their_block_and_the_pymc_backend():
@@ -235,8 +243,8 @@ def test_the_options_need_their_block_and_the_pymc_backend():
 
 
 @pytest.mark.slow
-def test_a_short_pymc_run_with_both_moves(paper_df):
-    """PyMC's NUTS with both moves, two chains in two processes (the steps travel to them):
+def test_a_short_pymc_run_with_the_three_moves(paper_df):
+    """PyMC's NUTS with the three moves, two chains in two processes (the steps travel to them):
     each move's statistics are recorded under its own name, its acceptance is a rate, its
     scale adapted."""
     from bayes_llm.model.fit import fit_model
@@ -246,7 +254,166 @@ def test_a_short_pymc_run_with_both_moves(paper_df):
                     progressbar=False)
     assert fit.metadata["backend"] == "pymc"
     stats_ = fit.dt["sample_stats"]
-    for group in ("lineage", "developer"):
+    for group in ("lineage", "developer", "developer_ridge"):
         rate = stats_[f"{group}_scale_acceptance"].values
         assert np.all((rate >= 0) & (rate <= 1)) and rate.mean() > 0
         assert np.all(stats_[f"{group}_scale_step"].values != 0.1)  # adapted while tuning
+
+
+# --- the developer ridge move: the z's held, the lineages compensating ------------------
+
+N_COMPENSATED = 8
+
+
+def test_majority_developers_names_a_developer_only_with_more_than_half():
+    from bayes_llm.model.scale_move import majority_developers
+
+    lineage = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 3, 3])
+    developer = np.array([5, 5, 5, 2, 5, 5, 2, 2, 7, 1, 1])
+    np.testing.assert_array_equal(majority_developers(lineage, developer, 5),
+                                  [5, -1, 7, 1, -1])  # 3/4, 2/4, alone, 2/2, no model
+
+
+def _toy_ridge_step():
+    """The developer population and the lineage law, eight centred and eight single-model
+    lineages each held up by one developer (developers 0-7 and 8-15 of 30)."""
+    import pymc as pm
+
+    from bayes_llm.model.scale_move import CompensatedScaleMove, Compensation
+
+    positions = np.arange(N_COMPENSATED)
+    with pm.Model():
+        pm.HalfNormal("sigma_developer", 1.0)
+        pm.Normal("developer_z", 0.0, 1.0, shape=N_DEVELOPERS)
+        sigma = pm.HalfNormal("sigma_lineage", 0.5)
+        pm.Normal("lineage_multi_effect", 0.0, sigma, shape=N_COMPENSATED)
+        pm.Normal("lineage_single_z", 0.0, 1.0, shape=N_COMPENSATED)
+        return CompensatedScaleMove(compensation=Compensation(
+            positions, positions, positions, positions + N_COMPENSATED))
+
+
+def _ridge_prior(rng, n):
+    return {"sigma_developer": np.abs(rng.normal(0.0, 1.0, n)),
+            "developer_z": rng.normal(size=(n, N_DEVELOPERS)),
+            "sigma_lineage": (sigma_l := np.abs(rng.normal(0.0, 0.5, n))),
+            "lineage_multi_effect": sigma_l[:, None] * rng.normal(size=(n, N_COMPENSATED)),
+            "lineage_single_z": rng.normal(size=(n, N_COMPENSATED))}
+
+
+def _ridge_moved(step, n=600, iterations=8, seed=0):
+    """Exact prior draws and the same draws after ``iterations`` ridge moves each."""
+    start = _ridge_prior(np.random.default_rng(seed), n)
+    step.setup_chain(np.random.default_rng(seed + 1), 0, iterations)
+    step.scales = np.full(1, 0.6)
+    end = {k: np.empty_like(v) for k, v in start.items()}
+    for i in range(n):
+        point = {"sigma_developer_log__": np.log(start["sigma_developer"][i]),
+                 "sigma_lineage_log__": np.log(start["sigma_lineage"][i]),
+                 **{k: start[k][i] for k in ("developer_z", "lineage_multi_effect",
+                                             "lineage_single_z")}}
+        for _ in range(iterations):
+            point, _ = step.step(point)
+        for k in end:
+            end[k][i] = (np.exp(point[f"{k}_log__"]) if k.startswith("sigma")
+                         else point[k])
+    return start, end
+
+
+def _predictors(draws):
+    """Developer effect plus lineage effect of each compensated lineage's models."""
+    d = draws["sigma_developer"][:, None] * draws["developer_z"]
+    multi = d[:, :N_COMPENSATED] + draws["lineage_multi_effect"]
+    single = (d[:, N_COMPENSATED:2 * N_COMPENSATED]
+              + draws["sigma_lineage"][:, None] * draws["lineage_single_z"])
+    return np.hstack([multi, single])
+
+
+def test_the_ridge_move_keeps_the_prior_and_the_compensated_predictors():
+    """From exact prior draws, eight ridge moves leave sigma_developer and the compensated
+    lineages' effects distributed as the prior (KS against fresh draws); sigma moved, the
+    z's held, and each compensated lineage's developer effect plus lineage effect held."""
+    start, end = _ridge_moved(_toy_ridge_step())
+    fresh = _ridge_prior(np.random.default_rng(99), 4000)
+    assert stats.ks_2samp(end["sigma_developer"], fresh["sigma_developer"]).pvalue > 1e-3
+    for name in ("lineage_multi_effect", "lineage_single_z"):
+        assert stats.ks_2samp(end[name][:, 0], fresh[name][:, 0]).pvalue > 1e-3
+    assert np.mean(end["sigma_developer"] != start["sigma_developer"]) > 0.5
+    np.testing.assert_array_equal(end["developer_z"], start["developer_z"])
+    np.testing.assert_allclose(_predictors(end), _predictors(start), atol=1e-10)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_the_ridge_move_with_a_jacobian_it_does_not_have_is_caught(sign):
+    """The map is a translation given the scales (Jacobian 1); with the scale move's
+    Jacobian of the z's rescaling added (either sign), the same check fails."""
+    step = _toy_ridge_step()
+    step.log_jacobian = lambda sigma, proposed, n: sign * N_DEVELOPERS * (
+        np.log(sigma) - np.log(proposed))
+    _, end = _ridge_moved(step)
+    fresh = _ridge_prior(np.random.default_rng(99), 4000)
+    assert stats.ks_2samp(end["sigma_developer"], fresh["sigma_developer"]).pvalue < 1e-6
+
+
+def test_on_the_real_model_the_ridge_move_holds_the_compensated_models(real, monkeypatch):
+    """On the binomial model: each ridge move changes sigma_developer and every developer
+    effect, holds the z's, and holds the linear predictor's developer + lineage part of
+    every model whose lineage is compensated by its own developer; shifting single-model
+    lineages' z's without dividing by sigma_lineage (a deliberate error) breaks that."""
+    from bayes_llm.model.scale_move import lineage_compensation, majority_developers
+
+    _, data, model, steps = real
+    step = {s.group.name: s for s in steps[:-1]}["developer_ridge"]
+    compensation = lineage_compensation(data)
+    assert compensation.multi_position.size and compensation.single_position.size
+    owner = majority_developers(data.lineage_idx, data.developer_idx,
+                                len(data.coords["lineage"]))
+    held = owner[data.lineage_idx] == data.developer_idx
+    assert 0 < held.sum() < held.size
+    rng = np.random.default_rng(5)
+    point = {k: np.asarray(v, float) + 0.3 * rng.standard_normal(np.shape(v))
+             for k, v in model.initial_point().items()}
+    observed = model.replace_rvs_by_values([model["lineage_effect"], model["developer_effect"]])
+    effects = model.compile_fn(observed, inputs=model.value_vars, point_fn=True,
+                               on_unused_input="ignore")
+
+    def part(p):
+        lineage, developer = effects(p)
+        return lineage[data.lineage_idx] + developer[data.developer_idx], developer
+
+    def moved():
+        step.setup_chain(np.random.default_rng(6), 0, 1)
+        step.scales = np.full(1, 0.05)
+        new = point
+        for _ in range(4):
+            new, _ = step.step(new)
+        return new
+
+    new = moved()
+    assert new["sigma_developer_log__"] != point["sigma_developer_log__"]
+    np.testing.assert_array_equal(new["developer_z"], point["developer_z"])
+    (after, d_after), (before, d_before) = part(new), part(point)
+    assert np.all(d_after != d_before)
+    np.testing.assert_allclose(after[held], before[held], rtol=1e-10, atol=1e-12)
+    assert np.abs(after[~held] - before[~held]).max() > 1e-4
+    monkeypatch.setattr(step, "_lineage_sigma", lambda p: 1.0)  # the deliberate error
+    wrong = moved()
+    assert np.abs(part(wrong)[0][held] - before[held]).max() > 1e-4
+
+
+def test_the_ridge_move_needs_non_centred_developers_and_lineages():
+    base = load_spec("binomial_developers").with_changes(lineage_effect=True)
+    with pytest.raises(SpecError, match="developer_ridge_move = true needs developer = "
+                       "'developer', developer_effect = 'pooled', developer_distribution = "
+                       "'normal', developer_parameterisation = 'non_centred' and "
+                       "lineage_effect = true"):
+        base.with_changes(sampler={"developer_ridge_move": True})  # centred developers
+    with pytest.raises(SpecError, match="developer_ridge_move = true needs"):
+        base.with_changes(developer_parameterisation="partial",
+                          sampler={"developer_ridge_move": True})
+    with pytest.raises(SpecError, match="developer_ridge_move = true needs"):
+        base.with_changes(lineage_effect=False, developer_parameterisation="non_centred",
+                          sampler={"developer_ridge_move": True})
+    on = base.with_changes(developer_parameterisation="non_centred",
+                           sampler={"developer_ridge_move": True})
+    assert on.sampler.custom_steps == ("developer_ridge_move",)
+    assert "developer_ridge_move" not in base.to_dict()["sampler"]

@@ -56,7 +56,7 @@ BackendOption = Annotated[
     str | None,
     typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)} (default: the "
                  "spec's: pymc for a [sampler] custom step (lineage_gibbs, lineage_scale_move, "
-                 "developer_scale_move), else nutpie).",
+                 "developer_scale_move, developer_ridge_move), else nutpie).",
                  show_default=False),
 ]
 JointBackendOption = Annotated[

@@ -295,8 +295,7 @@ def fit_model(
         The canonical model table.
     backend : {"nutpie", "pymc", "numpyro"}, optional
         NUTS backend; default: the spec's (``pymc`` for the ``[sampler]`` custom steps,
-        ``lineage_gibbs``, ``lineage_scale_move`` and ``developer_scale_move``, else
-        ``nutpie``).
+        :data:`~bayes_llm.model.spec.CUSTOM_STEPS`, else ``nutpie``).
     draws, tune, chains, seed : int, optional
         Override the spec's sampler settings.
     progressbar : bool

@@ -96,7 +96,8 @@ def sample_posterior(
         :func:`bayes_llm.model.build.initial_values`; default PyMC's.
     data : ModelData, optional
         The design the model was built on: needed with ``settings.lineage_gibbs`` (the
-        Gibbs step of :mod:`bayes_llm.model.lineage_gibbs` reads its counts and lineages).
+        Gibbs step of :mod:`bayes_llm.model.lineage_gibbs` reads its counts and lineages)
+        and ``settings.developer_ridge_move`` (each lineage's developers).
 
     Returns
     -------
@@ -137,7 +138,8 @@ def sample_posterior(
 
 #: What each custom step is, for the messages.
 _STEP_TEXT = {"lineage_gibbs": "the Gibbs step", "lineage_scale_move": "the scale move",
-              "developer_scale_move": "the developer scale move"}
+              "developer_scale_move": "the developer scale move",
+              "developer_ridge_move": "the developer ridge move"}
 
 
 def _needs_pymc(names) -> str:
@@ -155,8 +157,11 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
     ``lineage_grid = "near_floor"`` would sum out); the scale moves
     (:class:`~bayes_llm.model.scale_move.ScaleMove`) move sigma_lineage and nu_lineage with
     every lineage effect held (``lineage_scale_move``) and sigma_developer with every
-    developer effect held (``developer_scale_move``); NUTS then moves every free variable
-    (it runs last, so its log density is the draw's).
+    developer effect held (``developer_scale_move``); the ridge move
+    (:class:`~bayes_llm.model.scale_move.CompensatedScaleMove`, ``developer_ridge_move``)
+    moves sigma_developer with the developer z's held and the lineages of mostly one
+    developer compensating; NUTS then moves every free variable (it runs last, so its log
+    density is the draw's).
 
     Raises
     ------
@@ -168,17 +173,25 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
 
     from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
     from bayes_llm.model.lineage_grid import near_floor_lineages
-    from bayes_llm.model.scale_move import DEVELOPER_GROUP, LINEAGE_GROUP, ScaleMove
+    from bayes_llm.model.scale_move import (
+        DEVELOPER_GROUP,
+        LINEAGE_GROUP,
+        CompensatedScaleMove,
+        ScaleMove,
+        lineage_compensation,
+    )
 
     if backend != "pymc":
         raise BayesLLMError(f"{_needs_pymc(settings.custom_steps)} not '{backend}'; pass "
                             "--backend pymc")
     steps = []
     with model:
+        needs_design = [n for n in ("lineage_gibbs", "developer_ridge_move")
+                        if getattr(settings, n)]
+        if needs_design and data is None:
+            raise BayesLLMError(f"[sampler] {needs_design[0]} = true: the sampler needs the "
+                                "model's design (data=)")
         if settings.lineage_gibbs:
-            if data is None:
-                raise BayesLLMError("[sampler] lineage_gibbs = true: the sampler needs the "
-                                    "model's design (data=)")
             lineages = near_floor_lineages(data.lineage_idx, data.k / data.n,
                                            data.lineage_multi)
             if len(lineages):
@@ -187,6 +200,8 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
             steps.append(ScaleMove(group=LINEAGE_GROUP))
         if settings.developer_scale_move:
             steps.append(ScaleMove(group=DEVELOPER_GROUP))
+        if settings.developer_ridge_move:
+            steps.append(CompensatedScaleMove(compensation=lineage_compensation(data)))
         steps.append(pm.NUTS(vars=model.value_vars, target_accept=settings.target_accept))
     return steps
 

@@ -24,6 +24,14 @@ non-centred direction is the interweaving strategy of Yu & Meng (2011, J. Comput
 Stat. 20:531). The proposal scales adapt towards an acceptance rate of 0.3 while the chain
 tunes and are fixed after, so the draws come from a fixed, valid kernel. The model is
 unchanged.
+
+:class:`CompensatedScaleMove` (``[sampler] developer_ridge_move``) moves sigma_developer
+the other way, with the developer z's held (every developer effect d_j = sigma * z_j
+scaled, as NUTS does), and shifts the effect of each lineage whose models are mostly one
+developer's by minus that developer's change, so that the linear predictor of its models
+stays: the slow direction of the time split's fit, where a developer's offset sits either
+in its own effect or in its lineages' effects (``models/README.md``). The shifts are
+translations given the scales, so the map's Jacobian is 1.
 """
 
 from __future__ import annotations
@@ -191,3 +199,139 @@ class ScaleMove(RequestedStep):
         name = self.group.name
         return current, [{f"{name}_scale_acceptance": rate,
                           f"{name}_scale_step": float(self.scales[0])}]
+
+
+#: The developer population moved with its z's held and the lineages compensating
+#: (``[sampler] developer_ridge_move``; :class:`CompensatedScaleMove`).
+DEVELOPER_RIDGE_GROUP = ScaleGroup("developer_ridge", "sigma_developer", None, "developer_z")
+
+
+@dataclass(frozen=True)
+class Compensation:
+    """Which sampled lineage values shift with which developer's effect.
+
+    Attributes
+    ----------
+    multi_position, multi_developer : ndarray of int
+        Positions in ``lineage_multi_effect`` (centred lineages) and the developer (index
+        into ``developer_z``) whose change each one takes off.
+    single_position, single_developer : ndarray of int
+        The same for ``lineage_single_z`` (non-centred single-model lineages: the shift is
+        divided by sigma_lineage).
+    """
+
+    multi_position: np.ndarray
+    multi_developer: np.ndarray
+    single_position: np.ndarray
+    single_developer: np.ndarray
+
+
+def majority_developers(lineage_idx: np.ndarray, developer_idx: np.ndarray,
+                        n_lineages: int) -> np.ndarray:
+    """Each lineage's developer with more than half of its models, or -1 where none has.
+
+    Parameters
+    ----------
+    lineage_idx, developer_idx : ndarray of int
+        Each model's lineage and developer.
+    n_lineages : int
+        Number of lineages.
+    """
+    out = np.full(n_lineages, -1, dtype=np.int64)
+    for lineage in range(n_lineages):
+        members = developer_idx[lineage_idx == lineage]
+        if members.size:
+            values, counts = np.unique(members, return_counts=True)
+            if 2 * counts.max() > members.size:
+                out[lineage] = values[np.argmax(counts)]
+    return out
+
+
+def lineage_compensation(data) -> Compensation:
+    """Return the :class:`Compensation` of a design: sampled lineages by majority developer.
+
+    ``data`` is the model's :class:`~bayes_llm.model.design.ModelData`; a lineage no
+    developer holds more than half of is not shifted (its models' predictor moves with
+    their developers' effects, and the acceptance weighs that), nor is one summed out on a
+    grid (no sampled value).
+    """
+    owner = majority_developers(data.lineage_idx, data.developer_idx,
+                                len(data.coords["lineage"]))
+
+    def positions(lineages):
+        lineages = np.asarray([] if lineages is None else lineages, dtype=np.int64)
+        keep = np.flatnonzero(owner[lineages] >= 0).astype(np.int64)
+        return keep, owner[lineages[keep]]
+
+    multi = positions(data.lineage_multi)
+    single = positions(data.lineage_single)
+    return Compensation(*multi, *single)
+
+
+class CompensatedScaleMove(ScaleMove):
+    """Random-walk moves of sigma_developer with the z's held and the lineages compensating.
+
+    With non-centred developers (d_j = sigma * z_j), the proposal v_sigma' = v_sigma + gamma
+    holds every z, so each d_j changes by (sigma' - sigma) z_j; each compensated lineage
+    (:func:`lineage_compensation`) of developer j is shifted by -(sigma' - sigma) z_j (its
+    centred effect, or its z by that over sigma_lineage), so the linear predictor of every
+    model of j in it stays. Given the scales the shifts are translations, and their sum
+    over two proposals is the shift of the sum: the map is a group action with unit
+    Jacobian, accepted with probability min(1, pi(x') / pi(x)).
+
+    Parameters
+    ----------
+    compensation : Compensation
+        The lineages shifted and their developers.
+    proposals : int
+        Metropolis-Hastings proposals per iteration.
+    model : pymc.Model
+        The sampled model (with ``sigma_developer`` and ``developer_z``).
+    rng : numpy.random.Generator, optional
+        Replaced per chain by PyMC.
+    """
+
+    def __init__(self, vars=None, *, compensation: Compensation,
+                 proposals: int = SCALE_PROPOSALS, model=None, rng=None, blocked: bool = True):
+        import pymc as pm
+
+        model = pm.modelcontext(model)
+        super().__init__(group=DEVELOPER_RIDGE_GROUP, proposals=proposals, model=model,
+                         rng=rng)
+        if self._z_value is None:
+            raise ValueError("the model has no developer_z (the developer ridge move needs "
+                             "non-centred developers)")
+        self.compensation = compensation
+        self._multi_value = self._single_value = self._lineage_sigma = None
+        if compensation.multi_position.size:
+            self._multi_value = model.rvs_to_values[model["lineage_multi_effect"]].name
+        if compensation.single_position.size:
+            self._single_value = model.rvs_to_values[model["lineage_single_z"]].name
+            sigma = model.replace_rvs_by_values([model["sigma_lineage"]])[0]
+            self._lineage_sigma = model.compile_fn(sigma, inputs=model.value_vars,
+                                                   on_unused_input="ignore", point_fn=True)
+        self.vars += [v for v in model.value_vars
+                      if v.name in (self._multi_value, self._single_value)]
+
+    def log_jacobian(self, sigma: float, proposed: float, n: int) -> float:
+        """Return log |J| = 0: the map is a translation given the scales."""
+        return 0.0
+
+    def propose(self, point: dict, sigma: float) -> tuple[dict, float, float]:
+        """One proposal: sigma moved, the z's held, the compensated lineages shifted."""
+        new = dict(point)
+        gamma = self.rng.normal(0.0, self.scales[0])
+        new[self._scale_value] = np.asarray(point[self._scale_value] + gamma)
+        proposed = float(self._sigma(new))
+        change = (proposed - sigma) * np.asarray(point[self._z_value], float)  # d' - d
+        c = self.compensation
+        if self._multi_value is not None:
+            effect = np.array(point[self._multi_value], float)
+            effect[c.multi_position] -= change[c.multi_developer]
+            new[self._multi_value] = effect
+        if self._single_value is not None:
+            z = np.array(point[self._single_value], float)
+            z[c.single_position] -= change[c.single_developer] / float(
+                self._lineage_sigma(point))
+            new[self._single_value] = z
+        return new, self.log_jacobian(sigma, proposed, 0), proposed

@@ -238,7 +238,8 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
 
 
 #: ``[sampler]`` keys that add a PyMC step method to NUTS (bools; false: not serialised).
-CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move", "developer_scale_move")
+CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move", "developer_scale_move",
+                "developer_ridge_move")
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,11 @@ class SamplerSettings:
     #: The same move of sigma_developer with every developer effect held (non-centred
     #: developers: each developer_z rescaled); needs the ``pymc`` backend.
     developer_scale_move: bool = False
+    #: sigma_developer moved with the developer z's held (every developer effect scaled)
+    #: and each lineage mostly of one developer's models shifted by minus that developer's
+    #: change (:class:`~bayes_llm.model.scale_move.CompensatedScaleMove`); needs the
+    #: ``pymc`` backend.
+    developer_ridge_move: bool = False
 
     @property
     def custom_steps(self) -> tuple[str, ...]:
@@ -811,6 +817,18 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
                         "developer_parameterisation = 'non_centred' or 'partial' (it moves "
                         "sigma_developer with each developer_z rescaled), outcome other than "
                         "'leaderboard6'")
+    if raw.get("developer_ridge_move") and not (
+            spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
+            and spec["developer_effect"] == "pooled"
+            and spec["developer_distribution"] == "normal"
+            and spec["developer_parameterisation"] == "non_centred"
+            and spec["lineage_effect"]):
+        raise SpecError(f"{where}: [sampler] developer_ridge_move = true needs developer = "
+                        "'developer', developer_effect = 'pooled', developer_distribution = "
+                        "'normal', developer_parameterisation = 'non_centred' and "
+                        "lineage_effect = true (it moves sigma_developer with each "
+                        "developer_z held and the lineages compensating), outcome other "
+                        "than 'leaderboard6'")
 
 
 def load_spec(path: str | os.PathLike) -> ModelSpec:
