@@ -161,6 +161,17 @@ def real(paper_df):
     return spec, data, model, compound_steps(model, data, "pymc", spec.sampler)
 
 
+def _start_and_effects(model, jitter):
+    """A start off the model's initial point and a function of it: (lineage effects,
+    developer effects)."""
+    rng = np.random.default_rng(5)
+    point = {k: np.asarray(v, float) + jitter * rng.standard_normal(np.shape(v))
+             for k, v in model.initial_point().items()}
+    observed = model.replace_rvs_by_values([model["lineage_effect"], model["developer_effect"]])
+    return point, model.compile_fn(observed, inputs=model.value_vars, point_fn=True,
+                                   on_unused_input="ignore")
+
+
 @pytest.mark.parametrize("group", ["lineage", "developer"])
 def test_on_the_real_model_the_effects_and_the_likelihood_stay(real, group):
     """On the binomial model with Student-t lineage effects and non-centred developers:
@@ -168,12 +179,7 @@ def test_on_the_real_model_the_effects_and_the_likelihood_stay(real, group):
     log-likelihood are unchanged (to rounding), and its scale has moved."""
     _, _, model, steps = real
     step = {s.group.name: s for s in steps[:-1]}[group]
-    rng = np.random.default_rng(5)
-    point = {k: np.asarray(v, float) + 0.2 * rng.standard_normal(np.shape(v))
-             for k, v in model.initial_point().items()}
-    observed = model.replace_rvs_by_values([model["lineage_effect"], model["developer_effect"]])
-    effects = model.compile_fn(observed, inputs=model.value_vars, point_fn=True,
-                               on_unused_input="ignore")
+    point, effects = _start_and_effects(model, 0.2)
     loglik = model.compile_fn(model.logp(vars=model.observed_RVs, sum=True),
                               inputs=model.value_vars, point_fn=True,
                               on_unused_input="ignore")
@@ -369,12 +375,7 @@ def test_on_the_real_model_the_ridge_move_holds_the_compensated_models(real, mon
                                 len(data.coords["lineage"]))
     held = owner[data.lineage_idx] == data.developer_idx
     assert 0 < held.sum() < held.size
-    rng = np.random.default_rng(5)
-    point = {k: np.asarray(v, float) + 0.3 * rng.standard_normal(np.shape(v))
-             for k, v in model.initial_point().items()}
-    observed = model.replace_rvs_by_values([model["lineage_effect"], model["developer_effect"]])
-    effects = model.compile_fn(observed, inputs=model.value_vars, point_fn=True,
-                               on_unused_input="ignore")
+    point, effects = _start_and_effects(model, 0.3)
 
     def part(p):
         lineage, developer = effects(p)
