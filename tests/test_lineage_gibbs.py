@@ -112,7 +112,7 @@ def _gibbs_design(paper_df):
 
 def _step_and_model(paper_df):
     from bayes_llm.model.build import build_model
-    from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
+    from bayes_llm.model.lineage_gibbs import LineageGibbs
 
     spec, design = _gibbs_design(paper_df)
     data = prepare_data(design, spec)
@@ -121,7 +121,7 @@ def _step_and_model(paper_df):
     labels = [data.coords["lineage"][i] for i in lineages]
     assert set(GIBBS_LINEAGES) <= set(labels)
     with model:
-        step = NearFloorLineageGibbs(data=data, lineages=lineages)
+        step = LineageGibbs(data=data, lineages=lineages)
     return spec, data, model, step, labels
 
 
@@ -137,12 +137,12 @@ def _disagreements(model, step, point, moves=(-2.0, 0.7)) -> list[tuple[str, flo
     """Per near-floor lineage and new value of its effect: the change of the PyMC model's
     log density minus the change of the step's exact conditional."""
     logp = model.compile_logp()
-    _, exact, current = step._conditional(point)
+    _, exact, current, factor = step._conditional(point)
     out = []
     for j, position in enumerate(step._positions):
         for new in moves:
             moved = {k: v.copy() for k, v in point.items()}
-            moved["lineage_multi_effect"][position] = new
+            moved[step._value_name][position] = new / factor  # z = u / sigma for singles
             u = current[None, :].copy()
             u[0, j] = new
             model_change = logp(moved) - logp(point)
@@ -172,6 +172,59 @@ def test_a_step_wired_to_the_wrong_lineages_is_caught(paper_df):
     assert worst > 0.1
 
 
+def _single_step(model, data):
+    from bayes_llm.model.lineage_gibbs import LineageGibbs
+
+    with model:
+        return LineageGibbs(data=data, lineages=data.lineage_single, block="single")
+
+
+def test_the_single_lineage_step_conditional_is_the_model_conditional(paper_df):
+    """``single_lineage_gibbs``: for each single-model lineage (Student-t, non-centred), the
+    change of the model's log density when its z moves to u / sigma_lineage equals the
+    change of the step's exact conditional of u; the same step with the z's read as the
+    effects (sigma_lineage dropped) or wired to the wrong lineages is caught."""
+    _, data, model, _, _ = _step_and_model(paper_df)
+    step = _single_step(model, data)
+    assert step._positions.size == len(data.lineage_single) > 20
+    assert set(step.stats_dtypes_shapes) == {"single_lineage_gibbs_acceptance",
+                                             "single_lineage_gibbs_moved"}
+    point = _perturbed_point(model, np.random.default_rng(4))
+    point["sigma_lineage_log__"] = np.asarray(np.log(0.5))
+    moves = (-0.9, 0.4)
+    assert max(abs(d) for _, d in _disagreements(model, step, point, moves)) <= 1e-6
+    step.block = "multi"  # the deliberate error: factor 1, the z's taken for the effects
+    assert max(abs(d) for _, d in _disagreements(model, step, point, moves)) > 0.1
+    step.block = "single"
+    step._positions = np.roll(step._positions, 1)
+    assert max(abs(d) for _, d in _disagreements(model, step, point, moves)) > 0.1
+
+
+def test_the_single_lineage_step_records_the_drawn_effects_as_z(paper_df, monkeypatch):
+    """The update draws effects u and records z = u / sigma_lineage: with the draw made a
+    known shift of every single-model lineage's effect, each effect sigma * z moves by
+    exactly that shift and the multi-model lineages are untouched; recording u itself
+    as z (the deliberate error) is caught."""
+    _, data, model, _, _ = _step_and_model(paper_df)
+    step = _single_step(model, data)
+    point = _perturbed_point(model, np.random.default_rng(4))
+    point["sigma_lineage_log__"] = np.asarray(np.log(0.5))
+    shift = np.linspace(-0.3, 0.3, step._positions.size)
+    monkeypatch.setattr(lg, "draw_lineage_effects",
+                        lambda integrand, rng, exact, steps, start: (start + shift, 1.0))
+
+    def effect_change(new):
+        return 0.5 * (new["lineage_single_z"] - point["lineage_single_z"])[step._positions]
+
+    new, stats_ = step.step(point)
+    np.testing.assert_allclose(effect_change(new), shift, atol=1e-12)
+    assert stats_[0]["single_lineage_gibbs_moved"] == np.count_nonzero(shift)
+    np.testing.assert_array_equal(new["lineage_multi_effect"], point["lineage_multi_effect"])
+    conditional = step._conditional
+    monkeypatch.setattr(step, "_conditional", lambda p: (*conditional(p)[:3], 1.0))
+    assert np.abs(effect_change(step.step(point)[0]) - shift).max() > 0.05
+
+
 def test_the_step_draws_with_the_generator_pymc_gives_each_chain(paper_df):
     """The same chain generator gives the same update (a fit is reproducible from its seed,
     PyMC spawning one generator per chain and step) and another generator another update
@@ -199,6 +252,11 @@ def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backe
     on = load_spec("binomial_developers").with_changes(name="gibbs", **GIBBS_OPTIONS)
     with pytest.raises(SpecError, match="lineage_grid = 'none'"):
         on.with_changes(lineage_grid="near_floor")
+    with pytest.raises(SpecError, match="single_lineage_gibbs = true needs lineage_effect "
+                       "= true, lineage_distribution = 'student_t'"):
+        on.with_changes(lineage_distribution="normal", sampler={"single_lineage_gibbs": True})
+    assert on.with_changes(sampler={"single_lineage_gibbs": True}).sampler.custom_steps == (
+        "lineage_gibbs", "single_lineage_gibbs")
     off = on.with_changes(sampler={"lineage_gibbs": False})
     assert "lineage_gibbs" not in off.to_dict()["sampler"]  # hash as before the option
     assert "lineage_gibbs" in on.to_dict()["sampler"] and on.hash() != off.hash()
@@ -291,7 +349,7 @@ def test_the_conditional_far_above_the_curve_is_the_collapsed_part_alone(paper_d
 
     _, data, model, step, labels = _step_and_model(paper_df)
     point = _perturbed_point(model, np.random.default_rng(4))
-    _, exact, current = step._conditional(point)
+    _, exact, current, _ = step._conditional(point)
     far = exact(current[None, :] + 200.0)[0]
     near = exact(current[None, :])[0]
     assert np.all(np.isfinite(far)) and np.all(far < near - 5.0)

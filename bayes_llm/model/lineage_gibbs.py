@@ -26,6 +26,15 @@ PyMC's own NUTS runs the other variables (compound steps need ``backend = "pymc"
 nutpie and numpyro take no custom steps). ``L_i`` is the model's integrated likelihood
 (two-scale model effect, floor mixture), computed by the same NumPy code that draws the
 summed-out effects after a grid fit.
+
+The same step serves the single-model lineages of Student-t lineage effects
+(``[sampler] single_lineage_gibbs``; ``block="single"``), sampled non-centred as
+``lineage_single_z`` with u_l = sigma_lineage * z_l: a model alone in its lineage is seen
+by the data only through u_l + eta_i, so its conditional has the lineage law's tail and the
+wide model-effect component's as two explanations of a model off the curve, whose tails
+NUTS explores slowly (tail ESS ~220 of 4,000 draws on the time split). The update draws u_l
+from the same exact conditional (the law of u_l = sigma * z is the law above, and z's is
+u's at a constant Jacobian given sigma) and records z_l = u_l / sigma_lineage.
 """
 
 from __future__ import annotations
@@ -41,12 +50,17 @@ from bayes_llm.model.requested_step import RequestedStep
 
 #: The free variable of the multi-model lineages' effects.
 LINEAGE_VARIABLE = "lineage_multi_effect"
+#: The free variable of the single-model lineages' (non-centred) effects.
+SINGLE_VARIABLE = "lineage_single_z"
+#: Each block: (free variable, the design's sampled lineages, prefix of the statistics).
+BLOCKS = {"multi": (LINEAGE_VARIABLE, "lineage_multi", "lineage_gibbs"),
+          "single": (SINGLE_VARIABLE, "lineage_single", "single_lineage_gibbs")}
 #: Independence Metropolis-Hastings steps per iteration (each a fresh proposal).
 GIBBS_STEPS = 3
 #: Variables the conditional reads, when the model has them.
 _INPUTS = ("eta_mean", "sigma_model", *TWO_SCALE_NAMES, "sigma_lineage", "nu_lineage",
            "collapse_intercept", "collapse_compute_slope", "collapse_probability",
-           "collapse_mean", "collapse_concentration", LINEAGE_VARIABLE)
+           "collapse_mean", "collapse_concentration")
 
 
 @dataclass_state
@@ -56,8 +70,8 @@ class LineageGibbsState(StepMethodState):
     steps: int = field(default=GIBBS_STEPS)
 
 
-class NearFloorLineageGibbs(RequestedStep):
-    """Independence Metropolis-Hastings updates of the near-floor lineages' effects.
+class LineageGibbs(RequestedStep):
+    """Independence Metropolis-Hastings updates of lineage effects from their conditionals.
 
     Parameters
     ----------
@@ -65,7 +79,11 @@ class NearFloorLineageGibbs(RequestedStep):
         The design the model was built on (counts, lineages, periods, compute).
     lineages : array of int
         The lineages to update (indices into the lineage coordinate; each must be in
-        ``data.lineage_multi``).
+        ``data.lineage_multi``, or ``data.lineage_single`` with ``block="single"``).
+    block : {"multi", "single"}
+        The centred multi-model lineages (``lineage_multi_effect``; the near-floor ones,
+        ``[sampler] lineage_gibbs``) or the non-centred single-model ones
+        (``lineage_single_z``, ``[sampler] single_lineage_gibbs``).
     steps : int
         Metropolis-Hastings steps per iteration.
     model : pymc.Model
@@ -79,24 +97,33 @@ class NearFloorLineageGibbs(RequestedStep):
                            "lineage_gibbs_moved": (np.int64, [])}
     _state_class = LineageGibbsState
 
-    def __init__(self, vars=None, *, data=None, lineages=None, steps: int = GIBBS_STEPS,
-                 model=None, rng=None, blocked: bool = True):
+    def __init__(self, vars=None, *, data=None, lineages=None, block: str = "multi",
+                 steps: int = GIBBS_STEPS, model=None, rng=None, blocked: bool = True):
         import pymc as pm
 
         from bayes_llm.model.lineage_grid import GridLayout
 
         model = pm.modelcontext(model)
-        value = model.rvs_to_values[model[LINEAGE_VARIABLE]]
+        variable, sampled_lineages, prefix = BLOCKS[block]
+        value = model.rvs_to_values[model[variable]]
         self.vars = [value]
         self.steps = int(steps)
+        self.block = block
+        self._variable = variable
         self._value_name = value.name
+        self._acceptance, self._moved = f"{prefix}_acceptance", f"{prefix}_moved"
+        # each block's statistics under its own names (PyMC reads both attributes)
+        self.stats_dtypes_shapes = {self._acceptance: (np.float64, []),
+                                    self._moved: (np.int64, [])}
+        self.stats_dtypes = [{k: dtype for k, (dtype, _) in self.stats_dtypes_shapes.items()}]
         lineages = np.asarray(lineages, dtype=np.int64)
-        multi = np.asarray(data.lineage_multi, dtype=np.int64)
-        missing = np.setdiff1d(lineages, multi)
+        sampled = np.asarray(getattr(data, sampled_lineages), dtype=np.int64)
+        missing = np.setdiff1d(lineages, sampled)
         if missing.size:
-            raise ValueError(f"lineages {missing.tolist()} are not sampled multi-model "
+            raise ValueError(f"lineages {missing.tolist()} are not sampled {block}-model "
                              "lineages")
-        self._positions = np.searchsorted(multi, lineages)
+        self._positions = np.array([np.flatnonzero(sampled == lin)[0] for lin in lineages],
+                                   dtype=np.int64)
         self._layout = GridLayout.build(data.lineage_idx, lineages, data.k / data.n,
                                         data.guess)
         models = self._layout.models
@@ -105,7 +132,7 @@ class NearFloorLineageGibbs(RequestedStep):
         self._g = float(data.guess)
         self._period_idx = np.asarray(data.period_idx)[models]
         self._x = None if data.x is None else np.asarray(data.x, float)[models]
-        self._names = [name for name in _INPUTS if name in model.named_vars]
+        self._names = [name for name in (*_INPUTS, variable) if name in model.named_vars]
         # the variables' values at the point (a free variable's graph is a random draw)
         outputs = model.replace_rvs_by_values([model[name] for name in self._names])
         self._values = model.compile_fn(outputs, inputs=model.value_vars,
@@ -113,10 +140,12 @@ class NearFloorLineageGibbs(RequestedStep):
         self.rng = np.random.default_rng(rng)
 
     def _conditional(self, point):
-        """Return the conditional's integrand, its exact log density and the current effects.
+        """Return the conditional's integrand and exact log density, the effects and a factor.
 
-        One draw: the variables the conditional reads, evaluated at ``point`` (the chain's
-        values), minus the current effects from ``eta_mean`` (it holds them).
+        The factor takes the free variable to the effect (sigma_lineage for the single-model
+        block's z's, else 1). One draw: the variables the conditional reads, evaluated at
+        ``point`` (the chain's values), minus the current effects from ``eta_mean`` (it
+        holds them).
         """
         from bayes_llm.model import lineage_grid as lg
         from bayes_llm.model.eta_integral import model_effect_scales
@@ -124,7 +153,8 @@ class NearFloorLineageGibbs(RequestedStep):
 
         v = dict(zip(self._names, self._values(point), strict=True))
         layout = self._layout
-        current = np.asarray(v[LINEAGE_VARIABLE], float)[self._positions]
+        factor = float(v["sigma_lineage"]) if self.block == "single" else 1.0
+        current = factor * np.asarray(v[self._variable], float)[self._positions]
         mu = (np.asarray(v["eta_mean"], float)[layout.models]
               - current[layout.position])[None, :]
         wide = (tuple(np.reshape(v[name], (1, 1)) for name in TWO_SCALE_NAMES)
@@ -148,19 +178,18 @@ class NearFloorLineageGibbs(RequestedStep):
                                          scale, nu, collapse)
         exact = lg.exact_conditional(self._k, self._n, self._g, mu, scales, layout, scale,
                                      nu, collapse)
-        return integrand, exact, current
+        return integrand, exact, current, factor
 
     def step(self, point):
-        """Update the near-floor lineages' effects; return the new point and the step's stats."""
+        """Update the block's lineage effects; return the new point and the step's stats."""
         from bayes_llm.model.lineage_grid import draw_lineage_effects
 
-        integrand, exact, current = self._conditional(point)
+        integrand, exact, current, factor = self._conditional(point)
         drawn, acceptance = draw_lineage_effects(integrand, self.rng, exact, self.steps,
                                                  start=current[None, :])
         new = dict(point)
         values = np.array(point[self._value_name], dtype=float, copy=True)
-        values[self._positions] = drawn[0]
+        values[self._positions] = drawn[0] / factor
         new[self._value_name] = values
         moved = int(np.sum(drawn[0] != current))
-        return new, [{"lineage_gibbs_acceptance": float(acceptance),
-                      "lineage_gibbs_moved": moved}]
+        return new, [{self._acceptance: float(acceptance), self._moved: moved}]

@@ -137,7 +137,9 @@ def sample_posterior(
 
 
 #: What each custom step is, for the messages.
-_STEP_TEXT = {"lineage_gibbs": "the Gibbs step", "lineage_scale_move": "the scale move",
+_STEP_TEXT = {"lineage_gibbs": "the Gibbs step",
+              "single_lineage_gibbs": "the single-model lineages' Gibbs step",
+              "lineage_scale_move": "the scale move",
               "developer_scale_move": "the developer scale move",
               "developer_ridge_move": "the developer ridge move"}
 
@@ -152,9 +154,10 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
     """PyMC's step methods for the ``[sampler]`` custom steps, then NUTS.
 
     The Gibbs step (``lineage_gibbs``, :class:`~bayes_llm.model.lineage_gibbs.
-    NearFloorLineageGibbs`) updates the near-floor lineages' effects
+    LineageGibbs`) updates the near-floor lineages' effects
     (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`, the lineages
-    ``lineage_grid = "near_floor"`` would sum out); the scale moves
+    ``lineage_grid = "near_floor"`` would sum out), and with ``single_lineage_gibbs`` every
+    single-model lineage's effect; the scale moves
     (:class:`~bayes_llm.model.scale_move.ScaleMove`) move sigma_lineage and nu_lineage with
     every lineage effect held (``lineage_scale_move``) and sigma_developer with every
     developer effect held (``developer_scale_move``); the ridge move
@@ -171,7 +174,7 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
     """
     import pymc as pm
 
-    from bayes_llm.model.lineage_gibbs import NearFloorLineageGibbs
+    from bayes_llm.model.lineage_gibbs import LineageGibbs
     from bayes_llm.model.lineage_grid import near_floor_lineages
     from bayes_llm.model.scale_move import (
         DEVELOPER_GROUP,
@@ -186,8 +189,8 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
                             "--backend pymc")
     steps = []
     with model:
-        needs_design = [n for n in ("lineage_gibbs", "developer_ridge_move")
-                        if getattr(settings, n)]
+        needs_design = [n for n in ("lineage_gibbs", "single_lineage_gibbs",
+                                    "developer_ridge_move") if getattr(settings, n)]
         if needs_design and data is None:
             raise BayesLLMError(f"[sampler] {needs_design[0]} = true: the sampler needs the "
                                 "model's design (data=)")
@@ -195,7 +198,10 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
             lineages = near_floor_lineages(data.lineage_idx, data.k / data.n,
                                            data.lineage_multi)
             if len(lineages):
-                steps.append(NearFloorLineageGibbs(data=data, lineages=lineages))
+                steps.append(LineageGibbs(data=data, lineages=lineages))
+        if settings.single_lineage_gibbs and len(data.lineage_single):
+            steps.append(LineageGibbs(data=data, lineages=data.lineage_single,
+                                      block="single"))
         if settings.lineage_scale_move:
             steps.append(ScaleMove(group=LINEAGE_GROUP))
         if settings.developer_scale_move:

@@ -238,8 +238,8 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
 
 
 #: ``[sampler]`` keys that add a PyMC step method to NUTS (bools; false: not serialised).
-CUSTOM_STEPS = ("lineage_gibbs", "lineage_scale_move", "developer_scale_move",
-                "developer_ridge_move")
+CUSTOM_STEPS = ("lineage_gibbs", "single_lineage_gibbs", "lineage_scale_move",
+                "developer_scale_move", "developer_ridge_move")
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,9 @@ class SamplerSettings:
     #: (:mod:`bayes_llm.model.lineage_gibbs`): the same model, a sampler that crosses the
     #: valley between their two peaks; needs the ``pymc`` backend.
     lineage_gibbs: bool = False
+    #: The same Gibbs updates for every single-model lineage's effect (Student-t lineage
+    #: effects, whose single-model lineages are sampled as ``lineage_single_z``).
+    single_lineage_gibbs: bool = False
     #: Random-walk moves of sigma_lineage (and nu_lineage) with every lineage effect held
     #: (:mod:`bayes_llm.model.scale_move`): the same model, the lineage law's scale and
     #: tail mixing along the centred direction too; needs the ``pymc`` backend.
@@ -805,6 +808,15 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
                         "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
                         "(it draws sampled lineage effects from their conditionals given the "
                         "integrated likelihood)")
+    if raw.get("single_lineage_gibbs") and not (_integrated_lineages(spec)
+                                                and spec["lineage_grid"] == "none"
+                                                and not spec["collapse_by_lineage"]
+                                                and spec["lineage_distribution"] == "student_t"):
+        raise SpecError(f"{where}: [sampler] single_lineage_gibbs = true needs lineage_effect "
+                        "= true, lineage_distribution = 'student_t' (single-model lineages "
+                        "are sampled only then; Normal ones are summed out with the model "
+                        "effect), integrate_model_effect = true, model_effect = 'normal' or "
+                        "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false")
     if raw.get("lineage_scale_move") and not spec["lineage_effect"]:
         raise SpecError(f"{where}: [sampler] lineage_scale_move = true needs lineage_effect = "
                         "true (it moves sigma_lineage)")
