@@ -268,18 +268,20 @@ def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backe
 
 @pytest.mark.slow
 def test_a_short_pymc_run_with_the_step(paper_df):
-    """PyMC's NUTS (the spec's own backend) with the step on the small design: the step is
-    recorded, NUTS's log density is the draw's, and the near-floor effects move every
-    iteration."""
+    """PyMC's NUTS (the spec's own backend) with both Gibbs blocks on the small design: each
+    is recorded, NUTS's log density is the draw's, and the near-floor and single-model
+    lineages' effects move every iteration."""
     from bayes_llm.model.fit import fit_model
 
     spec, design = _gibbs_design(paper_df)
+    spec = spec.with_changes(sampler={"single_lineage_gibbs": True})
     fit = fit_model(spec, design, draws=30, tune=30, chains=1, cores=1, progressbar=False)
     assert fit.metadata["backend"] == "pymc"  # the spec's own backend
     stats_ = fit.dt["sample_stats"]
-    acceptance = stats_["lineage_gibbs_acceptance"].values
-    assert np.all((acceptance > 0) & (acceptance <= 1)) and acceptance.mean() > 0.5
-    assert np.all(stats_["lineage_gibbs_moved"].values >= 1)
+    for block in ("lineage_gibbs", "single_lineage_gibbs"):  # each under its own names
+        acceptance = stats_[f"{block}_acceptance"].values
+        assert np.all((acceptance > 0) & (acceptance <= 1)) and acceptance.mean() > 0.5
+        assert np.all(stats_[f"{block}_moved"].values >= 1)
     assert np.all(stats_["lp"].values != 0.0)
 
 
