@@ -51,6 +51,32 @@ def test_a_non_adaptive_rule_is_caught(monkeypatch):
     assert error.max() > 1.0
 
 
+def test_far_above_the_curve_the_marginal_is_finite_and_matches_the_reference():
+    """Means 40-200 logits above the curve (a lineage effect from the Student-t law's far
+    tail, which a Gibbs step may propose and accept at a model at the floor): p rounds to
+    1, yet the marginal is finite in NumPy and in the model's PyTensor graph, with a finite
+    gradient, about 0 for a perfect count, its closed form for one miss, and far below 0
+    for counts at the floor (the scoring's old dp / (1 - p) was 0/0 there, NaN in the
+    model's log density)."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    k = np.array([N_ITEMS, N_ITEMS - 1, round(0.11 * N_ITEMS), N_ITEMS, 40.0])
+    mu = np.array([40.0, 40.0, 60.0, 200.0, 200.0])
+    numpy_value = ei.log_marginal(k, N_ITEMS, GUESS, mu, 0.3)
+    m = pt.dvector("mu")
+    value = ei.pytensor_log_marginal(k, np.full(k.shape, float(N_ITEMS)), GUESS, m, 0.3)
+    graph = pytensor.function([m], [value, pytensor.grad(value.sum(), m)])(mu)
+    for logp in (numpy_value, graph[0]):
+        assert np.all(np.isfinite(logp))
+        assert abs(logp[0]) < 1e-9 and abs(logp[3]) < 1e-9
+        # one miss: n (1 - g) E[exp(-eta)], eta ~ N(40, 0.3) (p^(n-1) is 1 to 1e-13)
+        assert logp[1] == pytest.approx(np.log(N_ITEMS) + np.log1p(-GUESS) - 40.0
+                                        + 0.5 * 0.3**2, abs=1e-6)
+        assert logp[2] < -1e4 and logp[4] < -1e5  # the prior's tail at the floor's peak
+    assert np.all(np.isfinite(graph[1]))
+
+
 def _pytensor_gradient(k, mu, sigma):
     import pytensor
     import pytensor.tensor as pt

@@ -837,12 +837,9 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
     nn = np.asarray(n, float)[:, None]
     comps = [(np.asarray(log_w, float)[..., None],
               np.broadcast_to(np.asarray(sd, float)[..., None], m.shape)) for log_w, sd in scales]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        regular = log_marginal_scales(kk, nn, g, m, comps)
-    # far above the curve (mu + u beyond ~37 logits, e.g. a Gibbs proposal in the Student-t
-    # law's tail) p rounds to 1 and the quadrature's scoring steps divide by zero; a count
-    # below n has a regular likelihood below exp(-30 (n - k)) there: zero in float64
-    regular = np.where(np.isnan(regular) & (m > 30.0) & (kk < nn), -np.inf, regular)
+    # finite far above the curve too (mu + u beyond ~37 logits, e.g. a Gibbs proposal in
+    # the Student-t law's tail: the quadrature's scoring has no 0/0 where p rounds to 1)
+    regular = log_marginal_scales(kk, nn, g, m, comps)
     if collapse is None:
         return regular
     pi, a, b = collapse
