@@ -128,15 +128,12 @@ def _binomial_score_and_information(eta, k, n, g, ops):
 
     With p = g + (1 - g) s, s = logistic(eta): d log(1 - p)/deta = -s and d log p/deta =
     (1 - g) s (1 - s) / p (1 - s for g = 0), so the score is k dlogp - (n - k) s and the
-    information n dp^2 / (p (1 - p)) = n dlogp s. Written so, neither has a 0/0 where p
-    rounds to 1 (eta beyond ~37 logits, e.g. a lineage effect from the Student-t law's
-    far tail), where dp / (1 - p) would be NaN and the model's log density with it.
+    information n dp^2 / (p (1 - p)) = n dlogp s. Written so, neither divides by 1 - p,
+    which rounds to 0 beyond ~37 logits (e.g. a lineage effect from the Student-t law's far
+    tail), where dp / (1 - p) was 0/0: NaN, and the model's log density with it.
     """
     s = ops.sigmoid(eta)
-    if g > 0:
-        dlogp = (1.0 - g) * s * ops.sigmoid(-eta) / (g + (1.0 - g) * s)
-    else:
-        dlogp = ops.sigmoid(-eta)
+    dlogp = (1.0 - g) * s * (1.0 - s) / (g + (1.0 - g) * s) if g > 0 else 1.0 - s
     return k * dlogp - (n - k) * s, n * dlogp * s
 
 
