@@ -418,3 +418,20 @@ def test_the_ridge_move_needs_non_centred_developers_and_lineages():
                            sampler={"developer_ridge_move": True})
     assert on.sampler.custom_steps == ("developer_ridge_move",)
     assert "developer_ridge_move" not in base.to_dict()["sampler"]
+
+
+def test_the_ridge_move_leaves_summed_out_single_lineages_alone(paper_df):
+    """Normal lineage effects sum the single-model lineages out with eta (no
+    lineage_single_z): the move shifts only the sampled multi-model lineages."""
+    from bayes_llm.model.build import build_model
+    from bayes_llm.model.scale_move import CompensatedScaleMove, lineage_compensation
+
+    spec = _real_spec().with_changes(lineage_distribution="normal")
+    data = prepare_data(paper_df[paper_df["log10_flop"] < 23.0].copy(), spec)
+    model = build_model(data, spec)
+    assert "lineage_single_z" not in model.named_vars
+    assert lineage_compensation(data).single_position.size
+    with model:
+        step = CompensatedScaleMove(compensation=lineage_compensation(data))
+    assert step.compensation.single_position.size == 0 and step._single_value is None
+    assert step.compensation.multi_position.size

@@ -301,6 +301,10 @@ class CompensatedScaleMove(ScaleMove):
         if self._z_value is None:
             raise ValueError("the model has no developer_z (the developer ridge move needs "
                              "non-centred developers)")
+        if "lineage_single_z" not in model.named_vars:  # summed out with eta: no value
+            compensation = Compensation(compensation.multi_position,
+                                        compensation.multi_developer,
+                                        *(np.zeros(0, dtype=np.int64),) * 2)
         self.compensation = compensation
         self._multi_value = self._single_value = self._lineage_sigma = None
         if compensation.multi_position.size:
