@@ -794,23 +794,31 @@ def _integrated_lineages(options: dict[str, Any]) -> bool:
                 and options["model_effect"] in ("normal", "two_scale"))
 
 
+def _sampled_integrated_lineages(spec: dict[str, Any]) -> bool:
+    """Lineage effects sampled beside an integrated model effect (the Gibbs steps' case)."""
+    return (_integrated_lineages(spec) and spec["lineage_grid"] == "none"
+            and not spec["collapse_by_lineage"])
+
+
+def _pooled_developers_of_one_outcome(spec: dict[str, Any]) -> bool:
+    """Pooled developer effects of a single-outcome model (the developer moves' case)."""
+    return (spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
+            and spec["developer_effect"] == "pooled")
+
+
 def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -> None:
     """``[sampler]`` custom steps (:data:`CUSTOM_STEPS`): bools, on specs they can move."""
     for name in CUSTOM_STEPS:
         if not isinstance(raw.get(name, False), bool):
             raise SpecError(f"{where}: [sampler] {name} must be true or false, not "
                             f"{raw[name]!r}")
-    if raw.get("lineage_gibbs") and not (_integrated_lineages(spec)
-                                         and spec["lineage_grid"] == "none"
-                                         and not spec["collapse_by_lineage"]):
+    if raw.get("lineage_gibbs") and not _sampled_integrated_lineages(spec):
         raise SpecError(f"{where}: [sampler] lineage_gibbs = true needs lineage_effect = true, "
                         "integrate_model_effect = true, model_effect = 'normal' or "
                         "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
                         "(it draws sampled lineage effects from their conditionals given the "
                         "integrated likelihood)")
-    if raw.get("single_lineage_gibbs") and not (_integrated_lineages(spec)
-                                                and spec["lineage_grid"] == "none"
-                                                and not spec["collapse_by_lineage"]
+    if raw.get("single_lineage_gibbs") and not (_sampled_integrated_lineages(spec)
                                                 and spec["lineage_distribution"] == "student_t"):
         raise SpecError(f"{where}: [sampler] single_lineage_gibbs = true needs lineage_effect "
                         "= true, lineage_distribution = 'student_t' (single-model lineages "
@@ -821,8 +829,7 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
         raise SpecError(f"{where}: [sampler] lineage_scale_move = true needs lineage_effect = "
                         "true (it moves sigma_lineage)")
     if raw.get("developer_scale_move") and not (
-            spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
-            and spec["developer_effect"] == "pooled"
+            _pooled_developers_of_one_outcome(spec)
             and spec["developer_parameterisation"] in ("non_centred", "partial")):
         raise SpecError(f"{where}: [sampler] developer_scale_move = true needs developer = "
                         "'developer', developer_effect = 'pooled' and "
@@ -830,8 +837,7 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
                         "sigma_developer with each developer_z rescaled), outcome other than "
                         "'leaderboard6'")
     if raw.get("developer_ridge_move") and not (
-            spec["outcome"] != "leaderboard6" and spec["developer"] == "developer"
-            and spec["developer_effect"] == "pooled"
+            _pooled_developers_of_one_outcome(spec)
             and spec["developer_distribution"] == "normal"
             and spec["developer_parameterisation"] == "non_centred"
             and spec["lineage_effect"]):
