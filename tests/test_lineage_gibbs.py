@@ -172,6 +172,26 @@ def test_a_step_wired_to_the_wrong_lineages_is_caught(paper_df):
     assert worst > 0.1
 
 
+def test_the_multi_lineage_step_covers_every_multi_model_lineage(paper_df):
+    """``multi_lineage_gibbs``: the step is built on every multi-model lineage (regular ones
+    beside the near-floor ones), and for each the change of the model's log density when its
+    effect moves equals the change of the step's exact conditional."""
+    from bayes_llm.model.lineage_gibbs import LineageGibbs
+    from bayes_llm.model.sampling import compound_steps
+
+    spec, data, model, near_floor_step, _ = _step_and_model(paper_df)
+    settings = spec.with_changes(sampler={"lineage_gibbs": False,
+                                          "multi_lineage_gibbs": True}).sampler
+    assert settings.custom_steps == ("multi_lineage_gibbs",)
+    steps = compound_steps(model, data, "pymc", settings)
+    gibbs = [s for s in steps if isinstance(s, LineageGibbs)]
+    assert len(gibbs) == 1 and gibbs[0].block == "multi"
+    np.testing.assert_array_equal(gibbs[0]._layout.lineages, data.lineage_multi)
+    assert len(data.lineage_multi) > near_floor_step._positions.size
+    point = _perturbed_point(model, np.random.default_rng(4))
+    assert max(abs(d) for _, d in _disagreements(model, gibbs[0], point)) <= 1e-6
+
+
 def _single_step(model, data):
     from bayes_llm.model.lineage_gibbs import LineageGibbs
 
@@ -245,6 +265,9 @@ def test_the_option_needs_a_sampled_integrated_lineage_effect_and_the_pymc_backe
     base = load_spec("binomial_developers").to_dict()
     with pytest.raises(SpecError, match="lineage_gibbs = true needs lineage_effect"):
         spec_from_dict({**base, "sampler": {**base["sampler"], "lineage_gibbs": True}},
+                       source="x.toml")
+    with pytest.raises(SpecError, match="multi_lineage_gibbs = true needs lineage_effect"):
+        spec_from_dict({**base, "sampler": {**base["sampler"], "multi_lineage_gibbs": True}},
                        source="x.toml")
     with pytest.raises(SpecError, match="lineage_gibbs must be true or false"):
         spec_from_dict({**base, "sampler": {**base["sampler"], "lineage_gibbs": "yes"}},

@@ -55,9 +55,9 @@ WeightsOption = Annotated[
 BackendOption = Annotated[
     str | None,
     typer.Option("--backend", help=f"NUTS backend: {', '.join(BACKEND_NAMES)} (default: the "
-                 "spec's: pymc for a [sampler] custom step (lineage_gibbs, single_lineage_gibbs, "
-                 "lineage_scale_move, developer_scale_move, developer_ridge_move), else "
-                 "nutpie).",
+                 "spec's: pymc for a [sampler] custom step (lineage_gibbs, multi_lineage_gibbs, "
+                 "single_lineage_gibbs, lineage_scale_move, developer_scale_move, "
+                 "developer_ridge_move), else nutpie).",
                  show_default=False),
 ]
 JointBackendOption = Annotated[

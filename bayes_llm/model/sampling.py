@@ -138,6 +138,7 @@ def sample_posterior(
 
 #: What each custom step is, for the messages.
 _STEP_TEXT = {"lineage_gibbs": "the Gibbs step",
+              "multi_lineage_gibbs": "the multi-model lineages' Gibbs step",
               "single_lineage_gibbs": "the single-model lineages' Gibbs step",
               "lineage_scale_move": "the scale move",
               "developer_scale_move": "the developer scale move",
@@ -156,7 +157,9 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
     The Gibbs step (``lineage_gibbs``, :class:`~bayes_llm.model.lineage_gibbs.
     LineageGibbs`) updates the near-floor lineages' effects
     (:func:`~bayes_llm.model.lineage_grid.near_floor_lineages`, the lineages
-    ``lineage_grid = "near_floor"`` would sum out), and with ``single_lineage_gibbs`` every
+    ``lineage_grid = "near_floor"`` would sum out), with ``multi_lineage_gibbs`` every
+    multi-model lineage's (the near-floor ones among them), and with
+    ``single_lineage_gibbs`` every
     single-model lineage's effect; the scale moves
     (:class:`~bayes_llm.model.scale_move.ScaleMove`) move sigma_lineage and nu_lineage with
     every lineage effect held (``lineage_scale_move``) and sigma_developer with every
@@ -172,6 +175,7 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
         A backend other than ``pymc`` (nutpie and numpyro take no custom step), or no
         design for the Gibbs step.
     """
+    import numpy as np
     import pymc as pm
 
     from bayes_llm.model.lineage_gibbs import LineageGibbs
@@ -189,14 +193,17 @@ def compound_steps(model: pm.Model, data, backend: str, settings: SamplerSetting
                             "--backend pymc")
     steps = []
     with model:
-        needs_design = [n for n in ("lineage_gibbs", "single_lineage_gibbs",
-                                    "developer_ridge_move") if getattr(settings, n)]
+        needs_design = [n for n in ("lineage_gibbs", "multi_lineage_gibbs",
+                                    "single_lineage_gibbs", "developer_ridge_move")
+                        if getattr(settings, n)]
         if needs_design and data is None:
             raise BayesLLMError(f"[sampler] {needs_design[0]} = true: the sampler needs the "
                                 "model's design (data=)")
-        if settings.lineage_gibbs:
-            lineages = near_floor_lineages(data.lineage_idx, data.k / data.n,
-                                           data.lineage_multi)
+        if settings.lineage_gibbs or settings.multi_lineage_gibbs:
+            lineages = (np.asarray(data.lineage_multi, dtype=np.int64)
+                        if settings.multi_lineage_gibbs else
+                        near_floor_lineages(data.lineage_idx, data.k / data.n,
+                                            data.lineage_multi))
             if len(lineages):
                 steps.append(LineageGibbs(data=data, lineages=lineages))
         if settings.single_lineage_gibbs and len(data.lineage_single):

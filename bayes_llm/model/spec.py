@@ -238,8 +238,8 @@ DEFAULT_PRIORS: dict[str, tuple[Prior, str]] = {
 
 
 #: ``[sampler]`` keys that add a PyMC step method to NUTS (bools; false: not serialised).
-CUSTOM_STEPS = ("lineage_gibbs", "single_lineage_gibbs", "lineage_scale_move",
-                "developer_scale_move", "developer_ridge_move")
+CUSTOM_STEPS = ("lineage_gibbs", "multi_lineage_gibbs", "single_lineage_gibbs",
+                "lineage_scale_move", "developer_scale_move", "developer_ridge_move")
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,9 @@ class SamplerSettings:
     #: (:mod:`bayes_llm.model.lineage_gibbs`): the same model, a sampler that crosses the
     #: valley between their two peaks; needs the ``pymc`` backend.
     lineage_gibbs: bool = False
+    #: The same Gibbs updates for every multi-model lineage's effect (those near the floor
+    #: and the others: any lineage whose conditional NUTS crosses slowly).
+    multi_lineage_gibbs: bool = False
     #: The same Gibbs updates for every single-model lineage's effect (Student-t lineage
     #: effects, whose single-model lineages are sampled as ``lineage_single_z``).
     single_lineage_gibbs: bool = False
@@ -812,12 +815,13 @@ def _check_custom_steps(raw: dict[str, Any], spec: dict[str, Any], where: str) -
         if not isinstance(raw.get(name, False), bool):
             raise SpecError(f"{where}: [sampler] {name} must be true or false, not "
                             f"{raw[name]!r}")
-    if raw.get("lineage_gibbs") and not _sampled_integrated_lineages(spec):
-        raise SpecError(f"{where}: [sampler] lineage_gibbs = true needs lineage_effect = true, "
-                        "integrate_model_effect = true, model_effect = 'normal' or "
-                        "'two_scale', lineage_grid = 'none' and collapse_by_lineage = false "
-                        "(it draws sampled lineage effects from their conditionals given the "
-                        "integrated likelihood)")
+    for name in ("lineage_gibbs", "multi_lineage_gibbs"):
+        if raw.get(name) and not _sampled_integrated_lineages(spec):
+            raise SpecError(f"{where}: [sampler] {name} = true needs lineage_effect = true, "
+                            "integrate_model_effect = true, model_effect = 'normal' or "
+                            "'two_scale', lineage_grid = 'none' and collapse_by_lineage = "
+                            "false (it draws sampled lineage effects from their conditionals "
+                            "given the integrated likelihood)")
     if raw.get("single_lineage_gibbs") and not (_sampled_integrated_lineages(spec)
                                                 and spec["lineage_distribution"] == "student_t"):
         raise SpecError(f"{where}: [sampler] single_lineage_gibbs = true needs lineage_effect "

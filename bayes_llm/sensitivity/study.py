@@ -32,7 +32,7 @@ Example::
 A level may hold any spec key (``likelihood``, ``sample``, ``developer``, ``priors``,
 ``sampler``, ...) plus these study keys. A level's ``sampler`` takes ``draws``, ``tune``,
 ``chains``, ``target_accept``, ``seed`` and the custom steps (``lineage_gibbs``,
-``single_lineage_gibbs``, ``lineage_scale_move``, ``developer_scale_move``,
+``multi_lineage_gibbs``, ``single_lineage_gibbs``, ``lineage_scale_move``, ``developer_scale_move``,
 ``developer_ridge_move``: the same model, another sampler); each
 variant is sampled with its own backend (``pymc`` where it has a custom step) unless the
 command names one.
