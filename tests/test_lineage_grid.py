@@ -279,38 +279,11 @@ def test_summed_out_effects_follow_the_reference_conditional():
     against its conditional computed by the independent NumPy reference (Simpson's rule on
     a fine grid, ``bayes_llm.verify.logdensity``): three models, two near the floor, with
     the floor mixture and a two-scale model effect."""
-    from bayes_llm.model.eta_integral import model_effect_scales
-    from bayes_llm.verify.logdensity import (
-        collapse_shape,
-        lineage_log_integrand,
-    )
-
-    n = 12_032
-    k = np.array([1_330, 1_400, 2_300])  # accuracies 0.111, 0.116, 0.191
-    mu = np.array([-1.2, -1.0, -0.9])
-    v = {"sigma_model": 0.3, "model_wide_probability": 0.2, "model_wide_log_ratio": 1.0,
-         "sigma_lineage": 0.5, "nu_lineage": 5.0, "collapse_logit_mean": 0.0,
-         "collapse_log_concentration": np.log(1_000.0)}
-    parts = {"laplace": False, "two_scale": True, "t_lineage": True, "floor_mixture": True}
-    pi = np.full(3, 0.1)
-    a, b = collapse_shape(0.1, v["collapse_logit_mean"], v["collapse_log_concentration"])
-    draws = 4_000
-    scales = [(np.broadcast_to(lw, (draws, 3)), np.broadcast_to(sd, (draws, 3)))
-              for lw, sd in model_effect_scales(np.full((draws, 1), v["sigma_model"]),
-                                                np.full((draws, 1), 0.2),
-                                                np.full((draws, 1), 1.0))]
-    layout = lg.GridLayout.build(np.zeros(3, int), np.array([0]), k / n, 0.1)
-    effects, check = lg.draw_summed_out_effects(
-        k, np.full(3, n), 0.1, np.broadcast_to(mu, (draws, 3)), scales, layout,
-        np.full(draws, 0.5), np.full(draws, 5.0), np.random.default_rng(2),
-        collapse=(np.full((draws, 3), 0.1), np.full(draws, a), np.full(draws, b)))
+    args, fine, cdf_values = _three_model_lineage(4_000)
+    *head, collapse = args
+    effects, check = lg.draw_summed_out_effects(*head, np.random.default_rng(2),
+                                                collapse=collapse)
     assert not lg.check_failures(check)
-
-    fine = np.linspace(-4.0, 1.5, 1_101)
-    log_f = lineage_log_integrand(fine, v, parts, k, n, 0.1, mu, pi)
-    dens = np.exp(log_f - log_f.max())
-    cdf_values = integrate.cumulative_simpson(dens, x=fine, initial=0.0)
-    cdf_values /= cdf_values[-1]
     assert stats.kstest(effects[:, 0], lambda u: np.interp(u, fine, cdf_values)).pvalue > 0.01
 
 
@@ -414,3 +387,62 @@ def test_pytensor_law_tails_and_their_gradients_match_scipy(nu, sigma):
     if nu is not None:
         assert float(d_nu) == pytest.approx(
             (scipy_total(sigma, nu + eps) - scipy_total(sigma, nu - eps)) / (2 * eps), rel=1e-5)
+
+
+def _three_model_lineage(draws: int):
+    """The three-model lineage above (two near the floor, one regular: a window), its
+    integrand's arguments and its conditional by the independent NumPy reference."""
+    from bayes_llm.model.eta_integral import model_effect_scales
+    from bayes_llm.verify.logdensity import collapse_shape, lineage_log_integrand
+
+    n = 12_032
+    k = np.array([1_330, 1_400, 2_300])
+    mu = np.array([-1.2, -1.0, -0.9])
+    v = {"sigma_model": 0.3, "model_wide_probability": 0.2, "model_wide_log_ratio": 1.0,
+         "sigma_lineage": 0.5, "nu_lineage": 5.0, "collapse_logit_mean": 0.0,
+         "collapse_log_concentration": np.log(1_000.0)}
+    parts = {"laplace": False, "two_scale": True, "t_lineage": True, "floor_mixture": True}
+    a, b = collapse_shape(0.1, v["collapse_logit_mean"], v["collapse_log_concentration"])
+    scales = [(np.broadcast_to(lw, (draws, 3)), np.broadcast_to(sd, (draws, 3)))
+              for lw, sd in model_effect_scales(np.full((draws, 1), v["sigma_model"]),
+                                                np.full((draws, 1), 0.2),
+                                                np.full((draws, 1), 1.0))]
+    args = (k, np.full(3, n), 0.1, np.broadcast_to(mu, (draws, 3)), scales,
+            lg.GridLayout.build(np.zeros(3, int), np.array([0]), k / n, 0.1),
+            np.full(draws, 0.5), np.full(draws, 5.0),
+            (np.full((draws, 3), 0.1), np.full(draws, a), np.full(draws, b)))
+    fine = np.linspace(-4.0, 1.5, 1_101)
+    log_f = lineage_log_integrand(fine, v, parts, k, n, 0.1, mu, np.full(3, 0.1))
+    cdf_values = integrate.cumulative_simpson(np.exp(log_f - log_f.max()), x=fine,
+                                              initial=0.0)
+    return args, fine, cdf_values / cdf_values[-1]
+
+
+def test_a_thinned_proposal_keeps_the_exact_update_exact():
+    """``lineage_integrand(every=2 or 4)`` (the Gibbs step's cheaper proposal): the
+    likelihoods at the kept nodes of the grid and of the window are the full rule's, those
+    between are interpolated; chains started at draws from the reference conditional stay
+    draws from it after three exact Metropolis-Hastings steps with that proposal (KS), at
+    an acceptance that falls as the proposal coarsens; a spacing the grid's segments do
+    not divide is refused."""
+    draws = 1_500
+    args, fine, cdf_values = _three_model_lineage(draws)
+    full = lg.lineage_integrand(*args)
+    exact = lg.exact_conditional(*args)
+    rng = np.random.default_rng(7)
+    start = np.interp(rng.uniform(size=(draws, 1)), cdf_values, fine)
+    acceptances = []
+    for every in (2, 4):
+        thin = lg.lineage_integrand(*args, every=every)
+        grid_kept, _, window_kept, _ = lg._thinned_rules(every)
+        np.testing.assert_allclose(thin.loglik[..., grid_kept], full.loglik[..., grid_kept],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(thin.window.values[..., window_kept],
+                                   full.window.values[..., window_kept], rtol=1e-12)
+        assert np.abs(thin.loglik - full.loglik).max() > 0  # interpolated between them
+        out, acceptance = lg.draw_lineage_effects(thin, rng, exact, 3, start=start)
+        assert stats.kstest(out[:, 0], lambda u: np.interp(u, fine, cdf_values)).pvalue > 0.01
+        acceptances.append(acceptance)
+    assert 0.5 < acceptances[1] < acceptances[0] <= 1.0
+    with pytest.raises(ValueError, match="no rule on every 3 nodes"):
+        lg._thinned_rules(3)

@@ -57,6 +57,10 @@ BLOCKS = {"multi": (LINEAGE_VARIABLE, "lineage_multi", "lineage_gibbs"),
           "single": (SINGLE_VARIABLE, "lineage_single", "single_lineage_gibbs")}
 #: Independence Metropolis-Hastings steps per iteration (each a fresh proposal).
 GIBBS_STEPS = 3
+#: The proposal's likelihoods at every ``PROPOSAL_EVERY``-th node of the grid and windows,
+#: interpolated between (:func:`bayes_llm.model.lineage_grid.lineage_integrand`): half the
+#: cost of the full rule's nodes; the exact acceptance step keeps the update exact.
+PROPOSAL_EVERY = 2
 #: Variables the conditional reads, when the model has them.
 _INPUTS = ("eta_mean", "sigma_model", *TWO_SCALE_NAMES, "sigma_lineage", "nu_lineage",
            "collapse_intercept", "collapse_compute_slope", "collapse_probability",
@@ -86,6 +90,8 @@ class LineageGibbs(RequestedStep):
         (``lineage_single_z``, ``[sampler] single_lineage_gibbs``).
     steps : int
         Metropolis-Hastings steps per iteration.
+    every : int
+        The proposal's node spacing in grid nodes (1, 2 or 4; :data:`PROPOSAL_EVERY`).
     model : pymc.Model
         The sampled model (``lineage_grid = "none"``).
     rng : numpy.random.Generator, optional
@@ -98,7 +104,8 @@ class LineageGibbs(RequestedStep):
     _state_class = LineageGibbsState
 
     def __init__(self, vars=None, *, data=None, lineages=None, block: str = "multi",
-                 steps: int = GIBBS_STEPS, model=None, rng=None, blocked: bool = True):
+                 steps: int = GIBBS_STEPS, every: int = PROPOSAL_EVERY, model=None, rng=None,
+                 blocked: bool = True):
         import pymc as pm
 
         from bayes_llm.model.lineage_grid import GridLayout
@@ -108,6 +115,7 @@ class LineageGibbs(RequestedStep):
         value = model.rvs_to_values[model[variable]]
         self.vars = [value]
         self.steps = int(steps)
+        self.every = int(every)
         self.block = block
         self._variable = variable
         self._value_name = value.name
@@ -175,7 +183,7 @@ class LineageGibbs(RequestedStep):
         scale = np.reshape(v["sigma_lineage"], 1)
         nu = np.reshape(v["nu_lineage"], 1) if "nu_lineage" in v else None
         integrand = lg.lineage_integrand(self._k, self._n, self._g, mu, scales, layout,
-                                         scale, nu, collapse)
+                                         scale, nu, collapse, every=self.every)
         exact = lg.exact_conditional(self._k, self._n, self._g, mu, scales, layout, scale,
                                      nu, collapse)
         return integrand, exact, current, factor

@@ -78,6 +78,7 @@ computational choice: any set gives the same posterior.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -850,8 +851,32 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
                             np.log1p(-pi) + regular)
 
 
+def _interpolation_matrix(full: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """(kept, full) weights: values at ``full[kept]`` times it interpolate linearly to ``full``."""
+    eye = np.eye(len(kept))
+    return np.stack([np.interp(full, full[kept], row) for row in eye])
+
+
+@functools.cache
+def _thinned_rules(every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the grid's and a window's nodes kept at ``every``-th spacing, their interpolations.
+
+    Returns (grid indices kept, (kept, grid nodes) matrix, window indices kept, (kept, window
+    nodes) matrix). The grid keeps the nodes of the rule on every ``every``-th node of each
+    segment (ends included); a window every ``every``-th of its evenly spread nodes.
+    """
+    sub, _ = _composite_rule(every)
+    grid_kept = np.array([_node_index(u) for u in sub])
+    if not np.allclose(_NODES[grid_kept], sub) or (WINDOW_NODES - 1) % every:
+        raise ValueError(f"the grid has no rule on every {every} nodes")
+    window_kept = np.arange(0, WINDOW_NODES, every)
+    return (_read_only(grid_kept), _read_only(_interpolation_matrix(_NODES, grid_kept)),
+            _read_only(window_kept),
+            _read_only(_interpolation_matrix(_WINDOW_SPREAD, window_kept)))
+
+
 def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout, scale,
-                      nu=None, collapse=None) -> LineageIntegrand:
+                      nu=None, collapse=None, every: int = 1) -> LineageIntegrand:
     """Each summed-out lineage's integrand on the grid and on its window (NumPy).
 
     Parameters
@@ -870,8 +895,19 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
         The lineage law (``nu`` None: Normal).
     collapse : tuple (pi (draws, layout's models), a (draws,), b (draws,)), optional
         ``floor_mixture``.
+    every : int
+        1: the likelihoods at every node (an integrand to integrate). 2 or 4: at every
+        ``every``-th node of each segment and window, linearly interpolated between them
+        (log scale): ``every`` times cheaper, an approximation fit only for a proposal whose
+        draws an exact Metropolis-Hastings step corrects (the Gibbs step of
+        :mod:`bayes_llm.model.lineage_gibbs`).
     """
-    loglik = node_log_likelihoods(k, n, g, mu, scales, collapse)
+    if every == 1:
+        loglik = node_log_likelihoods(k, n, g, mu, scales, collapse)
+    else:
+        grid_kept, grid_matrix, window_kept, window_matrix = _thinned_rules(every)
+        loglik = node_log_likelihoods(k, n, g, mu, scales, collapse,
+                                      offsets=_NODES[grid_kept]) @ grid_matrix
     windows = layout.windows
     if not windows.lineages.size:
         return LineageIntegrand.build(loglik, layout.membership, scale, nu)
@@ -880,8 +916,11 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
     sub_collapse = None if collapse is None else (collapse[0][:, idx], collapse[1], collapse[2])
 
     def window_loglik(offsets):
+        if every == 1:
+            return node_log_likelihoods(k[idx], n[idx], g, mu[:, idx], sub_scales,
+                                        sub_collapse, offsets=offsets)
         return node_log_likelihoods(k[idx], n[idx], g, mu[:, idx], sub_scales, sub_collapse,
-                                    offsets=offsets)
+                                    offsets=offsets[..., window_kept]) @ window_matrix
 
     return LineageIntegrand.build(loglik, layout.membership, scale, nu,
                                   window_integrand(windows, mu, scale, nu, window_loglik))
