@@ -425,7 +425,7 @@ def test_a_thinned_proposal_keeps_the_exact_update_exact():
     draws from it after three exact Metropolis-Hastings steps with that proposal (KS), at
     an acceptance that falls as the proposal coarsens; a spacing the grid's segments do
     not divide is refused."""
-    draws = 1_500
+    draws = 1_000
     args, fine, cdf_values = _three_model_lineage(draws)
     full = lg.lineage_integrand(*args)
     exact = lg.exact_conditional(*args)
