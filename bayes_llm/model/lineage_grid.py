@@ -177,10 +177,22 @@ def _node_index(u: float) -> int:
     return int(np.argmin(np.abs(_NODES - u)))
 
 
+def _rule_node_index(every: int) -> np.ndarray:
+    """Return the grid indices of the nodes of the rule on every ``every``-th node of each segment.
+
+    Raises ``ValueError`` where the segments' steps do not divide into that spacing.
+    """
+    sub, _ = _composite_rule(every)
+    index = np.array([_node_index(u) for u in sub])
+    if not np.allclose(_NODES[index], sub):
+        raise ValueError(f"the grid has no rule on every {every} nodes")
+    return index
+
+
 #: The rule on every other node of each segment (:func:`quadrature_check`): indices of its
 #: nodes on the grid and its log weights.
-_HALF_NODES, _HALF_WEIGHTS = _composite_rule(every=2)
-_HALF_INDEX = _read_only(np.array([_node_index(u) for u in _HALF_NODES]))
+_, _HALF_WEIGHTS = _composite_rule(every=2)
+_HALF_INDEX = _read_only(_rule_node_index(2))
 _HALF_LOG_WEIGHTS = _read_only(np.log(_HALF_WEIGHTS))
 #: The nodes :data:`TAIL_LOOKBACK` logits inside each end (:func:`quadrature_check`).
 _LOOKBACK_INDEX = (_node_index(GRID_LOW + TAIL_LOOKBACK), _node_index(GRID_HIGH - TAIL_LOOKBACK))
@@ -865,9 +877,8 @@ def _thinned_rules(every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     nodes) matrix). The grid keeps the nodes of the rule on every ``every``-th node of each
     segment (ends included); a window every ``every``-th of its evenly spread nodes.
     """
-    sub, _ = _composite_rule(every)
-    grid_kept = np.array([_node_index(u) for u in sub])
-    if not np.allclose(_NODES[grid_kept], sub) or (WINDOW_NODES - 1) % every:
+    grid_kept = _rule_node_index(every)
+    if (WINDOW_NODES - 1) % every:
         raise ValueError(f"the grid has no rule on every {every} nodes")
     window_kept = np.arange(0, WINDOW_NODES, every)
     return (_read_only(grid_kept), _read_only(_interpolation_matrix(_NODES, grid_kept)),

@@ -41,7 +41,7 @@ class CompoundSampler:
     spec: object
     data: object
 
-    def fit(self, observed, *, draws: int, tune: int, chains: int, seed: int, cores: int = 1):
+    def fit(self, observed, *, draws: int, tune: int, chains: int, seed: int):
         """Build the model on ``observed["correct"]`` and sample it as a fit would."""
         data = dataclasses.replace(self.data, k=np.asarray(observed["correct"]))
         model = build_model(data, self.spec)
