@@ -424,7 +424,9 @@ def test_a_thinned_proposal_keeps_the_exact_update_exact():
     between are interpolated; chains started at draws from the reference conditional stay
     draws from it after three exact Metropolis-Hastings steps with that proposal (KS), at
     an acceptance that falls as the proposal coarsens; a spacing the grid's segments do
-    not divide is refused."""
+    not divide is refused. The Gibbs step's own proposal (every other node, fewer
+    Gauss-Hermite nodes per model integral) differs from the full rule's likelihoods by
+    less than 0.1 and keeps the update exact at about the same acceptance."""
     draws = 1_000
     args, fine, cdf_values = _three_model_lineage(draws)
     full = lg.lineage_integrand(*args)
@@ -446,3 +448,16 @@ def test_a_thinned_proposal_keeps_the_exact_update_exact():
     assert 0.5 < acceptances[1] < acceptances[0] <= 1.0
     with pytest.raises(ValueError, match="no rule on every 3 nodes"):
         lg._thinned_rules(3)
+
+    # the Gibbs step's proposal: every other node, and fewer Gauss-Hermite nodes per model
+    # integral; its likelihoods are approximate, the update stays exact
+    from bayes_llm.model.lineage_gibbs import PROPOSAL_EVERY, PROPOSAL_HERMITE_NODES
+
+    thin = lg.lineage_integrand(*args, every=PROPOSAL_EVERY)
+    coarse = lg.lineage_integrand(*args, every=PROPOSAL_EVERY,
+                                  hermite_nodes=PROPOSAL_HERMITE_NODES)
+    difference = np.abs(coarse.loglik - thin.loglik)
+    assert 0 < difference.max() < 0.1
+    out, acceptance = lg.draw_lineage_effects(coarse, rng, exact, 3, start=start)
+    assert stats.kstest(out[:, 0], lambda u: np.interp(u, fine, cdf_values)).pvalue > 0.01
+    assert acceptance > acceptances[0] - 0.05

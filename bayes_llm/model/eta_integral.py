@@ -84,9 +84,9 @@ def pytensor_ops(*, hold_centres: bool = True) -> SimpleNamespace:
     )
 
 
-def gauss_hermite() -> tuple[np.ndarray, np.ndarray]:
+def gauss_hermite(nodes: int = NODES) -> tuple[np.ndarray, np.ndarray]:
     """Probabilists' Gauss–Hermite nodes and log weights (weights summing to 1)."""
-    x, w = np.polynomial.hermite_e.hermegauss(NODES)
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
     return x, np.log(w / w.sum())
 
 
@@ -168,7 +168,7 @@ def _log_normal(e, centre, scale, ops):
     return -0.5 * z * z - ops.log(scale) - 0.5 * math.log(2.0 * math.pi)
 
 
-def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY):
+def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY, nodes: int = NODES):
     """Log ∫ Binomial(k | n, g + (1 - g) logistic(e)) Normal(e | mu, sigma) de.
 
     Importance quadrature with the defensive mixture q = ½ N(c1, s1) + ½ N(c2, s2) of
@@ -189,13 +189,16 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY):
         Mean and SD of the Normal model-level effect (``sigma`` broadcasts with ``mu``).
     ops : namespace
         NumPy (default) or :func:`pytensor_log_marginal`'s PyTensor operations.
+    nodes : int
+        Gauss–Hermite nodes per component (:data:`NODES`; fewer only for an
+        approximation that an exact step corrects, e.g. a Gibbs step's proposal).
 
     Returns
     -------
     array or tensor
         The log marginal likelihood, shape of ``mu``.
     """
-    x, log_w = gauss_hermite()
+    x, log_w = gauss_hermite(nodes)
     parts = [tuple(ops.fixed(v) for v in mode_and_scale(k, n, g, mu, sigma, ops,
                                                          from_prior=side))
              for side in (False, True)]
@@ -232,14 +235,15 @@ def two_scale_sds(sigma_model, wide_probability, log_ratio, ops=_NUMPY):
     return core, ratio * core
 
 
-def log_marginal_scales(k, n, g: float, mu, scales, ops=_NUMPY):
+def log_marginal_scales(k, n, g: float, mu, scales, ops=_NUMPY, nodes: int = NODES):
     """Log ∫ Binomial(k | ...) sum_j w_j Normal(e | mu, sigma_j) de, one term per component.
 
     ``scales`` is a sequence of ``(log_weight, sigma)`` pairs (weights summing to one);
-    each component's integral is :func:`log_marginal`'s, and they are combined by
-    log-sum-exp. One pair ``(0, sigma)`` is :func:`log_marginal` itself.
+    each component's integral is :func:`log_marginal`'s (``nodes`` Gauss–Hermite nodes),
+    and they are combined by log-sum-exp. One pair ``(0, sigma)`` is :func:`log_marginal`
+    itself.
     """
-    terms = [log_w + log_marginal(k, n, g, mu, sigma, ops) for log_w, sigma in scales]
+    terms = [log_w + log_marginal(k, n, g, mu, sigma, ops, nodes) for log_w, sigma in scales]
     out = terms[0]
     for term in terms[1:]:
         out = ops.logaddexp(out, term)

@@ -815,7 +815,8 @@ def draw_lineage_effects(integrand: LineageIntegrand, rng: np.random.Generator,
 
 
 def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
-                         offsets: np.ndarray | None = None) -> np.ndarray:
+                         offsets: np.ndarray | None = None, hermite_nodes: int | None = None
+                         ) -> np.ndarray:
     """Each summed-out model's log likelihood with its lineage effect at each node (NumPy).
 
     Parameters
@@ -834,6 +835,9 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
     offsets : array, optional
         The lineage effects to evaluate at, broadcasting against (draws, models, points);
         default the grid's nodes.
+    hermite_nodes : int, optional
+        Gauss–Hermite nodes of each model's integral over its model effect (default
+        :data:`bayes_llm.model.eta_integral.NODES`; fewer only for a proposal).
 
     Returns
     -------
@@ -842,9 +846,10 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
     """
     from scipy import stats
 
-    from bayes_llm.model.eta_integral import log_marginal_scales
+    from bayes_llm.model.eta_integral import NODES, log_marginal_scales
 
     offsets = grid_nodes()[0] if offsets is None else offsets
+    hermite_nodes = NODES if hermite_nodes is None else int(hermite_nodes)
     m = np.asarray(mu, float)[..., None] + offsets
     kk = np.asarray(k, float)[:, None]
     nn = np.asarray(n, float)[:, None]
@@ -852,7 +857,7 @@ def node_log_likelihoods(k, n, g: float, mu: np.ndarray, scales, collapse=None,
               np.broadcast_to(np.asarray(sd, float)[..., None], m.shape)) for log_w, sd in scales]
     # finite far above the curve too (mu + u beyond ~37 logits, e.g. a Gibbs proposal in
     # the Student-t law's tail: the quadrature's scoring has no 0/0 where p rounds to 1)
-    regular = log_marginal_scales(kk, nn, g, m, comps)
+    regular = log_marginal_scales(kk, nn, g, m, comps, nodes=hermite_nodes)
     if collapse is None:
         return regular
     pi, a, b = collapse
@@ -887,7 +892,8 @@ def _thinned_rules(every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout, scale,
-                      nu=None, collapse=None, every: int = 1) -> LineageIntegrand:
+                      nu=None, collapse=None, every: int = 1,
+                      hermite_nodes: int | None = None) -> LineageIntegrand:
     """Each summed-out lineage's integrand on the grid and on its window (NumPy).
 
     Parameters
@@ -912,13 +918,21 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
         (log scale): ``every`` times cheaper, an approximation fit only for a proposal whose
         draws an exact Metropolis-Hastings step corrects (the Gibbs step of
         :mod:`bayes_llm.model.lineage_gibbs`).
+    hermite_nodes : int, optional
+        Gauss–Hermite nodes of each model's integral over its model effect (default
+        :data:`bayes_llm.model.eta_integral.NODES`); fewer is, like ``every`` > 1, an
+        approximation for a proposal only.
     """
+    def loglik_at(idx, offsets, sub_mu, sub_scales, sub_collapse):
+        return node_log_likelihoods(k[idx], n[idx], g, sub_mu, sub_scales, sub_collapse,
+                                    offsets=offsets, hermite_nodes=hermite_nodes)
+
+    everything = slice(None)
     if every == 1:
-        loglik = node_log_likelihoods(k, n, g, mu, scales, collapse)
+        loglik = loglik_at(everything, _NODES, mu, scales, collapse)
     else:
         grid_kept, grid_matrix, window_kept, window_matrix = _thinned_rules(every)
-        loglik = node_log_likelihoods(k, n, g, mu, scales, collapse,
-                                      offsets=_NODES[grid_kept]) @ grid_matrix
+        loglik = loglik_at(everything, _NODES[grid_kept], mu, scales, collapse) @ grid_matrix
     windows = layout.windows
     if not windows.lineages.size:
         return LineageIntegrand.build(loglik, layout.membership, scale, nu)
@@ -928,10 +942,9 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
 
     def window_loglik(offsets):
         if every == 1:
-            return node_log_likelihoods(k[idx], n[idx], g, mu[:, idx], sub_scales,
-                                        sub_collapse, offsets=offsets)
-        return node_log_likelihoods(k[idx], n[idx], g, mu[:, idx], sub_scales, sub_collapse,
-                                    offsets=offsets[..., window_kept]) @ window_matrix
+            return loglik_at(idx, offsets, mu[:, idx], sub_scales, sub_collapse)
+        return loglik_at(idx, offsets[..., window_kept], mu[:, idx], sub_scales,
+                         sub_collapse) @ window_matrix
 
     return LineageIntegrand.build(loglik, layout.membership, scale, nu,
                                   window_integrand(windows, mu, scale, nu, window_loglik))
