@@ -433,9 +433,9 @@ def test_a_thinned_proposal_keeps_the_exact_update_exact():
     exact = lg.exact_conditional(*args)
     rng = np.random.default_rng(7)
     start = np.interp(rng.uniform(size=(draws, 1)), cdf_values, fine)
-    acceptances = []
+    acceptances, thinned = [], {}
     for every in (2, 4):
-        thin = lg.lineage_integrand(*args, every=every)
+        thin = thinned[every] = lg.lineage_integrand(*args, every=every)
         grid_kept, _, window_kept, _ = lg._thinned_rules(every)
         np.testing.assert_allclose(thin.loglik[..., grid_kept], full.loglik[..., grid_kept],
                                    rtol=1e-12)
@@ -453,10 +453,9 @@ def test_a_thinned_proposal_keeps_the_exact_update_exact():
     # integral; its likelihoods are approximate, the update stays exact
     from bayes_llm.model.lineage_gibbs import PROPOSAL_EVERY, PROPOSAL_HERMITE_NODES
 
-    thin = lg.lineage_integrand(*args, every=PROPOSAL_EVERY)
     coarse = lg.lineage_integrand(*args, every=PROPOSAL_EVERY,
                                   hermite_nodes=PROPOSAL_HERMITE_NODES)
-    difference = np.abs(coarse.loglik - thin.loglik)
+    difference = np.abs(coarse.loglik - thinned[PROPOSAL_EVERY].loglik)
     assert 0 < difference.max() < 0.1
     out, acceptance = lg.draw_lineage_effects(coarse, rng, exact, 3, start=start)
     assert stats.kstest(out[:, 0], lambda u: np.interp(u, fine, cdf_values)).pvalue > 0.01

@@ -923,16 +923,13 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
         :data:`bayes_llm.model.eta_integral.NODES`); fewer is, like ``every`` > 1, an
         approximation for a proposal only.
     """
-    def loglik_at(idx, offsets, sub_mu, sub_scales, sub_collapse):
-        return node_log_likelihoods(k[idx], n[idx], g, sub_mu, sub_scales, sub_collapse,
-                                    offsets=offsets, hermite_nodes=hermite_nodes)
-
-    everything = slice(None)
+    node_loglik = functools.partial(node_log_likelihoods, hermite_nodes=hermite_nodes)
     if every == 1:
-        loglik = loglik_at(everything, _NODES, mu, scales, collapse)
+        loglik = node_loglik(k, n, g, mu, scales, collapse)
     else:
         grid_kept, grid_matrix, window_kept, window_matrix = _thinned_rules(every)
-        loglik = loglik_at(everything, _NODES[grid_kept], mu, scales, collapse) @ grid_matrix
+        loglik = node_loglik(k, n, g, mu, scales, collapse,
+                             offsets=_NODES[grid_kept]) @ grid_matrix
     windows = layout.windows
     if not windows.lineages.size:
         return LineageIntegrand.build(loglik, layout.membership, scale, nu)
@@ -942,9 +939,10 @@ def lineage_integrand(k, n, g: float, mu: np.ndarray, scales, layout: GridLayout
 
     def window_loglik(offsets):
         if every == 1:
-            return loglik_at(idx, offsets, mu[:, idx], sub_scales, sub_collapse)
-        return loglik_at(idx, offsets[..., window_kept], mu[:, idx], sub_scales,
-                         sub_collapse) @ window_matrix
+            return node_loglik(k[idx], n[idx], g, mu[:, idx], sub_scales, sub_collapse,
+                               offsets=offsets)
+        return node_loglik(k[idx], n[idx], g, mu[:, idx], sub_scales, sub_collapse,
+                           offsets=offsets[..., window_kept]) @ window_matrix
 
     return LineageIntegrand.build(loglik, layout.membership, scale, nu,
                                   window_integrand(windows, mu, scale, nu, window_loglik))
