@@ -65,6 +65,8 @@ _NUMPY = SimpleNamespace(
     logsumexp=lambda x: special.logsumexp(x, axis=-1), expand=lambda x: np.asarray(x)[..., None],
     fixed=lambda x: x,
 )
+#: The NumPy operations of the written-out formula (``log_marginal(..., ops=NUMPY_OPS)``).
+NUMPY_OPS = _NUMPY
 
 
 def pytensor_ops(*, hold_centres: bool = True) -> SimpleNamespace:
@@ -168,7 +170,7 @@ def _log_normal(e, centre, scale, ops):
     return -0.5 * z * z - ops.log(scale) - 0.5 * math.log(2.0 * math.pi)
 
 
-def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY, nodes: int = NODES):
+def log_marginal(k, n, g: float, mu, sigma, ops=None, nodes: int = NODES):
     """Log ∫ Binomial(k | n, g + (1 - g) logistic(e)) Normal(e | mu, sigma) de.
 
     Importance quadrature with the defensive mixture q = ½ N(c1, s1) + ½ N(c2, s2) of
@@ -187,8 +189,11 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY, nodes: int = NODES):
         Guessing floor.
     mu, sigma : array_like or tensor
         Mean and SD of the Normal model-level effect (``sigma`` broadcasts with ``mu``).
-    ops : namespace
-        NumPy (default) or :func:`pytensor_log_marginal`'s PyTensor operations.
+    ops : namespace, optional
+        The operations the formula is evaluated in: :data:`NUMPY_OPS` or
+        :func:`pytensor_ops`. Default (None): NumPy arrays, by the compiled loop of
+        :mod:`bayes_llm.model.eta_kernel` (the same rule, several times faster; its tests
+        keep the two equal).
     nodes : int
         Gauss–Hermite nodes per component (:data:`NODES`; fewer only for an
         approximation that an exact step corrects, e.g. a Gibbs step's proposal).
@@ -198,6 +203,10 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY, nodes: int = NODES):
     array or tensor
         The log marginal likelihood, shape of ``mu``.
     """
+    if ops is None:
+        from bayes_llm.model.eta_kernel import numpy_log_marginal
+
+        return numpy_log_marginal(k, n, g, mu, sigma, nodes)
     x, log_w = gauss_hermite(nodes)
     parts = [tuple(ops.fixed(v) for v in mode_and_scale(k, n, g, mu, sigma, ops,
                                                          from_prior=side))
@@ -214,10 +223,22 @@ def log_marginal(k, n, g: float, mu, sigma, ops=_NUMPY, nodes: int = NODES):
 
 
 def pytensor_log_marginal(k, n, g: float, mu, sigma):
-    """:func:`log_marginal` on PyTensor tensors (the model's log density)."""
+    """:func:`log_marginal` on PyTensor tensors (the model's log density).
+
+    One :class:`bayes_llm.model.eta_kernel.IntegratedBinomial` op: the compiled loop and
+    its own gradient (the centres held fixed, as here). :func:`pytensor_graph_log_marginal`
+    is the formula written as a PyTensor graph, kept for checks and timings.
+    """
+    from bayes_llm.model.eta_kernel import pytensor_log_marginal as compiled
+
+    return compiled(k, n, g, mu, sigma)
+
+
+def pytensor_graph_log_marginal(k, n, g: float, mu, sigma, *, hold_centres: bool = True):
+    """:func:`log_marginal`'s formula as a PyTensor graph with PyTensor's gradient."""
     import pytensor.tensor as pt
 
-    ops = pytensor_ops()
+    ops = pytensor_ops(hold_centres=hold_centres)
     return log_marginal(pt.as_tensor(k), pt.as_tensor(n), g, mu,
                         pt.broadcast_to(sigma, pt.shape(mu)), ops)
 
@@ -235,18 +256,19 @@ def two_scale_sds(sigma_model, wide_probability, log_ratio, ops=_NUMPY):
     return core, ratio * core
 
 
-def log_marginal_scales(k, n, g: float, mu, scales, ops=_NUMPY, nodes: int = NODES):
+def log_marginal_scales(k, n, g: float, mu, scales, ops=None, nodes: int = NODES):
     """Log ∫ Binomial(k | ...) sum_j w_j Normal(e | mu, sigma_j) de, one term per component.
 
     ``scales`` is a sequence of ``(log_weight, sigma)`` pairs (weights summing to one);
     each component's integral is :func:`log_marginal`'s (``nodes`` Gauss–Hermite nodes),
     and they are combined by log-sum-exp. One pair ``(0, sigma)`` is :func:`log_marginal`
-    itself.
+    itself. ``ops`` as in :func:`log_marginal` (default: the compiled loop on NumPy arrays).
     """
     terms = [log_w + log_marginal(k, n, g, mu, sigma, ops, nodes) for log_w, sigma in scales]
+    logaddexp = np.logaddexp if ops is None else ops.logaddexp
     out = terms[0]
     for term in terms[1:]:
-        out = ops.logaddexp(out, term)
+        out = logaddexp(out, term)
     return out
 
 
