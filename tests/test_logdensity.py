@@ -650,6 +650,10 @@ def test_grid_log_density_and_gradient_trace_under_jax(paper_df):
     jax = pytest.importorskip("jax")
     from pymc.sampling.jax import get_jaxified_logp
 
+    from bayes_llm.model.eta_kernel import register_jax
+
+    register_jax()  # as sample_posterior does for the numpyro backend
+
     spec = load_spec("binomial_developers").with_changes(
         name="grid_jax", **GRID_CASES["student_t_two_scale_floor"])
     model = build.build_model(prepare_data(_window_design(paper_df, spec), spec), spec)

@@ -22,7 +22,8 @@ over counts:
   1 / sigma, the expectations under the quadrature's normalised weights.
 
 :class:`IntegratedBinomial` wraps it as a PyTensor ``Op`` (value, d/dmu, d/dsigma; its
-gradient multiplies the last two), and PyTensor's numba backend calls the loop directly.
+gradient multiplies the last two), and PyTensor's numba backend calls the loop directly
+(its JAX backend, for the numpyro sampler, the formula in ``jax.numpy``: :func:`register_jax`).
 ``tests/test_eta_kernel.py`` keeps it equal to the formula (values and gradients) and to
 the independent Simpson's rule of :mod:`bayes_llm.verify.logdensity`;
 ``benchmarks/bench_eta_integral.py`` measures both.
@@ -52,6 +53,14 @@ CONVERGED = 1e-12
 
 
 @_jit
+def _logistic_slope_and_information(c, n, g, inv_var):
+    """logistic(c), d log p / dc and the information n dlogp s + 1/sigma² at ``c``."""
+    s = 1.0 / (1.0 + math.exp(-c))
+    dlogp = (1.0 - g) * s * (1.0 - s) / (g + (1.0 - g) * s) if g > 0.0 else 1.0 - s
+    return s, dlogp, n * dlogp * s + inv_var
+
+
+@_jit
 def _centre_and_scale(k, n, g, mu, sigma, from_prior):
     """One quadrature component: ``eta_integral.mode_and_scale`` for one count."""
     if from_prior:
@@ -60,26 +69,14 @@ def _centre_and_scale(k, n, g, mu, sigma, from_prior):
         rate = min(max((k / n - g) / (1.0 - g), 0.5 / n), 1.0 - 0.5 / n)
         c = math.log(rate) - math.log1p(-rate)
     inv_var = 1.0 / (sigma * sigma)
-    for step_number in range(ITERATIONS + 1):
-        s = 1.0 / (1.0 + math.exp(-c))
-        if g > 0.0:
-            dlogp = (1.0 - g) * s * (1.0 - s) / (g + (1.0 - g) * s)
-        else:
-            dlogp = 1.0 - s
-        info = n * dlogp * s + inv_var
-        if step_number == ITERATIONS:
-            break
+    for _ in range(ITERATIONS):
+        s, dlogp, info = _logistic_slope_and_information(c, n, g, inv_var)
         score = k * dlogp - (n - k) * s - (c - mu) * inv_var
         step = min(max(score / info, -MAX_STEP), MAX_STEP)
         c = c + step
         if abs(step) < CONVERGED * (1.0 + abs(c)):
-            s = 1.0 / (1.0 + math.exp(-c))
-            if g > 0.0:
-                dlogp = (1.0 - g) * s * (1.0 - s) / (g + (1.0 - g) * s)
-            else:
-                dlogp = 1.0 - s
-            info = n * dlogp * s + inv_var
             break
+    _, _, info = _logistic_slope_and_information(c, n, g, inv_var)
     return c, 1.0 / math.sqrt(info)
 
 
@@ -256,5 +253,51 @@ def _register_numba() -> None:
 
 _register_numba()
 
+_JAX_REGISTERED = False
+
+
+def register_jax() -> None:
+    """Let PyTensor's JAX backend (the numpyro sampler) evaluate the op.
+
+    JAX cannot call the numba loop, so the op's JAX form is the written-out formula of
+    :func:`bayes_llm.model.eta_integral.log_marginal` in ``jax.numpy`` (centres held by
+    ``stop_gradient``), with the derivative outputs from JAX's own reverse pass: the same
+    rule, to rounding. Registered on first use rather than at import, since importing JAX
+    takes about a second; :func:`bayes_llm.model.sampling.sample_posterior` calls it for
+    the numpyro backend.
+    """
+    global _JAX_REGISTERED
+    if _JAX_REGISTERED:
+        return
+    from types import SimpleNamespace
+
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy import special as jspecial
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    from bayes_llm.model.eta_integral import log_marginal
+
+    ops = SimpleNamespace(
+        log=jnp.log, log1p=jnp.log1p, exp=jnp.exp, sqrt=jnp.sqrt, clip=jnp.clip,
+        sigmoid=jax.nn.sigmoid, softplus=jax.nn.softplus, logaddexp=jnp.logaddexp,
+        gammaln=jspecial.gammaln, logsumexp=lambda x: jspecial.logsumexp(x, axis=-1),
+        expand=lambda x: jnp.asarray(x)[..., None], fixed=jax.lax.stop_gradient)
+
+    @jax_funcify.register(IntegratedBinomial)
+    def _funcify(op, **kwargs):
+        g, nodes = op.g, op.nodes
+
+        def integrated(k, n, mu, sigma):
+            value, pullback = jax.vjp(
+                lambda m, s: log_marginal(k, n, g, m, s, ops, nodes), mu, sigma)
+            d_mu, d_sigma = pullback(jnp.ones_like(value))
+            return value, d_mu, d_sigma
+
+        return integrated
+
+    _JAX_REGISTERED = True
+
+
 __all__ = ["IntegratedBinomial", "numpy_log_marginal", "numpy_log_marginal_and_gradient",
-           "pytensor_log_marginal"]
+           "pytensor_log_marginal", "register_jax"]

@@ -113,6 +113,9 @@ def sample_posterior(
     if backend == "nutpie" and settings.mass_matrix == "low_rank":
         nuts["adaptation"] = "low_rank"
     if backend == "numpyro":
+        from bayes_llm.model.eta_kernel import register_jax
+
+        register_jax()  # the integrated likelihood's op, in JAX
         nuts["chain_method"] = "sequential" if cores == 1 else "parallel"
     extra: dict = {} if initvals is None else {"initvals": initvals}
     if backend == "pymc" and cores > 1:
