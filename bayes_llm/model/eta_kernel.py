@@ -42,7 +42,11 @@ from pytensor.graph.op import Op
 
 from bayes_llm.model.eta_integral import ITERATIONS, MAX_STEP, NODES, gauss_hermite
 
-_jit = numba.njit(error_model="numpy", cache=True)
+#: fastmath off explicitly: numba lets a callee without the flag inherit its first caller's,
+#: so a fast-math PyTensor graph compiled first would fix a fast-math loop for the process
+#: (different last bits in the sampler's strict graphs: a seed's draws would depend on what
+#: ran before; ``tests/test_eta_kernel.py`` checks the loop in the numba backend)
+_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
 
 _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -244,7 +248,7 @@ def _register_numba() -> None:
         g = op.g
         x, log_w = _rule(op.nodes)
 
-        @numba.njit
+        @numba.njit(fastmath=False)
         def integrated(k, n, mu, sigma):
             return _marginal_and_gradient(k, n, mu, sigma, g, x, log_w)
 
