@@ -27,8 +27,10 @@ with 12,032 questions the binomial likelihood in ``e`` is ~0.03 wide, and for a 
 the floor the integrand's peak lies up to ~10 likelihood widths away from the observed
 score.
 
-The same code runs on NumPy arrays (checks, drawing ``eta`` after sampling) and on
-PyTensor tensors (the model's log density). The gradient holds the centres and scales
+The formula is written once for NumPy arrays and PyTensor tensors (the reference:
+``ops=NUMPY_OPS``, :func:`pytensor_graph_log_marginal`); the model's log density and the
+default NumPy path (checks, Gibbs steps, drawing ``eta`` after sampling) run the same rule
+as one compiled loop, :mod:`bayes_llm.model.eta_kernel`. The gradient holds the centres and scales
 fixed (``disconnected_grad``): since they change the rule, not the integral, the gradient
 of the rule at fixed nodes equals the integral's gradient to the rule's accuracy
 (``tests/test_eta_integral.py`` checks it against finite differences of the reference),

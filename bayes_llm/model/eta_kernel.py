@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
@@ -41,12 +40,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 from bayes_llm.model.eta_integral import ITERATIONS, MAX_STEP, NODES, gauss_hermite
-
-#: fastmath off explicitly: numba lets a callee without the flag inherit its first caller's,
-#: so a fast-math PyTensor graph compiled first would fix a fast-math loop for the process
-#: (different last bits in the sampler's strict graphs: a seed's draws would depend on what
-#: ran before; ``tests/test_eta_kernel.py`` checks the loop in the numba backend)
-_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
+from bayes_llm.model.strict_jit import closure_jit, kernel_jit
 
 _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -56,7 +50,7 @@ SAME_MODE = 1e-9
 CONVERGED = 1e-12
 
 
-@_jit
+@kernel_jit
 def _logistic_slope_and_information(c, n, g, inv_var):
     """logistic(c), d log p / dc and the information n dlogp s + 1/sigma² at ``c``."""
     s = 1.0 / (1.0 + math.exp(-c))
@@ -64,7 +58,7 @@ def _logistic_slope_and_information(c, n, g, inv_var):
     return s, dlogp, n * dlogp * s + inv_var
 
 
-@_jit
+@kernel_jit
 def _centre_and_scale(k, n, g, mu, sigma, from_prior):
     """One quadrature component: ``eta_integral.mode_and_scale`` for one count."""
     if from_prior:
@@ -84,7 +78,7 @@ def _centre_and_scale(k, n, g, mu, sigma, from_prior):
     return c, 1.0 / math.sqrt(info)
 
 
-@_jit
+@kernel_jit
 def _log_kernel(e, k, n, g, log1m_g, mu, inv_sigma):
     """``eta_integral._log_kernel`` for one node: log Binomial (no coefficient) - z²/2."""
     t = math.exp(-abs(e))
@@ -98,7 +92,7 @@ def _log_kernel(e, k, n, g, log1m_g, mu, inv_sigma):
     return k * log_p + (n - k) * (log1m_g - softplus) - 0.5 * z * z
 
 
-@_jit
+@kernel_jit
 def _marginal_flat(k, n, g, mu, sigma, x, log_w, value, d_mu, d_sigma):
     """Fill ``value`` (and, when ``d_mu`` has the length of ``mu``, both derivatives)."""
     log1m_g = math.log1p(-g)
@@ -149,7 +143,7 @@ def _marginal_flat(k, n, g, mu, sigma, x, log_w, value, d_mu, d_sigma):
             d_sigma[i] = second / total * inv_var * inv_sigma - inv_sigma
 
 
-@_jit
+@kernel_jit
 def _marginal_value(k, n, mu, sigma, g, x, log_w):
     """:func:`_marginal_flat`'s value on four arrays of one shape."""
     kf, nf = np.ascontiguousarray(k).ravel(), np.ascontiguousarray(n).ravel()
@@ -159,7 +153,7 @@ def _marginal_value(k, n, mu, sigma, g, x, log_w):
     return value.reshape(mu.shape)
 
 
-@_jit
+@kernel_jit
 def _marginal_and_gradient(k, n, mu, sigma, g, x, log_w):
     """:func:`_marginal_flat`'s value and derivatives on four arrays of one shape."""
     kf, nf = np.ascontiguousarray(k).ravel(), np.ascontiguousarray(n).ravel()
@@ -248,7 +242,7 @@ def _register_numba() -> None:
         g = op.g
         x, log_w = _rule(op.nodes)
 
-        @numba.njit(fastmath=False)
+        @closure_jit
         def integrated(k, n, mu, sigma):
             return _marginal_and_gradient(k, n, mu, sigma, g, x, log_w)
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
+
+from bayes_llm.model.strict_jit import closure_jit, kernel_jit
 
 #: Newton steps to each half's maximum.
 ITERATIONS = 8
@@ -41,20 +42,19 @@ PEAK = 12.0
 #: Longest half-window (logit units): a bound where the information is ~0.
 MAX_WINDOW = 60.0
 
-_jit = numba.njit(error_model="numpy", cache=True)
 
 
-@_jit
+@kernel_jit
 def _clip(x, lo, hi):
     return min(max(x, lo), hi)
 
 
-@_jit
+@kernel_jit
 def _softplus(x):
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-@_jit
+@kernel_jit
 def _log_binomial(eta, k, n, g):
     """Log Binomial(k | n, g + (1 - g) logistic(eta)) without the binomial coefficient."""
     log_fail = math.log1p(-g) - _softplus(eta)
@@ -66,7 +66,7 @@ def _log_binomial(eta, k, n, g):
     return k * log_p + (n - k) * log_fail
 
 
-@_jit
+@kernel_jit
 def _score_and_information(eta, k, n, g):
     """d/deta of :func:`_log_binomial` and the binomial Fisher information in eta."""
     s = 1.0 / (1.0 + math.exp(-eta))
@@ -75,7 +75,7 @@ def _score_and_information(eta, k, n, g):
     return (k / p - (n - k) / (1.0 - p)) * dp, n * dp * dp / (p * (1.0 - p))
 
 
-@_jit
+@kernel_jit
 def _edge(u, drop, lo, hi, top, k, n, g, mu, b, side):
     """Newton steps to phi(u) = top - drop, kept in [lo, hi]."""
     for _ in range(EDGE_ITERATIONS):
@@ -88,7 +88,7 @@ def _edge(u, drop, lo, hi, top, k, n, g, mu, b, side):
     return u
 
 
-@_jit
+@kernel_jit
 def _window_one(k, n, g, mu, b, side):
     """Start, maximum, middle and end (in t) of one half's panels for one count."""
     rate = _clip((k / n - g) / (1.0 - g), 0.5 / n, 1.0 - 0.5 / n)
@@ -114,7 +114,7 @@ def _window_one(k, n, g, mu, b, side):
     return _clip(start, 0.0, MAX_WINDOW), t, middle, end
 
 
-@_jit
+@kernel_jit
 def _windows_flat(k, n, mu, b, g, side):
     """:func:`_window_one` over flat arrays of equal length."""
     size = mu.shape[0]
@@ -125,7 +125,7 @@ def _windows_flat(k, n, mu, b, g, side):
     return start, peak, middle, end
 
 
-@_jit
+@kernel_jit
 def _windows(k, n, mu, b, g, side):
     """:func:`_windows_flat` on arrays of one shape (any rank); four arrays of that shape."""
     shape = mu.shape
@@ -195,7 +195,7 @@ def _register_numba() -> None:
     def _funcify(op, node=None, **kwargs):
         g, side = op.g, op.side
 
-        @numba.njit
+        @closure_jit
         def window(k, n, mu, b):
             return _windows(k, n, mu, b, g, side)
 

@@ -1,0 +1,23 @@
+"""numba's ``njit`` for the package's compiled kernels, with fast-math off explicitly.
+
+A numba function that leaves ``fastmath`` unset inherits the flags of the first jitted
+caller that compiles it, for the rest of the process. PyTensor's numba backend compiles
+its graphs with fast-math unless :func:`bayes_llm.model.sampling.reproducible_compilation`
+is active, so a kernel first reached from such a graph (a check, a plot's log density)
+would then run with fast-math inside the sampler's strict graphs too, and a seed's draws
+would depend on what the process ran before (found by CI's fresh run, thirty-second
+session; ``tests/test_eta_kernel.py`` checks the numba backend against the Python path).
+Every kernel here sets the flag, so it is strict whoever calls it first.
+"""
+
+from __future__ import annotations
+
+import numba
+
+#: The decorator of a module-level kernel (cached on disk, NumPy's error model).
+kernel_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
+#: The decorator of a closure registered with PyTensor's numba backend (not cached: it
+#: closes over the op's properties).
+closure_jit = numba.njit(fastmath=False)
+
+__all__ = ["closure_jit", "kernel_jit"]
