@@ -40,7 +40,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 from bayes_llm.model.eta_integral import ITERATIONS, MAX_STEP, NODES, gauss_hermite
-from bayes_llm.model.strict_jit import closure_jit, kernel_jit
+from bayes_llm.model.strict_jit import closure_jit, kernel_arrays, kernel_jit
 
 _LOG2 = math.log(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -171,17 +171,13 @@ def _rule(nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def numpy_log_marginal(k, n, g: float, mu, sigma, nodes: int = NODES) -> np.ndarray:
     """:func:`bayes_llm.model.eta_integral.log_marginal` on NumPy arrays (broadcast), compiled."""
-    arrays = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (k, n, mu, sigma)))
-    return _marginal_value(*(np.array(a, np.float64, order="C") for a in arrays), float(g),
-                           *_rule(nodes))
+    return _marginal_value(*kernel_arrays(k, n, mu, sigma), float(g), *_rule(nodes))
 
 
 def numpy_log_marginal_and_gradient(k, n, g: float, mu, sigma, nodes: int = NODES
                                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the log marginal and its derivatives in ``mu`` and ``sigma`` (centres fixed)."""
-    arrays = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (k, n, mu, sigma)))
-    return _marginal_and_gradient(*(np.array(a, np.float64, order="C") for a in arrays),
-                                  float(g), *_rule(nodes))
+    return _marginal_and_gradient(*kernel_arrays(k, n, mu, sigma), float(g), *_rule(nodes))
 
 
 class IntegratedBinomial(Op):

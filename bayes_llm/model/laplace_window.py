@@ -27,7 +27,7 @@ from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
-from bayes_llm.model.strict_jit import closure_jit, kernel_jit
+from bayes_llm.model.strict_jit import closure_jit, kernel_arrays, kernel_jit
 
 #: Newton steps to each half's maximum.
 ITERATIONS = 8
@@ -138,9 +138,7 @@ def _windows(k, n, mu, b, g, side):
 
 def numpy_half_window(k, n, g: float, mu, b, side: float):
     """Start, maximum, middle and end of one half's panels, on NumPy arrays (broadcast)."""
-    arrays = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (k, n, mu, b)))
-    return _windows(*(np.array(a, np.float64, order="C") for a in arrays), float(g),
-                    float(side))
+    return _windows(*kernel_arrays(k, n, mu, b), float(g), float(side))
 
 
 class LaplaceWindow(Op):

@@ -13,6 +13,7 @@ Every kernel here sets the flag, so it is strict whoever calls it first.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 #: The decorator of a module-level kernel (cached on disk, NumPy's error model).
 kernel_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
@@ -20,4 +21,12 @@ kernel_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
 #: closes over the op's properties).
 closure_jit = numba.njit(fastmath=False)
 
-__all__ = ["closure_jit", "kernel_jit"]
+
+
+def kernel_arrays(*values) -> list[np.ndarray]:
+    """Broadcast ``values`` to one shape as float64 C-ordered copies, a kernel's inputs."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in values))
+    return [np.array(a, np.float64, order="C") for a in arrays]
+
+
+__all__ = ["closure_jit", "kernel_arrays", "kernel_jit"]
