@@ -26,21 +26,24 @@ def _modules_using_numba() -> list[str]:
     return names
 
 
+def _kernels(module) -> dict:
+    """The module's numba kernels by name."""
+    return {name: value for name, value in vars(module).items()
+            if isinstance(value, CPUDispatcher)}
+
+
 def _kernels_without_strict_flags(module) -> list[str]:
     """Names of the module's numba kernels whose fast-math flag is not explicitly off."""
-    return [name for name, value in vars(module).items()
-            if isinstance(value, CPUDispatcher)
-            and value.targetoptions.get("fastmath") is not False]
+    return [name for name, kernel in _kernels(module).items()
+            if kernel.targetoptions.get("fastmath") is not False]
 
 
 def test_the_scan_finds_the_compiled_kernels():
     modules = _modules_using_numba()
     assert "bayes_llm.model.eta_kernel" in modules
     assert "bayes_llm.model.laplace_window" in modules
-    kernels = [name for name, value in
-               vars(importlib.import_module("bayes_llm.model.eta_kernel")).items()
-               if isinstance(value, CPUDispatcher)]
-    assert "_marginal_and_gradient" in kernels
+    assert "_marginal_and_gradient" in _kernels(
+        importlib.import_module("bayes_llm.model.eta_kernel"))
 
 
 def test_every_kernel_sets_fastmath_off():

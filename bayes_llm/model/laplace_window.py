@@ -43,7 +43,6 @@ PEAK = 12.0
 MAX_WINDOW = 60.0
 
 
-
 @kernel_jit
 def _clip(x, lo, hi):
     return min(max(x, lo), hi)

@@ -1,4 +1,7 @@
-"""numba's ``njit`` for the package's compiled kernels, with fast-math off explicitly.
+"""The package's compiled kernels' decorators (fast-math off) and input conversion.
+
+``kernel_jit`` and ``closure_jit`` are numba's ``njit`` with fast-math off explicitly;
+:func:`kernel_arrays` is the one conversion of a kernel's NumPy inputs.
 
 A numba function that leaves ``fastmath`` unset inherits the flags of the first jitted
 caller that compiles it, for the rest of the process. PyTensor's numba backend compiles
@@ -20,7 +23,6 @@ kernel_jit = numba.njit(error_model="numpy", cache=True, fastmath=False)
 #: The decorator of a closure registered with PyTensor's numba backend (not cached: it
 #: closes over the op's properties).
 closure_jit = numba.njit(fastmath=False)
-
 
 
 def kernel_arrays(*values) -> list[np.ndarray]:
