@@ -218,6 +218,35 @@ def test_unpooled_developers_use_the_realised_variance_and_group_coding_is_flagg
     assert "unpooled" in ds.attrs["notes"] and GROUP_CODING_NOTE in ds.attrs["notes"]
 
 
+def _with_lineages(fit: Tiny, *, student_t: bool) -> Tiny:
+    post = fit.dt["posterior"].to_dataset()
+    extra = {"sigma_lineage": (("chain", "draw"), SIG_LIN[None]),
+             "lineage_effect": (("chain", "draw", "lineage"), LIN[None])}
+    if student_t:
+        extra["nu_lineage"] = (("chain", "draw"), np.array([[3.0, 2.5]]))
+    fit.dt["posterior"] = xr.DataTree(post.assign_coords(lineage=["l0", "l1", "l2", "l3"])
+                                      .assign(extra))
+    return fit
+
+
+SIG_LIN = np.array([0.6, 0.5])
+LIN = np.array([[0.9, -0.4, 0.1, -0.8], [1.5, -0.2, -1.1, 0.3]])
+
+
+@pytest.mark.parametrize("student_t", [False, True])
+def test_lineage_block_and_share_by_hand(student_t):
+    """Normal lineages: sigma_lineage^2; Student-t: the realised variance (nu may be <= 2)."""
+    ds = company_shares(_with_lineages(Tiny("binomial"), student_t=student_t))
+    var_lin = LIN.var(axis=1, ddof=1) if student_t else SIG_LIN**2
+    fixed = _pop_var(BETA[:, None] * X + GAMMA[:, PIDX])
+    total = fixed + SIG_DEV**2 + var_lin + SIG_MODEL**2
+    np.testing.assert_allclose(ds["variance_lineage"].values[0], var_lin)
+    np.testing.assert_allclose(ds["lineage_superpop_share"].values[0], var_lin / total)
+    np.testing.assert_allclose(ds["superpop_share"].values[0], SIG_DEV**2 / total)
+    assert ("Student-t lineage" in ds.attrs["notes"]) is student_t
+    assert np.all(company_shares(Tiny("binomial"))["lineage_superpop_share"].values == 0)
+
+
 def test_no_developer_variance_gives_zero_share():
     fit = Tiny("binomial")
     post = fit.dt["posterior"].to_dataset()

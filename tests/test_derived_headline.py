@@ -138,6 +138,7 @@ def test_every_decomposition_sums_to_one(mirror_draws):
         total = sum(mirror_draws[i] for i in ids)
         assert np.allclose(total, 1.0, atol=1e-9), name
     assert set(mirror_draws.sizes) == {"chain", "draw"}
+    assert "lineage_share_superpop" not in mirror_draws  # lineage fits only
     assert mirror_draws.attrs["frontier_pair"] == f"{LLAMA} -> {GPT45}"
     assert mirror_draws.attrs["frontier_model"] == GPT45
 

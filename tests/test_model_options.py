@@ -379,6 +379,13 @@ def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_d
     draws = headline_draws(fit)
     assert np.isfinite(draws["frontier_reference_compute_share"].values).all()
     assert np.isfinite(draws["variance_developer_share"].values).all()
+    # a lineage fit reports the lineage block's share beside the company share, and says so
+    lineage, company = draws["lineage_share_superpop"].values, draws[
+        "company_share_superpop"].values
+    assert np.all((lineage > 0) & (lineage < 1) & (lineage + company < 1))
+    ratio = (post["sigma_lineage"] ** 2 / post["sigma_developer"] ** 2).values
+    np.testing.assert_allclose(lineage / company, ratio, rtol=1e-9)
+    assert "lineage_share_superpop" in draws["company_share_superpop"].attrs["note"]
 
 
 @pytest.mark.slow  # ~3-7 min: the integrated graph's compile and a first adaptation

@@ -21,8 +21,9 @@ model`` (:func:`bayes_llm.derived.summary.stacked_components`).
       the realised unit effects (ddof 1) stands in for it, as Gelman (2005) does for a
       batch of fixed effects, and the figure says so;
     * ``sigma2_period`` (exchangeable periods: ``sigma_period**2``) and ``sigma2_lineage``
-      (a base-model lineage effect, ``sigma_lineage**2``) are included when the spec has
-      them;
+      (a base-model lineage effect, ``sigma_lineage**2``; for Student-t lineage effects,
+      ``nu_lineage``, the variance of the realised lineage effects, ddof 1, as for
+      Student-t developer effects) are included when the spec has them;
     * ``sigma2_model`` is the model-level variance: binomial ``sigma_model**2`` (an
       observation-level effect, Nakagawa et al. 2017); logit-normal ``sigma**2``;
       Student-t (likelihood, or a Student-t model-level effect ``nu_model``) the variance
@@ -170,7 +171,8 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
 
         * ``superpop_share`` -- definition (a); ``variance_<block>`` the variance
           components it is made of (``fixed``, ``developer``, ``period``, ``lineage``,
-          ``model``, ``dist``);
+          ``model``, ``dist``); ``lineage_superpop_share`` the lineage block's share of
+          the same total (zero without a lineage effect);
         * ``sd_developer_finite`` (s_dev, logits) and ``sd_developer_superpop``
           (sqrt of ``variance_developer``) -- definition (b); ``sd_period_finite`` and
           ``sd_model_finite``, the other batches of the ANOVA table;
@@ -212,11 +214,18 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     for block, names in EXTRA_BLOCKS.items():
         present = [n for n in names if n in post]
         v[block] = sum(post[n] ** 2 for n in present) if present else zero
+    lineage_note = ""
+    if "nu_lineage" in post and "lineage_effect" in post:
+        v["lineage"] = post["lineage_effect"].var("lineage", ddof=1)
+        lineage_note = ("Student-t lineage effects: the variance of the realised lineage "
+                        "effects stands in for sigma_lineage^2 nu / (nu - 2), infinite for "
+                        "nu <= 2 (Gelman 2005)")
     v["model"], res_note = residual_variances(fit, comps)
     v = {k: val.reset_coords(drop=True).transpose(*SAMPLE_DIMS) for k, val in v.items()}
     total = sum(v.values())
     out = {f"variance_{k}": val for k, val in v.items()}
     out["superpop_share"] = v["developer"] / total
+    out["lineage_superpop_share"] = v["lineage"] / total
     if "developer_effect" in post:
         out["sd_developer_finite"] = post["developer_effect"].std("developer", ddof=1)
     else:
@@ -245,9 +254,10 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     out["bayes_r2_developer_increment"] = as_draws(r2 - r2_0, zero)
     ds = xr.Dataset({k: val.reset_coords(drop=True).transpose("chain", "draw")
                      for k, val in out.items()})
-    notes = [n for n in (dev_note, res_note, coding_flag(fit)) if n]
+    notes = [n for n in (dev_note, lineage_note, res_note, coding_flag(fit)) if n]
     ds.attrs["notes"] = "; ".join(notes)
     ds.attrs["developer_note"] = dev_note
+    ds.attrs["lineage_note"] = lineage_note
     return ds
 
 

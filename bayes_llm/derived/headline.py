@@ -218,10 +218,24 @@ _PRATT = ("Cov(component, latent score) / Var(latent score) across the fit's mod
           "draw (finite population; covariances split evenly between components)")
 
 
+#: Note on the company share of a fit with base-model lineage effects.
+LINEAGE_SHARE_NOTE = (
+    "the fit has base-model lineage effects: variance between lineages is its own block "
+    "(lineage_share_superpop), not company-specific; a developer that trains its own bases "
+    "has part of its advantage in its lineages' effects, so the company share of such a fit "
+    "is not the same estimand as a developer-only model's")
+
+
 def _company_figures() -> list[Figure]:
     return [
         Figure("company_share_superpop", "Company share, superpopulation (primary)",
                _NAKAGAWA, "share", _COMPANY, "company_share"),
+        Figure("lineage_share_superpop",
+               "Base-model lineage share, superpopulation (lineage specs only)",
+               "sigma2_lineage / the denominator of company_share_superpop: the share of "
+               "latent-performance variance between base-model lineages (fine-tunes of "
+               "one pretrained base), which the company share does not count",
+               "share", None),
         Figure("company_sd_superpop", "Between-developer SD, superpopulation",
                "sqrt(sigma2_dev) (Gelman 2005: developers like these)", "logit", _POSITIVE),
         Figure("company_sd_finite", "Between-developer SD, finite population",
@@ -481,6 +495,10 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
     sigma = component_covariance(comps)
     company = company_shares(fit, components=comps, covariance=sigma)
     flag = coding_flag(fit)
+    if "lineage_effect" in fit.dt["posterior"]:
+        figures["lineage_share_superpop"] = company["lineage_superpop_share"]
+        notes["lineage_share_superpop"] = "; ".join(
+            x for x in (company.attrs["lineage_note"], LINEAGE_SHARE_NOTE) if x)
     for fid, var in (("company_share_superpop", "superpop_share"),
                      ("company_sd_superpop", "sd_developer_superpop"),
                      ("company_sd_finite", "sd_developer_finite"),
@@ -493,6 +511,8 @@ def headline_draws(fit: FitLike, *, pairs: Sequence[tuple[str, str]] | None = No
                      ("bayes_r2_developer_increment", "bayes_r2_developer_increment")):
         figures[fid] = company[var]
         extra = [company.attrs["developer_note"]] if fid.startswith("company_") else []
+        if fid == "company_share_superpop" and "lineage_share_superpop" in figures:
+            extra.append(LINEAGE_SHARE_NOTE)
         flagged = [flag] if not fid.startswith("anova_") else []
         text = "; ".join(x for x in [*extra, *flagged] if x)
         if text:
