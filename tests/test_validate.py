@@ -466,11 +466,27 @@ def test_readme_block_regenerated_from_outputs(tmp_path):
     res, folder = _run(tmp_path, "time:2024-10")
     readme = tmp_path / "README.md"
     readme.write_text(f"# Specs\n\nbefore\n{BEGIN}\nold table\n{END}\nafter\n")
-    update_readme(readme, [folder])
+    other, other_folder = _run(tmp_path, "time:2024-10", name="other")
+    shaky, shaky_folder = _run(tmp_path, "developers:3", fail=True, name="shaky")
+    update_readme(readme, [folder, other_folder, shaky_folder])
     text = readme.read_text()
     assert "old table" not in text and text.startswith("# Specs") and text.endswith("after\n")
+    # one table per split, every method of every folder of that split in it
+    assert text.count("**Split `time:2024-10`**") == 1
+    assert text.count("**Split `developers:3`**") == 1
     weak = res.summary.set_index("method").loc["weak"]
-    assert f"| `weak` | {weak['log_score']:.3f} |" in text
+    ols = res.summary.set_index("method").loc[OLS_METHOD]
+    assert f"| `weak` | `{folder.name}` | {weak['log_score']:.3f} |" in text
+    assert f"| `other` | `{other_folder.name}` |" in text
+    # differences are to the best on the split (the OLS on the toy data), with their SE
+    diff = (weak["log_score"] - ols["log_score"]) * weak["n_models"]
+    assert f"| {diff:.1f} (" in text
+    ols_row = next(ln for ln in text.splitlines() if ln.startswith(f"| `{OLS_METHOD}`"))
+    assert "| 0.0 (0.0) | best |" in ols_row
+    weak_row = next(ln for ln in text.splitlines() if ln.startswith("| `weak`"))
+    assert "| no |" in weak_row  # far below the OLS: not within one SE
+    assert text.count("paper_ols`") == 2  # the reference once per split, not per folder
+    assert "**FAILED in 3/3 folds**" in text and "DIAGNOSTICS FAILED" in text
     plain = tmp_path / "plain.md"
     plain.write_text("no markers here\n")
     with pytest.raises(ResultsError, match="block"):

@@ -105,7 +105,7 @@ def _validate_rows(results: list, labels: list[str]) -> tuple[pd.DataFrame, pd.D
                 continue  # the same reference on the same split: shown once
             name = method if method not in seen else f"{label}:{method}"
             seen.add(name)
-            rows.append({"method": name, "source": label, "kind": "validate",
+            rows.append({"method": name, "spec": method, "source": label, "kind": "validate",
                          "split": res.split, "scale": res.metadata.get("score_scale"), **{
                              k: r.get(k) for k in ("n_models", "elpd", "elpd_se", "log_score",
                                                    "crps_pp", "mae_pp", "coverage_50",
@@ -135,6 +135,35 @@ def _diff_to_best(table: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     table["n_common"] = len(wide)
     table["best"] = table["method"] == best
     return table
+
+
+def split_comparisons(results: list, labels: list[str]
+                      ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """One comparison per split (never across splits), in order of first appearance.
+
+    Parameters
+    ----------
+    results : list of ValidationResult
+        Loaded validate outputs.
+    labels : list of str
+        A name for each (its folder's name): the ``source`` column, and the prefix of a
+        method name that two outputs of one split share.
+
+    Returns
+    -------
+    list of (DataFrame, DataFrame)
+        Per split: the rows of every method, best first by elpd, with
+        ``elpd_diff_to_best`` and its paired SE; and the per-model log scores
+        (``method``, ``model_id``, ``log_score``) they were computed from.
+    """
+    out = []
+    for split in dict.fromkeys(res.split for res in results):
+        members = [i for i, res in enumerate(results) if res.split == split]
+        table, scores = _validate_rows([results[i] for i in members],
+                                       [labels[i] for i in members])
+        table = _diff_to_best(table, scores)
+        out.append((table.sort_values("elpd", ascending=False, kind="stable"), scores))
+    return out
 
 
 def _fit_row(folder: Path, *, loo: bool) -> tuple[dict, object]:
@@ -222,14 +251,7 @@ def compare(runs: Iterable, *, loo: bool = False) -> pd.DataFrame:
             raise IncomparableScalesError(
                 "refusing to compare PSIS-LOO elpd of fits to different models ("
                 + "; ".join(f"{n}: {len(v)} models" for n, v in ids.items()) + ")")
-    frames = []
-    splits = list(dict.fromkeys(res.split for res in results))
-    for split in splits:  # one comparison per split; never across splits
-        members = [i for i, res in enumerate(results) if res.split == split]
-        table, scores = _validate_rows([results[i] for i in members],
-                                       [labels[i] for i in members])
-        table = _diff_to_best(table, scores)
-        frames.append(table.sort_values("elpd", ascending=False, kind="stable"))
+    frames = [table for table, _ in split_comparisons(results, labels)]
     if fit_rows:
         frames.append(pd.DataFrame(fit_rows))
     if not frames:
@@ -278,4 +300,4 @@ def comparison_text(table: pd.DataFrame) -> str:
 
 
 __all__ = ["HEADLINE_FIGURES", "LIKELIHOOD_SCALES", "check_one_scale", "compare",
-           "comparison_text"]
+           "comparison_text", "split_comparisons"]

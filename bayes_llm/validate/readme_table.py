@@ -2,7 +2,8 @@
 
 The block between ``<!-- validate:begin -->`` and ``<!-- validate:end -->`` is replaced by
 a table built from one or more ``bayes-llm validate`` output folders (every number read
-from their ``summary.csv``; nothing typed by hand), one section per split.
+from their ``summary.csv`` and ``scores.csv``; nothing typed by hand), one table per split
+with every method of every folder of that split.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ def _f(v, nd: int) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.{nd}f}"
 
 
-def _diagnostics_cell(res, row: dict) -> str:
+def _diagnostics_cell(res, method: str, row: dict) -> str:
     """``ok``/``n/a (OLS)``, or how many folds failed with the worst R-hat and bulk ESS."""
     if row.get("fit_diagnostics_ok", True) in (True, "True"):
         return str(row.get("fit_diagnostics", "ok"))
-    folds = res.folds[res.folds["method"].astype(str) == str(row["method"])]
+    folds = res.folds[res.folds["method"].astype(str) == method]
     bad = folds[~folds["diagnostics_ok"].astype(bool)]
     cell = f"**FAILED in {len(bad)}/{len(folds)} folds**"
     if "max_rhat" in bad and len(bad) and np.isfinite(bad["max_rhat"].astype(float)).any():
@@ -38,33 +39,73 @@ def _diagnostics_cell(res, row: dict) -> str:
     return cell
 
 
-def score_table_markdown(folders: list[str | Path]) -> str:
-    """Markdown of the spec x score table for the given validate output folders."""
-    from bayes_llm.validate.run import load_validation, sampler_text
+def _within_one_se(row: dict) -> str:
+    """``best``, ``yes`` (the elpd difference to the best is within one paired SE) or ``no``."""
+    if bool(row.get("best")):
+        return "best"
+    diff, se = float(row.get("elpd_diff_to_best", math.nan)), float(
+        row.get("elpd_diff_to_best_se", math.nan))
+    if not (math.isfinite(diff) and math.isfinite(se)):
+        return "n/a"
+    return "yes" if diff + se >= 0 else "no"
 
+
+def _source_line(label: str, res) -> str:
+    from bayes_llm.validate.run import sampler_text
+
+    meta = res.metadata
+    commit = str(meta.get("commit") or "?")[:7]
+    return (f"`{label}` (sampler: {sampler_text(meta)}; seed {meta.get('seed')}; code "
+            f"{commit}; made {meta.get('created', '?')})")
+
+
+def score_table_markdown(folders: list[str | Path]) -> str:
+    """Markdown of the spec x score table for the given validate output folders.
+
+    One table per split holding every method of every folder of that split: the elpd
+    difference to the best method on the split with its paired SE (Vehtari, Gelman & Gabry
+    2017), whether that difference is within one SE, and stacking weights (Yao, Vehtari,
+    Simpson & Gelman 2018) over every method of the split.
+    """
+    from bayes_llm.validate.compare import split_comparisons
+    from bayes_llm.validate.run import load_validation
+    from bayes_llm.validate.stacking import stacking_weights
+
+    labels = [Path(f).name for f in folders]
+    results = [load_validation(f) for f in folders]
+    by_label = dict(zip(labels, results, strict=True))
     out = []
-    for folder in folders:
-        res = load_validation(folder)
-        meta = res.metadata
-        out += [f"**Split `{res.split}`** ({meta.get('n_heldout')} held-out models; outcome "
-                f"`{meta.get('outcome')}`; sampler: {sampler_text(meta)}; seed {meta.get('seed')}; "
-                f"made {meta.get('created', '?')}; source `{Path(folder).name}/summary.csv`)",
-                ""]
-        if res.banner():
+    for table, scores in split_comparisons(results, labels):
+        split = table["split"].iloc[0]
+        members = [lab for lab in labels if by_label[lab].split == split]
+        first = by_label[members[0]].metadata
+        wide = scores.pivot_table(index="model_id", columns="method", values="log_score")
+        wide = wide[list(table["method"])].dropna()
+        weights, stacked = stacking_weights(wide.to_numpy(float))
+        weight = dict(zip(wide.columns, weights, strict=True))
+        out += [f"**Split `{split}`** ({first.get('n_heldout')} held-out models; outcome "
+                f"`{first.get('outcome')}`; differences to the best method on this split with "
+                "their paired SE; stacking over every method of the split, whose stacked "
+                f"log score / model is {stacked:.3f}, optimistic by the weights' fit)", "",
+                "Sources: " + "; ".join(_source_line(lab, by_label[lab]) for lab in members)
+                + ".", ""]
+        if any(by_label[lab].banner() for lab in members):
             out += ["**!! MCMC DIAGNOSTICS FAILED in some folds: these scores are provisional "
-                    "(see the diagnostics column; every failed check is in folds.csv) !!**", ""]
-        out += ["| method | log score / model | elpd diff vs OLS (SE) | CRPS (pp) | MAE (pp) "
-                "| cov 50% | cov 80% | cov 90% | cov 94% | stacking weight | diagnostics |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in res.summary.to_dict("records"):
-            diag = _diagnostics_cell(res, r)
+                    "(see the diagnostics column; every failed check is in each source's "
+                    "folds.csv) !!**", ""]
+        out += ["| method | source | log score / model | elpd diff vs best (SE) | within 1 SE "
+                "| CRPS (pp) | MAE (pp) | cov 50% | cov 80% | cov 90% | cov 94% "
+                "| stacking weight | diagnostics |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in table.to_dict("records"):
+            diag = _diagnostics_cell(by_label[r["source"]], str(r["spec"]), r)
             out.append(
-                f"| `{r['method']}` | {_f(r['log_score'], 3)} | {_f(r.get('elpd_diff'), 1)} "
-                f"({_f(r.get('elpd_diff_se'), 1)}) | {_f(r['crps_pp'], 2)} | "
-                f"{_f(r['mae_pp'], 2)} | "
+                f"| `{r['method']}` | `{r['source']}` | {_f(r['log_score'], 3)} | "
+                f"{_f(r.get('elpd_diff_to_best'), 1)} ({_f(r.get('elpd_diff_to_best_se'), 1)})"
+                f" | {_within_one_se(r)} | {_f(r['crps_pp'], 2)} | {_f(r['mae_pp'], 2)} | "
                 + " | ".join(_f(100 * float(r[f"coverage_{lab}"]), 0)
                              for lab in ("50", "80", "90", "94"))
-                + f" | {_f(r.get('stacking_weight'), 2)} | {diag} |")
+                + f" | {_f(weight.get(r['method']), 2)} | {diag} |")
         out.append("")
     return "\n".join(out)
 
