@@ -386,6 +386,14 @@ def test_tiny_fit_with_every_mixing_option_feeds_components_and_headline(paper_d
     ratio = (post["sigma_lineage"] ** 2 / post["sigma_developer"] ** 2).values
     np.testing.assert_allclose(lineage / company, ratio, rtol=1e-9)
     assert "lineage_share_superpop" in draws["company_share_superpop"].attrs["note"]
+    # the company-share plot shows it too, the same from the draws as recomputed
+    from bayes_llm.plots import variance_shares_data
+
+    rows = [variance_shares_data(fit=fit, draws=given, paper=False, n_boot=5, n_null=5)
+            .set_index(["method", "component"]).loc[("company", "lineage")]
+            for given in (draws, None)]
+    assert rows[0]["median"] == pytest.approx(float(np.median(lineage)))
+    assert rows[1]["median"] == pytest.approx(rows[0]["median"])
 
 
 @pytest.mark.slow  # ~3-7 min: the integrated graph's compile and a first adaptation

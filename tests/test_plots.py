@@ -141,6 +141,7 @@ def test_results_figures_data_with_the_headlines_components(binomial_fit):
 
 def test_variance_shares(paper_mirror_fit):
     data = plots.variance_shares_data(fit=paper_mirror_fit)
+    assert "lineage" not in set(data["component"])  # lineage fits only
     shap = data[data["method"] == "shapley"].set_index("component")
     # the paper's Shapley split: 32.0% compute, 2.7% period, 18.0% developer groups
     assert shap.loc["compute", "paper_ols"] == pytest.approx(0.320, abs=0.002)

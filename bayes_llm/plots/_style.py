@@ -28,7 +28,7 @@ PERIOD_COLOURS: tuple[str, ...] = ("#1b1b6e", "#8b0000", "#00695c", "#6a1b9a", "
 #: Colours of the decomposition components.
 COMPONENT_COLOURS: dict[str, str] = {"compute": "#4c72b0", "period": "#55a868",
                                      "developer": "#dd8452", "model": "#8c8c8c",
-                                     "residual": "#a8a8a8"}
+                                     "residual": "#a8a8a8", "lineage": "#8172b3"}
 #: Colour of the paper's (frequentist) point values.
 PAPER_COLOUR: str = "#c0392b"
 #: Resolution of PNG exports.

@@ -51,7 +51,8 @@ PART_LABELS: dict[str, str] = {
     "superpop": "superpopulation share (primary)",
     "finite": "finite-population share",
     "own": "  of which own variance", "cov_compute": "  of which covariance with compute",
-    "r2_increment": "Bayesian R² gained by developers"}
+    "r2_increment": "Bayesian R² gained by developers",
+    "lineage": "base-model lineage share (not company)"}
 _COMPANY_ROWS = (("superpop", "company_share_superpop", "superpop_share", "developer"),
                  ("finite", "variance_developer_share", None, "developer"),
                  ("own", "variance_developer_own_share", "developer_own_share", "developer"),
@@ -59,6 +60,8 @@ _COMPANY_ROWS = (("superpop", "company_share_superpop", "superpop_share", "devel
                   "developer_cov_compute_share", "compute"),
                  ("r2_increment", "bayes_r2_developer_increment",
                   "bayes_r2_developer_increment", "developer"))
+#: The lineage block's share, shown under the company rows for a fit with lineage effects.
+_LINEAGE_ROW = ("lineage", "lineage_share_superpop", "lineage_superpop_share", "lineage")
 
 
 def _band(values: np.ndarray) -> tuple[float, float]:
@@ -77,6 +80,8 @@ def _posterior_draws(fit, draws) -> tuple[dict, dict]:
             raise BayesLLMError("the headline draws given lack " + ", ".join(missing))
         part = {c: draws[f"variance_{c}_share"] for c in COMPONENTS}
         company = {key: draws[fid] for key, fid, _, _ in _COMPANY_ROWS}
+        if _LINEAGE_ROW[1] in draws:
+            company["lineage"] = draws[_LINEAGE_ROW[1]]
         return part, company
     comps = fast_components(fit)
     sigma = component_covariance(comps)
@@ -85,6 +90,8 @@ def _posterior_draws(fit, draws) -> tuple[dict, dict]:
     part = {str(c): share.sel(component=c) for c in share["component"].values}
     company = {key: shares[var] if var else share.sel(component="developer")
                for key, _, var, _ in _COMPANY_ROWS}
+    if "lineage_effect" in fit.dt["posterior"]:
+        company["lineage"] = shares[_LINEAGE_ROW[2]]
     return part, company
 
 
@@ -131,7 +138,9 @@ def variance_shares_data(*, fit, baseline=None, df: pd.DataFrame | None = None,
         rows.append({"method": "partition", "component": comp,
                      "figure": f"variance_{comp}_share", "kind": "posterior",
                      "mean": float(one.mean()), **summarise_draws(one)})
-    for key, fid, _, _ in _COMPANY_ROWS:
+    for key, fid, _, _ in (*_COMPANY_ROWS, _LINEAGE_ROW):
+        if key not in company:
+            continue  # the lineage row: lineage fits only
         one = company[key]
         rows.append({"method": "company", "component": key, "figure": fid,
                      "kind": "posterior", "mean": float(one.mean()), **summarise_draws(one)})
@@ -176,7 +185,7 @@ def plot_variance_shares(*, fit, baseline=None, df: pd.DataFrame | None = None,
                                 cluster=cluster, paper=paper, draws=draws, shapley=shapley)
     fig = new_figure((14, 3.8))
     axes = fig.subplots(1, len(METHODS), sharex=True)
-    colour_of = {key: c for key, _, _, c in _COMPANY_ROWS}
+    colour_of = {key: c for key, _, _, c in (*_COMPANY_ROWS, _LINEAGE_ROW)}
     for ax, (key, title) in zip(axes, METHODS, strict=True):
         sub = data[data["method"] == key].reset_index(drop=True)
         y = np.arange(len(sub))[::-1]
