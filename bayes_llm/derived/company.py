@@ -86,8 +86,6 @@ GROUP_CODING_FLAG: str = (
     "Large') are bins of each developer's mean compute, not companies")
 #: The short form carried by each company figure of such a fit.
 GROUP_CODING_NOTE: str = "13-group coding: compute bins among the groups, not companies"
-#: Random-effect scales that define a variance block of their own, by block.
-EXTRA_BLOCKS: dict[str, tuple[str, ...]] = {"lineage": ("sigma_lineage",)}
 
 
 def coding_flag(fit: FitLike) -> str:
@@ -125,6 +123,28 @@ def developer_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
         x = fit.dt["constant_data"]["log10_flop_centred"]
         var = var + post["sigma_slope"] ** 2 * float(np.mean(np.asarray(x) ** 2))
     return var.reset_coords(drop=True), note
+
+
+def lineage_variance(fit: FitLike) -> tuple[xr.DataArray, str]:
+    """Between-lineage variance per draw and how it was obtained.
+
+    Returns
+    -------
+    (DataArray, str)
+        ``sigma2_lineage`` with dims ``(chain, draw)``: ``sigma_lineage**2`` for Normal
+        lineage effects, the variance of the realised lineage effects (ddof 1) for
+        Student-t ones (``nu_lineage``), zero when the fit has no lineage effect; and a
+        short note (empty unless the lineage effects are Student-t).
+    """
+    post = fit.dt["posterior"].to_dataset()
+    if "nu_lineage" in post and "lineage_effect" in post:
+        return (post["lineage_effect"].var("lineage", ddof=1).reset_coords(drop=True),
+                "Student-t lineage effects: the variance of the realised lineage effects "
+                "stands in for sigma_lineage^2 nu / (nu - 2), infinite for nu <= 2 "
+                "(Gelman 2005)")
+    if "sigma_lineage" in post:
+        return (post["sigma_lineage"] ** 2).reset_coords(drop=True), ""
+    return xr.zeros_like(post["beta"]).reset_coords(drop=True), ""
 
 
 def residual_variances(fit: FitLike, components: xr.DataArray | None = None
@@ -211,15 +231,7 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     v["developer"], dev_note = developer_variance(fit)
     dev_note = "; ".join(x for x in (dev_note, mundlak_note) if x)
     v["period"] = post["sigma_period"] ** 2 if pooled_period else zero
-    for block, names in EXTRA_BLOCKS.items():
-        present = [n for n in names if n in post]
-        v[block] = sum(post[n] ** 2 for n in present) if present else zero
-    lineage_note = ""
-    if "nu_lineage" in post and "lineage_effect" in post:
-        v["lineage"] = post["lineage_effect"].var("lineage", ddof=1)
-        lineage_note = ("Student-t lineage effects: the variance of the realised lineage "
-                        "effects stands in for sigma_lineage^2 nu / (nu - 2), infinite for "
-                        "nu <= 2 (Gelman 2005)")
+    v["lineage"], lineage_note = lineage_variance(fit)
     v["model"], res_note = residual_variances(fit, comps)
     v = {k: val.reset_coords(drop=True).transpose(*SAMPLE_DIMS) for k, val in v.items()}
     total = sum(v.values())
@@ -261,5 +273,5 @@ def company_shares(fit: FitLike, *, components: xr.DataArray | None = None,
     return ds
 
 
-__all__ = ["EXTRA_BLOCKS", "GROUP_CODING_FLAG", "GROUP_CODING_NOTE", "coding_flag", "company_shares",
-           "developer_variance", "residual_variances"]
+__all__ = ["GROUP_CODING_FLAG", "GROUP_CODING_NOTE", "coding_flag", "company_shares",
+           "developer_variance", "lineage_variance", "residual_variances"]
