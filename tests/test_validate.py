@@ -27,7 +27,7 @@ from bayes_llm.validate.scores import (
     summarise_scores,
 )
 from bayes_llm.validate.splits import make_folds, parse_split
-from bayes_llm.validate.stacking import stacking_weights
+from bayes_llm.validate.stacking import cross_validated_stacking, stacking_weights
 
 GUESS, N_ITEMS = 0.1, 12_032
 
@@ -203,6 +203,29 @@ def test_stacking_prefers_the_better_method_and_mixes_complementary_ones():
     w, value = stacking_weights(np.column_stack([a, b]))
     assert w == pytest.approx([0.5, 0.5], abs=0.02)
     assert value > -2.0 > max(a.mean(), b.mean())
+
+
+def test_cross_validated_stacking_uses_weights_fit_without_the_scored_group():
+    # two developers; method 0 is right on dev a, method 1 on dev b: in sample the mixture
+    # gets both, but weights fit on one developer alone put everything on the other method
+    a = np.where(np.arange(40) < 20, -1.0, -9.0)
+    b = np.where(np.arange(40) < 20, -9.0, -1.0)
+    scores = np.column_stack([a, b])
+    groups = np.where(np.arange(40) < 20, "a", "b")
+    cv = cross_validated_stacking(scores, groups, n_groups=2)
+    w_b, _ = stacking_weights(scores[20:])
+    expected_a = np.log(w_b @ np.exp(scores[0]))
+    assert cv[:20] == pytest.approx(expected_a)
+    _, in_sample = stacking_weights(scores)
+    assert cv.mean() < min(a.mean(), b.mean()) < in_sample  # leaked weights would score high
+    # complementary methods within every developer: the out-of-group mixture still wins
+    rng = np.random.default_rng(2)
+    g = rng.choice([f"d{i}" for i in range(30)], 600)
+    half = rng.random(600) < 0.5
+    mixed = np.column_stack([np.where(half, -1.0, -8.0), np.where(half, -8.0, -1.0)])
+    assert cross_validated_stacking(mixed, g).mean() > mixed.mean(axis=0).max() + 2
+    with pytest.raises(ValueError, match="two distinct groups"):
+        cross_validated_stacking(mixed, np.zeros(600))
 
 
 # --------------------------------------------------------------------------- splits
@@ -485,8 +508,12 @@ def test_readme_block_regenerated_from_outputs(tmp_path):
     assert "| 0.0 (0.0) | best |" in ols_row
     weak_row = next(ln for ln in text.splitlines() if ln.startswith("| `weak`"))
     assert "| no |" in weak_row  # far below the OLS: not within one SE
-    assert text.count("paper_ols`") == 2  # the reference once per split, not per folder
+    # the reference once per split, not per folder
+    assert text.count(f"| `{OLS_METHOD}` |") == 2
     assert "**FAILED in 3/3 folds**" in text and "DIAGNOSTICS FAILED" in text
+    # whether stacking beats the best method is read from cross-validated stacking
+    cv_line = next(ln for ln in text.splitlines() if ln.startswith("Cross-validated stacking"))
+    assert f"vs `{OLS_METHOD}`" in cv_line and "than the best method by more than one SE" in cv_line
     plain = tmp_path / "plain.md"
     plain.write_text("no markers here\n")
     with pytest.raises(ResultsError, match="block"):

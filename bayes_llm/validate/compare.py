@@ -115,6 +115,7 @@ def _validate_rows(results: list, labels: list[str]) -> tuple[pd.DataFrame, pd.D
                          "fit_diagnostics": str(r.get("fit_diagnostics", ""))})
             sub = res.scores[res.scores["method"].astype(str) == method]
             scores.append(pd.DataFrame({"method": name, "model_id": sub["model_id"].astype(str),
+                                        "developer": sub["developer"].astype(str),
                                         "log_score": sub["log_score"].to_numpy(float)}))
     return pd.DataFrame(rows), pd.concat(scores, ignore_index=True)
 
@@ -154,7 +155,7 @@ def split_comparisons(results: list, labels: list[str]
     list of (DataFrame, DataFrame)
         Per split: the rows of every method, best first by elpd, with
         ``elpd_diff_to_best`` and its paired SE; and the per-model log scores
-        (``method``, ``model_id``, ``log_score``) they were computed from.
+        (``method``, ``model_id``, ``developer``, ``log_score``) they were computed from.
     """
     out = []
     for split in dict.fromkeys(res.split for res in results):

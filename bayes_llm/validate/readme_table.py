@@ -59,6 +59,26 @@ def _source_line(label: str, res) -> str:
             f"{commit}; made {meta.get('created', '?')})")
 
 
+def _cv_stacking_line(wide, scores, table) -> str:
+    """Cross-validated stacking against the best single method, paired model by model."""
+    from bayes_llm.validate.scores import paired_difference
+    from bayes_llm.validate.stacking import CV_GROUPS, cross_validated_stacking
+
+    developer = scores.drop_duplicates("model_id").set_index("model_id")["developer"]
+    groups = developer.reindex(wide.index).astype(str).to_numpy()
+    if len(np.unique(groups)) < 2 or wide.shape[1] < 2:
+        return "Cross-validated stacking: not applicable (one method or one developer)."
+    cv = cross_validated_stacking(wide.to_numpy(float), groups)
+    best = str(table.loc[table["best"].astype(bool), "method"].iloc[0])
+    d = paired_difference(cv, wide[best].to_numpy(float))
+    total, se = d.total, d.total_se
+    verdict = ("better than the best method by more than one SE" if total - se > 0 else
+               "not better than the best method by more than one SE")
+    return (f"Cross-validated stacking (weights fit without each of {CV_GROUPS} groups of "
+            f"developers, Yao et al. 2018): log score / model {cv.mean():.3f}, elpd diff vs "
+            f"`{best}` {total:+.1f} (SE {se:.1f}) on {len(cv)} models: {verdict}.")
+
+
 def score_table_markdown(folders: list[str | Path]) -> str:
     """Markdown of the spec x score table for the given validate output folders.
 
@@ -87,6 +107,7 @@ def score_table_markdown(folders: list[str | Path]) -> str:
                 f"`{first.get('outcome')}`; differences to the best method on this split with "
                 "their paired SE; stacking over every method of the split, whose stacked "
                 f"log score / model is {stacked:.3f}, optimistic by the weights' fit)", "",
+                _cv_stacking_line(wide, scores, table), "",
                 "Sources: " + "; ".join(_source_line(lab, by_label[lab]) for lab in members)
                 + ".", ""]
         if any(by_label[lab].banner() for lab in members):
