@@ -154,15 +154,19 @@ def notebook_01() -> nbformat.NotebookNode:
 
 
 def notebook_02() -> nbformat.NotebookNode:
-    """Build notebook 02: fit the default model; check priors, convergence, fit."""
+    """Build notebook 02: fit the baseline model; check priors, convergence, fit."""
     return _nb([
         new_markdown_cell(
             "# 02 · Fitting and diagnosing the hierarchical model\n\n"
-            "**Research question.** Can the default hierarchical model (binomial likelihood "
-            "on correct answers with the guessing floor; cohort effects; every developer "
-            "partially pooled; a model-level efficiency effect) be trusted on the 809 models: "
-            "do its priors imply plausible accuracies, does MCMC converge, and does it "
-            "reproduce the observed scores?"),
+            "**Research question.** Can the baseline hierarchical model (`binomial_developers`: "
+            "binomial likelihood on correct answers with the guessing floor; cohort effects; "
+            "every developer partially pooled; a model-level efficiency effect) be trusted on "
+            "the 809 models: do its priors imply plausible accuracies, does MCMC converge, and "
+            "does it reproduce the observed scores?\n\n"
+            "The main job's default, `binomial_two_scale`, adds a floor mixture, base-model "
+            "lineages and a two-scale model effect (chosen by out-of-sample prediction, "
+            "`models/README.md`); its fit takes about half an hour, so this notebook fits the "
+            "baseline unless `BAYES_LLM_NB_SPEC=binomial_two_scale` is set."),
         new_code_cell(SETUP),
         _parameters(MCMC_PARAMETERS + '\nPRIOR_DRAWS = int(os.environ.get('
                                       '"BAYES_LLM_NB_PRIOR_DRAWS", 500))'),

@@ -24,6 +24,7 @@ import pytensor.tensor as pt
 import pytest
 from pymc.model.transform.conditioning import remove_value_transforms
 
+from bayes_llm.cli.run_cmd import DEFAULT_MODEL
 from bayes_llm.model import build, load_spec, prepare_data
 from bayes_llm.model.spec import available_specs
 from bayes_llm.verify import logdensity as ld
@@ -248,9 +249,9 @@ def test_log_density_matches_the_pymc_model(paper_df, case):
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(n, marks=() if n == "binomial_developers" else pytest.mark.slow)
+    pytest.param(n, marks=() if n in {"binomial_developers", DEFAULT_MODEL} else pytest.mark.slow)
     for n in available_specs()
-    if n != "leaderboard6"])  # the option matrix above covers them; slow for the rest
+    if n != "leaderboard6"])  # the option matrix above covers them; slow but the defaults
 # leaderboard6 (the joint six-benchmark model): tests/test_leaderboard6_logdensity.py.
 def test_log_density_matches_every_bundled_spec(paper_df, name):
     _check(load_spec(name), paper_df, n_points=2, transformed=False)
