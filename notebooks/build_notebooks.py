@@ -165,7 +165,7 @@ def notebook_02() -> nbformat.NotebookNode:
             "does it reproduce the observed scores?\n\n"
             "The main job's default, `binomial_two_scale`, adds a floor mixture, base-model "
             "lineages and a two-scale model effect (chosen by out-of-sample prediction, "
-            "`models/README.md`); its fit takes about half an hour, so this notebook fits the "
+            "`models/README.md`); its fit takes about an hour on 2 cores, so this notebook fits the "
             "baseline unless `BAYES_LLM_NB_SPEC=binomial_two_scale` is set."),
         new_code_cell(SETUP),
         _parameters(MCMC_PARAMETERS + '\nPRIOR_DRAWS = int(os.environ.get('
