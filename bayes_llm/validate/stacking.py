@@ -67,9 +67,11 @@ def cross_validated_stacking(log_scores: np.ndarray, groups, *, n_groups: int = 
                              seed: int = 0) -> np.ndarray:
     """Per-model log score of the stacked predictive with weights fit without the model.
 
-    The distinct ``groups`` (e.g. developers) are dealt at random (``seed``) into
-    ``n_groups`` parts; each part's models are scored by the mixture whose weights
-    :func:`stacking_weights` fits on the models of the other parts.
+    The distinct ``groups`` (e.g. developers) are dealt into ``n_groups`` parts balanced by
+    model count, as the ``developers:K`` split deals its folds
+    (:func:`bayes_llm.sensitivity.crossval.developer_folds`, ``seed``); each part's models
+    are scored by the mixture whose weights :func:`stacking_weights` fits on the models of
+    the other parts.
 
     Parameters
     ----------
@@ -88,16 +90,18 @@ def cross_validated_stacking(log_scores: np.ndarray, groups, *, n_groups: int = 
         ``(models,)`` log scores of the cross-validated stacked predictive; their mean is
         comparable with a single method's mean log score, paired model by model.
     """
+    import pandas as pd
+
+    from bayes_llm.sensitivity.crossval import developer_folds
+
     ls = np.asarray(log_scores, float)
     labels = np.asarray(groups).astype(str)
     if labels.shape != (ls.shape[0],):
         raise ValueError(f"{labels.shape[0]} group labels for {ls.shape[0]} models")
-    distinct = np.unique(labels)
-    k = min(n_groups, len(distinct))
+    k = min(n_groups, len(np.unique(labels)))
     if k < 2:
         raise ValueError("cross-validated stacking needs at least two distinct groups")
-    part_of = dict(zip(np.random.default_rng(seed).permutation(distinct),
-                       np.arange(len(distinct)) % k, strict=True))
+    part_of = developer_folds(pd.DataFrame({"developer": labels}), k, seed=seed)
     part = np.array([part_of[g] for g in labels])
     out = np.empty(ls.shape[0])
     for j in range(k):
